@@ -1,0 +1,32 @@
+// The `trainer` program: `trainer train [FLAGS]`. See `trainer train --help`.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "train_command.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: trainer <command> [FLAGS]\n"
+    "\n"
+    "commands:\n"
+    "  train   train a model (Fashion-MNIST by default); `trainer train --help` lists every flag\n"
+    "\n"
+    "exit status: 0 success, 1 runtime error (data, files), 2 bad arguments, 3 the loss diverged\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? trainer::cli::kUsageError : trainer::cli::kOk;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "train") return trainer::cli::run_train(args);
+  std::fprintf(stderr, "trainer: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return trainer::cli::kUsageError;
+}

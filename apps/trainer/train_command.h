@@ -1,0 +1,19 @@
+#pragma once
+// `trainer train`: trains a built-in or TorchScript model on Fashion-MNIST or on the user's files.
+
+#include <string>
+#include <vector>
+
+namespace trainer::cli {
+
+// Exit statuses of the program.
+enum ExitCode : int {
+  kOk = 0,
+  kRuntimeError = 1,    // missing data, unreadable files, I/O failures
+  kUsageError = 2,      // bad flags or config files
+  kDiverged = 3,        // the loss became NaN or infinite
+};
+
+int run_train(const std::vector<std::string>& args);
+
+}  // namespace trainer::cli

@@ -1,0 +1,47 @@
+#pragma once
+// Parses flags the way the original's users write them (`--learning_rate 3e-4`, `--bf16`,
+// `--bf16 false`, `--report_to tensorboard mlflow`, `--x=y`) and JSON or YAML config files
+// (`--config run.yaml`; flags given on the command line override the file).
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "trainer/core/argument_spec.h"
+
+namespace trainer {
+
+class ArgumentParser {
+ public:
+  explicit ArgumentParser(std::string program, std::string description = "");
+
+  // Adds arguments; their current values are recorded as the defaults shown by help().
+  void add(ArgumentSpec spec);
+  void add(std::vector<ArgumentSpec> specs);
+
+  // Parses command-line tokens (without the program name). `--config FILE` is applied first,
+  // then every flag in order. Throws ArgumentError naming the flag (or file and line) at fault.
+  void parse(const std::vector<std::string>& tokens);
+
+  // Applies a JSON (.json) or YAML (.yaml/.yml) file whose top level maps argument names to values.
+  void apply_config_file(const std::filesystem::path& path);
+
+  bool help_requested() const { return help_requested_; }
+  std::string help() const;
+  const std::set<std::string>& given() const { return given_; }  // names set by flags or config
+  const std::vector<ArgumentSpec>& specs() const { return specs_; }
+
+ private:
+  const ArgumentSpec* find(const std::string& name) const;
+  [[noreturn]] void unknown(const std::string& name, const std::string& where) const;
+
+  std::string program_;
+  std::string description_;
+  std::vector<ArgumentSpec> specs_;
+  std::vector<std::string> defaults_;
+  std::set<std::string> given_;
+  bool help_requested_ = false;
+};
+
+}  // namespace trainer

@@ -1,0 +1,61 @@
+#pragma once
+// One command-line / config-file argument bound to the variable it sets. TrainingArguments and the
+// `trainer` program both describe their options this way, so flags, JSON/YAML config files, the
+// --help text and the saved arguments all come from a single table.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "trainer/core/json.h"
+
+namespace trainer {
+
+// Bad arguments: the message names the flag and what would be valid.
+class ArgumentError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+enum class Arity {
+  flag,         // bool: `--x` alone means true, `--x false` sets it explicitly
+  one,          // exactly one value
+  one_or_more,  // a list: `--report_to tensorboard mlflow`
+};
+
+struct ArgumentSpec {
+  std::string name;                  // without the leading dashes
+  std::string type;                  // shown in --help: float, int, bool, str, list[str], dict
+  std::string help;
+  std::vector<std::string> choices;  // empty: any value of the type
+  Arity arity = Arity::one;
+  bool secret = false;               // never printed or saved: API keys, tokens
+  std::function<void(const std::vector<std::string>& values)> set;  // throws ArgumentError
+  std::function<Json()> get;
+};
+
+ArgumentSpec bind_argument(std::string name, double* target, std::string help);
+ArgumentSpec bind_argument(std::string name, int64_t* target, std::string help);
+ArgumentSpec bind_argument(std::string name, bool* target, std::string help);
+ArgumentSpec bind_argument(std::string name, std::string* target, std::string help,
+                           std::vector<std::string> choices = {});
+ArgumentSpec bind_argument(std::string name, std::optional<double>* target, std::string help);
+ArgumentSpec bind_argument(std::string name, std::optional<int64_t>* target, std::string help);
+ArgumentSpec bind_argument(std::string name, std::optional<bool>* target, std::string help);
+ArgumentSpec bind_argument(std::string name, std::optional<std::string>* target, std::string help);
+ArgumentSpec bind_argument(std::string name, std::vector<std::string>* target, std::string help);
+// A JSON object, given on the command line as JSON text: --lr_scheduler_kwargs '{"num_cycles": 2}'.
+ArgumentSpec bind_json_object_argument(std::string name, Json* target, std::string help);
+
+// Value parsing shared by the bindings; each throws ArgumentError("--name: ...").
+double parse_float_value(const std::string& flag, const std::string& text);
+int64_t parse_int_value(const std::string& flag, const std::string& text);
+bool parse_bool_value(const std::string& flag, const std::string& text);
+
+// The candidate closest to `word` by edit distance, or "" when none is close enough to suggest.
+std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace trainer

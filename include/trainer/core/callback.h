@@ -1,0 +1,83 @@
+#pragma once
+// TrainerCallback: observes the training loop and steers it through TrainerControl (§2).
+// Every event receives the arguments, the state, the control and a CallbackContext holding what the
+// original passes as keyword arguments. Callbacks observe and steer; to change what a step computes,
+// subclass Trainer instead.
+
+#include <string>
+
+#include "trainer/core/data_loader.h"
+#include "trainer/core/json.h"
+#include "trainer/core/lr_scheduler.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+
+// Forward declarations keep this header (and every callback) free of LibTorch.
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace trainer {
+
+class Model;
+
+// The live objects of the run (non-owning; null until they exist, see docs/callbacks.md):
+//   model            set from construction
+//   optimizer        set just before on_train_begin
+//   lr_scheduler     set just before on_train_begin
+//   train_dataloader set just before on_train_begin
+//   eval_dataloader  the loader of the most recent evaluation or prediction
+//   logs             on_log only: the dict being logged; callbacks may add, change or remove keys
+//   metrics          on_evaluate and on_predict only
+struct CallbackContext {
+  Model* model = nullptr;
+  torch::optim::Optimizer* optimizer = nullptr;
+  LRScheduler* lr_scheduler = nullptr;
+  DataLoader* train_dataloader = nullptr;
+  DataLoader* eval_dataloader = nullptr;
+  Json* logs = nullptr;
+  const Json* metrics = nullptr;
+};
+
+class TrainerCallback {
+ public:
+  virtual ~TrainerCallback() = default;
+
+  // The class name used in warnings, callback_list() and stateful_callbacks. The default is the
+  // C++ class name without namespaces.
+  virtual std::string name() const;
+
+  using Args = TrainingArguments;
+  virtual void on_init_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_train_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_train_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_epoch_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_epoch_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_step_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_substep_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  // Gradients are clipped and may be read or changed here, before optimizer.step().
+  virtual void on_pre_optimizer_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  // After optimizer.step(), before the scheduler step and zero_grad: gradients are still there.
+  virtual void on_optimizer_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_step_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_evaluate(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_predict(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_save(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_log(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  virtual void on_prediction_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+};
+
+// A callback whose state is saved in checkpoints under TrainerState::stateful_callbacks.
+// state() returns {"args": constructor arguments, "attributes": attributes to set afterwards}.
+class ExportableState {
+ public:
+  virtual ~ExportableState() = default;
+  virtual Json state() const = 0;
+  virtual void load_state(const Json& state) = 0;
+};
+
+// The class name of an object without namespaces ("trainer::EarlyStoppingCallback" -> "EarlyStoppingCallback").
+std::string short_type_name(const std::type_info& type);
+
+}  // namespace trainer

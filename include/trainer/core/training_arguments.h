@@ -1,0 +1,109 @@
+#pragma once
+// TrainingArguments: the original's configuration fields under the original's names and defaults
+// (v5). Strings stand for the original's enums and are validated against the same choices.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trainer/core/argument_spec.h"
+#include "trainer/core/json.h"
+
+namespace trainer {
+
+struct TrainingArguments {
+  // Output
+  std::string output_dir = "trainer_output";
+  std::optional<std::string> run_name;
+  std::optional<std::string> logging_dir;
+
+  // Batches, epochs, steps
+  int64_t per_device_train_batch_size = 8;
+  int64_t per_device_eval_batch_size = 8;
+  double num_train_epochs = 3.0;
+  int64_t max_steps = -1;
+  int64_t gradient_accumulation_steps = 1;
+
+  // Optimizer
+  double learning_rate = 5e-5;
+  std::string optim = "adamw_torch";
+  std::optional<std::string> optim_args;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double max_grad_norm = 1.0;
+  double label_smoothing_factor = 0.0;
+
+  // Learning-rate schedule
+  std::string lr_scheduler_type = "linear";
+  Json lr_scheduler_kwargs = Json::object();
+  double warmup_steps = 0;                 // >= 1: steps; in [0, 1): ratio of max_steps
+  std::optional<double> warmup_ratio;      // deprecated: copied into warmup_steps
+
+  // Precision and device
+  bool bf16 = false;
+  bool fp16 = false;
+  bool use_cpu = false;
+
+  // Logging
+  std::string logging_strategy = "steps";
+  double logging_steps = 500;
+  bool logging_first_step = false;
+  bool logging_nan_inf_filter = true;
+  std::string log_level = "passive";
+  std::optional<bool> disable_tqdm;
+  std::vector<std::string> report_to = {"none"};
+
+  // Evaluation
+  std::string eval_strategy = "no";
+  std::optional<double> eval_steps;
+  double eval_delay = 0;
+  bool eval_on_start = false;
+  bool prediction_loss_only = false;
+
+  // Saving and best model
+  std::string save_strategy = "steps";
+  double save_steps = 500;
+  std::optional<int64_t> save_total_limit;
+  bool save_only_model = false;
+  bool load_best_model_at_end = false;
+  std::optional<std::string> metric_for_best_model;
+  std::optional<bool> greater_is_better;
+  bool ignore_data_skip = false;
+  bool restore_callback_states_from_checkpoint = false;
+  std::optional<std::string> resume_from_checkpoint;
+
+  // Reproducibility and data
+  int64_t seed = 42;
+  std::optional<int64_t> data_seed;
+  bool dataloader_drop_last = false;
+  int64_t dataloader_num_workers = 0;
+  std::optional<int64_t> dataloader_prefetch_factor;
+  bool dataloader_pin_memory = true;
+  std::string train_sampling_strategy = "random";
+
+  // Applies the original's post-init derivations and validation (§11.2, §9.1). Idempotent.
+  // Throws ArgumentError naming the flag and what would be valid.
+  void finalize();
+
+  // Every argument, secrets left out, as saved with each run (training_args.json).
+  Json to_json() const;
+  static TrainingArguments from_json(const Json& json);
+
+  bool do_eval() const { return eval_strategy != "no"; }
+  // Per-step batch of one process (the original multiplies by max(1, n_gpu); one device here).
+  int64_t train_batch_size() const { return per_device_train_batch_size; }
+  int64_t eval_batch_size() const { return per_device_eval_batch_size; }
+  int64_t effective_data_seed() const { return data_seed.value_or(seed); }
+  bool disable_tqdm_resolved() const { return disable_tqdm.value_or(false); }
+};
+
+// The table behind parsing, help and saving; the specs write into `args`.
+std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& args);
+
+// Resolves warmup_steps against the final max_steps (v5 rule: >= 1 are steps, else a ratio).
+int64_t num_warmup_steps(const TrainingArguments& args, int64_t max_steps);
+
+}  // namespace trainer

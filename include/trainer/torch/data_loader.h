@@ -1,0 +1,60 @@
+#pragma once
+// Datasets held as tensors, and the loader that cuts them into batches. The order of an epoch
+// depends only on (seed, epoch), so a resumed run sees the same batches as an uninterrupted one.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "trainer/core/data_loader.h"
+
+namespace trainer {
+
+// One batch: model inputs and integer class labels.
+struct Batch {
+  torch::Tensor inputs;
+  torch::Tensor labels;
+  int64_t size() const { return inputs.size(0); }
+};
+
+// Examples along the first dimension of `inputs` (float) and `labels` (int64).
+struct TensorDataset {
+  torch::Tensor inputs;
+  torch::Tensor labels;
+  TensorDataset(torch::Tensor inputs, torch::Tensor labels);  // throws std::invalid_argument on mismatch
+  int64_t size() const { return inputs.size(0); }
+};
+
+class TensorDataLoader : public DataLoader {
+ public:
+  struct Options {
+    int64_t batch_size = 8;
+    bool shuffle = false;
+    bool drop_last = false;
+    uint64_t seed = 0;
+    torch::Device device = torch::kCPU;
+    bool pin_memory = false;  // only meaningful when `device` is a GPU
+  };
+  TensorDataLoader(std::shared_ptr<const TensorDataset> dataset, Options options);
+
+  int64_t num_batches() const override;
+  int64_t num_examples() const override { return dataset_->size(); }
+  int64_t batch_size() const override { return options_.batch_size; }
+
+  // Fixes the order for `epoch` (a permutation from seed and epoch when shuffling).
+  void set_epoch(int64_t epoch);
+  // Batch `index` of the current epoch, already on the loader's device.
+  Batch batch(int64_t index) const;
+
+  const TensorDataset& dataset() const { return *dataset_; }
+  const Options& options() const { return options_; }
+
+ private:
+  std::shared_ptr<const TensorDataset> dataset_;
+  Options options_;
+  torch::Tensor order_;  // int64 indices of the current epoch; undefined when sequential
+};
+
+}  // namespace trainer

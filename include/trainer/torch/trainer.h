@@ -1,0 +1,154 @@
+#pragma once
+// Trainer: the training loop of the original (§2.3), with evaluation, prediction, logging and
+// checkpoints. Callbacks observe and steer it; to change what a step computes, subclass Trainer and
+// override the virtual methods below (compute_loss, training_step, prediction_step, ...).
+//
+// Thread-safety: a Trainer is used from one thread. It does not copy the model; the model must
+// outlive it.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+#include "trainer/core/callback_handler.h"
+#include "trainer/core/lr_scheduler.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+#include "trainer/torch/data_loader.h"
+#include "trainer/torch/model.h"
+
+namespace trainer {
+
+// What compute_metrics receives: the logits of every evaluated example and their labels (on CPU).
+struct EvalPrediction {
+  torch::Tensor predictions;
+  torch::Tensor label_ids;
+};
+using ComputeMetrics = std::function<Json(const EvalPrediction&)>;
+
+// {"accuracy": fraction of argmax(predictions) == label_ids}.
+Json compute_accuracy(const EvalPrediction& prediction);
+
+struct TrainOutput {
+  int64_t global_step = 0;
+  double training_loss = 0;
+  Json metrics;
+};
+
+struct PredictionOutput {
+  torch::Tensor predictions;  // logits, undefined with prediction_loss_only
+  torch::Tensor label_ids;
+  Json metrics;
+};
+
+// One evaluation batch: its mean loss and, unless prediction_loss_only, its logits.
+struct PredictionStepOutput {
+  torch::Tensor loss;
+  torch::Tensor logits;
+};
+
+// Training stopped because the loss became NaN or infinite; what() says at which step and what to try.
+class TrainingDivergedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shared_ptr<const TensorDataset> train_dataset = nullptr,
+          std::shared_ptr<const TensorDataset> eval_dataset = nullptr,
+          std::vector<std::shared_ptr<TrainerCallback>> callbacks = {}, ComputeMetrics compute_metrics = nullptr);
+  virtual ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Trains for --max_steps or --num_train_epochs. Throws TrainingDivergedError on a NaN loss.
+  TrainOutput train();
+  // Evaluates on `eval_dataset` (default: the constructor's), logs the metrics and fires on_evaluate.
+  Json evaluate(std::shared_ptr<const TensorDataset> eval_dataset = nullptr, const std::string& metric_key_prefix = "eval");
+  // Predicts on `test_dataset`; fires on_predict; does not log.
+  PredictionOutput predict(std::shared_ptr<const TensorDataset> test_dataset, const std::string& metric_key_prefix = "test");
+
+  void add_callback(std::shared_ptr<TrainerCallback> callback) { handler_.add_callback(std::move(callback)); }
+  template <typename C>
+  std::shared_ptr<C> add_callback() { return handler_.add_callback<C>(); }
+  template <typename C>
+  std::shared_ptr<C> pop_callback() { return handler_.pop_callback<C>(); }
+  std::shared_ptr<TrainerCallback> pop_callback(const std::shared_ptr<TrainerCallback>& cb) { return handler_.pop_callback(cb); }
+  template <typename C>
+  void remove_callback() { handler_.remove_callback<C>(); }
+  void remove_callback(const std::shared_ptr<TrainerCallback>& cb) { handler_.remove_callback(cb); }
+  CallbackHandler& callback_handler() { return handler_; }
+
+  const TrainingArguments& args() const { return args_; }
+  TrainerState& state() { return state_; }
+  TrainerControl& control() { return control_; }
+  Model& model() { return *model_; }
+  torch::Device device() const { return device_; }
+  torch::optim::Optimizer* optimizer() { return optimizer_.get(); }
+  LRScheduler* lr_scheduler() { return lr_scheduler_.get(); }
+  // Device-to-host reads made by the loop so far (one per logged value; none per plain step).
+  int64_t host_reads() const { return host_reads_; }
+
+  // Writes the weights (model.safetensors) and the arguments (training_args.json) to `dir`.
+  void save_model(const std::string& dir);
+
+ protected:
+  // The loss of one batch (cross-entropy with --label_smoothing_factor). `logits`, when given,
+  // receives the model's outputs.
+  virtual torch::Tensor compute_loss(Model& model, const Batch& batch, torch::Tensor* logits = nullptr);
+  // Forward and backward of one micro-batch. The loss is divided by the number of micro-batches in
+  // the current accumulation group (current_gradient_accumulation_steps_) before backward; returns
+  // the detached, divided loss that is accumulated for logging.
+  virtual torch::Tensor training_step(Model& model, const Batch& batch);
+  virtual PredictionStepOutput prediction_step(Model& model, const Batch& batch, bool prediction_loss_only);
+  virtual void create_optimizer();
+  virtual void create_scheduler(int64_t num_training_steps);
+  virtual std::unique_ptr<TensorDataLoader> get_train_dataloader();
+  virtual std::unique_ptr<TensorDataLoader> get_eval_dataloader(std::shared_ptr<const TensorDataset> dataset);
+  // Adds "epoch", appends {logs..., "step"} to log_history and fires on_log (callbacks may edit logs).
+  virtual void log(Json& logs);
+
+  // Reads a scalar from the device; the only way the loop synchronises with it.
+  double read_scalar(const torch::Tensor& t);
+
+  std::shared_ptr<Model> model_;
+  TrainingArguments args_;
+  std::shared_ptr<const TensorDataset> train_dataset_;
+  std::shared_ptr<const TensorDataset> eval_dataset_;
+  ComputeMetrics compute_metrics_;
+  CallbackHandler handler_;
+  TrainerState state_;
+  TrainerControl control_;
+  ProcessInfo process_;
+  torch::Device device_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<LRScheduler> lr_scheduler_;
+  std::unique_ptr<TensorDataLoader> train_loader_;
+  std::unique_ptr<TensorDataLoader> eval_loader_;
+  int64_t current_gradient_accumulation_steps_ = 1;
+
+ private:
+  struct LoopState;
+  void maybe_log_save_evaluate(LoopState& loop);
+  Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
+                       torch::Tensor* predictions, torch::Tensor* labels);
+  bool determine_best_metric(const Json& metrics);
+  void save_checkpoint();
+  torch::Tensor clip_gradients(double max_norm);
+  double current_learning_rate() const;
+  void zero_grad();
+
+  int64_t host_reads_ = 0;
+  double current_flos_ = 0;
+};
+
+}  // namespace trainer

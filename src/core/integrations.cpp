@@ -1,0 +1,49 @@
+#include "trainer/core/integrations.h"
+
+#include "trainer/core/argument_spec.h"
+
+namespace trainer {
+namespace {
+
+std::vector<Integration>& registry() {
+  static std::vector<Integration> integrations;
+  return integrations;
+}
+
+}  // namespace
+
+void register_integration(Integration integration) { registry().push_back(std::move(integration)); }
+
+const std::vector<Integration>& registered_integrations() { return registry(); }
+
+std::vector<std::shared_ptr<TrainerCallback>> integration_callbacks(const std::vector<std::string>& report_to) {
+  std::vector<std::shared_ptr<TrainerCallback>> out;
+  if (report_to.empty() || (report_to.size() == 1 && report_to[0] == "none")) return out;
+  if (report_to.size() == 1 && report_to[0] == "all") {
+    for (const auto& i : registry())
+      if (!i.available || i.available()) out.push_back(i.make());
+    return out;
+  }
+  std::vector<std::string> valid = {"none", "all"};
+  for (const auto& i : registry()) valid.push_back(i.name);
+  for (const auto& name : report_to) {
+    const Integration* found = nullptr;
+    for (const auto& i : registry())
+      if (i.name == name) found = &i;
+    if (!found) {
+      std::string list;
+      for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+      std::string msg = "--report_to: '" + name + "' is not an available integration; valid: " + list;
+      auto near = closest_match(name, valid);
+      if (!near.empty() && near != name) msg += " (did you mean '" + near + "'?)";
+      if (name == "none" || name == "all") msg = "--report_to: '" + name + "' cannot be combined with other names";
+      throw ArgumentError(msg);
+    }
+    if (found->available && !found->available())
+      throw ArgumentError("--report_to: integration '" + name + "' is not available on this machine");
+    out.push_back(found->make());
+  }
+  return out;
+}
+
+}  // namespace trainer

@@ -1,0 +1,141 @@
+#include "trainer/core/trainer_state.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "trainer/core/atomic_file.h"
+#include "trainer/core/training_arguments.h"
+
+namespace trainer {
+namespace {
+
+int64_t env_int(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  long long x = std::strtoll(v, &end, 10);
+  if (*end != '\0' || x < 0)
+    throw std::invalid_argument(std::string("environment variable ") + name + "='" + v + "' is not a non-negative integer");
+  return x;
+}
+
+template <typename T>
+Json opt(const std::optional<T>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
+
+std::optional<int64_t> get_opt_int(const Json& j) {
+  if (j.is_null()) return std::nullopt;
+  return j.get<int64_t>();
+}
+
+const char* const kKnownKeys[] = {
+    "best_global_step", "best_metric", "best_model_checkpoint", "epoch", "eval_steps", "global_step",
+    "is_hyper_param_search", "is_local_process_zero", "is_world_process_zero", "log_history", "logging_steps",
+    "max_steps", "num_input_tokens_seen", "num_train_epochs", "save_steps", "stateful_callbacks",
+    "total_flos", "train_batch_size", "trial_name", "trial_params"};
+
+}  // namespace
+
+ProcessInfo ProcessInfo::from_environment() {
+  ProcessInfo p;
+  p.rank = env_int("RANK", 0);
+  p.local_rank = env_int("LOCAL_RANK", p.rank);
+  p.world_size = env_int("WORLD_SIZE", 1);
+  if (p.world_size < 1) throw std::invalid_argument("environment variable WORLD_SIZE must be >= 1");
+  if (p.rank >= p.world_size)
+    throw std::invalid_argument("environment variable RANK=" + std::to_string(p.rank) + " must be below WORLD_SIZE=" + std::to_string(p.world_size));
+  return p;
+}
+
+void TrainerState::compute_steps(const TrainingArguments& args, int64_t max) {
+  auto resolve = [max](std::optional<double> value, int64_t& target) {
+    if (!value) return;
+    if (*value < 1) target = static_cast<int64_t>(std::ceil(static_cast<double>(max) * *value));
+    else target = static_cast<int64_t>(*value);
+  };
+  resolve(args.logging_steps, logging_steps);
+  resolve(args.eval_steps, eval_steps);
+  resolve(args.save_steps, save_steps);
+}
+
+Json TrainerState::to_json() const {
+  Json j = unknown_fields.is_object() ? unknown_fields : Json::object();
+  j["best_global_step"] = opt(best_global_step);
+  j["best_metric"] = opt(best_metric);
+  j["best_model_checkpoint"] = opt(best_model_checkpoint);
+  j["epoch"] = epoch;
+  j["eval_steps"] = eval_steps;
+  j["global_step"] = global_step;
+  j["is_hyper_param_search"] = is_hyper_param_search;
+  j["is_local_process_zero"] = is_local_process_zero;
+  j["is_world_process_zero"] = is_world_process_zero;
+  j["log_history"] = log_history;
+  j["logging_steps"] = logging_steps;
+  j["max_steps"] = max_steps;
+  j["num_input_tokens_seen"] = num_input_tokens_seen;
+  j["num_train_epochs"] = num_train_epochs;
+  j["save_steps"] = save_steps;
+  j["stateful_callbacks"] = stateful_callbacks;
+  j["total_flos"] = total_flos;
+  j["train_batch_size"] = opt(train_batch_size);
+  j["trial_name"] = opt(trial_name);
+  j["trial_params"] = trial_params;
+  return j;
+}
+
+TrainerState TrainerState::from_json(const Json& j) {
+  if (!j.is_object()) throw std::runtime_error("trainer state: expected a JSON object");
+  TrainerState s;
+  try {
+    // [4.x] files may carry "epoch": null; v5 treats it as 0.
+    if (j.contains("epoch") && !j["epoch"].is_null()) s.epoch = j["epoch"].get<double>();
+    s.global_step = j.value("global_step", int64_t{0});
+    s.max_steps = j.value("max_steps", int64_t{0});
+    s.logging_steps = j.value("logging_steps", int64_t{500});
+    s.eval_steps = j.value("eval_steps", int64_t{500});
+    s.save_steps = j.value("save_steps", int64_t{500});
+    if (j.contains("train_batch_size")) s.train_batch_size = get_opt_int(j["train_batch_size"]);
+    s.num_train_epochs = j.value("num_train_epochs", int64_t{0});
+    s.num_input_tokens_seen = j.value("num_input_tokens_seen", int64_t{0});
+    if (j.contains("total_flos") && !j["total_flos"].is_null()) s.total_flos = j["total_flos"].get<double>();
+    if (j.contains("log_history") && !j["log_history"].is_null()) s.log_history = j["log_history"];
+    if (!s.log_history.is_array()) throw std::runtime_error("log_history must be a list");
+    if (j.contains("best_metric") && !j["best_metric"].is_null()) s.best_metric = j["best_metric"].get<double>();
+    if (j.contains("best_global_step")) s.best_global_step = get_opt_int(j["best_global_step"]);
+    if (j.contains("best_model_checkpoint") && !j["best_model_checkpoint"].is_null())
+      s.best_model_checkpoint = j["best_model_checkpoint"].get<std::string>();
+    s.is_local_process_zero = j.value("is_local_process_zero", true);
+    s.is_world_process_zero = j.value("is_world_process_zero", true);
+    s.is_hyper_param_search = j.value("is_hyper_param_search", false);
+    if (j.contains("trial_name") && !j["trial_name"].is_null()) s.trial_name = j["trial_name"].get<std::string>();
+    if (j.contains("trial_params")) s.trial_params = j["trial_params"];
+    if (j.contains("stateful_callbacks") && !j["stateful_callbacks"].is_null()) s.stateful_callbacks = j["stateful_callbacks"];
+    if (!s.stateful_callbacks.is_object()) throw std::runtime_error("stateful_callbacks must be an object");
+  } catch (const Json::exception& e) {
+    throw std::runtime_error(std::string("trainer state: a field has the wrong type (") + e.what() + ")");
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool known = false;
+    for (const char* k : kKnownKeys) known = known || it.key() == k;
+    if (!known) s.unknown_fields[it.key()] = it.value();
+  }
+  return s;
+}
+
+std::string TrainerState::to_json_string() const { return dump_json(to_json(), {2, true, true}) + "\n"; }
+
+void TrainerState::save_to_json(const std::filesystem::path& path) const { write_file_atomic(path, to_json_string()); }
+
+TrainerState TrainerState::load_from_json(const std::filesystem::path& path) {
+  try {
+    return from_json(read_json_file(path));
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    if (what.rfind(path.string(), 0) == 0) throw;
+    throw std::runtime_error(path.string() + ": " + what);
+  }
+}
+
+}  // namespace trainer

@@ -1,0 +1,220 @@
+#include "trainer/core/training_arguments.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "trainer/core/logging.h"
+
+namespace trainer {
+namespace {
+
+const std::vector<std::string> kIntervalStrategies = {"no", "steps", "epoch"};
+const std::vector<std::string> kSaveStrategies = {"no", "steps", "epoch", "best"};
+
+bool is_integral(double v) { return std::floor(v) == v; }
+
+void check_interval(const std::string& flag, double value) {
+  if (value < 0) throw ArgumentError("--" + flag + ": must be >= 0 (a step count, or a ratio in [0, 1)), got " + python_float_repr(value));
+  if (value > 1 && !is_integral(value))
+    throw ArgumentError("--" + flag + ": values above 1 are step counts and must be whole numbers, got " + python_float_repr(value));
+}
+
+}  // namespace
+
+std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
+  std::vector<ArgumentSpec> s;
+  s.push_back(bind_argument("output_dir", &a.output_dir, "Where checkpoints, the saved arguments and the run's files are written."));
+  s.push_back(bind_argument("run_name", &a.run_name, "A name for the run, used by the trackers."));
+  s.push_back(bind_argument("logging_dir", &a.logging_dir, "Directory for tracker files (TensorBoard); TENSORBOARD_LOGGING_DIR overrides."));
+  s.push_back(bind_argument("per_device_train_batch_size", &a.per_device_train_batch_size, "Training batch size per device."));
+  s.push_back(bind_argument("per_device_eval_batch_size", &a.per_device_eval_batch_size, "Evaluation batch size per device."));
+  s.push_back(bind_argument("num_train_epochs", &a.num_train_epochs, "Epochs to train; a fraction truncates the last epoch. Ignored when --max_steps > 0."));
+  s.push_back(bind_argument("max_steps", &a.max_steps, "Total optimizer steps; > 0 overrides --num_train_epochs."));
+  s.push_back(bind_argument("gradient_accumulation_steps", &a.gradient_accumulation_steps, "Micro-batches accumulated per optimizer step."));
+  s.push_back(bind_argument("learning_rate", &a.learning_rate, "Initial learning rate."));
+  s.push_back(bind_argument("optim", &a.optim, "Optimizer.", {"adamw_torch", "adamw", "adam", "sgd"}));
+  s.push_back(bind_argument("optim_args", &a.optim_args, "Extra optimizer options as k=v,k=v (sgd: momentum, dampening, nesterov; adam*: amsgrad)."));
+  s.push_back(bind_argument("weight_decay", &a.weight_decay, "Weight decay, applied to every parameter except biases and normalisation weights."));
+  s.push_back(bind_argument("adam_beta1", &a.adam_beta1, "Adam beta1."));
+  s.push_back(bind_argument("adam_beta2", &a.adam_beta2, "Adam beta2."));
+  s.push_back(bind_argument("adam_epsilon", &a.adam_epsilon, "Adam epsilon."));
+  s.push_back(bind_argument("max_grad_norm", &a.max_grad_norm, "Clip gradients to this global norm; 0 disables clipping and the grad_norm log key."));
+  s.push_back(bind_argument("label_smoothing_factor", &a.label_smoothing_factor, "Label smoothing for the cross-entropy loss, in [0, 1)."));
+  s.push_back(bind_argument("lr_scheduler_type", &a.lr_scheduler_type, "Learning-rate schedule.",
+                            {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                             "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
+                             "warmup_stable_decay"}));
+  s.push_back(bind_json_object_argument("lr_scheduler_kwargs", &a.lr_scheduler_kwargs, "Extra scheduler options as a JSON object, e.g. '{\"num_cycles\": 2}'."));
+  s.push_back(bind_argument("warmup_steps", &a.warmup_steps, "Linear warmup: steps if >= 1, else a ratio of the total steps."));
+  s.push_back(bind_argument("warmup_ratio", &a.warmup_ratio, "Deprecated: ratio of total steps for warmup; use --warmup_steps 0.1."));
+  s.push_back(bind_argument("bf16", &a.bf16, "Train in bfloat16 mixed precision."));
+  s.push_back(bind_argument("fp16", &a.fp16, "Train in float16 mixed precision."));
+  s.push_back(bind_argument("use_cpu", &a.use_cpu, "Train on the CPU even when CUDA is available."));
+  s.push_back(bind_argument("logging_strategy", &a.logging_strategy, "When to log training loss.", kIntervalStrategies));
+  s.push_back(bind_argument("logging_steps", &a.logging_steps, "Log every N steps (or a ratio of total steps) with --logging_strategy steps."));
+  s.push_back(bind_argument("logging_first_step", &a.logging_first_step, "Also log after the first optimizer step."));
+  s.push_back(bind_argument("logging_nan_inf_filter", &a.logging_nan_inf_filter, "Leave NaN/Inf micro-batch losses out of the logged loss."));
+  s.push_back(bind_argument("log_level", &a.log_level, "Library log level.", {"passive", "debug", "info", "warning", "error", "critical"}));
+  s.push_back(bind_argument("disable_tqdm", &a.disable_tqdm, "Print plain log lines instead of a progress bar."));
+  s.push_back(bind_argument("report_to", &a.report_to, "Trackers to report to: none, all, or a list of integration names."));
+  s.push_back(bind_argument("eval_strategy", &a.eval_strategy, "When to evaluate.", kIntervalStrategies));
+  s.push_back(bind_argument("eval_steps", &a.eval_steps, "Evaluate every N steps (or a ratio); defaults to --logging_steps."));
+  s.push_back(bind_argument("eval_delay", &a.eval_delay, "Steps or epochs (by --eval_strategy) to wait before the first evaluation."));
+  s.push_back(bind_argument("eval_on_start", &a.eval_on_start, "Evaluate once before training starts."));
+  s.push_back(bind_argument("prediction_loss_only", &a.prediction_loss_only, "Evaluation computes the loss only, no predictions or metrics."));
+  s.push_back(bind_argument("save_strategy", &a.save_strategy, "When to save checkpoints.", kSaveStrategies));
+  s.push_back(bind_argument("save_steps", &a.save_steps, "Save every N steps (or a ratio) with --save_strategy steps."));
+  s.push_back(bind_argument("save_total_limit", &a.save_total_limit, "Keep at most this many checkpoints (the best one is never deleted)."));
+  s.push_back(bind_argument("save_only_model", &a.save_only_model, "Checkpoints hold the weights only (not resumable)."));
+  s.push_back(bind_argument("load_best_model_at_end", &a.load_best_model_at_end, "Reload the best checkpoint's weights when training ends."));
+  s.push_back(bind_argument("metric_for_best_model", &a.metric_for_best_model, "Metric that defines the best model, e.g. loss or accuracy (eval_ prefix optional)."));
+  s.push_back(bind_argument("greater_is_better", &a.greater_is_better, "Whether a larger metric is better; derived from the metric's name when unset."));
+  s.push_back(bind_argument("ignore_data_skip", &a.ignore_data_skip, "On resume, do not skip the batches already seen."));
+  s.push_back(bind_argument("restore_callback_states_from_checkpoint", &a.restore_callback_states_from_checkpoint, "On resume, restore stateful callbacks from the checkpoint."));
+  s.push_back(bind_argument("resume_from_checkpoint", &a.resume_from_checkpoint, "Checkpoint directory to resume from."));
+  s.push_back(bind_argument("seed", &a.seed, "Random seed for weights and everything random in training."));
+  s.push_back(bind_argument("data_seed", &a.data_seed, "Seed for the data order; defaults to --seed."));
+  s.push_back(bind_argument("dataloader_drop_last", &a.dataloader_drop_last, "Drop the last incomplete training batch."));
+  s.push_back(bind_argument("dataloader_num_workers", &a.dataloader_num_workers, "Background threads that prepare batches (0: in the loop)."));
+  s.push_back(bind_argument("dataloader_prefetch_factor", &a.dataloader_prefetch_factor, "Batches prepared ahead per worker; needs --dataloader_num_workers > 0."));
+  s.push_back(bind_argument("dataloader_pin_memory", &a.dataloader_pin_memory, "Pin host batches for faster copies to the GPU."));
+  s.push_back(bind_argument("train_sampling_strategy", &a.train_sampling_strategy, "Training order.", {"random", "sequential"}));
+  return s;
+}
+
+int64_t num_warmup_steps(const TrainingArguments& args, int64_t max_steps) {
+  if (args.warmup_steps >= 1) return static_cast<int64_t>(args.warmup_steps);
+  return static_cast<int64_t>(std::ceil(static_cast<double>(max_steps) * args.warmup_steps));
+}
+
+void TrainingArguments::finalize() {
+  // Values set in code bypass the parser: check choices here too.
+  for (const auto& spec : training_argument_specs(*this)) {
+    if (spec.choices.empty()) continue;
+    spec.set({spec.get().get<std::string>()});
+  }
+  if (output_dir.empty()) throw ArgumentError("--output_dir: must not be empty");
+  if (!output_dir.empty() && output_dir[0] == '~') {
+    if (const char* home = std::getenv("HOME")) output_dir = home + output_dir.substr(1);
+  }
+  if (per_device_train_batch_size < 1) throw ArgumentError("--per_device_train_batch_size: must be >= 1");
+  if (per_device_eval_batch_size < 1) throw ArgumentError("--per_device_eval_batch_size: must be >= 1");
+  if (gradient_accumulation_steps < 1) throw ArgumentError("--gradient_accumulation_steps: must be >= 1");
+  if (max_steps == 0) throw ArgumentError("--max_steps: must be > 0, or -1 to train for --num_train_epochs");
+  if (max_steps < 0 && !(num_train_epochs > 0))
+    throw ArgumentError("--num_train_epochs: must be > 0 (or set --max_steps)");
+  if (learning_rate < 0) throw ArgumentError("--learning_rate: must be >= 0");
+  if (weight_decay < 0) throw ArgumentError("--weight_decay: must be >= 0");
+  if (max_grad_norm < 0) throw ArgumentError("--max_grad_norm: must be >= 0 (0 disables clipping)");
+  if (adam_beta1 < 0 || adam_beta1 >= 1) throw ArgumentError("--adam_beta1: must be in [0, 1)");
+  if (adam_beta2 < 0 || adam_beta2 >= 1) throw ArgumentError("--adam_beta2: must be in [0, 1)");
+  if (label_smoothing_factor < 0 || label_smoothing_factor >= 1) throw ArgumentError("--label_smoothing_factor: must be in [0, 1)");
+  if (bf16 && fp16) throw ArgumentError("--bf16 and --fp16 cannot both be set; choose one");
+
+  if (warmup_steps < 0) throw ArgumentError("--warmup_steps: must be >= 0 (steps, or a ratio in [0, 1))");
+  if (warmup_steps > 1 && !is_integral(warmup_steps)) throw ArgumentError("--warmup_steps: values above 1 are step counts and must be whole numbers");
+  if (warmup_ratio) {
+    if (*warmup_ratio < 0 || *warmup_ratio >= 1) throw ArgumentError("--warmup_ratio: must be in [0, 1)");
+    log_warning("--warmup_ratio is deprecated; use --warmup_steps " + python_float_repr(*warmup_ratio) + " (a value below 1 is a ratio)");
+    if (warmup_steps == 0) warmup_steps = *warmup_ratio;
+    warmup_ratio.reset();
+  }
+
+  check_interval("logging_steps", logging_steps);
+  check_interval("save_steps", save_steps);
+  if (logging_strategy == "steps" && logging_steps == 0)
+    throw ArgumentError("--logging_steps: must be > 0 with --logging_strategy steps (or use --logging_strategy no)");
+  if (eval_strategy == "steps" && !eval_steps) {
+    if (logging_steps <= 0)
+      throw ArgumentError("--eval_steps: not set and --logging_steps is 0; set --eval_steps with --eval_strategy steps");
+    eval_steps = logging_steps;
+  }
+  if (eval_steps) {
+    check_interval("eval_steps", *eval_steps);
+    if (eval_strategy == "steps" && *eval_steps == 0) throw ArgumentError("--eval_steps: must be > 0 with --eval_strategy steps");
+  }
+  if (save_strategy == "steps" && save_steps == 0)
+    throw ArgumentError("--save_steps: must be > 0 with --save_strategy steps (or use --save_strategy no)");
+  if (eval_delay < 0) throw ArgumentError("--eval_delay: must be >= 0");
+  if (save_total_limit && *save_total_limit <= 0) save_total_limit.reset();
+
+  if (metric_for_best_model && metric_for_best_model->empty()) metric_for_best_model.reset();
+  if ((load_best_model_at_end || lr_scheduler_type == "reduce_lr_on_plateau") && !metric_for_best_model)
+    metric_for_best_model = "loss";
+  if (metric_for_best_model && !greater_is_better) {
+    const auto& m = *metric_for_best_model;
+    greater_is_better = !(m.size() >= 4 && m.compare(m.size() - 4, 4, "loss") == 0);
+  }
+  if (save_strategy == "best" && !metric_for_best_model)
+    throw ArgumentError("--save_strategy best: needs --metric_for_best_model (e.g. loss or accuracy)");
+  if (save_strategy == "best" && eval_strategy == "no")
+    throw ArgumentError("--save_strategy best: needs evaluations; set --eval_strategy steps or epoch");
+
+  if (load_best_model_at_end && save_strategy != "best") {
+    if (eval_strategy != save_strategy)
+      throw ArgumentError("--load_best_model_at_end: needs --save_strategy equal to --eval_strategy (got save '" +
+                          save_strategy + "', eval '" + eval_strategy + "'), so the best evaluation has a checkpoint");
+    if (eval_strategy == "steps") {
+      const double ev = *eval_steps;
+      const bool ev_ratio = ev < 1, sv_ratio = save_steps < 1;
+      if (ev_ratio != sv_ratio)
+        throw ArgumentError("--load_best_model_at_end: --save_steps and --eval_steps must both be step counts or both ratios");
+      // Ratios are compared as scaled integers, as the original does.
+      const double scale = ev_ratio ? 1e6 : 1.0;
+      const auto s = static_cast<int64_t>(std::llround(save_steps * scale));
+      const auto e = static_cast<int64_t>(std::llround(ev * scale));
+      if (e == 0 || s % e != 0)
+        throw ArgumentError("--load_best_model_at_end: --save_steps (" + python_float_repr(save_steps) +
+                            ") must be a multiple of --eval_steps (" + python_float_repr(ev) + ")");
+    }
+  }
+  if (lr_scheduler_type == "reduce_lr_on_plateau" && eval_strategy == "no")
+    throw ArgumentError("--lr_scheduler_type reduce_lr_on_plateau: needs evaluations; set --eval_strategy steps or epoch");
+  if (!lr_scheduler_kwargs.is_object()) throw ArgumentError("--lr_scheduler_kwargs: must be a JSON object");
+
+  if (dataloader_num_workers < 0) throw ArgumentError("--dataloader_num_workers: must be >= 0");
+  if (dataloader_prefetch_factor && dataloader_num_workers == 0)
+    throw ArgumentError("--dataloader_prefetch_factor: needs --dataloader_num_workers > 0");
+  if (dataloader_prefetch_factor && *dataloader_prefetch_factor < 1)
+    throw ArgumentError("--dataloader_prefetch_factor: must be >= 1");
+  if (report_to.empty()) report_to = {"none"};
+
+  if (!disable_tqdm) {
+    const bool quiet = log_level == "error" || log_level == "critical";
+    disable_tqdm = quiet;
+  }
+}
+
+Json TrainingArguments::to_json() const {
+  TrainingArguments copy = *this;
+  Json out = Json::object();
+  for (const auto& spec : training_argument_specs(copy))
+    if (!spec.secret) out[spec.name] = spec.get();
+  return out;
+}
+
+TrainingArguments TrainingArguments::from_json(const Json& json) {
+  TrainingArguments args;
+  auto specs = training_argument_specs(args);
+  for (auto it = json.begin(); it != json.end(); ++it) {
+    for (const auto& spec : specs) {
+      if (spec.name != it.key()) continue;
+      const Json& v = it.value();
+      if (v.is_array()) {
+        std::vector<std::string> values;
+        for (const auto& item : v) values.push_back(item.is_string() ? item.get<std::string>() : dump_json(item, {-1}));
+        spec.set(values);
+      } else if (v.is_string()) {
+        spec.set({v.get<std::string>()});
+      } else if (v.is_null()) {
+        if (spec.type == "dict") spec.set({"none"});
+        else spec.set({"none"});
+      } else {
+        spec.set({dump_json(v, {-1})});
+      }
+    }
+  }
+  return args;
+}
+
+}  // namespace trainer

@@ -1,0 +1,77 @@
+#include "trainer/torch/data_loader.h"
+
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+namespace trainer {
+
+TensorDataset::TensorDataset(torch::Tensor in, torch::Tensor lab) : inputs(std::move(in)), labels(std::move(lab)) {
+  if (!inputs.defined() || !labels.defined()) throw std::invalid_argument("TensorDataset: inputs and labels must be defined");
+  if (inputs.dim() < 1 || labels.dim() != 1 || inputs.size(0) != labels.size(0)) {
+    std::ostringstream msg;
+    msg << "TensorDataset: inputs " << inputs.sizes() << " and labels " << labels.sizes()
+        << " must have the same number of examples along the first dimension (labels one-dimensional)";
+    throw std::invalid_argument(msg.str());
+  }
+  if (labels.scalar_type() != torch::kLong) labels = labels.to(torch::kLong);
+  if (!inputs.is_floating_point()) inputs = inputs.to(torch::kFloat);
+}
+
+TensorDataLoader::TensorDataLoader(std::shared_ptr<const TensorDataset> dataset, Options options)
+    : dataset_(std::move(dataset)), options_(options) {
+  if (!dataset_) throw std::invalid_argument("TensorDataLoader: no dataset");
+  if (options_.batch_size < 1) throw std::invalid_argument("TensorDataLoader: batch_size must be >= 1");
+  set_epoch(0);
+}
+
+int64_t TensorDataLoader::num_batches() const {
+  const int64_t n = dataset_->size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+void TensorDataLoader::set_epoch(int64_t epoch) {
+  if (!options_.shuffle) {
+    order_ = torch::Tensor();
+    return;
+  }
+  // A permutation that depends on (seed, epoch) alone: the same on every run and after resume.
+  std::vector<int64_t> idx(static_cast<size_t>(dataset_->size()));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
+  for (size_t i = idx.size(); i > 1; --i) {
+    std::uniform_int_distribution<size_t> pick(0, i - 1);
+    std::swap(idx[i - 1], idx[pick(rng)]);
+  }
+  order_ = torch::tensor(idx, torch::kLong);
+}
+
+Batch TensorDataLoader::batch(int64_t index) const {
+  if (index < 0 || index >= num_batches()) throw std::out_of_range("TensorDataLoader: batch index out of range");
+  const int64_t start = index * options_.batch_size;
+  const int64_t stop = std::min(start + options_.batch_size, dataset_->size());
+  Batch b;
+  if (order_.defined()) {
+    auto rows = order_.slice(0, start, stop);
+    b.inputs = dataset_->inputs.index_select(0, rows);
+    b.labels = dataset_->labels.index_select(0, rows);
+  } else {
+    b.inputs = dataset_->inputs.slice(0, start, stop);
+    b.labels = dataset_->labels.slice(0, start, stop);
+  }
+  if (options_.device != b.inputs.device()) {
+    const bool pin = options_.pin_memory && options_.device.is_cuda();
+    if (pin) {
+      b.inputs = b.inputs.pin_memory();
+      b.labels = b.labels.pin_memory();
+    }
+    b.inputs = b.inputs.to(options_.device, /*non_blocking=*/pin);
+    b.labels = b.labels.to(options_.device, /*non_blocking=*/pin);
+  }
+  return b;
+}
+
+}  // namespace trainer

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `trainer` program: flags, errors and exit codes, the files a run leaves,
+# and that Python reads the trainer_state.json it writes. Prints "N passed, N failed".
+set -u
+BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer executable}
+PY=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+passed=0
+failed=0
+
+check() {  # check NAME COMMAND... ; the command's status decides
+  local name=$1
+  shift
+  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
+}
+
+run() {  # run EXPECTED_STATUS ARGS... ; output in $work/out, status compared
+  local want=$1
+  shift
+  "$BIN" "$@" >"$work/out" 2>&1
+  local got=$?
+  if [[ $got -ne $want ]]; then
+    echo "  expected exit $want, got $got from: trainer $*"
+    sed 's/^/  | /' "$work/out" | tail -20
+    return 1
+  fi
+}
+
+has() { grep -q -- "$1" "$work/out" || { echo "  missing '$1' in output:"; sed 's/^/  | /' "$work/out" | tail -20; return 1; }; }
+export -f run has
+export BIN PY work
+
+# A small learnable CSV dataset (the class is the sign of the feature sum).
+$PY - <<'PYEOF'
+import random
+random.seed(0)
+for name, n in (("train.csv", 400), ("eval.csv", 200)):
+    with open(name, "w") as f:
+        f.write("x1,x2,x3,label\n")
+        for _ in range(n):
+            xs = [random.uniform(-1, 1) for _ in range(3)]
+            f.write(",".join(f"{x:.4f}" for x in xs) + f",{int(sum(xs) > 0)}\n")
+with open("nan.csv", "w") as f:
+    f.write("x1,label\n" + "".join("nan,1\n" for _ in range(64)))
+PYEOF
+
+check "help lists every flag with its default" bash -c "
+  run 0 train --help && has '--learning_rate float (default: 0.001)' && has '--report_to list\[str\]' &&
+  has '--eval_strategy {no,steps,epoch}' && has '--model str' && has '--config FILE'"
+check "no command is a usage error" bash -c "run 2"
+check "unknown command" bash -c "run 2 fly && has \"unknown command 'fly'\""
+check "unknown flag suggests the closest" bash -c "run 2 train --learning_rat 1e-3 && has 'did you mean --learning_rate?'"
+check "wrong type names the flag" bash -c "run 2 train --num_train_epochs three && has '--num_train_epochs: expected a number'"
+check "contradictory strategies" bash -c "
+  run 2 train --load_best_model_at_end --eval_strategy steps --save_strategy epoch && has '--load_best_model_at_end'"
+check "bf16 and fp16 together" bash -c "run 2 train --bf16 --fp16 && has 'cannot both be set'"
+check "missing dataset says how to install it" bash -c "
+  run 1 train --dataset_dir $work/nowhere && has 'apt-get install dataset-fashion-mnist'"
+check "missing data file" bash -c "run 1 train --train_file $work/none.csv && has 'none.csv'"
+check "NaN loss is a clear error with its own exit status" bash -c "
+  run 3 train --train_file nan.csv --max_steps 10 --logging_steps 5 --output_dir nan_out --save_strategy no --eval_strategy no && has 'NaN'"
+
+check "CSV training run leaves checkpoints in the original's layout" bash -c "
+  run 0 train --train_file train.csv --eval_file eval.csv --num_train_epochs 3 --logging_steps 10 --output_dir csv_out --disable_tqdm &&
+  has 'test accuracy' && has \"{'loss'\" && test -f csv_out/checkpoint-39/trainer_state.json &&
+  test -f csv_out/checkpoint-39/model.safetensors && test -f csv_out/training_args.json &&
+  $PY -c \"
+import json
+s = json.load(open('csv_out/checkpoint-39/trainer_state.json'))
+assert s['global_step'] == 39 and s['max_steps'] == 39 and s['num_train_epochs'] == 3, s
+assert [k for k in s] == sorted(s), 'keys must be sorted'
+acc = [e['eval_accuracy'] for e in s['log_history'] if 'eval_accuracy' in e]
+assert len(acc) == 3 and acc[-1] > 0.8, acc
+text = open('csv_out/checkpoint-39/trainer_state.json').read()
+assert text == json.dumps(s, indent=2, sort_keys=True) + '\n', 'not byte-identical to what Python writes'
+a = json.load(open('csv_out/training_args.json'))
+assert a['learning_rate'] == 0.001 and a['eval_strategy'] == 'epoch', a
+\""
+
+cat > run.yaml <<'YAML'
+learning_rate: 5.0e-3
+max_steps: 12
+save_strategy: "no"
+eval_strategy: "no"
+logging_steps: 4
+YAML
+check "YAML config with a flag overriding it" bash -c "
+  run 0 train --config run.yaml --max_steps 8 --train_file train.csv --output_dir yaml_out --disable_tqdm &&
+  has 'after 8 steps' && grep -q '\"learning_rate\": 0.005' yaml_out/training_args.json"
+check "progress is plain lines when not a terminal" bash -c "
+  TRAINER_PROGRESS_INTERVAL=0 $BIN train --train_file train.csv --max_steps 5 --output_dir p_out --save_strategy no --eval_strategy no >/dev/null 2>$work/out &&
+  has 'train: 100%' && ! grep -q \$'\r' $work/out"
+
+echo
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
