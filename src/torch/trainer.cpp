@@ -82,6 +82,8 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   if (args_.bf16 || args_.fp16)
     throw ArgumentError(std::string("--") + (args_.bf16 ? "bf16" : "fp16") +
                         ": mixed precision is not supported by this build yet; remove the flag to train in float32");
+  if (args_.resume_from_checkpoint)
+    throw ArgumentError("--resume_from_checkpoint: resuming is not implemented yet; start a new run without it");
   if (args_.do_eval() && !eval_dataset_)
     throw ArgumentError("--eval_strategy " + args_.eval_strategy + ": needs an evaluation dataset (--eval_file, or pass eval_dataset)");
   process_ = ProcessInfo::from_environment();

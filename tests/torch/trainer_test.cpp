@@ -321,6 +321,9 @@ TEST(Trainer, BadSetupsAreClearErrors) {
   } catch (const ArgumentError& e) {
     EXPECT_NE(std::string(e.what()).find("--report_to"), std::string::npos);
   }
+  auto resume = quiet_args(dir.path());
+  resume.resume_from_checkpoint = "somewhere";
+  EXPECT_THROW(Trainer(make_builtin_model("mlp", 6, 3), resume, blobs(10, 1)), ArgumentError);
   auto dl = quiet_args(dir.path());
   dl.dataloader_drop_last = true;
   Trainer t(make_builtin_model("mlp", 6, 3), dl, blobs(10, 1));
