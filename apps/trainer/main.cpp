@@ -14,7 +14,8 @@ const char* kUsage =
     "commands:\n"
     "  train   train a model (Fashion-MNIST by default); `trainer train --help` lists every flag\n"
     "\n"
-    "exit status: 0 success, 1 runtime error (data, files), 2 bad arguments, 3 the loss diverged\n";
+    "exit status: 0 success, 1 runtime error (data, files), 2 bad arguments, 3 the loss diverged,\n"
+    "             4 stopped by SIGTERM/SIGINT after saving a checkpoint (resume with --resume_from_checkpoint last)\n";
 
 }  // namespace
 

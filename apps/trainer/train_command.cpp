@@ -1,5 +1,6 @@
 #include "train_command.h"
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -78,6 +79,10 @@ int run_train(const std::vector<std::string>& tokens) {
       std::cout << parser.help();
       return kOk;
     }
+    // Without evaluation data (--train_file alone) the job's per-epoch evaluation is dropped,
+    // unless the user asked for an evaluation strategy.
+    const bool has_eval_data = opts.eval_file.has_value() || !opts.train_file.has_value();
+    if (!has_eval_data && !parser.given().count("eval_strategy")) args.eval_strategy = "no";
     args.finalize();
   } catch (const ArgumentError& e) {
     std::cerr << "trainer train: error: " << e.what() << "\n";
@@ -102,7 +107,8 @@ int run_train(const std::vector<std::string>& tokens) {
       model = load_script_model(opts.model);
     }
 
-    std::vector<std::shared_ptr<TrainerCallback>> callbacks;
+    PreemptionCallback::install_signal_handlers();
+    std::vector<std::shared_ptr<TrainerCallback>> callbacks = {std::make_shared<PreemptionCallback>()};
     if (opts.early_stopping_patience)
       callbacks.push_back(std::make_shared<EarlyStoppingCallback>(*opts.early_stopping_patience, opts.early_stopping_threshold));
 
@@ -113,6 +119,13 @@ int run_train(const std::vector<std::string>& tokens) {
     std::cerr << "Training " << opts.model << " (" << model->num_parameters() << " parameters) on " << train->size()
               << " examples, device " << trainer.device() << "\n";
     auto result = trainer.train();
+    if (int sig = PreemptionCallback::requested_signal()) {
+      const auto ckpt = fs::path(trainer.args().output_dir) / checkpoint_dir_name(result.global_step);
+      std::cerr << "Stopped by " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << " after step " << result.global_step
+                << "; checkpoint saved in " << ckpt.string() << ".\nResume with the same command and "
+                << "--resume_from_checkpoint last\n";
+      return kPreempted;
+    }
     std::cout << "train_loss " << python_float_repr(result.training_loss) << " after " << result.global_step << " steps\n";
     if (eval) {
       auto metrics = trainer.evaluate();

@@ -12,6 +12,7 @@ enum ExitCode : int {
   kRuntimeError = 1,    // missing data, unreadable files, I/O failures
   kUsageError = 2,      // bad flags or config files
   kDiverged = 3,        // the loss became NaN or infinite
+  kPreempted = 4,       // stopped by SIGTERM/SIGINT after saving a checkpoint
 };
 
 int run_train(const std::vector<std::string>& args);

@@ -16,6 +16,7 @@
 
 #include "trainer/callbacks/default_flow_callback.h"
 #include "trainer/callbacks/early_stopping_callback.h"
+#include "trainer/callbacks/preemption_callback.h"
 #include "trainer/callbacks/printer_callback.h"
 #include "trainer/callbacks/progress_callback.h"
 
@@ -26,5 +27,6 @@
 #include "trainer/torch/model.h"
 #include "trainer/torch/models.h"
 #include "trainer/torch/optimizers.h"
+#include "trainer/torch/rng_state.h"
 #include "trainer/torch/safetensors.h"
 #include "trainer/torch/trainer.h"

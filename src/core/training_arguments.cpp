@@ -70,8 +70,8 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("metric_for_best_model", &a.metric_for_best_model, "Metric that defines the best model, e.g. loss or accuracy (eval_ prefix optional)."));
   s.push_back(bind_argument("greater_is_better", &a.greater_is_better, "Whether a larger metric is better; derived from the metric's name when unset."));
   s.push_back(bind_argument("ignore_data_skip", &a.ignore_data_skip, "On resume, do not skip the batches already seen."));
-  s.push_back(bind_argument("restore_callback_states_from_checkpoint", &a.restore_callback_states_from_checkpoint, "On resume, restore stateful callbacks from the checkpoint."));
-  s.push_back(bind_argument("resume_from_checkpoint", &a.resume_from_checkpoint, "Checkpoint directory to resume from."));
+  s.push_back(bind_argument("restore_callback_states_from_checkpoint", &a.restore_callback_states_from_checkpoint, "On resume, restore stateful callbacks (early-stopping patience, ...) from the checkpoint. Default true (the original: false)."));
+  s.push_back(bind_argument("resume_from_checkpoint", &a.resume_from_checkpoint, "Checkpoint directory to resume from, or last for the newest complete one in --output_dir."));
   s.push_back(bind_argument("seed", &a.seed, "Random seed for weights and everything random in training."));
   s.push_back(bind_argument("data_seed", &a.data_seed, "Seed for the data order; defaults to --seed."));
   s.push_back(bind_argument("dataloader_drop_last", &a.dataloader_drop_last, "Drop the last incomplete training batch."));

@@ -2,12 +2,17 @@
 
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <regex>
+#include <cerrno>
 #include <stdexcept>
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/torch/safetensors.h"
 
 namespace trainer {
 
@@ -20,6 +25,7 @@ fs::path write_checkpoint(const fs::path& run_dir, int64_t step, const std::func
   const fs::path final_dir = run_dir / checkpoint_dir_name(step);
   // A leading dot and a suffix keep the temporary directory out of checkpoint discovery.
   const fs::path tmp = run_dir / ("." + checkpoint_dir_name(step) + ".tmp-" + std::to_string(::getpid()));
+  remove_stale_checkpoint_temporaries(run_dir);
   try {
     fs::remove_all(tmp);
     fs::create_directory(tmp);
@@ -72,6 +78,67 @@ std::vector<fs::path> sorted_checkpoints(const fs::path& run_dir) {
   return out;
 }
 
+void remove_checkpoint(const fs::path& dir) {
+  // Renamed out of the checkpoint namespace first, so a crash halfway through the deletion never
+  // leaves a partial directory that still looks like a checkpoint.
+  const fs::path doomed = dir.parent_path() / ("." + dir.filename().string() + ".old-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::rename(dir, doomed, ec);
+  if (ec) {
+    log_warning("could not remove " + dir.string() + ": " + ec.message());
+    return;
+  }
+  fs::remove_all(doomed, ec);
+}
+
+std::string checkpoint_problem(const fs::path& dir, bool weights_only) {
+  if (!fs::is_directory(dir)) return "not a directory";
+  try {
+    TrainerState::load_from_json(dir / "trainer_state.json");
+  } catch (const std::exception& e) {
+    return std::string("trainer_state.json: ") + e.what();
+  }
+  try {
+    load_safetensors(dir / "model.safetensors");
+  } catch (const std::exception& e) {
+    return std::string("model.safetensors: ") + e.what();
+  }
+  if (!weights_only) {
+    for (const char* f : {"optimizer.pt", "scheduler.json", "rng_state.pth", "loop_state.json"})
+      if (!fs::exists(dir / f)) return std::string(f) + " is missing (saved with --save_only_model?)";
+  }
+  return "";
+}
+
+std::optional<fs::path> latest_valid_checkpoint(const fs::path& run_dir) {
+  auto list = sorted_checkpoints(run_dir);
+  // Newest by step: the order a resume should try them in.
+  std::sort(list.begin(), list.end(), [](const fs::path& a, const fs::path& b) {
+    return std::stoll(a.filename().string().substr(11)) > std::stoll(b.filename().string().substr(11));
+  });
+  for (const auto& dir : list) {
+    const auto problem = checkpoint_problem(dir);
+    if (problem.empty()) return dir;
+    log_warning("checkpoint " + dir.string() + " cannot be resumed from (" + problem + "); trying an older one");
+  }
+  return std::nullopt;
+}
+
+void remove_stale_checkpoint_temporaries(const fs::path& run_dir) {
+  static const std::regex pattern("^\\.checkpoint-[0-9]+\\.(tmp|old)-([0-9]+)$");
+  if (!fs::is_directory(run_dir)) return;
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (!std::regex_match(name, m, pattern)) continue;
+    const auto pid = static_cast<pid_t>(std::stoll(m[2]));
+    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove_all(entry.path(), ignored);
+    }
+  }
+}
+
 std::vector<fs::path> rotate_checkpoints(const fs::path& run_dir, int64_t limit, const std::optional<std::string>& best) {
   if (limit <= 0) return {};
   auto list = sorted_checkpoints(run_dir);
@@ -90,8 +157,7 @@ std::vector<fs::path> rotate_checkpoints(const fs::path& run_dir, int64_t limit,
   std::vector<fs::path> deleted;
   for (int64_t i = 0; i < n_delete; ++i) {
     log_info("Deleting older checkpoint [" + list[i].string() + "] due to save_total_limit");
-    std::error_code ignored;
-    fs::remove_all(list[i], ignored);
+    remove_checkpoint(list[i]);
     deleted.push_back(list[i]);
   }
   return deleted;

@@ -15,6 +15,7 @@
 #include "trainer/torch/checkpoint.h"
 #include "trainer/torch/device.h"
 #include "trainer/torch/optimizers.h"
+#include "trainer/torch/rng_state.h"
 #include "trainer/torch/safetensors.h"
 
 namespace trainer {
@@ -82,8 +83,6 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   if (args_.bf16 || args_.fp16)
     throw ArgumentError(std::string("--") + (args_.bf16 ? "bf16" : "fp16") +
                         ": mixed precision is not supported by this build yet; remove the flag to train in float32");
-  if (args_.resume_from_checkpoint)
-    throw ArgumentError("--resume_from_checkpoint: resuming is not implemented yet; start a new run without it");
   if (args_.do_eval() && !eval_dataset_)
     throw ArgumentError("--eval_strategy " + args_.eval_strategy + ": needs an evaluation dataset (--eval_file, or pass eval_dataset)");
   process_ = ProcessInfo::from_environment();
@@ -200,7 +199,56 @@ void Trainer::log(Json& logs) {
   handler_.on_log(args_, state_, control_, logs);
 }
 
-TrainOutput Trainer::train() {
+std::optional<fs::path> Trainer::resolve_resume_dir(const std::optional<std::string>& request) const {
+  const auto& r = request ? request : args_.resume_from_checkpoint;
+  if (!r || r->empty() || *r == "false" || *r == "False") return std::nullopt;
+  if (*r == "last" || *r == "true" || *r == "True") {
+    auto found = latest_valid_checkpoint(args_.output_dir);
+    if (!found)
+      throw ArgumentError("--resume_from_checkpoint " + *r + ": no checkpoint to resume from in --output_dir " + args_.output_dir);
+    return found;
+  }
+  const auto problem = checkpoint_problem(*r);
+  if (!problem.empty()) {
+    // Fall back to the newest good checkpoint beside it rather than fail on a damaged one.
+    auto fallback = latest_valid_checkpoint(fs::path(*r).parent_path());
+    if (!fallback)
+      throw ArgumentError("--resume_from_checkpoint: " + *r + " cannot be resumed from (" + problem +
+                          ") and there is no other complete checkpoint beside it");
+    log_warning("--resume_from_checkpoint: " + *r + " cannot be resumed from (" + problem + "); resuming from " +
+                fallback->string() + " instead");
+    return fallback;
+  }
+  return fs::path(*r);
+}
+
+void Trainer::restore_callback_states(const Json& stored) {
+  if (!stored.is_object()) return;
+  std::vector<std::string> unmatched;
+  for (auto it = stored.begin(); it != stored.end(); ++it) {
+    const std::string& name = it.key();
+    if (name == "TrainerControl") {
+      control_ = TrainerControl::from_state(it.value());
+      continue;
+    }
+    const Json states = it.value().is_array() ? it.value() : Json::array({it.value()});
+    size_t next = 0;
+    // Restored in place: the callbacks keep their positions in the list.
+    for (const auto& cb : handler_.callbacks()) {
+      auto* exportable = dynamic_cast<ExportableState*>(cb.get());
+      if (!exportable || cb->name() != name || next >= states.size()) continue;
+      exportable->load_state(states[next++]);
+    }
+    if (next == 0) unmatched.push_back(name);
+  }
+  if (!unmatched.empty()) {
+    std::string names;
+    for (const auto& n : unmatched) names += (names.empty() ? "" : ", ") + n;
+    log_warning("Checkpoint included callbacks not included in current configuration. Ignoring. (" + names + ")");
+  }
+}
+
+TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   if (!train_dataset_) throw std::invalid_argument("Trainer::train: no training dataset was given");
   train_loader_ = get_train_dataloader();
   const int64_t len_dl = train_loader_->num_batches();
@@ -221,6 +269,12 @@ TrainOutput Trainer::train() {
     max_steps = static_cast<int64_t>(std::ceil(args_.num_train_epochs * static_cast<double>(updates_per_epoch)));
     num_train_epochs = static_cast<int64_t>(std::ceil(args_.num_train_epochs));
     num_train_samples = static_cast<double>(train_dataset_->size()) * args_.num_train_epochs;
+  }
+
+  const auto resume_dir = resolve_resume_dir(resume_from_checkpoint);
+  if (resume_dir) {
+    log_info("Resuming from " + resume_dir->string());
+    model_->load_state_dict(load_safetensors(*resume_dir / "model.safetensors"));
   }
 
   // A new state for every train() call (§7.2).
@@ -248,17 +302,63 @@ TrainOutput Trainer::train() {
   loop.last_logged_step = state_.global_step;
   const auto start_time = Clock::now();
   state_.epoch = 0;
+  int64_t epochs_trained = 0, micro_batches_to_skip = 0;
+  if (resume_dir) {
+    if (fs::exists(*resume_dir / "optimizer.pt") && fs::exists(*resume_dir / "scheduler.json")) {
+      torch::load(*optimizer_, (*resume_dir / "optimizer.pt").string());
+      lr_scheduler_->load_state_dict(read_json_file(*resume_dir / "scheduler.json"));
+    }
+    TrainerState saved = TrainerState::load_from_json(*resume_dir / "trainer_state.json");
+    if (saved.logging_steps != state_.logging_steps || saved.eval_steps != state_.eval_steps || saved.save_steps != state_.save_steps)
+      log_warning("The checkpoint's logging/eval/save intervals differ from the current arguments; the checkpoint's are used");
+    if (saved.train_batch_size && *saved.train_batch_size != args_.train_batch_size())
+      log_warning("--per_device_train_batch_size differs from the checkpoint's; the data position cannot be restored exactly");
+    saved.max_steps = state_.max_steps;
+    saved.num_train_epochs = state_.num_train_epochs;
+    saved.is_world_process_zero = state_.is_world_process_zero;
+    saved.is_local_process_zero = state_.is_local_process_zero;
+    state_ = std::move(saved);
+    if (state_.best_model_checkpoint && !fs::exists(*state_.best_model_checkpoint)) {
+      log_warning("best_model_checkpoint " + *state_.best_model_checkpoint + " no longer exists; forgetting it");
+      state_.best_model_checkpoint.reset();
+    }
+    if (args_.restore_callback_states_from_checkpoint) restore_callback_states(state_.stateful_callbacks);
+    loop.last_logged_step = state_.global_step;
+    if (fs::exists(*resume_dir / "loop_state.json")) {
+      // The loss accumulated since the last log, so the next log and train_loss match an
+      // uninterrupted run.
+      const Json ls = read_json_file(*resume_dir / "loop_state.json");
+      loop.tr_loss.fill_(ls.at("tr_loss").get<double>());
+      loop.nonfinite.fill_(ls.at("nonfinite").get<double>());
+      loop.total_loss_scalar = ls.at("total_loss_scalar").get<double>();
+      loop.last_logged_step = ls.at("last_logged_step").get<int64_t>();
+      loop.micro_batches_since_log = ls.at("micro_batches_since_log").get<int64_t>();
+      current_flos_ = ls.at("current_flos").get<double>();
+      if (!ls.at("grad_norm").is_null()) loop.grad_norm = torch::full({}, ls.at("grad_norm").get<double>(), float_opts);
+      if (!ls.at("learning_rate").is_null()) loop.learning_rate = ls.at("learning_rate").get<double>();
+    }
+    epochs_trained = state_.global_step / updates_per_epoch;
+    micro_batches_to_skip = args_.ignore_data_skip ? 0 : (state_.global_step % updates_per_epoch) * ga;
+  }
   zero_grad();
 
   handler_.on_train_begin(args_, state_, control_);
   if (args_.eval_on_start) evaluate();
 
-  for (int64_t epoch = 0; epoch < num_train_epochs; ++epoch) {
+  for (int64_t epoch = epochs_trained; epoch < num_train_epochs; ++epoch) {
     train_loader_->set_epoch(epoch);
     const int64_t steps_in_epoch = len_dl;
     handler_.on_epoch_begin(args_, state_, control_);
-    int64_t step = -1;
-    for (int64_t micro = 0; micro < steps_in_epoch; ++micro) {
+    int64_t first_micro = 0;
+    if (resume_dir && epoch == epochs_trained) {
+      // Batches already seen are skipped without being read: the order of an epoch depends only on
+      // (seed, epoch), so the micro-step counter continues where the checkpoint left it.
+      first_micro = micro_batches_to_skip;
+      if (fs::exists(*resume_dir / "rng_state.pth")) load_rng_state(*resume_dir / "rng_state.pth");
+      else log_info("No rng_state.pth in the checkpoint; random state not restored");
+    }
+    int64_t step = first_micro - 1;
+    for (int64_t micro = first_micro; micro < steps_in_epoch; ++micro) {
       step = micro;
       const bool sync_step = (step + 1) % ga == 0 || step + 1 == steps_in_epoch;
       if (step % ga == 0) {
@@ -335,8 +435,7 @@ TrainOutput Trainer::train() {
     for (const auto& ckpt : sorted_checkpoints(args_.output_dir)) {
       if (ckpt.lexically_normal() != fs::path(*state_.best_model_checkpoint).lexically_normal()) {
         log_info("Deleting older checkpoint [" + ckpt.string() + "] due to save_total_limit");
-        std::error_code ignored;
-        fs::remove_all(ckpt, ignored);
+        remove_checkpoint(ckpt);
       }
     }
   }
@@ -389,7 +488,7 @@ void Trainer::maybe_log_save_evaluate(LoopState& loop) {
     if (args_.save_strategy == "best") control_.should_save = new_best;
   }
   if (control_.should_save) {
-    save_checkpoint();
+    save_checkpoint(loop);
     handler_.on_save(args_, state_, control_);
   }
 }
@@ -415,7 +514,7 @@ bool Trainer::determine_best_metric(const Json& metrics) {
   return false;
 }
 
-void Trainer::save_checkpoint() {
+void Trainer::save_checkpoint(const LoopState& loop) {
   const fs::path run_dir = args_.output_dir;
   const int64_t step = state_.global_step;
   write_checkpoint(run_dir, step, [&](const fs::path& dir) {
@@ -424,6 +523,22 @@ void Trainer::save_checkpoint() {
     if (!args_.save_only_model) {
       torch::save(*optimizer_, (dir / "optimizer.pt").string());
       write_file_atomic(dir / "scheduler.json", dump_json(lr_scheduler_->state_dict()) + "\n");
+      save_rng_state(dir / "rng_state.pth");
+      // What the loop has accumulated since its last log (one read per save).
+      std::vector<torch::Tensor> parts = {loop.tr_loss, loop.nonfinite};
+      if (loop.grad_norm.defined()) parts.push_back(loop.grad_norm.to(torch::kFloat));
+      auto host = torch::stack(parts).to(torch::kCPU);
+      ++host_reads_;
+      Json ls = Json::object();
+      ls["tr_loss"] = host[0].item<double>();
+      ls["nonfinite"] = host[1].item<double>();
+      ls["total_loss_scalar"] = loop.total_loss_scalar;
+      ls["last_logged_step"] = loop.last_logged_step;
+      ls["micro_batches_since_log"] = loop.micro_batches_since_log;
+      ls["current_flos"] = current_flos_;
+      ls["grad_norm"] = loop.grad_norm.defined() ? Json(host[2].item<double>()) : Json(nullptr);
+      ls["learning_rate"] = loop.learning_rate ? Json(*loop.learning_rate) : Json(nullptr);
+      write_file_atomic(dir / "loop_state.json", dump_json(ls) + "\n");
     }
     if (state_.best_global_step) {
       const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);

@@ -93,6 +93,27 @@ check "progress is plain lines when not a terminal" bash -c "
   TRAINER_PROGRESS_INTERVAL=0 $BIN train --train_file train.csv --max_steps 5 --output_dir p_out --save_strategy no --eval_strategy no >/dev/null 2>$work/out &&
   has 'train: 100%' && ! grep -q \$'\r' $work/out"
 
+preempt() {
+  "$BIN" train --train_file train.csv --max_steps 200000 --per_device_train_batch_size 4 --output_dir pre_out \
+    --save_strategy no --eval_strategy no --logging_steps 100000 >"$work/out" 2>&1 &
+  local pid=$!
+  sleep 2
+  kill -TERM "$pid"
+  wait "$pid"
+  local status=$?
+  [[ $status -eq 4 ]] || { echo "  exit status $status, expected 4"; cat "$work/out"; return 1; }
+  has 'Stopped by SIGTERM' && has 'resume_from_checkpoint last' || return 1
+  local step
+  step=$(ls -d pre_out/checkpoint-* | sed 's/.*checkpoint-//')
+  [[ $(echo "$step" | wc -l) -eq 1 ]] || { echo "  expected one checkpoint, got: $step"; return 1; }
+  run 0 train --train_file train.csv --per_device_train_batch_size 4 --output_dir pre_out --save_strategy no \
+    --eval_strategy no --resume_from_checkpoint last --max_steps $((step + 3)) && has "after $((step + 3)) steps"
+}
+export -f preempt
+check "SIGTERM saves a checkpoint, says how to resume and exits 4; the run resumes" preempt
+check "resume from a missing checkpoint is a clear error" bash -c "
+  run 2 train --train_file train.csv --output_dir none_out --resume_from_checkpoint last && has 'no checkpoint to resume from'"
+
 echo
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

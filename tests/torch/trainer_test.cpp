@@ -323,7 +323,8 @@ TEST(Trainer, BadSetupsAreClearErrors) {
   }
   auto resume = quiet_args(dir.path());
   resume.resume_from_checkpoint = "somewhere";
-  EXPECT_THROW(Trainer(make_builtin_model("mlp", 6, 3), resume, blobs(10, 1)), ArgumentError);
+  Trainer resuming(make_builtin_model("mlp", 6, 3), resume, blobs(10, 1));
+  EXPECT_THROW(resuming.train(), ArgumentError);  // no such checkpoint, and none to fall back to
   auto dl = quiet_args(dir.path());
   dl.dataloader_drop_last = true;
   Trainer t(make_builtin_model("mlp", 6, 3), dl, blobs(10, 1));

@@ -72,7 +72,8 @@ struct TrainingArguments {
   std::optional<std::string> metric_for_best_model;
   std::optional<bool> greater_is_better;
   bool ignore_data_skip = false;
-  bool restore_callback_states_from_checkpoint = false;
+  // true here (the original: false), so early-stopping patience and other callback state survive a resume.
+  bool restore_callback_states_from_checkpoint = true;
   std::optional<std::string> resume_from_checkpoint;
 
   // Reproducibility and data

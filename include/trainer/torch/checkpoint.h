@@ -26,6 +26,21 @@ std::filesystem::path write_checkpoint(const std::filesystem::path& run_dir, int
 // times are less than a second apart (unreliable on some filesystems).
 std::vector<std::filesystem::path> sorted_checkpoints(const std::filesystem::path& run_dir);
 
+// Checks that a checkpoint can be resumed from: trainer_state.json parses, model.safetensors has a
+// valid header and its data, and (unless `weights_only`) the optimizer, scheduler and RNG files are
+// present. Returns an empty string when it is good, else what is wrong with it.
+std::string checkpoint_problem(const std::filesystem::path& dir, bool weights_only = false);
+
+// The newest checkpoint of run_dir that checkpoint_problem() accepts; each newer one that it
+// refuses is reported with a warning naming the problem. nullopt when there is none.
+std::optional<std::filesystem::path> latest_valid_checkpoint(const std::filesystem::path& run_dir);
+
+// Deletes a checkpoint directory so that no crash can leave part of it under its name.
+void remove_checkpoint(const std::filesystem::path& dir);
+
+// Removes temporary directories left by saves that were killed (their process is gone).
+void remove_stale_checkpoint_temporaries(const std::filesystem::path& run_dir);
+
 // Deletes the oldest checkpoints beyond `limit`, keeping `best` (moved to second-to-last) and the
 // newest. Returns the deleted paths.
 std::vector<std::filesystem::path> rotate_checkpoints(const std::filesystem::path& run_dir, int64_t limit,

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -71,7 +72,11 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   // Trains for --max_steps or --num_train_epochs. Throws TrainingDivergedError on a NaN loss.
-  TrainOutput train();
+  // `resume_from_checkpoint` (default: args.resume_from_checkpoint) is a checkpoint directory, or
+  // "last" for the newest complete checkpoint in output_dir; training then continues exactly where
+  // that checkpoint left it (weights, optimizer, scheduler, RNG, data position, loss accumulators,
+  // stateful callbacks).
+  TrainOutput train(std::optional<std::string> resume_from_checkpoint = std::nullopt);
   // Evaluates on `eval_dataset` (default: the constructor's), logs the metrics and fires on_evaluate.
   Json evaluate(std::shared_ptr<const TensorDataset> eval_dataset = nullptr, const std::string& metric_key_prefix = "eval");
   // Predicts on `test_dataset`; fires on_predict; does not log.
@@ -142,7 +147,9 @@ class Trainer {
   Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
                        torch::Tensor* predictions, torch::Tensor* labels);
   bool determine_best_metric(const Json& metrics);
-  void save_checkpoint();
+  void save_checkpoint(const LoopState& loop);
+  std::optional<std::filesystem::path> resolve_resume_dir(const std::optional<std::string>& request) const;
+  void restore_callback_states(const Json& stored);
   torch::Tensor clip_gradients(double max_norm);
   double current_learning_rate() const;
   void zero_grad();

@@ -1,0 +1,261 @@
+// Checkpoints resume exactly: a run resumed from checkpoint-k ends with bit-identical weights and the
+// same log_history as the run that never stopped; damaged checkpoints are refused and skipped.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../core/test_support.h"
+#include "trainer/trainer.h"
+
+namespace trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Dropout makes the result depend on the restored random state.
+struct NetImpl : torch::nn::Module {
+  NetImpl() : fc1(register_module("fc1", torch::nn::Linear(6, 16))), fc2(register_module("fc2", torch::nn::Linear(16, 3))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return fc2(torch::dropout(torch::relu(fc1(x)), 0.3, is_training())); }
+  torch::nn::Linear fc1, fc2;
+};
+TORCH_MODULE(Net);
+
+std::shared_ptr<TensorDataset> data(int64_t n, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  auto x = torch::randn({n, 6}, gen);
+  return std::make_shared<TensorDataset>(x, x.reshape({n, 3, 2}).sum(2).argmax(1));
+}
+
+TrainingArguments resume_args(const fs::path& out) {
+  TrainingArguments a;
+  a.output_dir = out.string();
+  a.per_device_train_batch_size = 8;
+  a.gradient_accumulation_steps = 2;
+  a.num_train_epochs = 3;  // 7 batches an epoch: groups of 2, 2, 2, 1 -> 4 steps an epoch, 12 in all
+  a.learning_rate = 5e-2;
+  a.lr_scheduler_type = "cosine";
+  a.warmup_steps = 3;
+  a.logging_steps = 3;
+  a.save_strategy = "steps";
+  a.save_steps = 1;
+  a.eval_strategy = "steps";
+  a.eval_steps = 5;
+  a.use_cpu = true;
+  a.disable_tqdm = true;
+  return a;
+}
+
+struct RunResult {
+  NamedTensors weights;
+  Json history;
+  int64_t host_reads;
+};
+
+Json without_timings(const Json& history) {
+  Json out = Json::array();
+  for (const auto& e : history) {
+    Json kept = Json::object();
+    for (auto it = e.begin(); it != e.end(); ++it)
+      if (it.key().find("runtime") == std::string::npos && it.key().find("per_second") == std::string::npos) kept[it.key()] = it.value();
+    out.push_back(kept);
+  }
+  return out;
+}
+
+RunResult train_run(const fs::path& out, std::optional<std::string> resume, uint64_t init_seed) {
+  set_seed(static_cast<int64_t>(init_seed));
+  auto model = wrap_module(Net());
+  Trainer t(model, resume_args(out), data(50, 1), data(20, 2), {}, compute_accuracy);
+  t.pop_callback<PrinterCallback>();
+  t.train(resume);
+  RunResult r;
+  for (auto& [n, w] : model->state_dict()) r.weights.emplace_back(n, w.clone());
+  r.history = without_timings(t.state().log_history);
+  r.host_reads = t.host_reads();
+  return r;
+}
+
+TEST(Resume, BitIdenticalWeightsAndHistoryForEveryStoppingPoint) {
+  testing::TempDir full_dir;
+  const auto full = train_run(full_dir.path(), std::nullopt, 1);
+  ASSERT_EQ(full.history.size(), 4u + 3u + 1u);  // logs at 3, 6, 9, 12; evaluations at 5, 10, 12; final
+  // k = 2 and 5: mid-epoch; 4 and 8: epoch boundaries; 9: right after a log; 11: one step from the end.
+  for (int64_t k : {2, 4, 5, 8, 9, 11}) {
+    testing::TempDir dir;
+    fs::copy(full_dir / checkpoint_dir_name(k), dir / checkpoint_dir_name(k), fs::copy_options::recursive);
+    // A different initialisation and random state: everything must come from the checkpoint.
+    const auto resumed = train_run(dir.path(), (dir / checkpoint_dir_name(k)).string(), 1000 + k);
+    ASSERT_EQ(resumed.weights.size(), full.weights.size());
+    for (size_t i = 0; i < full.weights.size(); ++i)
+      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second)) << "k=" << k << " " << full.weights[i].first;
+    EXPECT_EQ(dump_json(resumed.history), dump_json(full.history)) << "k=" << k;
+  }
+}
+
+TEST(Resume, LastTakesTheNewestGoodCheckpointAndSkipsDamagedOnes) {
+  testing::TempDir dir;
+  auto args = resume_args(dir.path());
+  args.max_steps = 6;
+  args.eval_strategy = "no";
+  Trainer first(wrap_module(Net()), args, data(50, 1));
+  first.pop_callback<PrinterCallback>();
+  first.train();
+  // Damage the two newest checkpoints in two ways.
+  fs::resize_file(dir / "checkpoint-6" / "model.safetensors", 100);
+  std::ofstream(dir / "checkpoint-5" / "trainer_state.json") << "{\"global_step\": ";
+  testing::CapturedLogs logs;
+  EXPECT_EQ(latest_valid_checkpoint(dir.path()), dir / "checkpoint-4");
+  EXPECT_TRUE(logs.contains("checkpoint-6 cannot be resumed from (model.safetensors"));
+  EXPECT_TRUE(logs.contains("checkpoint-5 cannot be resumed from (trainer_state.json"));
+  args.max_steps = 8;
+  Trainer second(wrap_module(Net()), args, data(50, 1));
+  second.pop_callback<PrinterCallback>();
+  auto out = second.train("last");
+  EXPECT_EQ(out.global_step, 8);
+  // A named checkpoint that is damaged falls back to the newest good one beside it.
+  fs::resize_file(dir / "checkpoint-8" / "model.safetensors", 10);
+  Trainer third(wrap_module(Net()), args, data(50, 1));
+  third.pop_callback<PrinterCallback>();
+  EXPECT_NO_THROW(third.train((dir / "checkpoint-8").string()));
+  EXPECT_TRUE(logs.contains("resuming from " + (dir / "checkpoint-7").string()));
+  testing::TempDir empty;
+  args.output_dir = empty.path().string();
+  Trainer none(wrap_module(Net()), args, data(50, 1));
+  EXPECT_THROW(none.train("last"), ArgumentError);
+}
+
+TEST(Resume, EarlyStoppingPatienceSurvivesAResume) {
+  testing::TempDir dir;
+  auto args = resume_args(dir.path());
+  args.gradient_accumulation_steps = 1;
+  args.num_train_epochs = 10;
+  args.eval_strategy = "epoch";
+  args.save_strategy = "epoch";
+  args.metric_for_best_model = "loss";
+  args.learning_rate = 0;  // the loss never improves after the first evaluation
+  args.warmup_steps = 0;
+  auto run = [&](std::optional<std::string> resume) {
+    Trainer t(wrap_module(Net()), args, data(56, 1), data(16, 2), {std::make_shared<EarlyStoppingCallback>(3)});
+    t.pop_callback<PrinterCallback>();
+    return t.train(resume).global_step;
+  };
+  EXPECT_EQ(run(std::nullopt), 4 * 7);  // evaluations 2, 3, 4 do not improve: stop after epoch 4
+  fs::remove_all(dir / "checkpoint-21");
+  fs::remove_all(dir / "checkpoint-28");
+  // Resumed after epoch 2 (counter 1), it still stops after epoch 4, not 5.
+  EXPECT_EQ(run((dir / "checkpoint-14").string()), 4 * 7);
+}
+
+TEST(Resume, CallbacksOfTheSameClassDoNotCollide) {
+  testing::TempDir dir;
+  auto args = resume_args(dir.path());
+  args.max_steps = 4;
+  args.eval_strategy = "steps";
+  args.eval_steps = 1;
+  args.metric_for_best_model = "loss";
+  args.learning_rate = 0;
+  auto a = std::make_shared<EarlyStoppingCallback>(10);
+  auto b = std::make_shared<EarlyStoppingCallback>(20, 0.5);
+  testing::CapturedLogs logs;
+  Trainer t(wrap_module(Net()), args, data(50, 1), data(16, 2), {a, b});
+  t.pop_callback<PrinterCallback>();
+  t.train();
+  auto state = TrainerState::load_from_json(dir / "checkpoint-4" / "trainer_state.json");
+  const Json& stored = state.stateful_callbacks["EarlyStoppingCallback"];
+  ASSERT_TRUE(stored.is_array());
+  ASSERT_EQ(stored.size(), 2u);  // replaced on every save, not appended
+  EXPECT_EQ(stored[0]["args"]["early_stopping_patience"], 10);
+  EXPECT_EQ(stored[1]["args"]["early_stopping_patience"], 20);
+  auto c = std::make_shared<EarlyStoppingCallback>(1);
+  auto d = std::make_shared<EarlyStoppingCallback>(1);
+  args.max_steps = 5;
+  Trainer r(wrap_module(Net()), args, data(50, 1), data(16, 2), {c, d});
+  r.pop_callback<PrinterCallback>();
+  r.train((dir / "checkpoint-4").string());
+  EXPECT_EQ(c->patience(), 10);
+  EXPECT_EQ(d->patience(), 20);
+  EXPECT_EQ(d->threshold(), 0.5);
+}
+
+TEST(Checkpoints, SaveStrategyBestSavesOnlyImprovements) {
+  testing::TempDir dir;
+  auto args = resume_args(dir.path());
+  args.save_strategy = "best";
+  args.eval_steps = 1;
+  args.metric_for_best_model = "accuracy";
+  Trainer t(wrap_module(Net()), args, data(50, 1), data(20, 2), {}, compute_accuracy);
+  t.pop_callback<PrinterCallback>();
+  t.train();
+  double best = -1;
+  std::vector<int64_t> improved;
+  for (const auto& e : t.state().log_history) {
+    if (!e.contains("eval_accuracy")) continue;
+    if (e["eval_accuracy"].get<double>() > best) {
+      best = e["eval_accuracy"].get<double>();
+      improved.push_back(e["step"].get<int64_t>());
+    }
+  }
+  std::vector<int64_t> saved;
+  for (const auto& p : sorted_checkpoints(dir.path())) saved.push_back(std::stoll(p.filename().string().substr(11)));
+  EXPECT_EQ(saved, improved);
+  EXPECT_EQ(*t.state().best_model_checkpoint, (dir / checkpoint_dir_name(improved.back())).string());
+}
+
+TEST(Checkpoints, AFullDiskFailsTheSaveClearlyAndKeepsOlderCheckpoints) {
+  testing::TempDir dir;
+  struct FillDiskAt : TrainerCallback {
+    void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
+      if (s.global_step != 3) return;
+      // Files larger than 512 bytes now fail to write, as on a full disk.
+      ::signal(SIGXFSZ, SIG_IGN);
+      struct rlimit lim {512, RLIM_INFINITY};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+    }
+  };
+  auto args = resume_args(dir.path());
+  args.eval_strategy = "no";
+  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>()});
+  t.pop_callback<PrinterCallback>();
+  std::string error;
+  try {
+    t.train();
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  struct rlimit unlimited {RLIM_INFINITY, RLIM_INFINITY};
+  ::setrlimit(RLIMIT_FSIZE, &unlimited);
+  ::signal(SIGXFSZ, SIG_DFL);
+  EXPECT_NE(error.find("saving " + (dir / "checkpoint-3").string() + " failed, earlier checkpoints are untouched"), std::string::npos) << error;
+  EXPECT_NE(error.find("File too large"), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(dir / "checkpoint-3"));
+  EXPECT_EQ(checkpoint_problem(dir / "checkpoint-1"), "");
+  EXPECT_EQ(checkpoint_problem(dir / "checkpoint-2"), "");
+  for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_NE(e.path().filename().string()[0], '.') << e.path();
+}
+
+TEST(Checkpoints, PreemptionSavesAndStopsAfterTheCurrentStep) {
+  testing::TempDir dir;
+  struct PreemptAt : TrainerCallback {
+    void on_step_begin(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
+      if (s.global_step == 4) PreemptionCallback::request(SIGTERM);  // arrives during step 5
+    }
+  };
+  auto args = resume_args(dir.path());
+  args.save_strategy = "no";
+  args.eval_strategy = "no";
+  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<PreemptAt>(), std::make_shared<PreemptionCallback>()});
+  t.pop_callback<PrinterCallback>();
+  auto out = t.train();
+  PreemptionCallback::reset();
+  EXPECT_EQ(out.global_step, 5);
+  EXPECT_EQ(checkpoint_problem(dir / "checkpoint-5"), "");
+  EXPECT_EQ(sorted_checkpoints(dir.path()).size(), 1u);
+}
+
+}  // namespace
+}  // namespace trainer
