@@ -21,11 +21,13 @@
 #include "trainer/callbacks/progress_callback.h"
 
 #include "trainer/torch/checkpoint.h"
+#include "trainer/torch/checkpoint_writer.h"
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/datasets.h"
 #include "trainer/torch/device.h"
 #include "trainer/torch/model.h"
 #include "trainer/torch/models.h"
+#include "trainer/torch/optimizer_state.h"
 #include "trainer/torch/optimizers.h"
 #include "trainer/torch/rng_state.h"
 #include "trainer/torch/safetensors.h"

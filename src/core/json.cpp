@@ -195,6 +195,9 @@ Json parse_json(std::string_view text, const std::string& source) {
     Json v = Json::parse(mark_non_finite_tokens(text));
     restore_non_finite(v);
     return v;
+  } catch (const Json::out_of_range& e) {
+    // e.g. a number too large for a double
+    throw std::runtime_error(source + ": invalid JSON (" + e.what() + ")");
   } catch (const Json::parse_error& e) {
     // Markers never contain newlines, so line numbers computed on the original text stay right.
     size_t byte = std::min(e.byte, text.size());

@@ -66,6 +66,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("save_steps", &a.save_steps, "Save every N steps (or a ratio) with --save_strategy steps."));
   s.push_back(bind_argument("save_total_limit", &a.save_total_limit, "Keep at most this many checkpoints (the best one is never deleted)."));
   s.push_back(bind_argument("save_only_model", &a.save_only_model, "Checkpoints hold the weights only (not resumable)."));
+  s.push_back(bind_argument("save_async", &a.save_async, "Write checkpoints on a background thread: the loop only copies the state to memory (one save in flight)."));
   s.push_back(bind_argument("load_best_model_at_end", &a.load_best_model_at_end, "Reload the best checkpoint's weights when training ends."));
   s.push_back(bind_argument("metric_for_best_model", &a.metric_for_best_model, "Metric that defines the best model, e.g. loss or accuracy (eval_ prefix optional)."));
   s.push_back(bind_argument("greater_is_better", &a.greater_is_better, "Whether a larger metric is better; derived from the metric's name when unset."));

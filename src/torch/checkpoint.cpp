@@ -104,7 +104,7 @@ std::string checkpoint_problem(const fs::path& dir, bool weights_only) {
     return std::string("model.safetensors: ") + e.what();
   }
   if (!weights_only) {
-    for (const char* f : {"optimizer.pt", "scheduler.json", "rng_state.pth", "loop_state.json"})
+    for (const char* f : {"optimizer.safetensors", "scheduler.json", "rng_state.pth", "loop_state.json"})
       if (!fs::exists(dir / f)) return std::string(f) + " is missing (saved with --save_only_model?)";
   }
   return "";

@@ -27,7 +27,7 @@ void set_generator_state(at::Generator gen, const at::Tensor& state) {
 
 }  // namespace
 
-void save_rng_state(const std::filesystem::path& path) {
+std::string rng_state_bytes() {
   c10::impl::GenericDict states(c10::StringType::get(), c10::AnyType::get());
   states.insert("cpu", generator_state(at::detail::getDefaultCPUGenerator()));
   if (torch::cuda::is_available()) {
@@ -37,8 +37,10 @@ void save_rng_state(const std::filesystem::path& path) {
     states.insert("cuda", cuda);
   }
   const std::vector<char> bytes = torch::pickle_save(states);
-  write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
+  return std::string(bytes.data(), bytes.size());
 }
+
+void save_rng_state(const std::filesystem::path& path) { write_file_atomic(path, rng_state_bytes()); }
 
 void load_rng_state(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 #include <stdexcept>
 
 #include <torch/torch.h>
@@ -33,7 +35,7 @@ const DType& by_type(torch::ScalarType t) {
 
 }  // namespace
 
-void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
+std::string safetensors_bytes(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
   if (!metadata.empty()) {
     Json meta = Json::object();
@@ -59,25 +61,22 @@ void save_safetensors(const std::filesystem::path& path, const NamedTensors& ten
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
   out += text;
   for (const auto& c : cpu) out.append(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.nbytes()));
-  write_file_atomic(path, out);
+  return out;
 }
 
-NamedTensors load_safetensors(const std::filesystem::path& path) {
-  const std::string where = path.string() + ": ";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(where + "cannot open");
-  in.seekg(0, std::ios::end);
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
+void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
+  write_file_atomic(path, safetensors_bytes(tensors, metadata));
+}
+
+NamedTensors parse_safetensors(std::string_view bytes, const std::string& source, std::map<std::string, std::string>* metadata) {
+  const std::string where = source + ": ";
+  const uint64_t file_size = bytes.size();
   if (file_size < 8) throw std::runtime_error(where + "truncated safetensors file (no header length)");
-  unsigned char lenbuf[8];
-  in.read(reinterpret_cast<char*>(lenbuf), 8);
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | lenbuf[i];
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
   if (header_len > kMaxHeaderBytes) throw std::runtime_error(where + "header length " + std::to_string(header_len) + " is too large");
   if (header_len > file_size - 8) throw std::runtime_error(where + "truncated safetensors file (header runs past the end)");
-  std::string text(header_len, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(header_len));
+  const std::string_view text = bytes.substr(8, header_len);
   Json header;
   try {
     header = Json::parse(text);
@@ -95,7 +94,14 @@ NamedTensors load_safetensors(const std::filesystem::path& path) {
   };
   std::vector<Entry> entries;
   for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") continue;
+    if (it.key() == "__metadata__") {
+      if (!it.value().is_object()) throw std::runtime_error(where + "__metadata__ must be an object of strings");
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        if (!m.value().is_string()) throw std::runtime_error(where + "__metadata__ values must be strings");
+        if (metadata) (*metadata)[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
     const Json& info = it.value();
     const std::string tw = where + "tensor '" + it.key() + "': ";
     if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets"))
@@ -134,16 +140,21 @@ NamedTensors load_safetensors(const std::filesystem::path& path) {
     if (sorted[i]->begin < sorted[i - 1]->end)
       throw std::runtime_error(where + "tensors '" + sorted[i - 1]->name + "' and '" + sorted[i]->name + "' overlap");
 
-  std::string data(data_size, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(data_size));
-  if (static_cast<uint64_t>(in.gcount()) != data_size) throw std::runtime_error(where + "short read");
+  const char* data = bytes.data() + 8 + header_len;
   NamedTensors out;
   for (const auto& e : entries) {
     auto t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->type));
-    if (e.end > e.begin) std::memcpy(t.data_ptr(), data.data() + e.begin, e.end - e.begin);
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), data + e.begin, e.end - e.begin);
     out.emplace_back(e.name, t);
   }
   return out;
+}
+
+NamedTensors load_safetensors(const std::filesystem::path& path, std::map<std::string, std::string>* metadata) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": cannot open");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_safetensors(bytes, path.string(), metadata);
 }
 
 }  // namespace trainer

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <ostream>
 
 #include <torch/torch.h>
 
@@ -14,6 +15,7 @@
 #include "trainer/core/logging.h"
 #include "trainer/torch/checkpoint.h"
 #include "trainer/torch/device.h"
+#include "trainer/torch/optimizer_state.h"
 #include "trainer/torch/optimizers.h"
 #include "trainer/torch/rng_state.h"
 #include "trainer/torch/safetensors.h"
@@ -288,6 +290,9 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
 
   create_optimizer();
   create_scheduler(max_steps);
+  checkpoint_writer_ = std::make_unique<CheckpointWriter>(args_.save_async);
+  save_stall_seconds_ = 0;
+  saves_ = 0;
   auto& ctx = handler_.context();
   ctx.model = model_.get();
   ctx.optimizer = optimizer_.get();
@@ -304,8 +309,8 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   state_.epoch = 0;
   int64_t epochs_trained = 0, micro_batches_to_skip = 0;
   if (resume_dir) {
-    if (fs::exists(*resume_dir / "optimizer.pt") && fs::exists(*resume_dir / "scheduler.json")) {
-      torch::load(*optimizer_, (*resume_dir / "optimizer.pt").string());
+    if (fs::exists(*resume_dir / "optimizer.safetensors") && fs::exists(*resume_dir / "scheduler.json")) {
+      load_optimizer_state(*optimizer_, *resume_dir / "optimizer.safetensors");
       lr_scheduler_->load_state_dict(read_json_file(*resume_dir / "scheduler.json"));
     }
     TrainerState saved = TrainerState::load_from_json(*resume_dir / "trainer_state.json");
@@ -406,6 +411,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     if (control_.should_training_stop) break;
   }
 
+  checkpoint_writer_->wait();  // every checkpoint is on disk before the best is loaded or rotation ends
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
     const fs::path weights = fs::path(*state_.best_model_checkpoint) / "model.safetensors";
     if (fs::exists(weights)) {
@@ -515,50 +521,63 @@ bool Trainer::determine_best_metric(const Json& metrics) {
 }
 
 void Trainer::save_checkpoint(const LoopState& loop) {
+  const auto started = Clock::now();
   const fs::path run_dir = args_.output_dir;
   const int64_t step = state_.global_step;
-  write_checkpoint(run_dir, step, [&](const fs::path& dir) {
-    save_safetensors(dir / "model.safetensors", model_->state_dict());
-    write_file_atomic(dir / "training_args.json", dump_json(args_.to_json()) + "\n");
-    if (!args_.save_only_model) {
-      torch::save(*optimizer_, (dir / "optimizer.pt").string());
-      write_file_atomic(dir / "scheduler.json", dump_json(lr_scheduler_->state_dict()) + "\n");
-      save_rng_state(dir / "rng_state.pth");
-      // What the loop has accumulated since its last log (one read per save).
-      std::vector<torch::Tensor> parts = {loop.tr_loss, loop.nonfinite};
-      if (loop.grad_norm.defined()) parts.push_back(loop.grad_norm.to(torch::kFloat));
-      auto host = torch::stack(parts).to(torch::kCPU);
-      ++host_reads_;
-      Json ls = Json::object();
-      ls["tr_loss"] = host[0].item<double>();
-      ls["nonfinite"] = host[1].item<double>();
-      ls["total_loss_scalar"] = loop.total_loss_scalar;
-      ls["last_logged_step"] = loop.last_logged_step;
-      ls["micro_batches_since_log"] = loop.micro_batches_since_log;
-      ls["current_flos"] = current_flos_;
-      ls["grad_norm"] = loop.grad_norm.defined() ? Json(host[2].item<double>()) : Json(nullptr);
-      ls["learning_rate"] = loop.learning_rate ? Json(*loop.learning_rate) : Json(nullptr);
-      write_file_atomic(dir / "loop_state.json", dump_json(ls) + "\n");
-    }
-    if (state_.best_global_step) {
-      const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);
-      if (*state_.best_global_step == step || fs::exists(best)) state_.best_model_checkpoint = best.string();
-    }
-    // Stateful callbacks, replaced (not appended) on every save; duplicates become a list.
-    Json stateful = Json::object();
-    for (const auto& cb : handler_.callbacks()) {
-      auto* exportable = dynamic_cast<ExportableState*>(cb.get());
-      if (!exportable) continue;
-      const std::string name = cb->name();
-      if (!stateful.contains(name)) stateful[name] = exportable->state();
-      else if (stateful[name].is_array()) stateful[name].push_back(exportable->state());
-      else stateful[name] = Json::array({stateful[name], exportable->state()});
-    }
-    stateful["TrainerControl"] = control_.state();
-    state_.stateful_callbacks = stateful;
-    state_.save_to_json(dir / "trainer_state.json");
-  });
-  if (args_.save_total_limit) rotate_checkpoints(run_dir, *args_.save_total_limit, state_.best_model_checkpoint);
+  // The previous asynchronous save must be published first: the best checkpoint may be that one.
+  checkpoint_writer_->wait();
+  // The loop only copies the state (tensors to host memory, small files serialised); encoding and
+  // writing the large files happens in the writer, on its thread with --save_async.
+  CheckpointFiles files;
+  NamedTensors weights;
+  for (auto& [name, t] : model_->state_dict()) weights.emplace_back(name, snapshot_pool_.copy("model." + name, t));
+  files.emplace_back("model.safetensors", [weights = std::move(weights)] { return safetensors_bytes(weights); });
+  files.emplace_back("training_args.json", contents(dump_json(args_.to_json()) + "\n"));
+  if (!args_.save_only_model) {
+    files.emplace_back("optimizer.safetensors",
+                       [snapshot = snapshot_optimizer(*optimizer_, &snapshot_pool_)] { return optimizer_state_bytes(snapshot); });
+    files.emplace_back("scheduler.json", contents(dump_json(lr_scheduler_->state_dict()) + "\n"));
+    files.emplace_back("rng_state.pth", contents(rng_state_bytes()));
+    // What the loop has accumulated since its last log (one read per save).
+    std::vector<torch::Tensor> parts = {loop.tr_loss, loop.nonfinite};
+    if (loop.grad_norm.defined()) parts.push_back(loop.grad_norm.to(torch::kFloat));
+    auto host = torch::stack(parts).to(torch::kCPU);
+    ++host_reads_;
+    Json ls = Json::object();
+    ls["tr_loss"] = host[0].item<double>();
+    ls["nonfinite"] = host[1].item<double>();
+    ls["total_loss_scalar"] = loop.total_loss_scalar;
+    ls["last_logged_step"] = loop.last_logged_step;
+    ls["micro_batches_since_log"] = loop.micro_batches_since_log;
+    ls["current_flos"] = current_flos_;
+    ls["grad_norm"] = loop.grad_norm.defined() ? Json(host[2].item<double>()) : Json(nullptr);
+    ls["learning_rate"] = loop.learning_rate ? Json(*loop.learning_rate) : Json(nullptr);
+    files.emplace_back("loop_state.json", contents(dump_json(ls) + "\n"));
+  }
+  if (state_.best_global_step) {
+    const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);
+    if (*state_.best_global_step == step || fs::exists(best)) state_.best_model_checkpoint = best.string();
+  }
+  // Stateful callbacks, replaced (not appended) on every save; duplicates become a list.
+  Json stateful = Json::object();
+  for (const auto& cb : handler_.callbacks()) {
+    auto* exportable = dynamic_cast<ExportableState*>(cb.get());
+    if (!exportable) continue;
+    const std::string name = cb->name();
+    if (!stateful.contains(name)) stateful[name] = exportable->state();
+    else if (stateful[name].is_array()) stateful[name].push_back(exportable->state());
+    else stateful[name] = Json::array({stateful[name], exportable->state()});
+  }
+  stateful["TrainerControl"] = control_.state();
+  state_.stateful_callbacks = stateful;
+  files.emplace_back("trainer_state.json", contents(state_.to_json_string()));
+
+  std::function<void()> rotate;
+  if (args_.save_total_limit)
+    rotate = [run_dir, limit = *args_.save_total_limit, best = state_.best_model_checkpoint] { rotate_checkpoints(run_dir, limit, best); };
+  checkpoint_writer_->submit(run_dir, step, std::move(files), std::move(rotate));
+  save_stall_seconds_ += std::chrono::duration<double>(Clock::now() - started).count();
+  ++saves_;
 }
 
 Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool loss_only, torch::Tensor* predictions,

@@ -38,7 +38,7 @@ for name in sorted(os.listdir(run)):
         header = json.loads(raw[8:8 + n])
         size = max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
         assert len(raw) == 8 + n + size, "model.safetensors is truncated"
-        for f in ("optimizer.pt", "scheduler.json", "rng_state.pth", "loop_state.json", "training_args.json"):
+        for f in ("optimizer.safetensors", "scheduler.json", "rng_state.pth", "loop_state.json", "training_args.json"):
             assert os.path.getsize(os.path.join(d, f)) > 0, f + " is empty"
     except Exception as e:  # noqa: BLE001 - any failure means a broken checkpoint
         bad.append(f"{name}: {e}")

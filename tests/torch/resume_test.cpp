@@ -67,10 +67,14 @@ Json without_timings(const Json& history) {
   return out;
 }
 
-RunResult train_run(const fs::path& out, std::optional<std::string> resume, uint64_t init_seed) {
+RunResult train_run(const fs::path& out, std::optional<std::string> resume, uint64_t init_seed,
+                    const std::string& optim = "adamw_torch", const std::string& optim_args = "") {
   set_seed(static_cast<int64_t>(init_seed));
   auto model = wrap_module(Net());
-  Trainer t(model, resume_args(out), data(50, 1), data(20, 2), {}, compute_accuracy);
+  auto args = resume_args(out);
+  args.optim = optim;
+  if (!optim_args.empty()) args.optim_args = optim_args;
+  Trainer t(model, args, data(50, 1), data(20, 2), {}, compute_accuracy);
   t.pop_callback<PrinterCallback>();
   t.train(resume);
   RunResult r;
@@ -94,6 +98,18 @@ TEST(Resume, BitIdenticalWeightsAndHistoryForEveryStoppingPoint) {
     for (size_t i = 0; i < full.weights.size(); ++i)
       EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second)) << "k=" << k << " " << full.weights[i].first;
     EXPECT_EQ(dump_json(resumed.history), dump_json(full.history)) << "k=" << k;
+  }
+}
+
+TEST(Resume, EveryOptimizersStateIsRestored) {
+  for (auto [optim, optim_args] : std::vector<std::pair<std::string, std::string>>{
+           {"adam", "amsgrad=true"}, {"sgd", "momentum=0.9,nesterov=true"}, {"adamw", ""}}) {
+    testing::TempDir full_dir, dir;
+    const auto full = train_run(full_dir.path(), std::nullopt, 1, optim, optim_args);
+    fs::copy(full_dir / "checkpoint-6", dir / "checkpoint-6", fs::copy_options::recursive);
+    const auto resumed = train_run(dir.path(), (dir / "checkpoint-6").string(), 5, optim, optim_args);
+    for (size_t i = 0; i < full.weights.size(); ++i)
+      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second)) << optim << " " << full.weights[i].first;
   }
 }
 
@@ -255,6 +271,79 @@ TEST(Checkpoints, PreemptionSavesAndStopsAfterTheCurrentStep) {
   EXPECT_EQ(out.global_step, 5);
   EXPECT_EQ(checkpoint_problem(dir / "checkpoint-5"), "");
   EXPECT_EQ(sorted_checkpoints(dir.path()).size(), 1u);
+}
+
+}  // namespace
+}  // namespace trainer
+
+namespace trainer {
+namespace {
+
+std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(AsyncSave, WritesTheSameCheckpointsAsSyncAndResumesExactly) {
+  testing::TempDir sync_dir, async_dir;
+  const auto sync_run = train_run(sync_dir.path(), std::nullopt, 1);
+  auto args = resume_args(async_dir.path());
+  args.save_async = true;
+  args.save_total_limit = 4;
+  set_seed(1);
+  auto model = wrap_module(Net());
+  Trainer t(model, args, data(50, 1), data(20, 2), {}, compute_accuracy);
+  t.pop_callback<PrinterCallback>();
+  t.train();
+  EXPECT_EQ(t.saves(), 12);
+  // Rotation ran on the writer thread: the 4 newest remain, all complete.
+  const auto kept = sorted_checkpoints(async_dir.path());
+  ASSERT_EQ(kept.size(), 4u);
+  for (const auto& dir : kept) {
+    EXPECT_EQ(checkpoint_problem(dir), "") << dir;
+    const auto twin = sync_dir / dir.filename().string();
+    for (const char* f : {"model.safetensors", "optimizer.safetensors", "loop_state.json", "scheduler.json", "rng_state.pth"})
+      EXPECT_TRUE(file_bytes(dir / f) == file_bytes(twin / f)) << dir / f;
+    // trainer_state.json differs only in the measured runtimes.
+    EXPECT_EQ(dump_json(without_timings(TrainerState::load_from_json(dir / "trainer_state.json").log_history)),
+              dump_json(without_timings(TrainerState::load_from_json(twin / "trainer_state.json").log_history)));
+  }
+  const auto resumed = train_run(async_dir.path(), (async_dir / "checkpoint-9").string(), 77);
+  for (size_t i = 0; i < sync_run.weights.size(); ++i)
+    EXPECT_TRUE(torch::equal(resumed.weights[i].second, sync_run.weights[i].second)) << sync_run.weights[i].first;
+}
+
+TEST(AsyncSave, ABackgroundFailureIsReportedNotLost) {
+  testing::TempDir dir;
+  auto args = resume_args(dir.path());
+  args.save_async = true;
+  args.eval_strategy = "no";
+  struct FillDiskAt : TrainerCallback {
+    void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
+      if (s.global_step != 3) return;
+      ::signal(SIGXFSZ, SIG_IGN);
+      struct rlimit lim {512, RLIM_INFINITY};
+      ::setrlimit(RLIMIT_FSIZE, &lim);  // the writer thread's save of checkpoint-3 fails
+    }
+  };
+  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>()});
+  t.pop_callback<PrinterCallback>();
+  std::string error;
+  try {
+    t.train();
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  struct rlimit unlimited {RLIM_INFINITY, RLIM_INFINITY};
+  ::setrlimit(RLIMIT_FSIZE, &unlimited);
+  ::signal(SIGXFSZ, SIG_DFL);
+  // The save in flight when the disk filled (checkpoint-2 or -3) fails on the writer thread; the
+  // next save rethrows it, so training does not go on as if that checkpoint existed.
+  EXPECT_NE(error.find("failed, earlier checkpoints are untouched"), std::string::npos) << error;
+  EXPECT_NE(error.find("File too large"), std::string::npos) << error;
+  EXPECT_LE(t.state().global_step, 4);
+  EXPECT_FALSE(sorted_checkpoints(dir.path()).empty());
+  for (const auto& ckpt : sorted_checkpoints(dir.path())) EXPECT_EQ(checkpoint_problem(ckpt), "") << ckpt;
 }
 
 }  // namespace

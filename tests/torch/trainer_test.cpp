@@ -191,7 +191,7 @@ TEST(Trainer, CheckpointsHaveTheOriginalsLayoutAndRotationKeepsTheBest) {
   for (const auto& p : sorted_checkpoints(dir.path())) names.push_back(p.filename().string());
   EXPECT_EQ(names, (std::vector<std::string>{"checkpoint-2", "checkpoint-12"}));
   const auto ckpt = dir / "checkpoint-12";
-  for (auto f : {"model.safetensors", "trainer_state.json", "training_args.json", "optimizer.pt", "scheduler.json"})
+  for (auto f : {"model.safetensors", "trainer_state.json", "training_args.json", "optimizer.safetensors", "scheduler.json", "rng_state.pth", "loop_state.json"})
     EXPECT_TRUE(fs::exists(ckpt / f)) << f;
   auto state = TrainerState::load_from_json(ckpt / "trainer_state.json");
   EXPECT_EQ(state.global_step, 12);

@@ -68,6 +68,7 @@ struct TrainingArguments {
   double save_steps = 500;
   std::optional<int64_t> save_total_limit;
   bool save_only_model = false;
+  bool save_async = false;  // not in the original: write checkpoints on a background thread
   bool load_best_model_at_end = false;
   std::optional<std::string> metric_for_best_model;
   std::optional<bool> greater_is_better;

@@ -4,9 +4,11 @@
 // reads too.
 
 #include <filesystem>
+#include <string>
 
 namespace trainer {
 
+std::string rng_state_bytes();
 void save_rng_state(const std::filesystem::path& path);
 // Restores what the file holds; CUDA states are skipped (with a warning) when the device count differs.
 void load_rng_state(const std::filesystem::path& path);

@@ -23,8 +23,10 @@
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
+#include "trainer/torch/checkpoint_writer.h"
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/model.h"
+#include "trainer/torch/optimizer_state.h"
 
 namespace trainer {
 
@@ -103,6 +105,11 @@ class Trainer {
   // Device-to-host reads made by the loop so far (one per logged value; none per plain step).
   int64_t host_reads() const { return host_reads_; }
 
+  // Time the training loop spent in checkpoint saves (serialising, and with --save_async nothing
+  // else), and how many saves, in the last train() call.
+  double save_stall_seconds() const { return save_stall_seconds_; }
+  int64_t saves() const { return saves_; }
+
   // Writes the weights (model.safetensors) and the arguments (training_args.json) to `dir`.
   void save_model(const std::string& dir);
 
@@ -155,6 +162,10 @@ class Trainer {
   void zero_grad();
 
   int64_t host_reads_ = 0;
+  std::unique_ptr<CheckpointWriter> checkpoint_writer_;
+  SnapshotPool snapshot_pool_;
+  double save_stall_seconds_ = 0;
+  int64_t saves_ = 0;
   double current_flos_ = 0;
 };
 

@@ -1,0 +1,81 @@
+#include "trainer/torch/checkpoint_writer.h"
+
+#include "trainer/core/atomic_file.h"
+#include "trainer/core/logging.h"
+#include "trainer/torch/checkpoint.h"
+
+namespace trainer {
+
+CheckpointWriter::CheckpointWriter(bool async) : async_(async) {
+  if (async_) thread_ = std::thread([this] { run(); });
+}
+
+CheckpointWriter::~CheckpointWriter() {
+  if (!async_) return;
+  try {
+    wait();
+  } catch (const std::exception& e) {
+    log_warning(std::string("the last asynchronous checkpoint save failed: ") + e.what());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void CheckpointWriter::publish(Job& job) {
+  write_checkpoint(job.run_dir, job.step, [&](const std::filesystem::path& dir) {
+    for (const auto& [name, produce] : job.files) write_file_atomic(dir / name, produce());
+  });
+  if (job.after) job.after();
+}
+
+void CheckpointWriter::submit(std::filesystem::path run_dir, int64_t step, CheckpointFiles files, std::function<void()> after) {
+  Job job{std::move(run_dir), step, std::move(files), std::move(after)};
+  if (!async_) {
+    publish(job);
+    return;
+  }
+  wait();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = std::move(job);
+    has_job_ = true;
+  }
+  cv_.notify_all();
+}
+
+void CheckpointWriter::wait() {
+  if (!async_) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [this] { return !has_job_; });
+  if (error_) {
+    auto e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
+}
+
+void CheckpointWriter::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    cv_.wait(lock, [this] { return has_job_ || stop_; });
+    if (!has_job_) return;
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      publish(job_);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    job_ = Job{};  // frees the snapshot's memory before signalling
+    lock.lock();
+    error_ = error;
+    has_job_ = false;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace trainer
