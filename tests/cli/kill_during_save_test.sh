@@ -22,7 +22,8 @@ import json, os, re, struct, sys
 run = sys.argv[1]
 bad = []
 count = 0
-for name in sorted(os.listdir(run)):
+# A run killed during start-up may not have made its output directory yet.
+for name in sorted(os.listdir(run) if os.path.isdir(run) else []):
     m = re.fullmatch(r"checkpoint-(\d+)", name)
     if not m:
         continue
