@@ -109,8 +109,21 @@ preempt() {
   run 0 train --train_file train.csv --per_device_train_batch_size 4 --output_dir pre_out --save_strategy no \
     --eval_strategy no --resume_from_checkpoint last --max_steps $((step + 3)) && has "after $((step + 3)) steps"
 }
-export -f preempt
+abort_twice() {
+  "$BIN" train --train_file train.csv --max_steps 200000 --per_device_train_batch_size 4 --output_dir abort_out \
+    --save_strategy no --eval_strategy no --logging_steps 100000 >"$work/out" 2>&1 &
+  local pid=$!
+  sleep 2
+  kill -INT "$pid"
+  kill -INT "$pid"
+  wait "$pid"
+  local status=$?
+  [[ $status -eq 130 ]] || { echo "  exit status $status, expected 130"; cat "$work/out"; return 1; }
+  has 'second interrupt, aborting'
+}
+export -f preempt abort_twice
 check "SIGTERM saves a checkpoint, says how to resume and exits 4; the run resumes" preempt
+check "a second SIGINT aborts at once" abort_twice
 check "resume from a missing checkpoint is a clear error" bash -c "
   run 2 train --train_file train.csv --output_dir none_out --resume_from_checkpoint last && has 'no checkpoint to resume from'"
 

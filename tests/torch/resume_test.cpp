@@ -348,3 +348,34 @@ TEST(AsyncSave, ABackgroundFailureIsReportedNotLost) {
 
 }  // namespace
 }  // namespace trainer
+
+namespace trainer {
+namespace {
+
+std::vector<std::string> rotate_case(const std::vector<int>& steps, int64_t limit, std::optional<int> best) {
+  testing::TempDir dir;
+  for (int s : steps) fs::create_directories(dir / checkpoint_dir_name(s));
+  std::optional<std::string> best_path;
+  if (best) best_path = (dir / checkpoint_dir_name(*best)).string();
+  rotate_checkpoints(dir.path(), limit, best_path);
+  std::vector<std::string> left;
+  for (const auto& p : sorted_checkpoints(dir.path())) left.push_back(p.filename().string());
+  return left;
+}
+
+TEST(Checkpoints, RotationNeverDeletesTheBest) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(rotate_case({1, 2, 3, 4, 5}, 2, std::nullopt), (V{"checkpoint-4", "checkpoint-5"}));
+  EXPECT_EQ(rotate_case({1, 2, 3, 4, 5}, 2, 1), (V{"checkpoint-1", "checkpoint-5"}));
+  EXPECT_EQ(rotate_case({1, 2, 3, 4, 5}, 3, 2), (V{"checkpoint-2", "checkpoint-4", "checkpoint-5"}));
+  EXPECT_EQ(rotate_case({1, 2, 3, 4, 5}, 2, 5), (V{"checkpoint-4", "checkpoint-5"}));
+  // With a limit of 1 the newest stays beside the best, so the run remains resumable.
+  EXPECT_EQ(rotate_case({1, 2, 3}, 1, 1), (V{"checkpoint-1", "checkpoint-3"}));
+  EXPECT_EQ(rotate_case({1, 2, 3}, 1, 3), (V{"checkpoint-3"}));
+  EXPECT_EQ(rotate_case({10, 2, 30}, 1, std::nullopt), (V{"checkpoint-30"}));  // numeric, not text, order
+  EXPECT_EQ(rotate_case({1, 2}, 5, 1), (V{"checkpoint-1", "checkpoint-2"}));
+  EXPECT_EQ(rotate_case({1, 2, 3}, 0, std::nullopt), (V{"checkpoint-1", "checkpoint-2", "checkpoint-3"}));
+}
+
+}  // namespace
+}  // namespace trainer
