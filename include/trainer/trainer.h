@@ -25,6 +25,7 @@
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/datasets.h"
 #include "trainer/torch/device.h"
+#include "trainer/torch/fused_optimizers.h"
 #include "trainer/torch/model.h"
 #include "trainer/torch/models.h"
 #include "trainer/torch/optimizer_state.h"

@@ -32,7 +32,8 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("max_steps", &a.max_steps, "Total optimizer steps; > 0 overrides --num_train_epochs."));
   s.push_back(bind_argument("gradient_accumulation_steps", &a.gradient_accumulation_steps, "Micro-batches accumulated per optimizer step."));
   s.push_back(bind_argument("learning_rate", &a.learning_rate, "Initial learning rate."));
-  s.push_back(bind_argument("optim", &a.optim, "Optimizer.", {"adamw_torch", "adamw", "adam", "sgd"}));
+  s.push_back(bind_argument("optim", &a.optim, "Optimizer: the fused ones update each parameter in one pass; adamw_torch is LibTorch's own AdamW.",
+                            {"adamw_torch_fused", "adamw_torch", "adamw", "adam", "sgd"}));
   s.push_back(bind_argument("optim_args", &a.optim_args, "Extra optimizer options as k=v,k=v (sgd: momentum, dampening, nesterov; adam*: amsgrad)."));
   s.push_back(bind_argument("weight_decay", &a.weight_decay, "Weight decay, applied to every parameter except biases and normalisation weights."));
   s.push_back(bind_argument("adam_beta1", &a.adam_beta1, "Adam beta1."));

@@ -1,5 +1,7 @@
 #include "trainer/torch/optimizers.h"
 
+#include "trainer/torch/fused_optimizers.h"
+
 #include <algorithm>
 #include <map>
 #include <sstream>
@@ -68,7 +70,8 @@ std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArgument
     g.emplace_back(no_decay, make_options(0.0));
     return g;
   };
-  if (args.optim == "adamw_torch" || args.optim == "adamw") {
+  const bool fused = args.optim != "adamw_torch";
+  if (args.optim == "adamw_torch" || args.optim == "adamw_torch_fused" || args.optim == "adamw") {
     check_known(kv, args.optim, {"amsgrad"});
     const bool amsgrad = flag("amsgrad", false);
     auto make = [&](double wd) {
@@ -78,6 +81,7 @@ std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArgument
                                                               .weight_decay(wd)
                                                               .amsgrad(amsgrad));
     };
+    if (fused) return std::make_unique<FusedAdamW>(groups(make), *make(0.0));
     return std::make_unique<torch::optim::AdamW>(groups(make), *make(0.0));
   }
   if (args.optim == "adam") {
@@ -90,7 +94,7 @@ std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArgument
                                                              .weight_decay(wd)
                                                              .amsgrad(amsgrad));
     };
-    return std::make_unique<torch::optim::Adam>(groups(make), *make(0.0));
+    return std::make_unique<FusedAdam>(groups(make), *make(0.0));
   }
   if (args.optim == "sgd") {
     check_known(kv, args.optim, {"momentum", "dampening", "nesterov"});
@@ -102,9 +106,9 @@ std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArgument
       return std::make_unique<torch::optim::SGDOptions>(
           torch::optim::SGDOptions(args.learning_rate).momentum(momentum).dampening(dampening).nesterov(nesterov).weight_decay(wd));
     };
-    return std::make_unique<torch::optim::SGD>(groups(make), *make(0.0));
+    return std::make_unique<FusedSGD>(groups(make), *make(0.0));
   }
-  throw ArgumentError("--optim: '" + args.optim + "' is not available (adamw_torch, adamw, adam, sgd)");
+  throw ArgumentError("--optim: '" + args.optim + "' is not available (adamw_torch_fused, adamw_torch, adamw, adam, sgd)");
 }
 
 void set_group_learning_rate(torch::optim::Optimizer& optimizer, size_t group, double lr) {

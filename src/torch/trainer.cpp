@@ -15,6 +15,7 @@
 #include "trainer/core/logging.h"
 #include "trainer/torch/checkpoint.h"
 #include "trainer/torch/device.h"
+#include "trainer/torch/fused_optimizers.h"
 #include "trainer/torch/optimizer_state.h"
 #include "trainer/torch/optimizers.h"
 #include "trainer/torch/rng_state.h"
@@ -178,14 +179,7 @@ torch::Tensor Trainer::clip_gradients(double max_norm) {
   for (auto& [name, p] : model_->named_parameters())
     if (p.grad().defined()) grads.push_back(p.grad());
   if (grads.empty()) return torch::zeros({}, torch::TensorOptions().device(device_));
-  std::vector<torch::Tensor> norms;
-  norms.reserve(grads.size());
-  for (const auto& g : grads) norms.push_back(g.norm(2));
-  auto total = torch::stack(norms).norm(2);
-  // Scaling by a clamped device tensor avoids reading the norm back: no synchronisation here.
-  auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
-  for (auto& g : grads) g.mul_(coef);
-  return total;
+  return clip_grad_norm_fused(grads, max_norm);
 }
 
 double Trainer::current_learning_rate() const {

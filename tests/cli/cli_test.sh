@@ -93,11 +93,21 @@ check "progress is plain lines when not a terminal" bash -c "
   TRAINER_PROGRESS_INTERVAL=0 $BIN train --train_file train.csv --max_steps 5 --output_dir p_out --save_strategy no --eval_strategy no >/dev/null 2>$work/out &&
   has 'train: 100%' && ! grep -q \$'\r' $work/out"
 
+# Waits (up to 60 s) until a background run has started training, so its signal handlers are in place.
+wait_training() {
+  for _ in $(seq 600); do
+    grep -q '^Training ' "$work/out" 2>/dev/null && { sleep 0.5; return 0; }
+    sleep 0.1
+  done
+  echo "  the run did not start training"
+  return 1
+}
+
 preempt() {
   "$BIN" train --train_file train.csv --max_steps 200000 --per_device_train_batch_size 4 --output_dir pre_out \
     --save_strategy no --eval_strategy no --logging_steps 100000 >"$work/out" 2>&1 &
   local pid=$!
-  sleep 2
+  wait_training || { kill -9 "$pid"; return 1; }
   kill -TERM "$pid"
   wait "$pid"
   local status=$?
@@ -113,7 +123,7 @@ abort_twice() {
   "$BIN" train --train_file train.csv --max_steps 200000 --per_device_train_batch_size 4 --output_dir abort_out \
     --save_strategy no --eval_strategy no --logging_steps 100000 >"$work/out" 2>&1 &
   local pid=$!
-  sleep 2
+  wait_training || { kill -9 "$pid"; return 1; }
   kill -INT "$pid"
   kill -INT "$pid"
   wait "$pid"
@@ -121,7 +131,7 @@ abort_twice() {
   [[ $status -eq 130 ]] || { echo "  exit status $status, expected 130"; cat "$work/out"; return 1; }
   has 'second interrupt, aborting'
 }
-export -f preempt abort_twice
+export -f wait_training preempt abort_twice
 check "SIGTERM saves a checkpoint, says how to resume and exits 4; the run resumes" preempt
 check "a second SIGINT aborts at once" abort_twice
 check "resume from a missing checkpoint is a clear error" bash -c "

@@ -3,7 +3,8 @@
 
 Run from anywhere: python3 tests/golden/make_golden.py
 Writes lr_schedules.json (every lr_scheduler_type stepped through torch's own LambdaLR and
-ReduceLROnPlateau) and trainer_state_python.json (a trainer_state.json written the way the
+ReduceLROnPlateau), optimizers.json (100 steps of torch.optim.AdamW, Adam and SGD in several
+configurations) and trainer_state_python.json (a trainer_state.json written the way the
 original writes it: json.dumps(asdict(state), indent=2, sort_keys=True) + "\n").
 The schedule formulas below are written from the behaviour specification (§12), independently of
 the C++ code; torch supplies the stepping semantics.
@@ -193,7 +194,45 @@ def python_trainer_state():
     return json.dumps(state, indent=2, sort_keys=True) + "\n"
 
 
+OPTIMIZER_CASES = [
+    ("adamw", {"lr": 1e-2, "weight_decay": 0.01}),
+    ("adamw", {"lr": 3e-3, "betas": (0.8, 0.95), "eps": 1e-6, "weight_decay": 0.1, "amsgrad": True}),
+    ("adam", {"lr": 1e-2}),
+    ("adam", {"lr": 5e-3, "weight_decay": 0.05, "amsgrad": True}),
+    ("sgd", {"lr": 0.05}),
+    ("sgd", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+    ("sgd", {"lr": 0.02, "momentum": 0.8, "dampening": 0.1}),
+    ("sgd", {"lr": 0.02, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3}),
+]
+
+
+def optimizer_cases():
+    """100 steps of torch.optim on a quadratic: grad = 2 * (p - target), computed in float32."""
+    n = 257  # not a multiple of any vector width
+    p0 = torch.linspace(-1, 1, n, dtype=torch.float32)
+    target = (torch.cos(torch.arange(n, dtype=torch.float32) * 0.1) * 0.5).to(torch.float32)
+    out = []
+    for name, kwargs in OPTIMIZER_CASES:
+        p = torch.nn.Parameter(p0.clone())
+        cls = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}[name]
+        opt = cls([p], **kwargs)
+        trajectory = {}
+        for step in range(1, 101):
+            p.grad = 2 * (p.detach() - target)
+            opt.step()
+            if step in (1, 2, 5, 10, 50, 100):
+                trajectory[str(step)] = p.detach().tolist()
+        kw = dict(kwargs)
+        if "betas" in kw:
+            kw["betas"] = list(kw["betas"])
+        out.append({"optimizer": name, "kwargs": kw, "trajectory": trajectory})
+    return {"p0": p0.tolist(), "target": target.tolist(), "cases": out}
+
+
 def main():
+    with open(os.path.join(HERE, "optimizers.json"), "w") as f:
+        json.dump(optimizer_cases(), f)
+        f.write("\n")
     with open(os.path.join(HERE, "lr_schedules.json"), "w") as f:
         json.dump({"lambda": lambda_cases(), "plateau": plateau_cases()}, f, indent=1)
         f.write("\n")

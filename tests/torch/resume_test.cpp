@@ -68,7 +68,7 @@ Json without_timings(const Json& history) {
 }
 
 RunResult train_run(const fs::path& out, std::optional<std::string> resume, uint64_t init_seed,
-                    const std::string& optim = "adamw_torch", const std::string& optim_args = "") {
+                    const std::string& optim = "adamw_torch_fused", const std::string& optim_args = "") {
   set_seed(static_cast<int64_t>(init_seed));
   auto model = wrap_module(Net());
   auto args = resume_args(out);
@@ -103,7 +103,7 @@ TEST(Resume, BitIdenticalWeightsAndHistoryForEveryStoppingPoint) {
 
 TEST(Resume, EveryOptimizersStateIsRestored) {
   for (auto [optim, optim_args] : std::vector<std::pair<std::string, std::string>>{
-           {"adam", "amsgrad=true"}, {"sgd", "momentum=0.9,nesterov=true"}, {"adamw", ""}}) {
+           {"adam", "amsgrad=true"}, {"sgd", "momentum=0.9,nesterov=true"}, {"adamw_torch", ""}}) {
     testing::TempDir full_dir, dir;
     const auto full = train_run(full_dir.path(), std::nullopt, 1, optim, optim_args);
     fs::copy(full_dir / "checkpoint-6", dir / "checkpoint-6", fs::copy_options::recursive);

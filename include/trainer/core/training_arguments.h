@@ -27,7 +27,7 @@ struct TrainingArguments {
 
   // Optimizer
   double learning_rate = 5e-5;
-  std::string optim = "adamw_torch";
+  std::string optim = "adamw_torch_fused";  // the original's default with a current torch
   std::optional<std::string> optim_args;
   double weight_decay = 0.0;
   double adam_beta1 = 0.9;

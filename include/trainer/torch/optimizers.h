@@ -17,7 +17,8 @@ namespace trainer {
 // "rmsnorm", a path segment exactly "norm", a segment ending in "_norm", or listed by the model.
 bool excluded_from_weight_decay(const std::string& name, const std::vector<std::string>& normalization_params);
 
-// adamw_torch / adamw: AdamW(lr, betas, eps); adam: Adam; sgd: SGD (momentum etc. from --optim_args).
+// adamw_torch_fused (default) / adamw: FusedAdamW; adamw_torch: LibTorch's AdamW; adam: FusedAdam;
+// sgd: FusedSGD (momentum etc. from --optim_args). The fused ones compute the same update in one pass.
 // Throws ArgumentError for unknown --optim_args keys.
 std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArguments& args, Model& model);
 

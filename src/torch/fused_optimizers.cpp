@@ -1,0 +1,230 @@
+#include "trainer/torch/fused_optimizers.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace trainer {
+namespace {
+
+// Elements per task: large enough that thread hand-off is noise, small enough to split 1M-element
+// tensors across cores.
+constexpr int64_t kGrain = 32768;
+
+using ParamStates = ska::flat_hash_map<std::string, std::unique_ptr<torch::optim::OptimizerParamState>>;
+
+bool fusable(const torch::Tensor& p) {
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous() && p.grad().defined() &&
+         p.grad().is_contiguous() && p.grad().scalar_type() == torch::kFloat;
+}
+
+std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+template <typename Options>
+bool all_fusable(const std::vector<torch::optim::OptimizerParamGroup>& groups) {
+  for (const auto& g : groups)
+    for (const auto& p : g.params())
+      if (p.grad().defined() && !fusable(p)) return false;
+  return true;
+}
+
+// The update of the original's AdamW/Adam in one pass. Scalars are float, as LibTorch applies them
+// to float tensors, and the operations keep its order so results agree to rounding.
+// Scalars derived from the options are computed in double and rounded once, as LibTorch's do.
+struct AdamKernel {
+  float beta1, beta2, one_minus_b1, one_minus_b2, eps, weight_decay, decay, bias_correction2_sqrt, step_size;
+  bool decoupled, amsgrad;
+  void operator()(float* p, const float* g, float* m, float* v, float* vmax, int64_t begin, int64_t end) const {
+    if (amsgrad) {
+      for (int64_t i = begin; i < end; ++i) {
+        float grad = decoupled ? g[i] : g[i] + weight_decay * p[i];
+        float param = decoupled ? p[i] * decay : p[i];
+        float mi = m[i] * beta1 + grad * one_minus_b1;
+        float vi = v[i] * beta2 + one_minus_b2 * grad * grad;
+        float vm = vmax[i] > vi ? vmax[i] : vi;
+        m[i] = mi;
+        v[i] = vi;
+        vmax[i] = vm;
+        p[i] = param - step_size * (mi / (std::sqrt(vm) / bias_correction2_sqrt + eps));
+      }
+    } else {
+      for (int64_t i = begin; i < end; ++i) {
+        float grad = decoupled ? g[i] : g[i] + weight_decay * p[i];
+        float param = decoupled ? p[i] * decay : p[i];
+        float mi = m[i] * beta1 + grad * one_minus_b1;
+        float vi = v[i] * beta2 + one_minus_b2 * grad * grad;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = param - step_size * (mi / (std::sqrt(vi) / bias_correction2_sqrt + eps));
+      }
+    }
+  }
+};
+
+template <typename State>
+State& adam_state(ParamStates& states, const torch::Tensor& p, bool amsgrad) {
+  auto& slot = states[state_key(p)];
+  if (!slot) {
+    auto st = std::make_unique<State>();
+    st->step(0);
+    st->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    st->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    if (amsgrad) st->max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    slot = std::move(st);
+  }
+  return static_cast<State&>(*slot);
+}
+
+template <typename State, typename Options>
+void adam_step(std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStates& states, bool decoupled) {
+  for (auto& group : groups) {
+    auto& o = static_cast<Options&>(group.options());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto& st = adam_state<State>(states, p, o.amsgrad());
+      st.step(st.step() + 1);
+      const double bc1 = 1 - std::pow(std::get<0>(o.betas()), st.step());
+      const double bc2 = 1 - std::pow(std::get<1>(o.betas()), st.step());
+      const double b1 = std::get<0>(o.betas()), b2 = std::get<1>(o.betas());
+      AdamKernel k{static_cast<float>(b1),
+                   static_cast<float>(b2),
+                   static_cast<float>(1 - b1),
+                   static_cast<float>(1 - b2),
+                   static_cast<float>(o.eps()),
+                   static_cast<float>(o.weight_decay()),
+                   static_cast<float>(1 - o.lr() * o.weight_decay()),
+                   static_cast<float>(std::sqrt(bc2)),
+                   static_cast<float>(o.lr() / bc1),
+                   decoupled,
+                   o.amsgrad()};
+      float* pd = p.data_ptr<float>();
+      const float* gd = p.grad().data_ptr<float>();
+      float* m = st.exp_avg().template data_ptr<float>();
+      float* v = st.exp_avg_sq().template data_ptr<float>();
+      float* vmax = o.amsgrad() ? st.max_exp_avg_sq().template data_ptr<float>() : nullptr;
+      at::parallel_for(0, p.numel(), kGrain, [&](int64_t b, int64_t e) { k(pd, gd, m, v, vmax, b, e); });
+    }
+  }
+}
+
+torch::Tensor run_closure(torch::optim::Optimizer::LossClosure& closure) {
+  torch::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  return loss;
+}
+
+}  // namespace
+
+torch::Tensor FusedAdamW::step(LossClosure closure) {
+  if (!all_fusable<torch::optim::AdamWOptions>(param_groups_)) return torch::optim::AdamW::step(closure);
+  torch::NoGradGuard no_grad;
+  auto loss = run_closure(closure);
+  adam_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, /*decoupled=*/true);
+  return loss;
+}
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  if (!all_fusable<torch::optim::AdamOptions>(param_groups_)) return torch::optim::Adam::step(closure);
+  torch::NoGradGuard no_grad;
+  auto loss = run_closure(closure);
+  adam_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(param_groups_, state_, /*decoupled=*/false);
+  return loss;
+}
+
+torch::Tensor FusedSGD::step(LossClosure closure) {
+  if (!all_fusable<torch::optim::SGDOptions>(param_groups_)) return torch::optim::SGD::step(closure);
+  torch::NoGradGuard no_grad;
+  auto loss = run_closure(closure);
+  for (auto& group : param_groups_) {
+    auto& o = static_cast<torch::optim::SGDOptions&>(group.options());
+    const float lr = static_cast<float>(o.lr()), wd = static_cast<float>(o.weight_decay());
+    const float momentum = static_cast<float>(o.momentum()), one_minus_dampening = static_cast<float>(1 - o.dampening());
+    const bool nesterov = o.nesterov();
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      float* pd = p.data_ptr<float>();
+      const float* gd = p.grad().data_ptr<float>();
+      if (momentum == 0) {
+        at::parallel_for(0, p.numel(), kGrain, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) pd[i] = pd[i] - lr * (gd[i] + wd * pd[i]);
+        });
+        continue;
+      }
+      auto& slot = state_[state_key(p)];
+      bool first = false;
+      if (!slot) {
+        auto st = std::make_unique<torch::optim::SGDParamState>();
+        st->momentum_buffer(torch::empty_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(st);
+        first = true;
+      }
+      float* buf = static_cast<torch::optim::SGDParamState&>(*slot).momentum_buffer().data_ptr<float>();
+      at::parallel_for(0, p.numel(), kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const float d = wd != 0 ? gd[i] + wd * pd[i] : gd[i];
+          // The first step copies the gradient into the buffer (no dampening), as LibTorch does.
+          const float bi = first ? d : buf[i] * momentum + one_minus_dampening * d;
+          buf[i] = bi;
+          const float upd = nesterov ? d + momentum * bi : bi;
+          pd[i] = pd[i] - lr * upd;
+        }
+      });
+    }
+  }
+  return loss;
+}
+
+torch::Tensor clip_grad_norm_fused(const std::vector<torch::Tensor>& grads, double max_norm) {
+  if (grads.empty()) return torch::zeros({});
+  bool cpu = true;
+  for (const auto& g : grads) cpu = cpu && g.device().is_cpu() && g.scalar_type() == torch::kFloat && g.is_contiguous();
+  if (!cpu) {
+    std::vector<torch::Tensor> norms;
+    for (const auto& g : grads) norms.push_back(g.norm(2));
+    auto total = torch::stack(norms).norm(2);
+    auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+    for (auto g : grads) g.mul_(coef);
+    return total;
+  }
+  // Sums of fixed blocks, added in order: the result does not depend on how many threads ran or
+  // how the work was split, so a run is reproducible bit for bit.
+  constexpr int64_t kBlock = 4096;
+  double sum = 0;
+  for (const auto& g : grads) {
+    const float* d = g.data_ptr<float>();
+    const int64_t n = g.numel();
+    std::vector<double> partial(static_cast<size_t>((n + kBlock - 1) / kBlock), 0.0);
+    at::parallel_for(0, static_cast<int64_t>(partial.size()), kGrain / kBlock, [&](int64_t b, int64_t e) {
+      for (int64_t block = b; block < e; ++block) {
+        const int64_t start = block * kBlock, stop = std::min(start + kBlock, n);
+        float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent sums the compiler keeps in vector registers
+        int64_t i = start;
+        for (; i + 8 <= stop; i += 8)
+          for (int j = 0; j < 8; ++j) lanes[j] += d[i + j] * d[i + j];
+        for (; i < stop; ++i) lanes[0] += d[i] * d[i];
+        double acc = 0;
+        for (float l : lanes) acc += l;
+        partial[static_cast<size_t>(block)] = acc;
+      }
+    });
+    for (double part : partial) sum += part;
+  }
+  const double total = std::sqrt(sum);
+  const double coef = max_norm / (total + 1e-6);
+  if (coef < 1.0) {
+    const float c = static_cast<float>(coef);
+    for (auto g : grads) {
+      float* d = g.data_ptr<float>();
+      at::parallel_for(0, g.numel(), kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) d[i] *= c;
+      });
+    }
+  }
+  return torch::tensor(static_cast<float>(total));
+}
+
+}  // namespace trainer
