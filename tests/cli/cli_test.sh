@@ -30,7 +30,8 @@ run() {  # run EXPECTED_STATUS ARGS... ; output in $work/out, status compared
 
 has() { grep -q -- "$1" "$work/out" || { echo "  missing '$1' in output:"; sed 's/^/  | /' "$work/out" | tail -20; return 1; }; }
 export -f run has
-export BIN PY work
+FMNIST=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+export BIN PY work FMNIST
 
 # A small learnable CSV dataset (the class is the sign of the feature sum).
 $PY - <<'PYEOF'
@@ -120,11 +121,14 @@ preempt() {
     --eval_strategy no --resume_from_checkpoint last --max_steps $((step + 3)) && has "after $((step + 3)) steps"
 }
 abort_twice() {
-  "$BIN" train --train_file train.csv --max_steps 200000 --per_device_train_batch_size 4 --output_dir abort_out \
-    --save_strategy no --eval_strategy no --logging_steps 100000 >"$work/out" 2>&1 &
+  # Slow steps (a CNN on large batches), so the second interrupt lands while the first step finishes.
+  "$BIN" train --model cnn --train_file "$FMNIST/t10k-images-idx3-ubyte.gz" --max_train_samples 4096 \
+    --per_device_train_batch_size 1024 --max_steps 1000 --output_dir abort_out --save_strategy no \
+    --eval_strategy no >"$work/out" 2>&1 &
   local pid=$!
   wait_training || { kill -9 "$pid"; return 1; }
   kill -INT "$pid"
+  sleep 0.05
   kill -INT "$pid"
   wait "$pid"
   local status=$?
