@@ -23,11 +23,14 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
+// Side of the feature map after two (3x3 convolution, 2x2 max-pool) stages.
+int64_t pooled_side(int64_t side) { return ((side - 2) / 2 - 2) / 2; }
+
 struct CnnImpl : torch::nn::Module {
   CnnImpl(int64_t side, int64_t classes)
       : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3)))),
         conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3)))),
-        fc1(register_module("fc1", torch::nn::Linear(64 * ((side - 2) / 2 - 2) / 2 * (((side - 2) / 2 - 2) / 2), 128))),
+        fc1(register_module("fc1", torch::nn::Linear(64 * pooled_side(side) * pooled_side(side), 128))),
         fc2(register_module("fc2", torch::nn::Linear(128, classes))),
         side_(side) {}
   torch::Tensor forward(const torch::Tensor& x) {

@@ -171,15 +171,15 @@ PredictionStepOutput Trainer::prediction_step(Model& model, const Batch& batch, 
 
 void Trainer::zero_grad() {
   // Setting gradients to none saves a memset per parameter per step.
-  for (auto& [name, p] : model_->named_parameters()) p.mutable_grad() = torch::Tensor();
+  for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
 }
 
 torch::Tensor Trainer::clip_gradients(double max_norm) {
-  std::vector<torch::Tensor> grads;
-  for (auto& [name, p] : model_->named_parameters())
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return torch::zeros({}, torch::TensorOptions().device(device_));
-  return clip_grad_norm_fused(grads, max_norm);
+  grads_.clear();
+  for (auto& p : parameters_)
+    if (p.grad().defined()) grads_.push_back(p.grad());
+  if (grads_.empty()) return torch::zeros({}, torch::TensorOptions().device(device_));
+  return clip_grad_norm_fused(grads_, max_norm);
 }
 
 double Trainer::current_learning_rate() const {
@@ -282,6 +282,9 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   state_.max_steps = max_steps;
   state_.num_train_epochs = num_train_epochs;
 
+  // The parameter handles, once: the step must not rebuild name lists.
+  parameters_.clear();
+  for (auto& [name, p] : model_->named_parameters()) parameters_.push_back(p);
   create_optimizer();
   create_scheduler(max_steps);
   checkpoint_writer_ = std::make_unique<CheckpointWriter>(args_.save_async);

@@ -342,6 +342,17 @@ TEST(Trainer, DefaultCallbacksAreInTheDocumentedOrder) {
   EXPECT_EQ(b.callback_handler().callback_list(), "DefaultFlowCallback\nProgressCallback");
 }
 
+TEST(Trainer, BuiltInModelsTakeImagesAndFlatInputs) {
+  for (const std::string name : {"mlp", "cnn"}) {
+    auto model = make_builtin_model(name);
+    EXPECT_EQ(model->forward(torch::rand({5, 28, 28})).sizes(), (std::vector<int64_t>{5, 10})) << name;
+    EXPECT_EQ(model->forward(torch::rand({3, 784})).sizes(), (std::vector<int64_t>{3, 10})) << name;
+  }
+  EXPECT_EQ(make_builtin_model("cnn", 32 * 32, 4)->forward(torch::rand({2, 32, 32})).sizes(), (std::vector<int64_t>{2, 4}));
+  EXPECT_THROW(make_builtin_model("cnn", 50, 10), std::invalid_argument);
+  EXPECT_THROW(make_builtin_model("resnet"), std::invalid_argument);
+}
+
 TEST(Trainer, WeightDecayStaysOffBiasesAndNormWeights) {
   EXPECT_TRUE(excluded_from_weight_decay("fc1.bias", {}));
   EXPECT_TRUE(excluded_from_weight_decay("encoder.layer.0.LayerNorm.weight", {}));

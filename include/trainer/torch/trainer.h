@@ -162,6 +162,8 @@ class Trainer {
   void zero_grad();
 
   int64_t host_reads_ = 0;
+  std::vector<torch::Tensor> parameters_;
+  std::vector<torch::Tensor> grads_;
   std::unique_ptr<CheckpointWriter> checkpoint_writer_;
   SnapshotPool snapshot_pool_;
   double save_stall_seconds_ = 0;
