@@ -48,9 +48,10 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_json_object_argument("lr_scheduler_kwargs", &a.lr_scheduler_kwargs, "Extra scheduler options as a JSON object, e.g. '{\"num_cycles\": 2}'."));
   s.push_back(bind_argument("warmup_steps", &a.warmup_steps, "Linear warmup: steps if >= 1, else a ratio of the total steps."));
   s.push_back(bind_argument("warmup_ratio", &a.warmup_ratio, "Deprecated: ratio of total steps for warmup; use --warmup_steps 0.1."));
-  s.push_back(bind_argument("bf16", &a.bf16, "Train in bfloat16 mixed precision."));
-  s.push_back(bind_argument("fp16", &a.fp16, "Train in float16 mixed precision."));
+  s.push_back(bind_argument("bf16", &a.bf16, "bfloat16 autocast for the forward pass (CPU and CUDA); weights, optimizer and loss stay float32."));
+  s.push_back(bind_argument("fp16", &a.fp16, "float16 mixed precision: not supported yet (needs a gradient scaler); use --bf16."));
   s.push_back(bind_argument("use_cpu", &a.use_cpu, "Train on the CPU even when CUDA is available."));
+  s.push_back(bind_argument("flush_denormal", &a.flush_denormal, "Flush subnormal floats to zero on the CPU (see docs/performance.md: no gain measured on the reference machine)."));
   s.push_back(bind_argument("logging_strategy", &a.logging_strategy, "When to log training loss.", kIntervalStrategies));
   s.push_back(bind_argument("logging_steps", &a.logging_steps, "Log every N steps (or a ratio of total steps) with --logging_strategy steps."));
   s.push_back(bind_argument("logging_first_step", &a.logging_first_step, "Also log after the first optimizer step."));

@@ -74,4 +74,52 @@ Batch TensorDataLoader::batch(int64_t index) const {
   return b;
 }
 
+BatchPrefetcher::BatchPrefetcher(const TensorDataLoader& loader, int64_t first, int64_t end, int64_t workers, int64_t depth)
+    : loader_(loader), end_(end), depth_(std::max<int64_t>(depth, 1)), next_to_prepare_(first), next_to_hand_out_(first) {
+  for (int64_t i = 0; i < std::max<int64_t>(workers, 1); ++i) threads_.emplace_back([this] { work(); });
+}
+
+BatchPrefetcher::~BatchPrefetcher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void BatchPrefetcher::work() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || (next_to_prepare_ < end_ && next_to_prepare_ < next_to_hand_out_ + depth_); });
+    if (stop_) return;
+    const int64_t index = next_to_prepare_++;
+    lock.unlock();
+    Batch batch;
+    std::exception_ptr error;
+    try {
+      batch = loader_.batch(index);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    if (error) failed_[index] = error;
+    else ready_[index] = std::move(batch);
+    cv_.notify_all();
+  }
+}
+
+Batch BatchPrefetcher::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (next_to_hand_out_ >= end_) throw std::out_of_range("BatchPrefetcher: no batches left in this epoch");
+  const int64_t index = next_to_hand_out_;
+  cv_.wait(lock, [&] { return ready_.count(index) || failed_.count(index); });
+  if (failed_.count(index)) std::rethrow_exception(failed_[index]);
+  Batch batch = std::move(ready_[index]);
+  ready_.erase(index);
+  ++next_to_hand_out_;
+  cv_.notify_all();
+  return batch;
+}
+
 }  // namespace trainer

@@ -1,5 +1,7 @@
 #include "trainer/torch/device.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
@@ -11,5 +13,43 @@ torch::Device resolve_device(const TrainingArguments& args) {
 }
 
 void set_seed(int64_t seed) { torch::manual_seed(static_cast<uint64_t>(seed)); }
+
+bool set_flush_denormal(bool on) {
+  bool supported = at::globalContext().setFlushDenormal(on);
+  // One task per intra-op thread, so each applies the setting to itself.
+  const int64_t threads = at::get_num_threads();
+  at::parallel_for(0, threads, 1, [on](int64_t, int64_t) { at::globalContext().setFlushDenormal(on); });
+  return supported;
+}
+
+AutocastScope::AutocastScope(bool enabled, const torch::Device& device) {
+  if (!enabled) return;
+  active_ = true;
+  cuda_ = device.is_cuda();
+  if (cuda_) {
+    previous_ = at::autocast::is_enabled();
+    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  } else {
+    previous_ = at::autocast::is_cpu_enabled();
+    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (cuda_) {
+    at::autocast::set_enabled(previous_);
+    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+  } else {
+    at::autocast::set_cpu_enabled(previous_);
+    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+  }
+}
 
 }  // namespace trainer

@@ -83,9 +83,9 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   if (!model_) throw std::invalid_argument("Trainer: no model");
   args_.finalize();
   if (args_.log_level != "passive") set_log_level(parse_log_level(args_.log_level));
-  if (args_.bf16 || args_.fp16)
-    throw ArgumentError(std::string("--") + (args_.bf16 ? "bf16" : "fp16") +
-                        ": mixed precision is not supported by this build yet; remove the flag to train in float32");
+  if (args_.fp16)
+    throw ArgumentError("--fp16: float16 training needs a gradient scaler, which this library does not have yet; "
+                        "use --bf16 (bfloat16 autocast, on CPU and CUDA) instead");
   if (args_.do_eval() && !eval_dataset_)
     throw ArgumentError("--eval_strategy " + args_.eval_strategy + ": needs an evaluation dataset (--eval_file, or pass eval_dataset)");
   process_ = ProcessInfo::from_environment();
@@ -147,7 +147,12 @@ void Trainer::create_scheduler(int64_t num_training_steps) {
 }
 
 torch::Tensor Trainer::compute_loss(Model& model, const Batch& batch, torch::Tensor* logits) {
-  auto out = model.forward(batch.inputs);
+  torch::Tensor out;
+  {
+    AutocastScope autocast(args_.bf16, device_);
+    out = model.forward(batch.inputs);
+  }
+  if (out.scalar_type() != torch::kFloat && out.is_floating_point()) out = out.to(torch::kFloat);  // the loss in float32
   if (logits) *logits = out;
   namespace F = torch::nn::functional;
   return F::cross_entropy(out, batch.labels, F::CrossEntropyFuncOptions().label_smoothing(args_.label_smoothing_factor));
@@ -282,6 +287,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   state_.max_steps = max_steps;
   state_.num_train_epochs = num_train_epochs;
 
+  if (device_.is_cpu()) set_flush_denormal(args_.flush_denormal);
   // The parameter handles, once: the step must not rebuild name lists.
   parameters_.clear();
   for (auto& [name, p] : model_->named_parameters()) parameters_.push_back(p);
@@ -359,6 +365,10 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
       if (fs::exists(*resume_dir / "rng_state.pth")) load_rng_state(*resume_dir / "rng_state.pth");
       else log_info("No rng_state.pth in the checkpoint; random state not restored");
     }
+    std::unique_ptr<BatchPrefetcher> prefetcher;
+    if (args_.dataloader_num_workers > 0)
+      prefetcher = std::make_unique<BatchPrefetcher>(*train_loader_, first_micro, steps_in_epoch, args_.dataloader_num_workers,
+                                                     args_.dataloader_num_workers * args_.dataloader_prefetch_factor.value_or(2));
     int64_t step = first_micro - 1;
     for (int64_t micro = first_micro; micro < steps_in_epoch; ++micro) {
       step = micro;
@@ -367,7 +377,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
         current_gradient_accumulation_steps_ = std::min(ga, steps_in_epoch - step);
         handler_.on_step_begin(args_, state_, control_);
       }
-      Batch batch = train_loader_->batch(micro);
+      Batch batch = prefetcher ? prefetcher->next() : train_loader_->batch(micro);
       current_flos_ += flos_per_example * static_cast<double>(batch.size());
       auto loss = training_step(*model_, batch);
       ++loop.micro_batches_since_log;

@@ -9,6 +9,8 @@
 #include "../core/test_support.h"
 #include "trainer/trainer.h"
 
+#include <ATen/autocast_mode.h>
+
 namespace trainer {
 namespace {
 
@@ -305,14 +307,82 @@ TEST(Trainer, SomeNanLossesAreFilteredFromTheLog) {
   EXPECT_TRUE(logs.contains("1 of the last 4 micro-batch losses"));
 }
 
+TEST(Trainer, PrefetchingWorkersGiveTheSameRun) {
+  auto run = [](int64_t workers) {
+    testing::TempDir dir;
+    auto args = quiet_args(dir.path());
+    args.dataloader_num_workers = workers;
+    if (workers > 0) args.dataloader_prefetch_factor = 3;
+    args.max_steps = 45;  // stops mid-epoch: the prefetcher is dropped with batches in flight
+    set_seed(3);
+    auto model = make_builtin_model("mlp", 6, 3);
+    Trainer t(model, args, blobs(480, 20));
+    silence(t);
+    t.train();
+    return model->named_parameters()[0].second.clone();
+  };
+  const auto plain = run(0);
+  EXPECT_TRUE(torch::equal(plain, run(1)));
+  EXPECT_TRUE(torch::equal(plain, run(3)));
+}
+
+TEST(Trainer, Bf16AutocastRunsTheForwardInBfloat16) {
+  struct RecordDtype : torch::nn::Module {
+    torch::nn::Linear fc{nullptr};
+    at::ScalarType seen = at::kFloat;
+    RecordDtype() { fc = register_module("fc", torch::nn::Linear(6, 3)); }
+    torch::Tensor forward(const torch::Tensor& x) {
+      auto out = fc->forward(x);
+      seen = out.scalar_type();
+      return out;
+    }
+  };
+  auto accuracy = [](bool bf16, at::ScalarType* seen) {
+    set_seed(5);
+    auto module = std::make_shared<RecordDtype>();
+    auto model = std::make_shared<ModuleModel>(module, [module](const torch::Tensor& x) { return module->forward(x); });
+    testing::TempDir dir;
+    auto args = quiet_args(dir.path());
+    args.bf16 = bf16;
+    args.num_train_epochs = 10;
+    Trainer t(model, args, blobs(256, 21), blobs(128, 22), {}, compute_accuracy);
+    silence(t);
+    t.train();
+    *seen = module->seen;
+    EXPECT_EQ(module->fc->weight.scalar_type(), at::kFloat);  // weights stay float32
+    return t.evaluate()["eval_accuracy"].get<double>();
+  };
+  at::ScalarType seen_bf16, seen_fp32;
+  const double bf16 = accuracy(true, &seen_bf16), fp32 = accuracy(false, &seen_fp32);
+  EXPECT_EQ(seen_bf16, at::kBFloat16);
+  EXPECT_EQ(seen_fp32, at::kFloat);
+  EXPECT_GT(bf16, 0.8);
+  EXPECT_NEAR(bf16, fp32, 0.05);
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());  // restored after each forward
+}
+
+TEST(Trainer, FlushDenormalZeroesSubnormalResults) {
+  set_flush_denormal(true);
+  auto tiny = torch::full({4}, 1e-39f) * 0.5f;
+  EXPECT_EQ(tiny[0].item<float>(), 0.0f);
+  set_flush_denormal(false);
+  tiny = torch::full({4}, 1e-39f) * 0.5f;
+  EXPECT_GT(tiny[0].item<float>(), 0.0f);
+}
+
 TEST(Trainer, BadSetupsAreClearErrors) {
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
   args.eval_strategy = "steps";
   EXPECT_THROW(Trainer(make_builtin_model("mlp", 6, 3), args, blobs(10, 1)), ArgumentError);
-  auto bf = quiet_args(dir.path());
-  bf.bf16 = true;
-  EXPECT_THROW(Trainer(make_builtin_model("mlp", 6, 3), bf, blobs(10, 1)), ArgumentError);
+  auto fp = quiet_args(dir.path());
+  fp.fp16 = true;
+  try {
+    Trainer(make_builtin_model("mlp", 6, 3), fp, blobs(10, 1));
+    FAIL();
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("use --bf16"), std::string::npos);
+  }
   auto rt = quiet_args(dir.path());
   rt.report_to = {"tensorbord"};
   try {

@@ -46,6 +46,7 @@ struct TrainingArguments {
   bool bf16 = false;
   bool fp16 = false;
   bool use_cpu = false;
+  bool flush_denormal = false;  // not in the original: flush-to-zero for float math on the CPU
 
   // Logging
   std::string logging_strategy = "steps";

@@ -2,7 +2,12 @@
 // Datasets held as tensors, and the loader that cuts them into batches. The order of an epoch
 // depends only on (seed, epoch), so a resumed run sees the same batches as an uninterrupted one.
 
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <vector>
 
@@ -55,6 +60,34 @@ class TensorDataLoader : public DataLoader {
   std::shared_ptr<const TensorDataset> dataset_;
   Options options_;
   torch::Tensor order_;  // int64 indices of the current epoch; undefined when sequential
+};
+
+// Prepares the batches [first, end) of a loader's current epoch ahead of the loop on `workers`
+// background threads, at most `depth` batches ahead (--dataloader_num_workers,
+// --dataloader_prefetch_factor); next() hands them out in order, so the data is exactly what
+// TensorDataLoader::batch() gives. Destroying it stops the threads (an epoch cut short is fine).
+class BatchPrefetcher {
+ public:
+  BatchPrefetcher(const TensorDataLoader& loader, int64_t first, int64_t end, int64_t workers, int64_t depth);
+  ~BatchPrefetcher();
+  BatchPrefetcher(const BatchPrefetcher&) = delete;
+  BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
+
+  // The next batch; rethrows what a worker threw preparing it.
+  Batch next();
+
+ private:
+  void work();
+
+  const TensorDataLoader& loader_;
+  const int64_t end_, depth_;
+  int64_t next_to_prepare_, next_to_hand_out_;
+  bool stop_ = false;
+  std::map<int64_t, Batch> ready_;
+  std::map<int64_t, std::exception_ptr> failed_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace trainer

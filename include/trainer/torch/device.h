@@ -14,4 +14,24 @@ torch::Device resolve_device(const TrainingArguments& args);
 // Seeds LibTorch's CPU and CUDA generators (the original's set_seed).
 void set_seed(int64_t seed);
 
+// Flush-to-zero and denormals-are-zero for float arithmetic on the CPU, on this thread and on
+// LibTorch's intra-op worker threads (the setting is per thread). Returns whether the CPU supports it.
+bool set_flush_denormal(bool on);
+
+// Mixed precision for the forward pass while alive: bfloat16 autocast on the CPU or CUDA when
+// `enabled` (--bf16); nothing otherwise. Restores the previous state when destroyed.
+class AutocastScope {
+ public:
+  AutocastScope(bool enabled, const torch::Device& device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool cuda_ = false;
+  bool previous_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
 }  // namespace trainer
