@@ -33,6 +33,18 @@ void snapshot_adam(const State& st, const std::string& prefix, OptimizerSnapshot
     snap.tensors.emplace_back(prefix + "max_exp_avg_sq", host_copy(prefix + "max_exp_avg_sq", st.max_exp_avg_sq()));
 }
 
+// An Adam/AdamW state from the saved tensors; null when a moment is missing.
+template <typename State, typename Get>
+std::unique_ptr<torch::optim::OptimizerParamState> restored_adam_state(int64_t step, Get& get) {
+  auto st = std::make_unique<State>();
+  st->step(step);
+  st->exp_avg(get("exp_avg"));
+  st->exp_avg_sq(get("exp_avg_sq"));
+  st->max_exp_avg_sq(get("max_exp_avg_sq"));
+  if (!st->exp_avg().defined() || !st->exp_avg_sq().defined()) return nullptr;
+  return st;
+}
+
 }  // namespace
 
 torch::Tensor SnapshotPool::copy(const std::string& name, const torch::Tensor& source) {
@@ -117,23 +129,10 @@ void load_optimizer_state(torch::optim::Optimizer& opt, const std::filesystem::p
           auto st = std::make_unique<torch::optim::SGDParamState>();
           st->momentum_buffer(get("momentum_buffer"));
           opt.state()[state_key(p)] = std::move(st);
-        } else if (type == "adamw") {
-          auto st = std::make_unique<torch::optim::AdamWParamState>();
-          st->step(step);
-          st->exp_avg(get("exp_avg"));
-          st->exp_avg_sq(get("exp_avg_sq"));
-          st->max_exp_avg_sq(get("max_exp_avg_sq"));
-          if (!st->exp_avg().defined() || !st->exp_avg_sq().defined())
-            throw std::runtime_error(where + "moments of parameter " + idx + " are missing");
-          opt.state()[state_key(p)] = std::move(st);
         } else {
-          auto st = std::make_unique<torch::optim::AdamParamState>();
-          st->step(step);
-          st->exp_avg(get("exp_avg"));
-          st->exp_avg_sq(get("exp_avg_sq"));
-          st->max_exp_avg_sq(get("max_exp_avg_sq"));
-          if (!st->exp_avg().defined() || !st->exp_avg_sq().defined())
-            throw std::runtime_error(where + "moments of parameter " + idx + " are missing");
+          auto st = type == "adamw" ? restored_adam_state<torch::optim::AdamWParamState>(step, get)
+                                    : restored_adam_state<torch::optim::AdamParamState>(step, get);
+          if (!st) throw std::runtime_error(where + "moments of parameter " + idx + " are missing");
           opt.state()[state_key(p)] = std::move(st);
         }
       }

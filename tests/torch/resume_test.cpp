@@ -31,6 +31,26 @@ std::shared_ptr<TensorDataset> data(int64_t n, uint64_t seed) {
   return std::make_shared<TensorDataset>(x, x.reshape({n, 3, 2}).sum(2).argmax(1));
 }
 
+// Makes files larger than 512 bytes fail to write, as on a full disk, from `at_step` on; the limit
+// is lifted when the test's guard goes out of scope.
+struct FillDiskAt : TrainerCallback {
+  explicit FillDiskAt(int64_t step) : at_step(step) {}
+  int64_t at_step;
+  void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
+    if (s.global_step != at_step) return;
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim {512, RLIM_INFINITY};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+  }
+};
+struct LiftFileSizeLimit {
+  ~LiftFileSizeLimit() {
+    struct rlimit unlimited {RLIM_INFINITY, RLIM_INFINITY};
+    ::setrlimit(RLIMIT_FSIZE, &unlimited);
+    ::signal(SIGXFSZ, SIG_DFL);
+  }
+};
+
 TrainingArguments resume_args(const fs::path& out) {
   TrainingArguments a;
   a.output_dir = out.string();
@@ -224,28 +244,19 @@ TEST(Checkpoints, SaveStrategyBestSavesOnlyImprovements) {
 
 TEST(Checkpoints, AFullDiskFailsTheSaveClearlyAndKeepsOlderCheckpoints) {
   testing::TempDir dir;
-  struct FillDiskAt : TrainerCallback {
-    void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
-      if (s.global_step != 3) return;
-      // Files larger than 512 bytes now fail to write, as on a full disk.
-      ::signal(SIGXFSZ, SIG_IGN);
-      struct rlimit lim {512, RLIM_INFINITY};
-      ::setrlimit(RLIMIT_FSIZE, &lim);
-    }
-  };
   auto args = resume_args(dir.path());
   args.eval_strategy = "no";
-  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>()});
+  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>(3)});
   t.pop_callback<PrinterCallback>();
   std::string error;
-  try {
-    t.train();
-  } catch (const std::runtime_error& e) {
-    error = e.what();
+  {
+    LiftFileSizeLimit guard;
+    try {
+      t.train();
+    } catch (const std::runtime_error& e) {
+      error = e.what();
+    }
   }
-  struct rlimit unlimited {RLIM_INFINITY, RLIM_INFINITY};
-  ::setrlimit(RLIMIT_FSIZE, &unlimited);
-  ::signal(SIGXFSZ, SIG_DFL);
   EXPECT_NE(error.find("saving " + (dir / "checkpoint-3").string() + " failed, earlier checkpoints are untouched"), std::string::npos) << error;
   EXPECT_NE(error.find("File too large"), std::string::npos) << error;
   EXPECT_FALSE(fs::exists(dir / "checkpoint-3"));
@@ -318,25 +329,17 @@ TEST(AsyncSave, ABackgroundFailureIsReportedNotLost) {
   auto args = resume_args(dir.path());
   args.save_async = true;
   args.eval_strategy = "no";
-  struct FillDiskAt : TrainerCallback {
-    void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
-      if (s.global_step != 3) return;
-      ::signal(SIGXFSZ, SIG_IGN);
-      struct rlimit lim {512, RLIM_INFINITY};
-      ::setrlimit(RLIMIT_FSIZE, &lim);  // the writer thread's save of checkpoint-3 fails
-    }
-  };
-  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>()});
+  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>(3)});
   t.pop_callback<PrinterCallback>();
   std::string error;
-  try {
-    t.train();
-  } catch (const std::runtime_error& e) {
-    error = e.what();
+  {
+    LiftFileSizeLimit guard;
+    try {
+      t.train();
+    } catch (const std::runtime_error& e) {
+      error = e.what();
+    }
   }
-  struct rlimit unlimited {RLIM_INFINITY, RLIM_INFINITY};
-  ::setrlimit(RLIMIT_FSIZE, &unlimited);
-  ::signal(SIGXFSZ, SIG_DFL);
   // The save in flight when the disk filled (checkpoint-2 or -3) fails on the writer thread; the
   // next save rethrows it, so training does not go on as if that checkpoint existed.
   EXPECT_NE(error.find("failed, earlier checkpoints are untouched"), std::string::npos) << error;
