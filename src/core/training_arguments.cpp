@@ -210,8 +210,7 @@ TrainingArguments TrainingArguments::from_json(const Json& json) {
       } else if (v.is_string()) {
         spec.set({v.get<std::string>()});
       } else if (v.is_null()) {
-        if (spec.type == "dict") spec.set({"none"});
-        else spec.set({"none"});
+        spec.set({"none"});
       } else {
         spec.set({dump_json(v, {-1})});
       }
