@@ -16,6 +16,16 @@ class HelloCallback : public trainer::TrainerCallback {
   }
 };
 
+// A default-constructible callback, registered by type.
+class StepCounter : public trainer::TrainerCallback {
+ public:
+  void on_step_end(const trainer::TrainingArguments&, trainer::TrainerState&, trainer::TrainerControl&,
+                   trainer::CallbackContext&) override {
+    ++steps;
+  }
+  int64_t steps = 0;
+};
+
 // A callback that steers: stop after a fixed number of steps.
 class StopAfter : public trainer::TrainerCallback {
  public:
@@ -48,13 +58,13 @@ int main() {
 
   // 1. By instance, at construction.
   trainer::Trainer trainer(trainer::make_builtin_model("mlp"), args, data, nullptr, {std::make_shared<HelloCallback>()});
-  // 2. By type: default-constructed.
-  trainer.add_callback<HelloCallback>();  // warns: one of this class is already registered
-  trainer.pop_callback<HelloCallback>();  // ...so take the first one out again
+  // 2. By type: default-constructed, and returned so it can be read afterwards.
+  auto counter = trainer.add_callback<StepCounter>();
   // 3. By instance, after construction.
   trainer.add_callback(std::make_shared<StopAfter>(100));
   std::cout << "Callbacks:\n" << trainer.callback_handler().callback_list() << "\n";
   auto out = trainer.train();
-  std::cout << "Stopped at step " << out.global_step << ", train_loss " << out.training_loss << "\n";
+  std::cout << "Stopped at step " << out.global_step << " (" << counter->steps << " steps counted), train_loss "
+            << out.training_loss << "\n";
   return 0;
 }
