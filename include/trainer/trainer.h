@@ -4,6 +4,7 @@
 
 #include "trainer/core/argument_parser.h"
 #include "trainer/core/atomic_file.h"
+#include "trainer/core/background_writer.h"
 #include "trainer/core/callback.h"
 #include "trainer/core/callback_handler.h"
 #include "trainer/core/integrations.h"
@@ -16,6 +17,7 @@
 
 #include "trainer/callbacks/default_flow_callback.h"
 #include "trainer/callbacks/early_stopping_callback.h"
+#include "trainer/callbacks/log_history_file_callback.h"
 #include "trainer/callbacks/preemption_callback.h"
 #include "trainer/callbacks/printer_callback.h"
 #include "trainer/callbacks/progress_callback.h"

@@ -1,12 +1,18 @@
 #include "trainer/core/integrations.h"
 
+#include "trainer/callbacks/log_history_file_callback.h"
 #include "trainer/core/argument_spec.h"
 
 namespace trainer {
 namespace {
 
+// The integrations this library ships, in the order `all` adds them.
+std::vector<Integration> builtin_integrations() {
+  return {{"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }}};
+}
+
 std::vector<Integration>& registry() {
-  static std::vector<Integration> integrations;
+  static std::vector<Integration> integrations = builtin_integrations();
   return integrations;
 }
 

@@ -80,6 +80,14 @@ a = json.load(open('csv_out/training_args.json'))
 assert a['learning_rate'] == 0.001 and a['eval_strategy'] == 'epoch', a
 \""
 
+check "--report_to log_history writes the history as JSONL and CSV" bash -c "
+  run 0 train --train_file train.csv --max_steps 20 --logging_steps 5 --output_dir hist_out --save_strategy no \
+    --eval_strategy no --report_to log_history &&
+  test \$(wc -l < hist_out/log_history.jsonl) -eq 5 && head -1 hist_out/log_history.csv | grep -q '^step,epoch,grad_norm,learning_rate,loss' &&
+  $PY -c \"import json; [json.loads(l) for l in open('hist_out/log_history.jsonl')]\""
+check "--report_to with an unknown name lists the valid ones" bash -c "
+  run 2 train --train_file train.csv --report_to tensorbord && has 'valid: none, all, log_history'"
+
 cat > run.yaml <<'YAML'
 learning_rate: 5.0e-3
 max_steps: 12
