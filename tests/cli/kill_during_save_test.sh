@@ -55,9 +55,13 @@ for ((i = 1; i <= KILLS; i++)); do
   compgen -G "$out/checkpoint-*" >/dev/null && resume=(--resume_from_checkpoint last)
   "$BIN" "${common[@]}" "${resume[@]}" >"$work/log" 2>&1 &
   pid=$!
-  # Past start-up (loading the data) and into the saves, at a random moment.
+  # Past start-up (loading the data; slow on a loaded machine) and into the saves, at a random moment.
+  for _ in $(seq 600); do
+    grep -q '^Training ' "$work/log" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
   sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
-  sleep 0.5
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   if n=$(validate); then
