@@ -51,6 +51,17 @@ struct LiftFileSizeLimit {
   }
 };
 
+// Trains with FillDiskAt in the callbacks; returns the error training stopped with ("" if none).
+std::string train_with_full_disk(Trainer& t) {
+  LiftFileSizeLimit guard;
+  try {
+    t.train();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TrainingArguments resume_args(const fs::path& out) {
   TrainingArguments a;
   a.output_dir = out.string();
@@ -248,15 +259,7 @@ TEST(Checkpoints, AFullDiskFailsTheSaveClearlyAndKeepsOlderCheckpoints) {
   args.eval_strategy = "no";
   Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>(3)});
   t.pop_callback<PrinterCallback>();
-  std::string error;
-  {
-    LiftFileSizeLimit guard;
-    try {
-      t.train();
-    } catch (const std::runtime_error& e) {
-      error = e.what();
-    }
-  }
+  const std::string error = train_with_full_disk(t);
   EXPECT_NE(error.find("saving " + (dir / "checkpoint-3").string() + " failed, earlier checkpoints are untouched"), std::string::npos) << error;
   EXPECT_NE(error.find("File too large"), std::string::npos) << error;
   EXPECT_FALSE(fs::exists(dir / "checkpoint-3"));
@@ -331,15 +334,7 @@ TEST(AsyncSave, ABackgroundFailureIsReportedNotLost) {
   args.eval_strategy = "no";
   Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>(3)});
   t.pop_callback<PrinterCallback>();
-  std::string error;
-  {
-    LiftFileSizeLimit guard;
-    try {
-      t.train();
-    } catch (const std::runtime_error& e) {
-      error = e.what();
-    }
-  }
+  const std::string error = train_with_full_disk(t);
   // The save in flight when the disk filled (checkpoint-2 or -3) fails on the writer thread; the
   // next save rethrows it, so training does not go on as if that checkpoint existed.
   EXPECT_NE(error.find("failed, earlier checkpoints are untouched"), std::string::npos) << error;
