@@ -24,6 +24,8 @@ for round in 1 2 3; do
     /usr/bin/python3 "$root/bench/python_loop.py" "$model" "$steps" >>"$out/throughput.jsonl"
   done
 done
+echo "running trackers on vs off..." >&2
+"$root/bench/trackers.sh" "$build" >"$out/trackers.txt"
 echo "running checkpoint save stall..." >&2
 "$build/bench/save_stall" --steps 32 --save_steps 8 2>/dev/null | tail -5 >"$out/save.txt"
 
@@ -81,4 +83,6 @@ print(f"| {'benchmark'.ljust(w[0])} | {'measured'.ljust(w[1])} | {'ratio'.ljust(
 print(f"|{'-' * (w[0] + 2)}|{'-' * (w[1] + 2)}|{'-' * (w[2] + 2)}|")
 for r in rows:
     print(f"| {r[0].ljust(w[0])} | {r[1].ljust(w[1])} | {r[2].ljust(w[2])} |")
+for line in open(f"{out}/trackers.txt"):
+    print(line.rstrip())
 PYEOF

@@ -9,8 +9,10 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev               # JSON layer, YAML configs
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   zlib1g-dev                                       # gzipped idx files
+  libprotobuf-dev protobuf-compiler                # TensorBoard event files
   dataset-fashion-mnist                            # the main job's data
-  python3 python3-torch python3-numpy              # golden values and interop checks
+  python3 python3-torch python3-numpy python3-yaml # golden values, interop and file-format checks
+  chromium                                         # the report test renders report.html headless
 )
 
 sudo_cmd=()

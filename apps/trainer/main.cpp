@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "report_command.h"
 #include "train_command.h"
 
 namespace {
@@ -13,6 +14,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  train   train a model (Fashion-MNIST by default); `trainer train --help` lists every flag\n"
+    "  report  rebuild OUTPUT_DIR/report.html from a run: `trainer report OUTPUT_DIR`\n"
     "\n"
     "exit status: 0 success, 1 runtime error (data, files), 2 bad arguments, 3 the loss diverged,\n"
     "             4 stopped by SIGTERM/SIGINT after saving a checkpoint (resume with --resume_from_checkpoint last)\n";
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "train") return trainer::cli::run_train(args);
+  if (command == "report") return trainer::cli::run_report(args);
   std::fprintf(stderr, "trainer: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return trainer::cli::kUsageError;
 }

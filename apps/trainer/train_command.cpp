@@ -132,6 +132,7 @@ int run_train(const std::vector<std::string>& tokens) {
       std::cout << "test accuracy: " << metrics.value("eval_accuracy", 0.0) << " (loss " << metrics.value("eval_loss", 0.0)
                 << ", " << eval->size() << " examples)\n";
     }
+    trainer.save_state();
     return kOk;
   } catch (const ArgumentError& e) {
     std::cerr << "trainer train: error: " << e.what() << "\n";

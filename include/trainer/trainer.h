@@ -7,7 +7,7 @@
 #include "trainer/core/background_writer.h"
 #include "trainer/core/callback.h"
 #include "trainer/core/callback_handler.h"
-#include "trainer/core/integrations.h"
+#include "trainer/integrations/registry.h"
 #include "trainer/core/json.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/lr_scheduler.h"
@@ -17,7 +17,7 @@
 
 #include "trainer/callbacks/default_flow_callback.h"
 #include "trainer/callbacks/early_stopping_callback.h"
-#include "trainer/callbacks/log_history_file_callback.h"
+#include "trainer/integrations/log_history_file_callback.h"
 #include "trainer/callbacks/preemption_callback.h"
 #include "trainer/callbacks/printer_callback.h"
 #include "trainer/callbacks/progress_callback.h"

@@ -32,7 +32,7 @@ void fsync_file(const std::filesystem::path& path) {
   if (rc != 0) fail("flush", path);
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view contents) {
+void write_file_atomic(const std::filesystem::path& path, std::string_view contents, Durability durability) {
   const auto tmp = path.string() + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("create", tmp);
@@ -51,7 +51,8 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  const bool synced = durability == Durability::kSynced;
+  if ((synced && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int saved = errno;
     ::unlink(tmp.c_str());
     errno = saved;
@@ -63,7 +64,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     errno = saved;
     fail("rename into", path);
   }
-  fsync_directory(path.parent_path());
+  if (synced) fsync_directory(path.parent_path());
 }
 
 }  // namespace trainer

@@ -11,7 +11,7 @@
 #include "trainer/callbacks/printer_callback.h"
 #include "trainer/callbacks/progress_callback.h"
 #include "trainer/core/atomic_file.h"
-#include "trainer/core/integrations.h"
+#include "trainer/integrations/registry.h"
 #include "trainer/core/logging.h"
 #include "trainer/torch/checkpoint.h"
 #include "trainer/torch/device.h"
@@ -103,6 +103,7 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   if (args_.disable_tqdm_resolved()) handler_.add_callback(std::make_shared<PrinterCallback>());
   else handler_.add_callback(std::make_shared<ProgressCallback>());
   handler_.context().model = model_.get();
+  handler_.context().model_description = model_->describe();
   handler_.on_init_end(args_, state_, control_);
 }
 
@@ -652,6 +653,12 @@ PredictionOutput Trainer::predict(std::shared_ptr<const TensorDataset> dataset, 
   out.metrics.update(speed_metrics(prefix, start, n, steps));
   handler_.on_predict(args_, state_, control_, out.metrics);
   return out;
+}
+
+void Trainer::save_state() {
+  if (!state_.is_world_process_zero) return;
+  fs::create_directories(args_.output_dir);
+  write_file_atomic(fs::path(args_.output_dir) / "trainer_state.json", state_.to_json_string());
 }
 
 void Trainer::save_model(const std::string& dir) {

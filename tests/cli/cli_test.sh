@@ -86,7 +86,7 @@ check "--report_to log_history writes the history as JSONL and CSV" bash -c "
   test \$(wc -l < hist_out/log_history.jsonl) -eq 5 && head -1 hist_out/log_history.csv | grep -q '^step,epoch,grad_norm,learning_rate,loss' &&
   $PY -c \"import json; [json.loads(l) for l in open('hist_out/log_history.jsonl')]\""
 check "--report_to with an unknown name lists the valid ones" bash -c "
-  run 2 train --train_file train.csv --report_to tensorbord && has 'valid: none, all, log_history'"
+  run 2 train --train_file train.csv --report_to tensorbord && has 'valid: none, all, dvclive, tensorboard, codecarbon, log_history, report' && has \"did you mean 'tensorboard'\""
 
 cat > run.yaml <<'YAML'
 learning_rate: 5.0e-3

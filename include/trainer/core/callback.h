@@ -30,6 +30,7 @@ class Model;
 //   eval_dataloader  the loader of the most recent evaluation or prediction
 //   logs             on_log only: the dict being logged; callbacks may add, change or remove keys
 //   metrics          on_evaluate and on_predict only
+//   model_description  the model's description (Model::describe()), set from construction
 struct CallbackContext {
   Model* model = nullptr;
   torch::optim::Optimizer* optimizer = nullptr;
@@ -38,6 +39,7 @@ struct CallbackContext {
   DataLoader* eval_dataloader = nullptr;
   Json* logs = nullptr;
   const Json* metrics = nullptr;
+  std::string model_description;
 };
 
 class TrainerCallback {

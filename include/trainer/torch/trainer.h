@@ -112,6 +112,9 @@ class Trainer {
 
   // Writes the weights (model.safetensors) and the arguments (training_args.json) to `dir`.
   void save_model(const std::string& dir);
+  // The state as <output_dir>/trainer_state.json (the original's save_state), for tools that read
+  // a finished run, such as `trainer report`.
+  void save_state();
 
  protected:
   // The loss of one batch (cross-entropy with --label_smoothing_factor). `logits`, when given,

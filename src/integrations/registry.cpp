@@ -1,14 +1,25 @@
-#include "trainer/core/integrations.h"
+#include "trainer/integrations/registry.h"
 
-#include "trainer/callbacks/log_history_file_callback.h"
 #include "trainer/core/argument_spec.h"
+#include "trainer/integrations/codecarbon/codecarbon_callback.h"
+#include "trainer/integrations/dvclive/dvclive_callback.h"
+#include "trainer/integrations/log_history_file_callback.h"
+#include "trainer/integrations/report/report_callback.h"
+#include "trainer/integrations/tensorboard/tensorboard_callback.h"
 
 namespace trainer {
 namespace {
 
 // The integrations this library ships, in the order `all` adds them.
 std::vector<Integration> builtin_integrations() {
-  return {{"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }}};
+  // None needs more than a writable directory, so each is available wherever the library runs.
+  return {
+      {"dvclive", nullptr, [] { return std::make_shared<DVCLiveCallback>(); }},
+      {"tensorboard", nullptr, [] { return std::make_shared<TensorBoardCallback>(); }},
+      {"codecarbon", nullptr, [] { return std::make_shared<CodeCarbonCallback>(); }},
+      {"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }},
+      {"report", nullptr, [] { return std::make_shared<ReportCallback>(); }},
+  };
 }
 
 std::vector<Integration>& registry() {

@@ -1,4 +1,4 @@
-#include "trainer/callbacks/log_history_file_callback.h"
+#include "trainer/integrations/log_history_file_callback.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "../core/test_support.h"
-#include "trainer/core/integrations.h"
+#include "trainer/integrations/registry.h"
 
 namespace trainer {
 namespace {
@@ -59,6 +59,29 @@ TEST(LogHistoryFile, AnUnwritableDirectoryIsReportedAndDoesNotThrow) {
   cb.on_train_end(args, state, control, ctx);
   EXPECT_EQ(cb.writer().failures(), 2);
   EXPECT_TRUE(logs.contains("log_history: "));
+}
+
+TEST(LogHistoryFile, ALogWithANewColumnRewritesTheCsvOthersAppend) {
+  testing::TempDir dir;
+  LogHistoryFileCallback cb;
+  TrainingArguments args;
+  args.output_dir = dir.path().string();
+  TrainerState state;
+  TrainerControl control;
+  CallbackContext ctx;
+  state.log_history.push_back(Json{{"loss", 2.0}, {"step", 1}});  // a resumed run's history
+  cb.on_train_begin(args, state, control, ctx);
+  state.log_history.push_back(Json{{"loss", 1.0}, {"step", 2}});
+  cb.on_log(args, state, control, ctx);
+  state.log_history.push_back(Json{{"eval_loss", 0.5}, {"step", 2}});
+  cb.on_log(args, state, control, ctx);
+  state.log_history.push_back(Json{{"loss", 0.25}, {"step", 3}});
+  cb.on_log(args, state, control, ctx);
+  cb.on_train_end(args, state, control, ctx);
+  EXPECT_EQ(read(dir / "log_history.csv"), "step,eval_loss,loss\n1,,2.0\n2,,1.0\n2,0.5,\n3,,0.25\n");
+  EXPECT_EQ(read(dir / "log_history.csv"), log_history_csv(state.log_history));
+  EXPECT_EQ(read(dir / "log_history.jsonl"), "{\"loss\": 2.0, \"step\": 1}\n{\"loss\": 1.0, \"step\": 2}\n"
+                                                "{\"eval_loss\": 0.5, \"step\": 2}\n{\"loss\": 0.25, \"step\": 3}\n");
 }
 
 TEST(Integrations, ReportToSelectsByNameAndAllTakesEveryAvailableOne) {

@@ -1,0 +1,56 @@
+#pragma once
+// DVCLiveCallback (`--report_to dvclive`): the run in DVCLive's file layout, which `dvc plots`,
+// `dvc metrics`, DVC Studio and the VS Code extension read.
+//   <dir>/params.yaml                every training argument (block style, field order)
+//   <dir>/metrics.json               the latest value of every metric, nested by '/', and "step"
+//                                    (rewritten at most once a second, and at the end)
+//   <dir>/plots/metrics/<name>.tsv   one row per log: "step<TAB><last path component>"
+//   dvc.yaml (beside <dir>)          points DVC at the three, written if there is none
+// Metric names as DVCLive's Hugging Face integration names them: train_ -> train/, eval_ -> eval/.
+// Its step counts logs (0, 1, 2, ...), not optimizer steps, as in the original. A new run clears
+// the previous params, metrics and plots unless DVCLIVE_RESUME is true; logs after training ends
+// (a final evaluation) go on in the same run. Only world process zero
+// writes; all file work happens on the callback's BackgroundWriter.
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "trainer/core/background_writer.h"
+#include "trainer/core/callback.h"
+
+namespace trainer {
+
+class DVCLiveCallback : public TrainerCallback {
+ public:
+  explicit DVCLiveCallback(std::string dir = "dvclive");
+  ~DVCLiveCallback() override;
+
+  void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  BackgroundWriter& writer() { return *writer_; }
+
+ private:
+  void setup(const Args& args);
+
+  std::string dir_;
+  bool initialized_ = false;
+  int64_t step_ = 0;
+  Json summary_ = Json::object();
+  std::set<std::string> warned_keys_;
+  struct Plots;
+  std::shared_ptr<Plots> plots_;  // used by writer_'s jobs only
+  std::unique_ptr<BackgroundWriter> writer_;
+};
+
+// A flat JSON object as YAML the way DVCLive's (ruamel) dumper writes params.yaml: `key: value`
+// in order, null as an empty value, lists as block sequences, floats as Python's repr, strings
+// quoted only where YAML would read them as something else.
+std::string params_yaml(const Json& params);
+
+// A metric value as DVCLive writes it into a .tsv: Python's str() of it; NaN/Inf as nan/inf/-inf.
+std::string dvclive_value_text(const Json& value);
+
+}  // namespace trainer

@@ -1,0 +1,212 @@
+#include "trainer/integrations/dvclive/dvclive_callback.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+
+#include "trainer/core/atomic_file.h"
+#include "trainer/core/logging.h"
+#include "trainer/integrations/log_keys.h"
+
+namespace trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool env_true(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return false;
+  std::string s = v;
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s == "1" || s == "ON" || s == "YES" || s == "TRUE";
+}
+
+std::string yaml_scalar(const Json& v) {
+  if (v.is_null()) return "";
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isnan(d)) return ".nan";
+    if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
+    return python_float_repr(d);
+  }
+  if (v.is_number()) return dump_json(v, {-1, false, true});
+  if (!v.is_string()) return dump_json(v, {-1, false, true});  // flow style for nested values
+  const std::string s = v.get<std::string>();
+  // Plain only when YAML 1.2 would read it back as this same string.
+  static const std::regex plain("[A-Za-z_/][A-Za-z0-9_./-]*");
+  static const std::regex special("(?:true|false|yes|no|on|off|null|y|n|~)", std::regex::icase);
+  if (std::regex_match(s, plain) && !std::regex_match(s, special)) return s;
+  std::string quoted = "'";
+  for (char c : s) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+std::string params_yaml(const Json& params) {
+  std::string out;
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    const Json& v = it.value();
+    if (v.is_array()) {
+      out += yaml_scalar(Json(it.key())) + ":" + (v.empty() ? " []\n" : "\n");
+      for (const auto& item : v) out += "- " + yaml_scalar(item) + "\n";
+      continue;
+    }
+    const std::string text = yaml_scalar(v);
+    out += yaml_scalar(Json(it.key())) + ":" + (text.empty() ? "" : " " + text) + "\n";
+  }
+  return out;
+}
+
+std::string dvclive_value_text(const Json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isnan(d)) return "nan";
+    if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+    return python_float_repr(d);
+  }
+  if (v.is_string()) return v.get<std::string>();
+  return dump_json(v, {-1, false, true});
+}
+
+// What the writer thread keeps between logs: the plot files, held open, and metrics.json, which
+// is replaced at most once a second (replacing a file costs a rename, which on ext4 also flushes
+// it: a quarter of a millisecond) and whenever training ends.
+struct DVCLiveCallback::Plots {
+  std::map<fs::path, std::ofstream> files;
+  fs::path summary_path;
+  std::string summary;  // pending metrics.json text; empty when written
+  std::chrono::steady_clock::time_point summary_written{};
+
+  void write_summary(bool now) {
+    if (summary.empty()) return;
+    if (!now && std::chrono::steady_clock::now() - summary_written < std::chrono::seconds(1)) return;
+    summary_written = std::chrono::steady_clock::now();
+    std::string text;
+    text.swap(summary);
+    write_file_atomic(summary_path, text, Durability::kReplaceOnly);
+  }
+
+  void append(const fs::path& path, const std::string& header, const std::string& line) {
+    auto it = files.find(path);
+    if (it == files.end()) {
+      fs::create_directories(path.parent_path());
+      const bool is_new = !fs::exists(path);
+      it = files.emplace(path, std::ofstream(path, std::ios::app | std::ios::binary)).first;
+      if (is_new) it->second << header << "\n";
+    }
+    it->second << line << "\n";
+    it->second.flush();
+    if (!it->second) {
+      const std::string reason = std::strerror(errno);
+      files.erase(it);  // reopened by the next log
+      throw std::runtime_error("cannot write " + path.string() + ": " + reason);
+    }
+  }
+};
+
+DVCLiveCallback::~DVCLiveCallback() {
+  if (auto plots = plots_) writer_->enqueue([plots] { plots->write_summary(true); });
+  writer_.reset();  // jobs finish before plots_ goes
+}
+
+DVCLiveCallback::DVCLiveCallback(std::string dir)
+    : dir_(std::move(dir)), writer_(std::make_unique<BackgroundWriter>("dvclive")) {}
+
+void DVCLiveCallback::setup(const Args& args) {
+  initialized_ = true;
+  step_ = 0;
+  summary_ = Json::object();
+  const fs::path dir = dir_;
+  const bool resume = env_true("DVCLIVE_RESUME");
+  const std::string params = params_yaml(args.to_json());
+  plots_ = std::make_shared<Plots>();
+  plots_->summary_path = dir / "metrics.json";
+  writer_->enqueue([dir, resume, params] {
+    if (!resume) {
+      fs::remove(dir / "params.yaml");
+      fs::remove(dir / "metrics.json");
+      fs::remove_all(dir / "plots");
+    }
+    fs::create_directories(dir);
+    write_file_atomic(dir / "params.yaml", params, Durability::kReplaceOnly);
+    const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+    const fs::path dvc_yaml = parent / "dvc.yaml";
+    if (!fs::exists(dvc_yaml)) {
+      const std::string name = dir.filename().string();
+      write_file_atomic(dvc_yaml,
+                        "params:\n- " + name + "/params.yaml\nmetrics:\n- " + name + "/metrics.json\nplots:\n- " + name +
+                            "/plots/metrics:\n    x: step\n",
+                        Durability::kReplaceOnly);
+    }
+  });
+}
+
+void DVCLiveCallback::on_train_begin(const Args& args, TrainerState& state, TrainerControl&, CallbackContext&) {
+  if (state.is_world_process_zero && !initialized_) setup(args);
+}
+
+void DVCLiveCallback::on_log(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+  if (!state.is_world_process_zero || !ctx.logs) return;
+  if (!initialized_) setup(args);
+  std::vector<std::pair<std::string, std::string>> rows;  // (metric name, value text)
+  for (auto it = ctx.logs->begin(); it != ctx.logs->end(); ++it) {
+    const Json& v = it.value();
+    if (!(v.is_number() || v.is_string() || v.is_boolean())) {
+      if (warned_keys_.insert(it.key()).second)
+        log_warning("DVCLiveCallback: '" + it.key() + "' is a " + std::string(v.type_name()) +
+                    "; DVCLive logs numbers and strings, so it is not logged");
+      continue;
+    }
+    const std::string name = dvclive_metric_name(it.key());
+    const std::string text = dvclive_value_text(v);
+    rows.emplace_back(name, text);
+    // metrics.json nests by '/'; non-finite numbers are stored as their text, as DVCLive does.
+    Json* node = &summary_;
+    size_t start = 0;
+    for (size_t slash; (slash = name.find('/', start)) != std::string::npos; start = slash + 1) {
+      Json& child = (*node)[name.substr(start, slash - start)];
+      if (!child.is_object()) child = Json::object();
+      node = &child;
+    }
+    const bool finite_number = v.is_number() && std::isfinite(v.get<double>());
+    (*node)[name.substr(start)] = finite_number || !v.is_number() ? v : Json(text);
+  }
+  Json summary = summary_;
+  summary["step"] = step_;
+  const int64_t step = step_++;
+  const fs::path dir = dir_;
+  auto plots = plots_;
+  writer_->enqueue([dir, plots, rows, summary, step] {
+    // One plot that cannot be written does not keep the others from being written.
+    std::string first_error;
+    for (const auto& [name, text] : rows) {
+      const fs::path tsv = dir / "plots" / "metrics" / (name + ".tsv");
+      try {
+        plots->append(tsv, "step\t" + name.substr(name.rfind('/') + 1), std::to_string(step) + "\t" + text);
+      } catch (const std::exception& e) {
+        if (first_error.empty()) first_error = e.what();
+      }
+    }
+    plots->summary = dump_json(summary, {4, false, true}) + "\n";
+    plots->write_summary(false);
+    if (!first_error.empty()) throw std::runtime_error(first_error);
+  });
+}
+
+void DVCLiveCallback::on_train_end(const Args&, TrainerState& state, TrainerControl&, CallbackContext&) {
+  if (!state.is_world_process_zero) return;
+  // Still initialized, as in the original: an evaluation after training logs to the same run.
+  if (auto plots = plots_) writer_->enqueue([plots] { plots->write_summary(true); });
+  writer_->finish();
+}
+
+}  // namespace trainer

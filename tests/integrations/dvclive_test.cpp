@@ -1,0 +1,135 @@
+#include "trainer/integrations/dvclive/dvclive_callback.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "../core/test_support.h"
+#include "trainer/integrations/log_keys.h"
+
+namespace trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(DVCLive, MetricNamesAsTheHuggingFaceIntegrationNamesThem) {
+  EXPECT_EQ(dvclive_metric_name("eval_loss"), "eval/loss");
+  EXPECT_EQ(dvclive_metric_name("train_runtime"), "train/runtime");
+  EXPECT_EQ(dvclive_metric_name("loss"), "loss");
+  EXPECT_EQ(dvclive_metric_name("test_loss"), "test_loss");
+  EXPECT_EQ(dvclive_metric_name("eval_train_loss"), "eval/train/loss");  // every occurrence
+}
+
+TEST(DVCLive, ValuesAsPythonStrWritesThem) {
+  EXPECT_EQ(dvclive_value_text(Json(5e-05)), "5e-05");
+  EXPECT_EQ(dvclive_value_text(Json(2.0)), "2.0");
+  EXPECT_EQ(dvclive_value_text(Json(7)), "7");
+  EXPECT_EQ(dvclive_value_text(Json(std::nan(""))), "nan");
+  EXPECT_EQ(dvclive_value_text(Json(-INFINITY)), "-inf");
+}
+
+TEST(DVCLive, ParamsYamlIsReadBackAsTheSameValues) {
+  const Json params = Json{{"output_dir", "trainer_output"}, {"learning_rate", 5e-05}, {"num_train_epochs", 3.0},
+                           {"seed", 42},          {"bf16", false},          {"hub_model_id", nullptr},
+                           {"report_to", Json::array({"dvclive", "tensorboard"})}, {"run_name", "yes"},
+                           {"empty", Json::array()}, {"quote", "it's: here"}};
+  const std::string text = params_yaml(params);
+  EXPECT_NE(text.find("learning_rate: 5e-05\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("hub_model_id:\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("report_to:\n- dvclive\n- tensorboard\n"), std::string::npos) << text;
+  const YAML::Node yaml = YAML::Load(text);
+  EXPECT_EQ(yaml["output_dir"].as<std::string>(), "trainer_output");
+  EXPECT_DOUBLE_EQ(yaml["learning_rate"].as<double>(), 5e-05);
+  EXPECT_EQ(yaml["seed"].as<int>(), 42);
+  EXPECT_FALSE(yaml["bf16"].as<bool>());
+  EXPECT_TRUE(yaml["hub_model_id"].IsNull());
+  EXPECT_EQ(yaml["report_to"][1].as<std::string>(), "tensorboard");
+  EXPECT_EQ(yaml["run_name"].as<std::string>(), "yes");
+  EXPECT_EQ(yaml["run_name"].Tag(), "!");  // quoted, so not the boolean yes
+  EXPECT_EQ(yaml["empty"].size(), 0u);
+  EXPECT_EQ(yaml["quote"].as<std::string>(), "it's: here");
+}
+
+struct FakeRun {
+  TrainingArguments args;
+  TrainerState state;
+  TrainerControl control;
+  CallbackContext ctx;
+  void log(TrainerCallback& cb, int64_t step, Json logs) {
+    state.global_step = step;
+    ctx.logs = &logs;
+    cb.on_log(args, state, control, ctx);
+    ctx.logs = nullptr;
+  }
+};
+
+TEST(DVCLive, WritesTheDvcliveLayout) {
+  testing::TempDir dir;
+  const fs::path live = dir / "dvclive";
+  fs::create_directories(live / "plots" / "metrics");
+  std::ofstream(live / "plots" / "metrics" / "stale.tsv") << "step\tstale\n0\t1\n";
+  FakeRun run;
+  DVCLiveCallback cb(live.string());
+  cb.on_train_begin(run.args, run.state, run.control, run.ctx);
+  run.log(cb, 100, Json{{"loss", 0.5}, {"learning_rate", 5e-05}, {"epoch", 0.5}});
+  run.log(cb, 200, Json{{"eval_loss", 0.25}, {"eval_accuracy", 0.875}, {"epoch", 1.0}});
+  run.log(cb, 300, Json{{"loss", std::nan("")}, {"epoch", 1.5}, {"history", Json::array({1})}});
+  run.log(cb, 300, Json{{"train_runtime", 12.5}, {"train_loss", 0.4}, {"epoch", 1.5}});
+  cb.on_train_end(run.args, run.state, run.control, run.ctx);
+
+  EXPECT_FALSE(fs::exists(live / "plots" / "metrics" / "stale.tsv"));  // a new run starts clean
+  EXPECT_EQ(read(live / "plots" / "metrics" / "loss.tsv"), "step\tloss\n0\t0.5\n2\tnan\n");
+  EXPECT_EQ(read(live / "plots" / "metrics" / "epoch.tsv"), "step\tepoch\n0\t0.5\n1\t1.0\n2\t1.5\n3\t1.5\n");
+  EXPECT_EQ(read(live / "plots" / "metrics" / "eval" / "loss.tsv"), "step\tloss\n1\t0.25\n");
+  EXPECT_EQ(read(live / "plots" / "metrics" / "train" / "runtime.tsv"), "step\truntime\n3\t12.5\n");
+  EXPECT_FALSE(fs::exists(live / "plots" / "metrics" / "history.tsv"));
+
+  const Json metrics = parse_json(read(live / "metrics.json"));
+  EXPECT_EQ(metrics["loss"], "nan");
+  EXPECT_EQ(metrics["eval"]["accuracy"], 0.875);
+  EXPECT_EQ(metrics["train"]["loss"], 0.4);
+  EXPECT_EQ(metrics["learning_rate"], 5e-05);
+  EXPECT_EQ(metrics["step"], 3);
+  // json.dump(indent=4) layout
+  EXPECT_EQ(read(live / "metrics.json").substr(0, 20), "{\n    \"loss\": \"nan\",");
+
+  EXPECT_TRUE(YAML::LoadFile((live / "params.yaml").string())["output_dir"].IsDefined());
+  EXPECT_EQ(read(dir / "dvc.yaml"), "params:\n- dvclive/params.yaml\nmetrics:\n- dvclive/metrics.json\nplots:\n"
+                                     "- dvclive/plots/metrics:\n    x: step\n");
+}
+
+TEST(DVCLive, AnExistingDvcYamlIsLeftAlone) {
+  testing::TempDir dir;
+  std::ofstream(dir / "dvc.yaml") << "stages: {}\n";
+  FakeRun run;
+  DVCLiveCallback cb((dir / "dvclive").string());
+  cb.on_train_begin(run.args, run.state, run.control, run.ctx);
+  cb.on_train_end(run.args, run.state, run.control, run.ctx);
+  EXPECT_EQ(read(dir / "dvc.yaml"), "stages: {}\n");
+}
+
+TEST(DVCLive, AnUnwritableDirectoryIsReportedAndTrainingGoesOn) {
+  testing::TempDir dir;
+  std::ofstream(dir / "file") << "x";
+  testing::CapturedLogs warnings;
+  FakeRun run;
+  DVCLiveCallback cb((dir / "file" / "dvclive").string());
+  EXPECT_NO_THROW(cb.on_train_begin(run.args, run.state, run.control, run.ctx));
+  EXPECT_NO_THROW(run.log(cb, 1, Json{{"loss", 1.0}}));
+  EXPECT_NO_THROW(cb.on_train_end(run.args, run.state, run.control, run.ctx));
+  EXPECT_EQ(cb.writer().failures(), 2);
+  EXPECT_TRUE(warnings.contains("dvclive: "));
+}
+
+}  // namespace
+}  // namespace trainer
