@@ -1,13 +1,13 @@
 #pragma once
 // The whole trainer API: #include <trainer/trainer.h>.
-// Without LibTorch (TRAINER_WITH_TORCH=OFF) include trainer/core/... and trainer/callbacks/... only.
+// Without LibTorch (TRAINER_WITH_TORCH=OFF) include trainer/core/..., trainer/callbacks/... and
+// trainer/integrations/... only.
 
 #include "trainer/core/argument_parser.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/background_writer.h"
 #include "trainer/core/callback.h"
 #include "trainer/core/callback_handler.h"
-#include "trainer/integrations/registry.h"
 #include "trainer/core/json.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/lr_scheduler.h"
@@ -17,10 +17,17 @@
 
 #include "trainer/callbacks/default_flow_callback.h"
 #include "trainer/callbacks/early_stopping_callback.h"
-#include "trainer/integrations/log_history_file_callback.h"
 #include "trainer/callbacks/preemption_callback.h"
 #include "trainer/callbacks/printer_callback.h"
 #include "trainer/callbacks/progress_callback.h"
+
+#include "trainer/integrations/codecarbon/codecarbon_callback.h"
+#include "trainer/integrations/dvclive/dvclive_callback.h"
+#include "trainer/integrations/log_history_file_callback.h"
+#include "trainer/integrations/registry.h"
+#include "trainer/integrations/report/html_report.h"
+#include "trainer/integrations/report/report_callback.h"
+#include "trainer/integrations/tensorboard/tensorboard_callback.h"
 
 #include "trainer/torch/checkpoint.h"
 #include "trainer/torch/checkpoint_writer.h"
