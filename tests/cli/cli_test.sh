@@ -3,18 +3,7 @@
 # and that Python reads the trainer_state.json it writes. Prints "N passed, N failed".
 set -u
 BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer executable}
-PY=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-passed=0
-failed=0
-
-check() {  # check NAME COMMAND... ; the command's status decides
-  local name=$1
-  shift
-  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
-}
+source "$(dirname "$0")/lib.sh"
 
 run() {  # run EXPECTED_STATUS ARGS... ; output in $work/out, status compared
   local want=$1
@@ -33,19 +22,8 @@ export -f run has
 FMNIST=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 export BIN PY work FMNIST
 
-# A small learnable CSV dataset (the class is the sign of the feature sum).
-$PY - <<'PYEOF'
-import random
-random.seed(0)
-for name, n in (("train.csv", 400), ("eval.csv", 200)):
-    with open(name, "w") as f:
-        f.write("x1,x2,x3,label\n")
-        for _ in range(n):
-            xs = [random.uniform(-1, 1) for _ in range(3)]
-            f.write(",".join(f"{x:.4f}" for x in xs) + f",{int(sum(xs) > 0)}\n")
-with open("nan.csv", "w") as f:
-    f.write("x1,label\n" + "".join("nan,1\n" for _ in range(64)))
-PYEOF
+make_sign_dataset 400 200
+$PY -c 'open("nan.csv", "w").write("x1,label\n" + "nan,1\n" * 64)'
 
 check "help lists every flag with its default" bash -c "
   run 0 train --help && has '--learning_rate float (default: 0.001)' && has '--report_to list\[str\]' &&
@@ -150,5 +128,4 @@ check "resume from a missing checkpoint is a clear error" bash -c "
   run 2 train --train_file train.csv --output_dir none_out --resume_from_checkpoint last && has 'no checkpoint to resume from'"
 
 echo
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary

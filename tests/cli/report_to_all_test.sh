@@ -6,29 +6,9 @@
 set -u
 BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer executable}
 SRC=${TRAINER_SOURCE_DIR:?set TRAINER_SOURCE_DIR to the source tree}
-PY=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
-}
+source "$(dirname "$0")/lib.sh"
 export PY SRC work
-
-$PY - <<'PYEOF'
-import random
-random.seed(0)
-for name, n in (("train.csv", 600), ("eval.csv", 200)):
-    with open(name, "w") as f:
-        f.write("x1,x2,x3,label\n")
-        for _ in range(n):
-            xs = [random.uniform(-1, 1) for _ in range(3)]
-            f.write(",".join(f"{x:.4f}" for x in xs) + f",{int(sum(xs) > 0)}\n")
-PYEOF
+make_sign_dataset 600 200
 
 flags=(--train_file train.csv --eval_file eval.csv --per_device_train_batch_size 16 --num_train_epochs 4
        --logging_steps 5 --eval_strategy steps --eval_steps 25 --save_strategy steps --save_steps 25
@@ -160,5 +140,4 @@ check "... and the other trackers are unaffected" bash -c '
   test -s broken/report.html && test -s broken/log_history.csv && test $(grep -c . dvclive/plots/metrics/learning_rate.tsv) -gt 40 &&
   ls broken/checkpoint-*/model.safetensors >/dev/null'
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary

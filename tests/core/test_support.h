@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,12 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A whole file, bytes as they are ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 inline std::filesystem::path golden(const std::string& name) {
   return std::filesystem::path(TRAINER_SOURCE_DIR) / "tests" / "golden" / name;

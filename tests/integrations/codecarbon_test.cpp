@@ -15,13 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -142,7 +135,7 @@ TEST(EmissionsTracker, RaplEnergyRamModelAndEmissionsArithmetic) {
   EXPECT_DOUBLE_EQ(row.ram_utilization_percent, 50.0);
 
   // The file: CodeCarbon 3.3's header and a row that carries these numbers.
-  const auto lines = lines_of(read(m.dir / "out" / "emissions.csv"));
+  const auto lines = lines_of(testing::read_file(m.dir / "out" / "emissions.csv"));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0],
             "timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_power,"
@@ -186,18 +179,18 @@ TEST(EmissionsCsv, UpdateModeKeepsOneRowPerRunAndOtherHeadersAreMovedAside) {
   a.run_id = "run-a";
   a.duration = 1;
   write_emissions_row(path, a, "update");
-  EXPECT_EQ(read(path + ".bak"), "timestamp,project_name,duration\nold,row,1\n");
+  EXPECT_EQ(testing::read_file(path + ".bak"), "timestamp,project_name,duration\nold,row,1\n");
   a.duration = 2;
   write_emissions_row(path, a, "update");
   EmissionsData b;
   b.run_id = "run-b";
   write_emissions_row(path, b, "update");
-  auto lines = lines_of(read(path));
+  auto lines = lines_of(testing::read_file(path));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(cells_of(lines[1])[2], "run-a");
   EXPECT_EQ(cells_of(lines[1])[4], "2.0");
   write_emissions_row(path, b, "append");
-  EXPECT_EQ(lines_of(read(path)).size(), 4u);
+  EXPECT_EQ(lines_of(testing::read_file(path)).size(), 4u);
   EXPECT_EQ(cells_of(lines[1]).size(), emissions_csv_columns().size());
 }
 
@@ -238,7 +231,7 @@ TEST(CodeCarbonCallback, RowsAtTheIntervalAndAtTheEndOfOneRun) {
   cb.on_train_begin(args, state, control, ctx);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   cb.on_train_end(args, state, control, ctx);
-  const auto lines = lines_of(read(m.dir / "out" / "emissions.csv"));
+  const auto lines = lines_of(testing::read_file(m.dir / "out" / "emissions.csv"));
   ASSERT_GE(lines.size(), 4u);  // header, at least two interval rows, the final row
   const auto header = cells_of(lines[0]);
   double previous = -1;

@@ -8,19 +8,13 @@
 #include <sstream>
 
 #include "../core/test_support.h"
+#include "fake_run.h"
 #include "trainer/integrations/log_keys.h"
 
 namespace trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(DVCLive, MetricNamesAsTheHuggingFaceIntegrationNamesThem) {
   EXPECT_EQ(dvclive_metric_name("eval_loss"), "eval/loss");
@@ -60,25 +54,12 @@ TEST(DVCLive, ParamsYamlIsReadBackAsTheSameValues) {
   EXPECT_EQ(yaml["quote"].as<std::string>(), "it's: here");
 }
 
-struct FakeRun {
-  TrainingArguments args;
-  TrainerState state;
-  TrainerControl control;
-  CallbackContext ctx;
-  void log(TrainerCallback& cb, int64_t step, Json logs) {
-    state.global_step = step;
-    ctx.logs = &logs;
-    cb.on_log(args, state, control, ctx);
-    ctx.logs = nullptr;
-  }
-};
-
 TEST(DVCLive, WritesTheDvcliveLayout) {
   testing::TempDir dir;
   const fs::path live = dir / "dvclive";
   fs::create_directories(live / "plots" / "metrics");
   std::ofstream(live / "plots" / "metrics" / "stale.tsv") << "step\tstale\n0\t1\n";
-  FakeRun run;
+  testing::FakeRun run;
   DVCLiveCallback cb(live.string());
   cb.on_train_begin(run.args, run.state, run.control, run.ctx);
   run.log(cb, 100, Json{{"loss", 0.5}, {"learning_rate", 5e-05}, {"epoch", 0.5}});
@@ -88,41 +69,41 @@ TEST(DVCLive, WritesTheDvcliveLayout) {
   cb.on_train_end(run.args, run.state, run.control, run.ctx);
 
   EXPECT_FALSE(fs::exists(live / "plots" / "metrics" / "stale.tsv"));  // a new run starts clean
-  EXPECT_EQ(read(live / "plots" / "metrics" / "loss.tsv"), "step\tloss\n0\t0.5\n2\tnan\n");
-  EXPECT_EQ(read(live / "plots" / "metrics" / "epoch.tsv"), "step\tepoch\n0\t0.5\n1\t1.0\n2\t1.5\n3\t1.5\n");
-  EXPECT_EQ(read(live / "plots" / "metrics" / "eval" / "loss.tsv"), "step\tloss\n1\t0.25\n");
-  EXPECT_EQ(read(live / "plots" / "metrics" / "train" / "runtime.tsv"), "step\truntime\n3\t12.5\n");
+  EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "loss.tsv"), "step\tloss\n0\t0.5\n2\tnan\n");
+  EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "epoch.tsv"), "step\tepoch\n0\t0.5\n1\t1.0\n2\t1.5\n3\t1.5\n");
+  EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "eval" / "loss.tsv"), "step\tloss\n1\t0.25\n");
+  EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "train" / "runtime.tsv"), "step\truntime\n3\t12.5\n");
   EXPECT_FALSE(fs::exists(live / "plots" / "metrics" / "history.tsv"));
 
-  const Json metrics = parse_json(read(live / "metrics.json"));
+  const Json metrics = parse_json(testing::read_file(live / "metrics.json"));
   EXPECT_EQ(metrics["loss"], "nan");
   EXPECT_EQ(metrics["eval"]["accuracy"], 0.875);
   EXPECT_EQ(metrics["train"]["loss"], 0.4);
   EXPECT_EQ(metrics["learning_rate"], 5e-05);
   EXPECT_EQ(metrics["step"], 3);
   // json.dump(indent=4) layout
-  EXPECT_EQ(read(live / "metrics.json").substr(0, 20), "{\n    \"loss\": \"nan\",");
+  EXPECT_EQ(testing::read_file(live / "metrics.json").substr(0, 20), "{\n    \"loss\": \"nan\",");
 
   EXPECT_TRUE(YAML::LoadFile((live / "params.yaml").string())["output_dir"].IsDefined());
-  EXPECT_EQ(read(dir / "dvc.yaml"), "params:\n- dvclive/params.yaml\nmetrics:\n- dvclive/metrics.json\nplots:\n"
+  EXPECT_EQ(testing::read_file(dir / "dvc.yaml"), "params:\n- dvclive/params.yaml\nmetrics:\n- dvclive/metrics.json\nplots:\n"
                                      "- dvclive/plots/metrics:\n    x: step\n");
 }
 
 TEST(DVCLive, AnExistingDvcYamlIsLeftAlone) {
   testing::TempDir dir;
   std::ofstream(dir / "dvc.yaml") << "stages: {}\n";
-  FakeRun run;
+  testing::FakeRun run;
   DVCLiveCallback cb((dir / "dvclive").string());
   cb.on_train_begin(run.args, run.state, run.control, run.ctx);
   cb.on_train_end(run.args, run.state, run.control, run.ctx);
-  EXPECT_EQ(read(dir / "dvc.yaml"), "stages: {}\n");
+  EXPECT_EQ(testing::read_file(dir / "dvc.yaml"), "stages: {}\n");
 }
 
 TEST(DVCLive, AnUnwritableDirectoryIsReportedAndTrainingGoesOn) {
   testing::TempDir dir;
   std::ofstream(dir / "file") << "x";
   testing::CapturedLogs warnings;
-  FakeRun run;
+  testing::FakeRun run;
   DVCLiveCallback cb((dir / "file" / "dvclive").string());
   EXPECT_NO_THROW(cb.on_train_begin(run.args, run.state, run.control, run.ctx));
   EXPECT_NO_THROW(run.log(cb, 1, Json{{"loss", 1.0}}));

@@ -15,13 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 size_t count(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
@@ -97,7 +90,7 @@ TEST(HtmlReport, RebuiltFromAFinishedRunOrItsNewestCheckpoint) {
   std::ofstream(dir / "checkpoint-100" / "trainer_state.json") << dump_json(sample_state());
   std::ofstream(dir / "checkpoint-100" / "training_args.json") << dump_json(Json{{"output_dir", "from-checkpoint"}});
   EXPECT_EQ(write_report_from_run(dir.path()), dir / "report.html");
-  const std::string html = read(dir / "report.html");
+  const std::string html = testing::read_file(dir / "report.html");
   EXPECT_NE(html.find("Finished at step 100"), std::string::npos);
   EXPECT_NE(html.find("from-checkpoint"), std::string::npos);
   try {
@@ -134,10 +127,10 @@ TEST(ReportCallback, WritesAtStartEvaluationsAndEndAndKeepsToItsIntervalBetween)
   cb.on_evaluate(args, state, control, ctx);
   EXPECT_EQ(cb.reports_queued(), 2);
   cb.writer().drain();
-  EXPECT_NE(read(dir / "report.html").find("Training: step 20"), std::string::npos);
+  EXPECT_NE(testing::read_file(dir / "report.html").find("Training: step 20"), std::string::npos);
   cb.on_train_end(args, state, control, ctx);
   EXPECT_EQ(cb.reports_queued(), 3);
-  const std::string html = read(dir / "report.html");
+  const std::string html = testing::read_file(dir / "report.html");
   EXPECT_NE(html.find("Finished at step 20"), std::string::npos);
   EXPECT_NE(html.find("data-series=\"train loss\" data-points=\"20\""), std::string::npos);
   for (const auto& e : fs::directory_iterator(dir.path()))  // no temporary files left behind

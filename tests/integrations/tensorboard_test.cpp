@@ -9,19 +9,13 @@
 #include <sstream>
 
 #include "../core/test_support.h"
+#include "fake_run.h"
 #include "trainer/integrations/tensorboard/event_file_writer.h"
 
 namespace trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string unhex(const std::string& hex) {
   std::string out;
@@ -79,7 +73,7 @@ TEST(EventFileWriter, ScalarRecordIsByteIdenticalToTensorBoards) {
     writer.add_scalar("train/loss", 0.25, 3, 1.5);
     writer.close();
   }
-  const std::string bytes = read_bytes(path);
+  const std::string bytes = testing::read_file(path);
   // Skip the file_version record: u64 length + 4 + payload + 4.
   uint64_t first = 0;
   for (int i = 7; i >= 0; --i) first = (first << 8) | static_cast<unsigned char>(bytes[i]);
@@ -106,23 +100,10 @@ TEST(EventFileWriter, UnwritableDirectoryNamesThePath) {
   }
 }
 
-struct FakeRun {
-  TrainingArguments args;
-  TrainerState state;
-  TrainerControl control;
-  CallbackContext ctx;
-  void log(TrainerCallback& cb, int64_t step, Json logs) {
-    state.global_step = step;
-    ctx.logs = &logs;
-    cb.on_log(args, state, control, ctx);
-    ctx.logs = nullptr;
-  }
-};
-
 TEST(TensorBoardCallback, EveryValueAtItsStepReadBackByAnIndependentReader) {
   testing::TempDir dir;
   testing::CapturedLogs warnings;
-  FakeRun run;
+  testing::FakeRun run;
   run.args.output_dir = dir.path().string();
   run.args.logging_dir = (dir / "tb").string();
   run.ctx.model_description = "MLP(784 -> 10)";
@@ -193,7 +174,7 @@ TEST(TensorBoardCallback, EveryValueAtItsStepReadBackByAnIndependentReader) {
 
 TEST(TensorBoardCallback, EachTrainingRunStartsANewFile) {
   testing::TempDir dir;
-  FakeRun run;
+  testing::FakeRun run;
   run.args.logging_dir = (dir / "tb").string();
   TensorBoardCallback cb;
   for (int i = 0; i < 2; ++i) {
@@ -218,7 +199,7 @@ TEST(TensorBoardCallback, LogDirectoryFromEnvironmentThenArgumentsThenOutputDir)
 
 TEST(TensorBoardCallback, OnlyWorldProcessZeroWrites) {
   testing::TempDir dir;
-  FakeRun run;
+  testing::FakeRun run;
   run.args.logging_dir = (dir / "tb").string();
   run.state.is_world_process_zero = false;
   TensorBoardCallback cb;
@@ -232,7 +213,7 @@ TEST(TensorBoardCallback, AnUnwritableDirectoryIsReportedOnceAndTrainingGoesOn) 
   testing::TempDir dir;
   std::ofstream(dir / "file") << "x";
   testing::CapturedLogs warnings;
-  FakeRun run;
+  testing::FakeRun run;
   run.args.logging_dir = (dir / "file" / "tb").string();
   TensorBoardCallback cb;
   EXPECT_NO_THROW(cb.on_train_begin(run.args, run.state, run.control, run.ctx));

@@ -1,13 +1,13 @@
 #include "trainer/integrations/codecarbon/emissions_tracker.h"
 
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <random>
 #include <thread>
 
 #include "trainer/integrations/codecarbon/energy_sources.h"
 #include "trainer/integrations/codecarbon/power_models.h"
+#include "trainer/integrations/local_time.h"
 
 namespace trainer {
 namespace {
@@ -25,15 +25,6 @@ std::string uuid4() {
     else out += digits[hex(gen)];
   }
   return out;
-}
-
-std::string local_timestamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &local);
-  return buf;
 }
 
 bool is_arm() {
@@ -105,7 +96,7 @@ EmissionsData EmissionsTracker::measure() {
   gpu_j_ += gpu_j * config_.pue;
 
   EmissionsData r;
-  r.timestamp = local_timestamp();
+  r.timestamp = local_time_now("%Y-%m-%dT%H:%M:%S");
   r.project_name = config_.project_name;
   r.run_id = run_id_;
   r.experiment_id = config_.experiment_id;

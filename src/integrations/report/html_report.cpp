@@ -1,11 +1,11 @@
 #include "trainer/integrations/report/html_report.h"
 
 #include <algorithm>
-#include <ctime>
 #include <map>
 #include <stdexcept>
 
 #include "trainer/core/atomic_file.h"
+#include "trainer/integrations/local_time.h"
 #include "trainer/integrations/report/svg_chart.h"
 
 namespace trainer {
@@ -66,15 +66,6 @@ double number_or_nan(const Json& v) {
   return std::numeric_limits<double>::quiet_NaN();
 }
 
-std::string now_text() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &local);
-  return buf;
-}
-
 }  // namespace
 
 std::string render_report_html(const Json& state, const Json& args, bool running) {
@@ -117,7 +108,7 @@ std::string render_report_html(const Json& state, const Json& args, bool running
                         " (this page reloads every 30 s)"
                   : "Finished at step " + std::to_string(step) + " of " + std::to_string(max_steps);
   html += " &middot; epoch " + format_number(number_or_nan(state.value("epoch", Json(0.0)))) + " &middot; written " +
-          now_text() + "</div></header><main>";
+          local_time_now("%Y-%m-%d %H:%M:%S") + "</div></header><main>";
 
   // Final metrics and the best checkpoint.
   html += "<section><h2>Summary</h2><div class=\"cards\">";

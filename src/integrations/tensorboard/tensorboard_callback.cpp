@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 
 #include "trainer/core/logging.h"
+#include "trainer/integrations/local_time.h"
 #include "trainer/integrations/log_keys.h"
 #include "trainer/integrations/tensorboard/event_file_writer.h"
 
@@ -23,14 +23,9 @@ std::string expand_home(const std::string& path) {
 
 // The original's default run directory name: "Nov29_05-30-00_myhost".
 std::string default_run_name() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char stamp[64];
-  std::strftime(stamp, sizeof(stamp), "%b%d_%H-%M-%S", &local);
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return std::string(stamp) + "_" + host;
+  return local_time_now("%b%d_%H-%M-%S") + "_" + host;
 }
 
 }  // namespace

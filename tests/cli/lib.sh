@@ -1,0 +1,34 @@
+# Shared by the end-to-end scripts in tests/cli: a scratch directory, pass/fail counting, and a
+# small learnable CSV dataset. Source it, then call `check NAME COMMAND...` and end with `summary`.
+
+PY=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+passed=0
+failed=0
+
+check() {  # check NAME COMMAND... ; the command's status decides
+  local name=$1
+  shift
+  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
+}
+
+summary() {
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+}
+
+# train.csv and eval.csv (TRAIN and EVAL rows): three features, the class is the sign of their sum.
+make_sign_dataset() {
+  $PY - "$1" "$2" <<'PYEOF'
+import random, sys
+random.seed(0)
+for name, n in (("train.csv", int(sys.argv[1])), ("eval.csv", int(sys.argv[2]))):
+    with open(name, "w") as f:
+        f.write("x1,x2,x3,label\n")
+        for _ in range(n):
+            xs = [random.uniform(-1, 1) for _ in range(3)]
+            f.write(",".join(f"{x:.4f}" for x in xs) + f",{int(sum(xs) > 0)}\n")
+PYEOF
+}
