@@ -104,6 +104,7 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   else handler_.add_callback(std::make_shared<ProgressCallback>());
   handler_.context().model = model_.get();
   handler_.context().model_description = model_->describe();
+  handler_.context().save_model = [this](const std::string& dir) { save_model(dir); };
   handler_.on_init_end(args_, state_, control_);
 }
 

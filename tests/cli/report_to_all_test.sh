@@ -14,8 +14,9 @@ flags=(--train_file train.csv --eval_file eval.csv --per_device_train_batch_size
        --logging_steps 5 --eval_strategy steps --eval_steps 25 --save_strategy steps --save_steps 25
        --metric_for_best_model eval_accuracy --load_best_model_at_end --save_total_limit 2 --learning_rate 0.01)
 
-# The run: CodeCarbon measures every 20 ms so the file gets interval rows as well as the last.
-CODECARBON_MEASURE_POWER_SECS=0.02 "$BIN" train "${flags[@]}" --output_dir run --report_to all >train.log 2>&1
+# The run: CodeCarbon measures every 20 ms so the file gets interval rows as well as the last;
+# DVCLive keeps the best model as an artifact.
+HF_DVCLIVE_LOG_MODEL=true CODECARBON_MEASURE_POWER_SECS=0.02 "$BIN" train "${flags[@]}" --output_dir run --report_to all >train.log 2>&1
 status=$?
 check "training with every tracker exits 0" test $status -eq 0 || { tail -20 train.log; }
 
@@ -73,6 +74,15 @@ evals = list(csv.reader(open("dvclive/plots/metrics/eval/accuracy.tsv"), delimit
 assert evals[0] == ["step", "accuracy"] and len(evals) - 1 == sum("eval_accuracy" in e for e in history)
 assert metrics["step"] == len(history) - 1, (metrics["step"], len(history))  # DVCLive counts logs
 assert open("dvc.yaml").read().startswith("params:\n- dvclive/params.yaml\n")
+PYEOF
+
+check "dvclive: the best model is an artifact that dvc.yaml lists" $PY - <<'PYEOF'
+import json, struct
+with open("dvclive/artifacts/best/model.safetensors", "rb") as f:
+    (n,) = struct.unpack("<Q", f.read(8))
+    header = json.loads(f.read(n))
+assert any(k.endswith("weight") for k in header), list(header)[:5]
+assert "artifacts:\n  best:\n    path: dvclive/artifacts/best\n    type: model\n" in open("dvc.yaml").read()
 PYEOF
 
 check "log_history JSONL and CSV hold every entry of the training run" $PY - <<'PYEOF'

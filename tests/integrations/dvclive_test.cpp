@@ -89,6 +89,52 @@ TEST(DVCLive, WritesTheDvcliveLayout) {
                                      "- dvclive/plots/metrics:\n    x: step\n");
 }
 
+TEST(DVCLive, LogModelSavesTheFinalModelAsAnArtifact) {
+  testing::TempDir dir;
+  testing::FakeRun run;
+  run.args.output_dir = (dir / "out").string();
+  run.args.load_best_model_at_end = true;
+  run.state.best_model_checkpoint = (dir / "out" / "checkpoint-4").string();
+  std::vector<std::string> saved_to;
+  run.ctx.save_model = [&saved_to](const std::string& to) {
+    saved_to.push_back(to);
+    fs::create_directories(to);
+    std::ofstream(fs::path(to) / "model.safetensors") << "weights";
+  };
+  DVCLiveCallback cb((dir / "dvclive").string(), "true");
+  cb.on_train_begin(run.args, run.state, run.control, run.ctx);
+  run.log(cb, 1, Json{{"loss", 1.0}});
+  cb.on_train_end(run.args, run.state, run.control, run.ctx);
+  EXPECT_EQ(saved_to, std::vector<std::string>{(dir / "out" / "best").string()});
+  EXPECT_EQ(testing::read_file(dir / "dvclive" / "artifacts" / "best" / "model.safetensors"), "weights");
+  EXPECT_NE(testing::read_file(dir / "dvc.yaml").find("artifacts:\n  best:\n    path: dvclive/artifacts/best\n    type: model\n"),
+            std::string::npos)
+      << testing::read_file(dir / "dvc.yaml");
+}
+
+TEST(DVCLive, LogModelAllCopiesEachCheckpointAndTheEnvironmentChoosesTheMode) {
+  testing::TempDir dir;
+  testing::FakeRun run;
+  run.args.output_dir = (dir / "out").string();
+  fs::create_directories(dir / "out" / "checkpoint-2");
+  std::ofstream(dir / "out" / "checkpoint-2" / "model.safetensors") << "step 2";
+  DVCLiveCallback cb((dir / "dvclive").string(), "all");
+  cb.on_train_begin(run.args, run.state, run.control, run.ctx);
+  run.state.global_step = 2;
+  cb.on_save(run.args, run.state, run.control, run.ctx);
+  cb.writer().drain();
+  EXPECT_EQ(testing::read_file(dir / "dvclive" / "artifacts" / "last" / "model.safetensors"), "step 2");
+
+  setenv("HF_DVCLIVE_LOG_MODEL", "yes", 1);
+  EXPECT_EQ(DVCLiveCallback("d").log_model(), "true");
+  setenv("HF_DVCLIVE_LOG_MODEL", "all", 1);
+  EXPECT_EQ(DVCLiveCallback("d").log_model(), "all");
+  setenv("HF_DVCLIVE_LOG_MODEL", "0", 1);
+  EXPECT_EQ(DVCLiveCallback("d").log_model(), "");
+  unsetenv("HF_DVCLIVE_LOG_MODEL");
+  EXPECT_THROW(DVCLiveCallback("d", "sometimes"), std::invalid_argument);
+}
+
 TEST(DVCLive, AnExistingDvcYamlIsLeftAlone) {
   testing::TempDir dir;
   std::ofstream(dir / "dvc.yaml") << "stages: {}\n";

@@ -4,6 +4,7 @@
 // original passes as keyword arguments. Callbacks observe and steer; to change what a step computes,
 // subclass Trainer instead.
 
+#include <functional>
 #include <string>
 
 #include "trainer/core/data_loader.h"
@@ -31,6 +32,8 @@ class Model;
 //   logs             on_log only: the dict being logged; callbacks may add, change or remove keys
 //   metrics          on_evaluate and on_predict only
 //   model_description  the model's description (Model::describe()), set from construction
+//   save_model       writes the model as it is now to a directory (model.safetensors and
+//                    training_args.json, as Trainer::save_model); set from construction
 struct CallbackContext {
   Model* model = nullptr;
   torch::optim::Optimizer* optimizer = nullptr;
@@ -40,6 +43,7 @@ struct CallbackContext {
   Json* logs = nullptr;
   const Json* metrics = nullptr;
   std::string model_description;
+  std::function<void(const std::string& dir)> save_model;
 };
 
 class TrainerCallback {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <stdexcept>
 
@@ -118,8 +119,34 @@ DVCLiveCallback::~DVCLiveCallback() {
   writer_.reset();  // jobs finish before plots_ goes
 }
 
-DVCLiveCallback::DVCLiveCallback(std::string dir)
-    : dir_(std::move(dir)), writer_(std::make_unique<BackgroundWriter>("dvclive")) {}
+DVCLiveCallback::DVCLiveCallback(std::string dir, std::string log_model)
+    : dir_(std::move(dir)), log_model_(std::move(log_model)), writer_(std::make_unique<BackgroundWriter>("dvclive")) {
+  if (log_model_.empty()) {
+    const char* env = std::getenv("HF_DVCLIVE_LOG_MODEL");
+    log_model_ = env && std::string(env) == "all" ? "all" : env_true("HF_DVCLIVE_LOG_MODEL") ? "true" : "";
+  }
+  if (!log_model_.empty() && log_model_ != "true" && log_model_ != "all")
+    throw std::invalid_argument("DVCLiveCallback: log_model '" + log_model_ + "' (use true or all)");
+}
+
+namespace {
+
+// dvc.yaml as DVCLive writes it for a live directory named `name`, with its artifacts.
+std::string dvc_yaml_text(const std::string& name, const std::vector<std::string>& artifacts) {
+  std::string text = "params:\n- " + name + "/params.yaml\nmetrics:\n- " + name + "/metrics.json\nplots:\n- " + name +
+                     "/plots/metrics:\n    x: step\n";
+  if (!artifacts.empty()) text += "artifacts:\n";
+  for (const auto& a : artifacts) text += "  " + a + ":\n    path: " + name + "/artifacts/" + a + "\n    type: model\n";
+  return text;
+}
+
+void copy_directory(const fs::path& from, const fs::path& to) {
+  fs::remove_all(to);
+  fs::create_directories(to.parent_path());
+  fs::copy(from, to, fs::copy_options::recursive);
+}
+
+}  // namespace
 
 void DVCLiveCallback::setup(const Args& args) {
   initialized_ = true;
@@ -140,13 +167,8 @@ void DVCLiveCallback::setup(const Args& args) {
     write_file_atomic(dir / "params.yaml", params, Durability::kReplaceOnly);
     const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
     const fs::path dvc_yaml = parent / "dvc.yaml";
-    if (!fs::exists(dvc_yaml)) {
-      const std::string name = dir.filename().string();
-      write_file_atomic(dvc_yaml,
-                        "params:\n- " + name + "/params.yaml\nmetrics:\n- " + name + "/metrics.json\nplots:\n- " + name +
-                            "/plots/metrics:\n    x: step\n",
-                        Durability::kReplaceOnly);
-    }
+    if (!fs::exists(dvc_yaml))
+      write_file_atomic(dvc_yaml, dvc_yaml_text(dir.filename().string(), {}), Durability::kReplaceOnly);
   });
 }
 
@@ -202,8 +224,43 @@ void DVCLiveCallback::on_log(const Args& args, TrainerState& state, TrainerContr
   });
 }
 
-void DVCLiveCallback::on_train_end(const Args&, TrainerState& state, TrainerControl&, CallbackContext&) {
+void DVCLiveCallback::on_save(const Args& args, TrainerState& state, TrainerControl&, CallbackContext&) {
+  if (!state.is_world_process_zero || log_model_ != "all") return;
+  const fs::path checkpoint = fs::path(args.output_dir) / ("checkpoint-" + std::to_string(state.global_step));
+  const fs::path target = fs::path(dir_) / "artifacts" / "last";
+  writer_->enqueue([checkpoint, target] {
+    fs::remove_all(target);
+    fs::create_directories(target);
+    for (const char* file : {"model.safetensors", "training_args.json"})
+      if (fs::exists(checkpoint / file)) fs::copy_file(checkpoint / file, target / file);
+  });
+}
+
+void DVCLiveCallback::on_train_end(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
   if (!state.is_world_process_zero) return;
+  if (!log_model_.empty() && ctx.save_model) {
+    // As the original: the model as training left it (the best one with load_best_model_at_end).
+    const std::string name = args.load_best_model_at_end && state.best_model_checkpoint ? "best" : "last";
+    const fs::path saved = fs::path(args.output_dir) / name;
+    std::string error;
+    try {
+      ctx.save_model(saved.string());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    const fs::path dir = dir_;
+    writer_->enqueue([dir, saved, name, error] {
+      if (!error.empty()) throw std::runtime_error("cannot save the model for DVCLive: " + error);
+      copy_directory(saved, dir / "artifacts" / name);
+      const fs::path dvc_yaml = (dir.has_parent_path() ? dir.parent_path() : fs::path(".")) / "dvc.yaml";
+      // Only a dvc.yaml this callback wrote (or none) is replaced; a user's own is left alone.
+      const std::string plain = dvc_yaml_text(dir.filename().string(), {});
+      std::ifstream in(dvc_yaml);
+      const std::string current((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (!fs::exists(dvc_yaml) || current.rfind(plain, 0) == 0)
+        write_file_atomic(dvc_yaml, dvc_yaml_text(dir.filename().string(), {name}), Durability::kReplaceOnly);
+    });
+  }
   // Still initialized, as in the original: an evaluation after training logs to the same run.
   if (auto plots = plots_) writer_->enqueue([plots] { plots->write_summary(true); });
   writer_->finish();

@@ -7,7 +7,12 @@
 //   <dir>/plots/metrics/<name>.tsv   one row per log: "step<TAB><last path component>"
 //   dvc.yaml (beside <dir>)          points DVC at the three, written if there is none
 // Metric names as DVCLive's Hugging Face integration names them: train_ -> train/, eval_ -> eval/.
-// Its step counts logs (0, 1, 2, ...), not optimizer steps, as in the original. A new run clears
+// Its step counts logs (0, 1, 2, ...), not optimizer steps, as in the original.
+// log_model (or HF_DVCLIVE_LOG_MODEL: true/1/yes/on, or "all"): at the end of training the model is
+// saved to <output_dir>/best (with load_best_model_at_end) or <output_dir>/last, copied to
+// <dir>/artifacts/<best|last>/ and listed under `artifacts` in dvc.yaml; "all" also copies each
+// checkpoint's weights to <dir>/artifacts/last/ when it is saved (the original has DVC track the
+// output directory instead, which needs DVC). A new run clears
 // the previous params, metrics and plots unless DVCLIVE_RESUME is true; logs after training ends
 // (a final evaluation) go on in the same run. Only world process zero
 // writes; all file work happens on the callback's BackgroundWriter.
@@ -24,18 +29,22 @@ namespace trainer {
 
 class DVCLiveCallback : public TrainerCallback {
  public:
-  explicit DVCLiveCallback(std::string dir = "dvclive");
+  // `log_model`: "", "true" or "all"; empty reads HF_DVCLIVE_LOG_MODEL.
+  explicit DVCLiveCallback(std::string dir = "dvclive", std::string log_model = "");
   ~DVCLiveCallback() override;
 
   void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_save(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  const std::string& log_model() const { return log_model_; }
   BackgroundWriter& writer() { return *writer_; }
 
  private:
   void setup(const Args& args);
 
   std::string dir_;
+  std::string log_model_;  // "", "true" or "all"
   bool initialized_ = false;
   int64_t step_ = 0;
   Json summary_ = Json::object();
