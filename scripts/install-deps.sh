@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that trainer needs to build, test and run its main job.
-# Safe to run again: apt-get skips what is already installed.
+# Installs the Debian 12 packages trainer needs.
+#   scripts/install-deps.sh           to build it and run its main job
+#   scripts/install-deps.sh --tests   also what the tests use (Python with torch, Chromium)
+# Safe to run again: packages already installed are skipped.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libgloo-dev libopenblas0-pthread   # LibTorch 1.13 (CPU), its c10d headers, a fast BLAS
   nlohmann-json3-dev libyaml-cpp-dev               # JSON layer, YAML configs
-  libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
-  zlib1g-dev                                       # gzipped idx files
   libprotobuf-dev protobuf-compiler                # TensorBoard event files
+  libgtest-dev libgmock-dev libbenchmark-dev       # test and benchmark frameworks (CMake looks for them)
+  zlib1g-dev                                       # gzipped idx files
   dataset-fashion-mnist                            # the main job's data
-  python3 python3-torch python3-numpy python3-yaml # golden values, interop and file-format checks
-  chromium                                         # the report test renders report.html headless
 )
+test_packages=(
+  python3 python3-torch python3-numpy python3-yaml # golden values, interop and file-format checks
+  chromium                                         # renders report.html headless
+)
+
+case "${1:-}" in
+  "") ;;
+  --tests) packages+=("${test_packages[@]}") ;;
+  *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+esac
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
