@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "trainer/core/logging.h"
+#include "trainer/core/paths.h"
 
 namespace trainer {
 namespace {
@@ -97,9 +98,7 @@ void TrainingArguments::finalize() {
     spec.set({spec.get().get<std::string>()});
   }
   if (output_dir.empty()) throw ArgumentError("--output_dir: must not be empty");
-  if (!output_dir.empty() && output_dir[0] == '~') {
-    if (const char* home = std::getenv("HOME")) output_dir = home + output_dir.substr(1);
-  }
+  output_dir = expand_user(output_dir);
   if (per_device_train_batch_size < 1) throw ArgumentError("--per_device_train_batch_size: must be >= 1");
   if (per_device_eval_batch_size < 1) throw ArgumentError("--per_device_eval_batch_size: must be >= 1");
   if (gradient_accumulation_steps < 1) throw ArgumentError("--gradient_accumulation_steps: must be >= 1");

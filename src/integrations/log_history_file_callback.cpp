@@ -1,13 +1,10 @@
 #include "trainer/integrations/log_history_file_callback.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <stdexcept>
 
 #include "trainer/core/atomic_file.h"
+#include "trainer/integrations/text_output.h"
 
 namespace trainer {
 namespace {
@@ -17,11 +14,7 @@ namespace fs = std::filesystem;
 std::string csv_cell(const Json& v) {
   if (v.is_null()) return "";
   if (v.is_number_float()) return python_float_repr(v.get<double>());
-  std::string text = v.is_string() ? v.get<std::string>() : dump_json(v, {-1, true, false});
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+  return csv_field(v.is_string() ? v.get<std::string>() : dump_json(v, {-1, true, false}));
 }
 
 }  // namespace
@@ -51,24 +44,15 @@ std::string log_history_csv(const Json& log_history, const std::set<std::string>
 // whole history: the history so far (for the rare rewrite when a new column appears), the CSV's
 // columns, and the two files held open.
 struct LogHistoryFileCallback::Files {
+  explicit Files(const fs::path& dir) : dir(dir), jsonl(dir / "log_history.jsonl"), csv(dir / "log_history.csv") {}
   fs::path dir;
   Json history = Json::array();
   std::set<std::string> keys;
-  std::ofstream jsonl, csv;
+  AppendedFile jsonl, csv;
 
-  void append(const fs::path& path, std::ofstream& out, const std::string& text) {
-    if (!out.is_open()) out.open(path, std::ios::app | std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) {
-      const std::string reason = std::strerror(errno);
-      out.close();  // reopened by the next log
-      throw std::runtime_error("cannot write " + path.string() + ": " + reason);
-    }
-  }
   void rewrite_csv() {
     csv.close();
-    write_file_atomic(dir / "log_history.csv", log_history_csv(history), Durability::kReplaceOnly);
+    write_file_atomic(csv.path(), log_history_csv(history), Durability::kReplaceOnly);
   }
 };
 
@@ -82,10 +66,8 @@ void LogHistoryFileCallback::on_train_begin(const Args& args, TrainerState& stat
 }
 
 void LogHistoryFileCallback::start(const Args& args, const Json& history) {
-  resolved_ = directory_.empty() ? args.output_dir : directory_;
   // A resumed run keeps the lines it had; a new run starts the files afresh.
-  auto files = std::make_shared<Files>();
-  files->dir = resolved_;
+  auto files = std::make_shared<Files>(directory_.empty() ? args.output_dir : directory_);
   files->history = history;
   files_ = files;
   writer_->enqueue([files] {
@@ -95,8 +77,7 @@ void LogHistoryFileCallback::start(const Args& args, const Json& history) {
       lines += dump_json(e, {-1, true, true}) + "\n";
       for (auto it = e.begin(); it != e.end(); ++it) files->keys.insert(it.key());
     }
-    files->jsonl.close();
-    write_file_atomic(files->dir / "log_history.jsonl", lines, Durability::kReplaceOnly);
+    write_file_atomic(files->jsonl.path(), lines, Durability::kReplaceOnly);
     files->rewrite_csv();
   });
 }
@@ -112,14 +93,14 @@ void LogHistoryFileCallback::on_log(const Args& args, TrainerState& state, Train
   Json entry = state.log_history.back();  // the entry as logged, with its step
   writer_->enqueue([files, entry = std::move(entry)] {
     files->history.push_back(entry);
-    files->append(files->dir / "log_history.jsonl", files->jsonl, dump_json(entry, {-1, true, true}) + "\n");
+    files->jsonl.append(dump_json(entry, {-1, true, true}) + "\n");
     bool new_column = false;
     for (auto it = entry.begin(); it != entry.end(); ++it) new_column |= files->keys.insert(it.key()).second;
     if (new_column) {
       files->rewrite_csv();  // the header changes: the one rewrite
     } else {
       const std::string csv = log_history_csv(Json::array({entry}), files->keys);
-      files->append(files->dir / "log_history.csv", files->csv, csv.substr(csv.find('\n') + 1));
+      files->csv.append(csv.substr(csv.find('\n') + 1));
     }
   });
 }

@@ -28,7 +28,6 @@ class LogHistoryFileCallback : public TrainerCallback {
   void start(const Args& args, const Json& history);
 
   std::string directory_;
-  std::string resolved_;
   struct Files;
   std::shared_ptr<Files> files_;  // used by writer_'s jobs only
   std::unique_ptr<BackgroundWriter> writer_;

@@ -7,6 +7,7 @@
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/json.h"
+#include "trainer/integrations/text_output.h"
 
 namespace trainer {
 namespace {
@@ -15,12 +16,7 @@ namespace fs = std::filesystem;
 
 std::string num(double v) { return python_float_repr(v); }
 
-std::string text(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string quoted = "\"";
-  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
+std::string text(const std::string& s) { return csv_field(s); }
 
 }  // namespace
 
@@ -72,7 +68,7 @@ void write_emissions_row(const std::string& path, const EmissionsData& row, cons
       std::error_code ec;
       fs::rename(path, path + ".bak", ec);
       if (ec) throw std::runtime_error("cannot move aside " + path + " (its columns differ): " + ec.message());
-    } else {
+    } else if (on_csv_write == "update") {
       while (std::getline(in, line))
         if (!line.empty()) lines.push_back(line);
     }
@@ -92,12 +88,7 @@ void write_emissions_row(const std::string& path, const EmissionsData& row, cons
     write_file_atomic(path, contents);
     return;
   }
-  const bool is_new = !fs::exists(path);
-  std::ofstream out(path, std::ios::app | std::ios::binary);
-  if (is_new) out << header << "\n";
-  out << line << "\n";
-  out.flush();
-  if (!out) throw std::runtime_error("cannot write " + path);
+  AppendedFile(path).append(line + "\n", header + "\n");
 }
 
 }  // namespace trainer

@@ -1,9 +1,7 @@
 #include "trainer/integrations/dvclive/dvclive_callback.h"
 
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +12,7 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
 #include "trainer/integrations/log_keys.h"
+#include "trainer/integrations/text_output.h"
 
 namespace trainer {
 namespace {
@@ -82,7 +81,7 @@ std::string dvclive_value_text(const Json& v) {
 // is replaced at most once a second (replacing a file costs a rename, which on ext4 also flushes
 // it: a quarter of a millisecond) and whenever training ends.
 struct DVCLiveCallback::Plots {
-  std::map<fs::path, std::ofstream> files;
+  std::map<fs::path, AppendedFile> files;
   fs::path summary_path;
   std::string summary;  // pending metrics.json text; empty when written
   std::chrono::steady_clock::time_point summary_written{};
@@ -94,23 +93,6 @@ struct DVCLiveCallback::Plots {
     std::string text;
     text.swap(summary);
     write_file_atomic(summary_path, text, Durability::kReplaceOnly);
-  }
-
-  void append(const fs::path& path, const std::string& header, const std::string& line) {
-    auto it = files.find(path);
-    if (it == files.end()) {
-      fs::create_directories(path.parent_path());
-      const bool is_new = !fs::exists(path);
-      it = files.emplace(path, std::ofstream(path, std::ios::app | std::ios::binary)).first;
-      if (is_new) it->second << header << "\n";
-    }
-    it->second << line << "\n";
-    it->second.flush();
-    if (!it->second) {
-      const std::string reason = std::strerror(errno);
-      files.erase(it);  // reopened by the next log
-      throw std::runtime_error("cannot write " + path.string() + ": " + reason);
-    }
   }
 };
 
@@ -213,7 +195,8 @@ void DVCLiveCallback::on_log(const Args& args, TrainerState& state, TrainerContr
     for (const auto& [name, text] : rows) {
       const fs::path tsv = dir / "plots" / "metrics" / (name + ".tsv");
       try {
-        plots->append(tsv, "step\t" + name.substr(name.rfind('/') + 1), std::to_string(step) + "\t" + text);
+        plots->files.try_emplace(tsv, tsv).first->second.append(
+            std::to_string(step) + "\t" + text + "\n", "step\t" + name.substr(name.rfind('/') + 1) + "\n");
       } catch (const std::exception& e) {
         if (first_error.empty()) first_error = e.what();
       }

@@ -10,6 +10,7 @@
 // <output_dir>/runs/<Mon DD_HH-MM-SS>_<hostname>. Only world process zero writes; all file work
 // happens on the callback's BackgroundWriter.
 
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -36,11 +37,12 @@ class TensorBoardCallback : public TrainerCallback {
   BackgroundWriter& writer() { return *writer_; }
 
  private:
-  void ensure_writer(const Args& args);
+  void resolve_log_dir(const Args& args);
+  EventFileWriter& file(const std::filesystem::path& dir);
 
   std::string log_dir_;
   std::string resolved_;
-  std::shared_ptr<EventFileWriter> file_;  // used only by jobs on writer_
+  std::unique_ptr<EventFileWriter> file_;  // used only by jobs on writer_
   std::set<std::string> warned_keys_;
   std::unique_ptr<BackgroundWriter> writer_;
 };
