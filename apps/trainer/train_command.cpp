@@ -40,6 +40,45 @@ std::vector<ArgumentSpec> command_specs(TrainCommandOptions& o) {
   return s;
 }
 
+// output_dir/training_args.json, written when training starts (a run that has nothing to do writes nothing).
+struct SaveArgumentsCallback : TrainerCallback {
+  void on_train_begin(const Args& args, TrainerState& state, TrainerControl&, CallbackContext&) override {
+    if (!state.is_world_process_zero) return;
+    fs::create_directories(args.output_dir);
+    write_file_atomic(fs::path(args.output_dir) / "training_args.json", dump_json(args.to_json()) + "\n");
+  }
+};
+
+// The number of classes the labels call for, refusing label values that cannot be class indices
+// of these data (a stray 1000000000 would build a model with a billion outputs).
+int64_t count_classes(const TensorDataset& train, const TensorDataset* eval, const std::string& source) {
+  auto labels = eval ? torch::cat({train.labels, eval->labels}) : train.labels;
+  const int64_t largest = labels.max().item<int64_t>();
+  const int64_t distinct = std::get<0>(torch::_unique(labels)).numel();
+  constexpr int64_t kPlentyOfClasses = 1000;
+  if (largest + 1 > kPlentyOfClasses && largest + 1 > 10 * distinct)
+    throw ArgumentError(source + ": the labels go up to " + std::to_string(largest) + ", which would make a model with " +
+                        std::to_string(largest + 1) + " outputs, but only " + std::to_string(distinct) +
+                        " distinct labels appear; labels are class indices 0, 1, 2, ...: renumber them");
+  return std::max<int64_t>(largest + 1, 2);
+}
+
+std::shared_ptr<Model> make_model(const std::string& name, const TensorDataset& train, int64_t classes) {
+  if (name == "mlp" || name == "cnn") return make_builtin_model(name, train.inputs[0].numel(), classes);
+  if (!fs::exists(name)) {
+    std::string msg = "--model: '" + name + "' is neither a built-in model (mlp, cnn) nor an existing file";
+    const auto near = closest_match(name, {"mlp", "cnn"});
+    msg += near.empty() ? "; pass mlp, cnn or the path of a TorchScript module (.pt)" : "; did you mean --model " + near + "?";
+    throw ArgumentError(msg);
+  }
+  return load_script_model(name);
+}
+
+std::string describe_error(const c10::Error& e) {
+  // LibTorch's messages carry a C++ backtrace; users see it with --log_level debug only.
+  return log_level() <= LogLevel::debug ? e.what() : e.what_without_backtrace();
+}
+
 std::shared_ptr<TensorDataset> take_first(std::shared_ptr<TensorDataset> d, const std::optional<int64_t>& n, const char* flag) {
   if (!n) return d;
   if (*n < 1) throw ArgumentError(std::string("--") + flag + ": must be >= 1");
@@ -85,40 +124,36 @@ int run_train(const std::vector<std::string>& tokens) {
     if (!has_eval_data && !parser.given().count("eval_strategy")) args.eval_strategy = "no";
     args.finalize();
   } catch (const ArgumentError& e) {
-    std::cerr << "trainer train: error: " << e.what() << "\n";
+    std::cerr << "trainer train: error: " << e.command_line_message() << "\n";
     return kUsageError;
   }
 
   try {
     set_seed(args.seed);  // before the model is built, so the same seed gives the same weights
     auto train = opts.train_file ? load_dataset_file(*opts.train_file, opts.label_column) : load_fashion_mnist("train", opts.dataset_dir);
-    auto eval = opts.eval_file ? load_dataset_file(*opts.eval_file, opts.label_column)
+    auto eval = opts.eval_file ? load_dataset_file(*opts.eval_file, opts.label_column, train->feature_names)
                                : (opts.train_file ? nullptr : load_fashion_mnist("test", opts.dataset_dir));
     train = take_first(train, opts.max_train_samples, "max_train_samples");
     if (eval) eval = take_first(eval, opts.max_eval_samples, "max_eval_samples");
-
-    std::shared_ptr<Model> model;
-    if (opts.model == "mlp" || opts.model == "cnn") {
-      const int64_t features = train->inputs[0].numel();
-      const int64_t classes = std::max<int64_t>(train->labels.max().item<int64_t>() + 1,
-                                                eval ? eval->labels.max().item<int64_t>() + 1 : 0);
-      model = make_builtin_model(opts.model, features, std::max<int64_t>(classes, 2));
-    } else {
-      model = load_script_model(opts.model);
-    }
+    const int64_t classes = count_classes(*train, eval.get(), opts.train_file ? "--train_file" : "--dataset_dir");
+    auto model = make_model(opts.model, *train, classes);
 
     PreemptionCallback::install_signal_handlers();
-    std::vector<std::shared_ptr<TrainerCallback>> callbacks = {std::make_shared<PreemptionCallback>()};
+    std::vector<std::shared_ptr<TrainerCallback>> callbacks = {std::make_shared<PreemptionCallback>(),
+                                                               std::make_shared<SaveArgumentsCallback>()};
     if (opts.early_stopping_patience)
       callbacks.push_back(std::make_shared<EarlyStoppingCallback>(*opts.early_stopping_patience, opts.early_stopping_threshold));
 
     Trainer trainer(model, args, train, eval, callbacks, compute_accuracy);
-    fs::create_directories(trainer.args().output_dir);
-    write_file_atomic(fs::path(trainer.args().output_dir) / "training_args.json", dump_json(trainer.args().to_json()) + "\n");
-
-    std::cerr << "Training " << opts.model << " (" << model->num_parameters() << " parameters) on " << train->size()
-              << " examples, device " << trainer.device() << "\n";
+    std::cerr << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << classes << " classes) on "
+              << train->size() << " examples, device " << trainer.device() << "\n";
     auto result = trainer.train();
+    if (result.already_complete) {
+      std::cout << "Nothing to do: " << result.resumed_from << " has already trained " << result.global_step << " of "
+                << result.max_steps << " steps. Raise --max_steps or --num_train_epochs to train further, or train into a "
+                << "new --output_dir.\n";
+      return kOk;
+    }
     if (int sig = PreemptionCallback::requested_signal()) {
       const auto ckpt = fs::path(trainer.args().output_dir) / checkpoint_dir_name(result.global_step);
       std::cerr << "Stopped by " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << " after step " << result.global_step
@@ -128,18 +163,26 @@ int run_train(const std::vector<std::string>& tokens) {
     }
     std::cout << "train_loss " << python_float_repr(result.training_loss) << " after " << result.global_step << " steps\n";
     if (eval) {
-      auto metrics = trainer.evaluate();
+      // The loop's own evaluation at the final step, when there was one, is the final evaluation.
+      const auto reused = trainer.evaluation_of_current_weights();
+      const Json metrics = reused ? *reused : trainer.evaluate();
       std::cout << "test accuracy: " << metrics.value("eval_accuracy", 0.0) << " (loss " << metrics.value("eval_loss", 0.0)
                 << ", " << eval->size() << " examples)\n";
     }
     trainer.save_state();
     return kOk;
+  } catch (const StopRequested& e) {
+    std::cerr << "trainer train: " << e.what() << "\n";
+    return kPreempted;
   } catch (const ArgumentError& e) {
-    std::cerr << "trainer train: error: " << e.what() << "\n";
+    std::cerr << "trainer train: error: " << e.command_line_message() << "\n";
     return kUsageError;
   } catch (const TrainingDivergedError& e) {
     std::cerr << "trainer train: error: " << e.what() << "\n";
     return kDiverged;
+  } catch (const c10::Error& e) {
+    std::cerr << "trainer train: error: " << describe_error(e) << "\n";
+    return kRuntimeError;
   } catch (const std::exception& e) {
     std::cerr << "trainer train: error: " << e.what() << "\n";
     return kRuntimeError;

@@ -30,6 +30,7 @@
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
 
 #include "trainer/torch/checkpoint.h"
+#include "trainer/torch/checkpoint_manifest.h"
 #include "trainer/torch/checkpoint_writer.h"
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/datasets.h"

@@ -3,23 +3,28 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
 
 namespace trainer {
 
 EarlyStoppingCallback::EarlyStoppingCallback(int64_t patience, double threshold) : patience_(patience), threshold_(threshold) {
-  if (patience < 1) throw std::invalid_argument("EarlyStoppingCallback: early_stopping_patience must be >= 1");
-  if (threshold < 0) throw std::invalid_argument("EarlyStoppingCallback: early_stopping_threshold must be >= 0");
+  if (patience < 1)
+    throw ArgumentError("--early_stopping_patience: must be >= 1 (the evaluations without improvement to wait), got " +
+                        std::to_string(patience));
+  if (!(threshold >= 0))
+    throw ArgumentError("--early_stopping_threshold: must be >= 0, got " + python_float_repr(threshold));
 }
 
 void EarlyStoppingCallback::on_train_begin(const Args& args, TrainerState&, TrainerControl&, CallbackContext&) {
+  if (!args.metric_for_best_model)
+    throw ArgumentError("--metric_for_best_model: early stopping needs the metric it watches; set it (e.g. loss or "
+                        "accuracy), or --load_best_model_at_end, which watches the loss");
+  if (args.eval_strategy == "no")
+    throw ArgumentError("--eval_strategy: early stopping needs evaluations; set it to steps or epoch");
   if (!args.load_best_model_at_end)
     log_warning("EarlyStoppingCallback is used without --load_best_model_at_end: training stops early, "
                 "but the model kept is the last one, not the best");
-  if (!args.metric_for_best_model)
-    throw std::invalid_argument("EarlyStoppingCallback needs --metric_for_best_model (e.g. loss or accuracy)");
-  if (args.eval_strategy == "no")
-    throw std::invalid_argument("EarlyStoppingCallback needs evaluations: set --eval_strategy steps or epoch");
 }
 
 void EarlyStoppingCallback::on_evaluate(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) {
@@ -39,7 +44,13 @@ void EarlyStoppingCallback::on_evaluate(const Args& args, TrainerState& state, T
     improved = better && std::fabs(value - best) > threshold_;
   }
   counter_ = improved ? 0 : counter_ + 1;
-  if (counter_ >= patience_) control.should_training_stop = true;
+  if (counter_ >= patience_ && !control.should_training_stop) {
+    control.should_training_stop = true;
+    log_message(LogLevel::warning, "Early stopping: " + key + " did not improve by more than " + python_float_repr(threshold_) +
+                                       " for " + std::to_string(counter_) + " evaluation" + (counter_ == 1 ? "" : "s") +
+                                       " (best " + python_float_repr(*state.best_metric) + "); stopping at step " +
+                                       std::to_string(state.global_step) + " of " + std::to_string(state.max_steps));
+  }
 }
 
 Json EarlyStoppingCallback::state() const {

@@ -35,9 +35,12 @@ void ProgressCallback::on_step_end(const Args&, TrainerState& state, TrainerCont
 void ProgressCallback::on_prediction_step(const Args&, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
   if (!state.is_world_process_zero || !ctx.eval_dataloader) return;
   if (!prediction_bar_) {
-    // During training the evaluation bar disappears when done; on its own it stays.
+    // Made at the end of the first batch, which it counts as done before it started (so that batch's
+    // time, unknown here, does not give a rate of millions of batches a second). During training the
+    // evaluation bar disappears when done; on its own it stays.
     prediction_bar_ = std::make_unique<ProgressBar>("eval", ctx.eval_dataloader->num_batches(), out_, interactive_,
-                                                    min_interval_s_, /*leave=*/training_bar_ == nullptr);
+                                                    min_interval_s_, /*leave=*/training_bar_ == nullptr, /*initial=*/1);
+    return;
   }
   prediction_bar_->update(1);
 }

@@ -155,16 +155,7 @@ void ArgumentParser::apply_config_file(const std::filesystem::path& path) {
       throw ArgumentError(std::string("--config: ") + e.what());
     }
     if (!doc.is_object()) throw ArgumentError(path.string() + ": expected a JSON object of argument names to values");
-    for (auto it = doc.begin(); it != doc.end(); ++it) {
-      const ArgumentSpec* spec = find(it.key());
-      if (!spec) unknown(it.key(), path.string() + ": ");
-      try {
-        spec->set(tokens_from_json(it.value()));
-      } catch (const ArgumentError& e) {
-        throw ArgumentError(path.string() + ": " + e.what());
-      }
-      given_.insert(it.key());
-    }
+    for (auto it = doc.begin(); it != doc.end(); ++it) apply_config_value(it.key(), it.value(), path.string() + ": ");
   } else if (ext == ".yaml" || ext == ".yml") {
     YAML::Node doc;
     try {
@@ -174,21 +165,27 @@ void ArgumentParser::apply_config_file(const std::filesystem::path& path) {
     }
     if (doc.IsNull()) return;
     if (!doc.IsMap()) throw ArgumentError(path.string() + ": expected a mapping of argument names to values");
-    for (const auto& kv : doc) {
-      const std::string key = kv.first.Scalar();
-      const std::string where = path.string() + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
-      const ArgumentSpec* spec = find(key);
-      if (!spec) unknown(key, where);
-      try {
-        spec->set(tokens_from_json(json_from_yaml(kv.second)));
-      } catch (const ArgumentError& e) {
-        throw ArgumentError(where + e.what());
-      }
-      given_.insert(key);
-    }
+    for (const auto& kv : doc)
+      apply_config_value(kv.first.Scalar(), json_from_yaml(kv.second),
+                         path.string() + ":" + std::to_string(kv.first.Mark().line + 1) + ": ");
   } else {
     throw ArgumentError("--config: " + path.string() + " must end in .json, .yaml or .yml");
   }
+}
+
+void ArgumentParser::apply_config_value(const std::string& key, const Json& value, const std::string& where) {
+  if (key == "config")
+    throw ArgumentError(where + "a config file cannot name another one (key 'config'); merge the two files, or pass "
+                                "the other as --config on the command line");
+  const ArgumentSpec* spec = find(key);
+  if (!spec) unknown(key, where);
+  if (value.is_null()) return;  // null (JSON) or ~ (YAML): the argument keeps its default
+  try {
+    spec->set(tokens_from_json(value));
+  } catch (const ArgumentError& e) {
+    throw ArgumentError(where + e.command_line_message());
+  }
+  given_.insert(key);
 }
 
 std::string ArgumentParser::help() const {

@@ -50,6 +50,26 @@ Json optional_to_json(const std::optional<T>& v) {
 
 }  // namespace
 
+std::string api_spelling(const std::string& flag_message) {
+  std::string out;
+  out.reserve(flag_message.size());
+  for (size_t i = 0; i < flag_message.size(); ++i) {
+    const bool starts_flag = flag_message.compare(i, 2, "--") == 0 && i + 2 < flag_message.size() &&
+                             std::islower(static_cast<unsigned char>(flag_message[i + 2])) &&
+                             (i == 0 || !std::isalnum(static_cast<unsigned char>(flag_message[i - 1])));
+    if (starts_flag) {
+      out += "args.";
+      ++i;
+    } else {
+      out += flag_message[i];
+    }
+  }
+  return out;
+}
+
+ArgumentError::ArgumentError(const std::string& flag_message)
+    : std::invalid_argument(api_spelling(flag_message)), flag_message_(flag_message) {}
+
 double parse_float_value(const std::string& flag, const std::string& text) {
   const char* begin = text.c_str();
   char* end = nullptr;
@@ -169,8 +189,20 @@ ArgumentSpec bind_argument(std::string name, std::vector<std::string>* target, s
   spec.arity = Arity::one_or_more;
   const std::string flag = spec.name;
   spec.set = [flag, target](const std::vector<std::string>& values) {
-    if (values.empty()) throw ArgumentError("--" + flag + ": expected at least one value");
-    *target = values;
+    // `--report_to a b`, `--report_to a,b` and `--report_to "a, b"` mean the same.
+    std::vector<std::string> items;
+    for (const auto& v : values) {
+      size_t start = 0;
+      for (size_t comma; (comma = v.find(',', start)) != std::string::npos; start = comma + 1) items.push_back(v.substr(start, comma - start));
+      items.push_back(v.substr(start));
+    }
+    std::vector<std::string> kept;
+    for (auto& item : items) {
+      const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+      if (b != std::string::npos) kept.push_back(item.substr(b, e - b + 1));
+    }
+    if (kept.empty()) throw ArgumentError("--" + flag + ": expected at least one value");
+    *target = kept;
   };
   spec.get = [target]() { return Json(*target); };
   return spec;

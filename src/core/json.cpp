@@ -214,4 +214,60 @@ Json read_json_file(const std::filesystem::path& path) {
   return parse_json(ss.str(), path.string());
 }
 
+namespace {
+
+template <typename T>
+struct FieldKind;
+template <>
+struct FieldKind<bool> {
+  static constexpr const char* name = "true or false";
+  static bool matches(const Json& v) { return v.is_boolean(); }
+};
+template <>
+struct FieldKind<int64_t> {
+  static constexpr const char* name = "an integer";
+  static bool matches(const Json& v) { return v.is_number_integer(); }
+};
+template <>
+struct FieldKind<double> {
+  static constexpr const char* name = "a number";
+  static bool matches(const Json& v) { return v.is_number(); }
+};
+template <>
+struct FieldKind<std::string> {
+  static constexpr const char* name = "a string";
+  static bool matches(const Json& v) { return v.is_string(); }
+};
+
+}  // namespace
+
+template <typename T>
+std::optional<T> optional_field(const Json& object, const std::string& key) {
+  if (!object.is_object()) throw std::runtime_error("expected a JSON object with field '" + key + "', got " + dump_json(object, {-1}).substr(0, 40));
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!FieldKind<T>::matches(*it)) {
+    std::string shown = dump_json(*it, {-1});
+    if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+    throw std::runtime_error("field '" + key + "': expected " + FieldKind<T>::name + ", got " + shown);
+  }
+  return it->template get<T>();
+}
+
+template <typename T>
+T required_field(const Json& object, const std::string& key) {
+  auto v = optional_field<T>(object, key);
+  if (!v) throw std::runtime_error("field '" + key + "' is missing (expected " + FieldKind<T>::name + ")");
+  return *v;
+}
+
+template std::optional<bool> optional_field<bool>(const Json&, const std::string&);
+template std::optional<int64_t> optional_field<int64_t>(const Json&, const std::string&);
+template std::optional<double> optional_field<double>(const Json&, const std::string&);
+template std::optional<std::string> optional_field<std::string>(const Json&, const std::string&);
+template bool required_field<bool>(const Json&, const std::string&);
+template int64_t required_field<int64_t>(const Json&, const std::string&);
+template double required_field<double>(const Json&, const std::string&);
+template std::string required_field<std::string>(const Json&, const std::string&);
+
 }  // namespace trainer

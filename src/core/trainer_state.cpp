@@ -25,11 +25,6 @@ Json opt(const std::optional<T>& v) {
   return v ? Json(*v) : Json(nullptr);
 }
 
-std::optional<int64_t> get_opt_int(const Json& j) {
-  if (j.is_null()) return std::nullopt;
-  return j.get<int64_t>();
-}
-
 const char* const kKnownKeys[] = {
     "best_global_step", "best_metric", "best_model_checkpoint", "epoch", "eval_steps", "global_step",
     "is_hyper_param_search", "is_local_process_zero", "is_world_process_zero", "log_history", "logging_steps",
@@ -88,34 +83,29 @@ Json TrainerState::to_json() const {
 TrainerState TrainerState::from_json(const Json& j) {
   if (!j.is_object()) throw std::runtime_error("trainer state: expected a JSON object");
   TrainerState s;
-  try {
-    // [4.x] files may carry "epoch": null; v5 treats it as 0.
-    if (j.contains("epoch") && !j["epoch"].is_null()) s.epoch = j["epoch"].get<double>();
-    s.global_step = j.value("global_step", int64_t{0});
-    s.max_steps = j.value("max_steps", int64_t{0});
-    s.logging_steps = j.value("logging_steps", int64_t{500});
-    s.eval_steps = j.value("eval_steps", int64_t{500});
-    s.save_steps = j.value("save_steps", int64_t{500});
-    if (j.contains("train_batch_size")) s.train_batch_size = get_opt_int(j["train_batch_size"]);
-    s.num_train_epochs = j.value("num_train_epochs", int64_t{0});
-    s.num_input_tokens_seen = j.value("num_input_tokens_seen", int64_t{0});
-    if (j.contains("total_flos") && !j["total_flos"].is_null()) s.total_flos = j["total_flos"].get<double>();
-    if (j.contains("log_history") && !j["log_history"].is_null()) s.log_history = j["log_history"];
-    if (!s.log_history.is_array()) throw std::runtime_error("log_history must be a list");
-    if (j.contains("best_metric") && !j["best_metric"].is_null()) s.best_metric = j["best_metric"].get<double>();
-    if (j.contains("best_global_step")) s.best_global_step = get_opt_int(j["best_global_step"]);
-    if (j.contains("best_model_checkpoint") && !j["best_model_checkpoint"].is_null())
-      s.best_model_checkpoint = j["best_model_checkpoint"].get<std::string>();
-    s.is_local_process_zero = j.value("is_local_process_zero", true);
-    s.is_world_process_zero = j.value("is_world_process_zero", true);
-    s.is_hyper_param_search = j.value("is_hyper_param_search", false);
-    if (j.contains("trial_name") && !j["trial_name"].is_null()) s.trial_name = j["trial_name"].get<std::string>();
-    if (j.contains("trial_params")) s.trial_params = j["trial_params"];
-    if (j.contains("stateful_callbacks") && !j["stateful_callbacks"].is_null()) s.stateful_callbacks = j["stateful_callbacks"];
-    if (!s.stateful_callbacks.is_object()) throw std::runtime_error("stateful_callbacks must be an object");
-  } catch (const Json::exception& e) {
-    throw std::runtime_error(std::string("trainer state: a field has the wrong type (") + e.what() + ")");
-  }
+  // [4.x] files may carry "epoch": null; v5 treats it as 0.
+  s.epoch = field_or<double>(j, "epoch", 0.0);
+  s.global_step = field_or<int64_t>(j, "global_step", 0);
+  s.max_steps = field_or<int64_t>(j, "max_steps", 0);
+  s.logging_steps = field_or<int64_t>(j, "logging_steps", 500);
+  s.eval_steps = field_or<int64_t>(j, "eval_steps", 500);
+  s.save_steps = field_or<int64_t>(j, "save_steps", 500);
+  s.train_batch_size = optional_field<int64_t>(j, "train_batch_size");
+  s.num_train_epochs = field_or<int64_t>(j, "num_train_epochs", 0);
+  s.num_input_tokens_seen = field_or<int64_t>(j, "num_input_tokens_seen", 0);
+  s.total_flos = field_or<double>(j, "total_flos", 0.0);
+  if (j.contains("log_history") && !j["log_history"].is_null()) s.log_history = j["log_history"];
+  if (!s.log_history.is_array()) throw std::runtime_error("field 'log_history': expected a list");
+  s.best_metric = optional_field<double>(j, "best_metric");
+  s.best_global_step = optional_field<int64_t>(j, "best_global_step");
+  s.best_model_checkpoint = optional_field<std::string>(j, "best_model_checkpoint");
+  s.is_local_process_zero = field_or<bool>(j, "is_local_process_zero", true);
+  s.is_world_process_zero = field_or<bool>(j, "is_world_process_zero", true);
+  s.is_hyper_param_search = field_or<bool>(j, "is_hyper_param_search", false);
+  s.trial_name = optional_field<std::string>(j, "trial_name");
+  if (j.contains("trial_params")) s.trial_params = j["trial_params"];
+  if (j.contains("stateful_callbacks") && !j["stateful_callbacks"].is_null()) s.stateful_callbacks = j["stateful_callbacks"];
+  if (!s.stateful_callbacks.is_object()) throw std::runtime_error("field 'stateful_callbacks': expected an object");
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool known = false;
     for (const char* k : kKnownKeys) known = known || it.key() == k;

@@ -20,6 +20,22 @@ void check_interval(const std::string& flag, double value) {
     throw ArgumentError("--" + flag + ": values above 1 are step counts and must be whole numbers, got " + python_float_repr(value));
 }
 
+// Which arguments matter when a run is resumed with other values than it was saved with.
+void mark_resume_effect(std::vector<ArgumentSpec>& specs) {
+  static const char* const kChangesTraining[] = {
+      "num_train_epochs", "max_steps", "learning_rate", "optim", "optim_args", "weight_decay", "adam_beta1",
+      "adam_beta2", "adam_epsilon", "max_grad_norm", "label_smoothing_factor", "lr_scheduler_type", "lr_scheduler_kwargs",
+      "warmup_steps", "bf16", "logging_nan_inf_filter", "flush_denormal"};
+  static const char* const kChangesBatches[] = {"per_device_train_batch_size", "gradient_accumulation_steps",
+                                                "dataloader_drop_last", "train_sampling_strategy", "seed", "data_seed"};
+  for (auto& spec : specs) {
+    for (const char* n : kChangesTraining)
+      if (spec.name == n) spec.resume_effect = ResumeEffect::changes_training;
+    for (const char* n : kChangesBatches)
+      if (spec.name == n) spec.resume_effect = ResumeEffect::changes_batches;
+  }
+}
+
 }  // namespace
 
 std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
@@ -76,6 +92,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("ignore_data_skip", &a.ignore_data_skip, "On resume, do not skip the batches already seen."));
   s.push_back(bind_argument("restore_callback_states_from_checkpoint", &a.restore_callback_states_from_checkpoint, "On resume, restore stateful callbacks (early-stopping patience, ...) from the checkpoint. Default true (the original: false)."));
   s.push_back(bind_argument("resume_from_checkpoint", &a.resume_from_checkpoint, "Checkpoint directory to resume from, or last for the newest complete one in --output_dir."));
+  s.push_back(bind_argument("force_resume", &a.force_resume, "Resume even when the checkpoint's batch size, accumulation, data order or training set differ (the data position is then approximate)."));
   s.push_back(bind_argument("seed", &a.seed, "Random seed for weights and everything random in training."));
   s.push_back(bind_argument("data_seed", &a.data_seed, "Seed for the data order; defaults to --seed."));
   s.push_back(bind_argument("dataloader_drop_last", &a.dataloader_drop_last, "Drop the last incomplete training batch."));
@@ -83,7 +100,22 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("dataloader_prefetch_factor", &a.dataloader_prefetch_factor, "Batches prepared ahead per worker; needs --dataloader_num_workers > 0."));
   s.push_back(bind_argument("dataloader_pin_memory", &a.dataloader_pin_memory, "Pin host batches for faster copies to the GPU."));
   s.push_back(bind_argument("train_sampling_strategy", &a.train_sampling_strategy, "Training order.", {"random", "sequential"}));
+  mark_resume_effect(s);
   return s;
+}
+
+ResumeDifferences compare_resume_arguments(const Json& saved, const TrainingArguments& current) {
+  ResumeDifferences out;
+  if (!saved.is_object()) return out;
+  TrainingArguments copy = current;
+  for (const auto& spec : training_argument_specs(copy)) {
+    if (spec.resume_effect == ResumeEffect::none || spec.secret || !saved.contains(spec.name)) continue;
+    const Json now = spec.get(), then = saved[spec.name];
+    if (now == then) continue;
+    const std::string line = "--" + spec.name + ": " + dump_json(now, {-1}) + " now, " + dump_json(then, {-1}) + " in the checkpoint";
+    (spec.resume_effect == ResumeEffect::changes_batches ? out.changes_batches : out.changes_training).push_back(line);
+  }
+  return out;
 }
 
 int64_t num_warmup_steps(const TrainingArguments& args, int64_t max_steps) {
@@ -92,10 +124,14 @@ int64_t num_warmup_steps(const TrainingArguments& args, int64_t max_steps) {
 }
 
 void TrainingArguments::finalize() {
-  // Values set in code bypass the parser: check choices here too.
+  // Values set in code bypass the parser: check choices, and that every number is finite (no
+  // argument has a use for NaN or infinity), here for both.
   for (const auto& spec : training_argument_specs(*this)) {
-    if (spec.choices.empty()) continue;
-    spec.set({spec.get().get<std::string>()});
+    const Json value = spec.get();
+    if (value.is_number_float() && !std::isfinite(value.get<double>()))
+      throw ArgumentError("--" + spec.name + ": must be a finite number, got " +
+                          (std::isnan(value.get<double>()) ? "nan" : value.get<double>() > 0 ? "inf" : "-inf"));
+    if (!spec.choices.empty()) spec.set({value.get<std::string>()});
   }
   if (output_dir.empty()) throw ArgumentError("--output_dir: must not be empty");
   output_dir = expand_user(output_dir);
@@ -110,6 +146,7 @@ void TrainingArguments::finalize() {
   if (max_grad_norm < 0) throw ArgumentError("--max_grad_norm: must be >= 0 (0 disables clipping)");
   if (adam_beta1 < 0 || adam_beta1 >= 1) throw ArgumentError("--adam_beta1: must be in [0, 1)");
   if (adam_beta2 < 0 || adam_beta2 >= 1) throw ArgumentError("--adam_beta2: must be in [0, 1)");
+  if (adam_epsilon < 0) throw ArgumentError("--adam_epsilon: must be >= 0 (e.g. 1e-8), got " + python_float_repr(adam_epsilon));
   if (label_smoothing_factor < 0 || label_smoothing_factor >= 1) throw ArgumentError("--label_smoothing_factor: must be in [0, 1)");
   if (bf16 && fp16) throw ArgumentError("--bf16 and --fp16 cannot both be set; choose one");
 
@@ -175,6 +212,11 @@ void TrainingArguments::finalize() {
   if (!lr_scheduler_kwargs.is_object()) throw ArgumentError("--lr_scheduler_kwargs: must be a JSON object");
 
   if (dataloader_num_workers < 0) throw ArgumentError("--dataloader_num_workers: must be >= 0");
+  if (dataloader_num_workers > kMaxDataloaderWorkers)
+    throw ArgumentError("--dataloader_num_workers: at most " + std::to_string(kMaxDataloaderWorkers) + ", got " +
+                        std::to_string(dataloader_num_workers) +
+                        " (each worker is a thread holding prepared batches in memory; more threads than cores only "
+                        "compete with the training step: 1 or 2 suits most CPUs)");
   if (dataloader_prefetch_factor && dataloader_num_workers == 0)
     throw ArgumentError("--dataloader_prefetch_factor: needs --dataloader_num_workers > 0");
   if (dataloader_prefetch_factor && *dataloader_prefetch_factor < 1)

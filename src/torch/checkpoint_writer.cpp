@@ -3,6 +3,7 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
 #include "trainer/torch/checkpoint.h"
+#include "trainer/torch/checkpoint_manifest.h"
 
 namespace trainer {
 
@@ -27,7 +28,13 @@ CheckpointWriter::~CheckpointWriter() {
 
 void CheckpointWriter::publish(Job& job) {
   write_checkpoint(job.run_dir, job.step, [&](const std::filesystem::path& dir) {
-    for (const auto& [name, produce] : job.files) write_file_atomic(dir / name, produce());
+    CheckpointManifest manifest;
+    for (const auto& [name, produce] : job.files) {
+      const std::string bytes = produce();
+      manifest.add(name, bytes);
+      write_file_atomic(dir / name, bytes);
+    }
+    write_file_atomic(dir / kManifestFile, manifest.to_json_string());  // last: it vouches for the others
   });
   if (job.after) job.after();
 }

@@ -4,6 +4,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 #include <torch/torch.h>
 
@@ -76,16 +77,28 @@ Batch TensorDataLoader::batch(int64_t index) const {
 
 BatchPrefetcher::BatchPrefetcher(const TensorDataLoader& loader, int64_t first, int64_t end, int64_t workers, int64_t depth)
     : loader_(loader), end_(end), depth_(std::max<int64_t>(depth, 1)), next_to_prepare_(first), next_to_hand_out_(first) {
-  for (int64_t i = 0; i < std::max<int64_t>(workers, 1); ++i) threads_.emplace_back([this] { work(); });
+  // No more threads than batches to prepare; a thread the system refuses stops the ones started.
+  const int64_t wanted = std::max<int64_t>(1, std::min(workers, end - first));
+  try {
+    for (int64_t i = 0; i < wanted; ++i) threads_.emplace_back([this] { work(); });
+  } catch (const std::system_error& e) {
+    stop_workers();
+    throw std::runtime_error("could not start " + std::to_string(wanted) + " batch workers (--dataloader_num_workers): " +
+                             e.what() + "; use fewer");
+  }
 }
 
-BatchPrefetcher::~BatchPrefetcher() {
+BatchPrefetcher::~BatchPrefetcher() { stop_workers(); }
+
+void BatchPrefetcher::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
 }
 
 void BatchPrefetcher::work() {

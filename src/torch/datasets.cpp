@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -96,7 +97,8 @@ std::shared_ptr<TensorDataset> load_idx(const std::string& images_path, const st
   return std::make_shared<TensorDataset>(x, y);
 }
 
-std::shared_ptr<TensorDataset> load_csv(const std::string& path, const std::string& label_column) {
+std::shared_ptr<TensorDataset> load_csv(const std::string& path, const std::string& label_column,
+                                        const std::vector<std::string>& feature_order) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": file not found or not readable");
   std::string line;
@@ -108,6 +110,25 @@ std::shared_ptr<TensorDataset> load_csv(const std::string& path, const std::stri
   if (label_idx < 0)
     throw std::runtime_error(path + ":1: no column named '" + label_column + "' in the header (set --label_column)");
   if (header.size() < 2) throw std::runtime_error(path + ":1: need at least one feature column besides the label");
+  // Where each cell goes: feature columns in the file's order, or in `feature_order` by name.
+  std::vector<std::string> names;
+  for (size_t i = 0; i < header.size(); ++i)
+    if (static_cast<int>(i) != label_idx) names.push_back(header[i]);
+  std::vector<size_t> slot(header.size(), 0);
+  {
+    const std::vector<std::string>& order = feature_order.empty() ? names : feature_order;
+    for (const auto& want : order)
+      if (std::find(names.begin(), names.end(), want) == names.end())
+        throw std::runtime_error(path + ":1: no column named '" + want + "', which the training data has (columns are matched by name)");
+    for (const auto& have : names)
+      if (std::find(order.begin(), order.end(), have) == order.end())
+        throw std::runtime_error(path + ":1: column '" + have + "' is not in the training data (columns are matched by name)");
+    for (size_t i = 0, f = 0; i < header.size(); ++i)
+      if (static_cast<int>(i) != label_idx)
+        slot[i] = static_cast<size_t>(std::find(order.begin(), order.end(), names[f++]) - order.begin());
+    names = order;
+  }
+  std::vector<float> row(names.size());
   std::vector<float> features;
   std::vector<int64_t> labels;
   size_t line_no = 1;
@@ -130,21 +151,25 @@ std::shared_ptr<TensorDataset> load_csv(const std::string& path, const std::stri
         float v = std::strtof(cell.c_str(), &end);
         if (cell.empty() || *end != '\0')
           throw std::runtime_error(path + ":" + std::to_string(line_no) + ": column '" + header[i] + "' value '" + cell + "' is not a number");
-        features.push_back(v);
+        row[slot[i]] = v;
       }
     }
+    features.insert(features.end(), row.begin(), row.end());
   }
   if (labels.empty()) throw std::runtime_error(path + ": no data rows after the header");
   const auto n = static_cast<int64_t>(labels.size());
   auto x = torch::from_blob(features.data(), {n, static_cast<int64_t>(header.size() - 1)}, torch::kFloat).clone();
   auto y = torch::tensor(labels, torch::kLong);
-  return std::make_shared<TensorDataset>(x, y);
+  auto dataset = std::make_shared<TensorDataset>(x, y);
+  dataset->feature_names = std::move(names);
+  return dataset;
 }
 
-std::shared_ptr<TensorDataset> load_dataset_file(const std::string& path, const std::string& label_column) {
+std::shared_ptr<TensorDataset> load_dataset_file(const std::string& path, const std::string& label_column,
+                                                 const std::vector<std::string>& feature_order) {
   fs::path p(path);
   auto ext = p.extension().string();
-  if (ext == ".csv") return load_csv(path, label_column);
+  if (ext == ".csv") return load_csv(path, label_column, feature_order);
   std::string name = p.filename().string();
   auto pos = name.find("images-idx3");
   if (pos == std::string::npos)

@@ -40,6 +40,12 @@ int64_t Model::num_parameters() {
   return n;
 }
 
+Json Model::config() {
+  Json tensors = Json::object();
+  for (const auto& [name, t] : named_parameters()) tensors[name] = t.sizes().vec();
+  return Json{{"num_parameters", num_parameters()}, {"parameters", tensors}};
+}
+
 ModuleModel::ModuleModel(std::shared_ptr<torch::nn::Module> module, std::function<torch::Tensor(const torch::Tensor&)> forward)
     : module_(std::move(module)), forward_(std::move(forward)) {}
 
@@ -64,6 +70,19 @@ std::vector<std::string> ModuleModel::normalization_parameter_names() {
     }
   }
   return out;
+}
+
+Json ModuleModel::config() {
+  Json layers = Json::array();
+  for (const auto& item : module_->named_modules("", false)) {
+    if (!item.value()->children().empty()) continue;  // leaves only: the layers themselves
+    std::ostringstream text;
+    item.value()->pretty_print(text);
+    int64_t params = 0;
+    for (const auto& p : item.value()->parameters()) params += p.numel();
+    layers.push_back(Json{{"name", item.key()}, {"layer", text.str()}, {"parameters", params}});
+  }
+  return Json{{"architecture", module_->name()}, {"num_parameters", num_parameters()}, {"layers", layers}};
 }
 
 std::string ModuleModel::describe() const {
@@ -104,6 +123,12 @@ class ScriptModel : public Model {
     return out;
   }
   std::string describe() const override { return "TorchScript module from " + path_; }
+  Json config() override {
+    Json c = Model::config();
+    if (auto name = module_.type()->name()) c["architecture"] = name->qualifiedName();
+    c["source"] = path_;
+    return c;
+  }
 
  private:
   torch::jit::Module module_;

@@ -10,7 +10,8 @@ namespace {
 
 struct MlpImpl : torch::nn::Module {
   MlpImpl(int64_t in, int64_t classes)
-      : fc1(register_module("fc1", torch::nn::Linear(in, 256))),
+      : torch::nn::Module("Mlp"),
+        fc1(register_module("fc1", torch::nn::Linear(in, 256))),
         fc2(register_module("fc2", torch::nn::Linear(256, 128))),
         fc3(register_module("fc3", torch::nn::Linear(128, classes))) {}
   torch::Tensor forward(const torch::Tensor& x) {
@@ -28,7 +29,8 @@ int64_t pooled_side(int64_t side) { return ((side - 2) / 2 - 2) / 2; }
 
 struct CnnImpl : torch::nn::Module {
   CnnImpl(int64_t side, int64_t classes)
-      : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3)))),
+      : torch::nn::Module("Cnn"),
+        conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3)))),
         conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3)))),
         fc1(register_module("fc1", torch::nn::Linear(64 * pooled_side(side) * pooled_side(side), 128))),
         fc2(register_module("fc2", torch::nn::Linear(128, classes))),

@@ -3,6 +3,7 @@
 #include "trainer/torch/fused_optimizers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -62,7 +63,17 @@ std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArgument
   }
   const auto kv = parse_optim_args(args.optim_args);
   auto flag = [&](const char* k, bool fallback) { return kv.count(k) ? parse_bool_value("optim_args " + std::string(k), kv.at(k)) : fallback; };
-  auto num = [&](const char* k, double fallback) { return kv.count(k) ? parse_float_value("optim_args " + std::string(k), kv.at(k)) : fallback; };
+  auto num = [&](const char* k, double fallback) {
+    if (!kv.count(k)) return fallback;
+    const double v = parse_float_value("optim_args " + std::string(k), kv.at(k));
+    if (!std::isfinite(v) || v < 0)
+      throw ArgumentError("--optim_args: " + std::string(k) + " must be a finite number >= 0, got '" + kv.at(k) + "'");
+    return v;
+  };
+  if (decay.empty() && no_decay.empty())
+    throw ArgumentError("--model: the model has no trainable parameters (none of its " +
+                        std::to_string(model.named_parameters().size()) +
+                        " parameter tensors requires a gradient); unfreeze some before training");
 
   auto groups = [&](auto make_options) {
     std::vector<torch::optim::OptimizerParamGroup> g;

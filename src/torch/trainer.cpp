@@ -14,6 +14,7 @@
 #include "trainer/integrations/registry.h"
 #include "trainer/core/logging.h"
 #include "trainer/torch/checkpoint.h"
+#include "trainer/core/argument_spec.h"
 #include "trainer/torch/device.h"
 #include "trainer/torch/fused_optimizers.h"
 #include "trainer/torch/optimizer_state.h"
@@ -44,6 +45,12 @@ Json speed_metrics(const std::string& split, Clock::time_point start, double num
   return m;
 }
 
+std::string shape_text(c10::IntArrayRef sizes) {
+  std::ostringstream out;
+  out << sizes;
+  return out.str();
+}
+
 LogLevel parse_log_level(const std::string& level) {
   if (level == "debug") return LogLevel::debug;
   if (level == "info") return LogLevel::info;
@@ -68,6 +75,7 @@ struct Trainer::LoopState {
   double total_loss_scalar = 0;
   int64_t last_logged_step = 0;
   int64_t micro_batches_since_log = 0;
+  int64_t examples_seen = 0;  // in this train() call, for the speed metrics
   std::optional<double> learning_rate;
 };
 
@@ -103,7 +111,7 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   if (args_.disable_tqdm_resolved()) handler_.add_callback(std::make_shared<PrinterCallback>());
   else handler_.add_callback(std::make_shared<ProgressCallback>());
   handler_.context().model = model_.get();
-  handler_.context().model_description = model_->describe();
+  handler_.context().model_description = dump_json(model_->config(), {2, false, true});
   handler_.context().save_model = [this](const std::string& dir) { save_model(dir); };
   handler_.on_init_end(args_, state_, control_);
 }
@@ -212,16 +220,9 @@ std::optional<fs::path> Trainer::resolve_resume_dir(const std::optional<std::str
     return found;
   }
   const auto problem = checkpoint_problem(*r);
-  if (!problem.empty()) {
-    // Fall back to the newest good checkpoint beside it rather than fail on a damaged one.
-    auto fallback = latest_valid_checkpoint(fs::path(*r).parent_path());
-    if (!fallback)
-      throw ArgumentError("--resume_from_checkpoint: " + *r + " cannot be resumed from (" + problem +
-                          ") and there is no other complete checkpoint beside it");
-    log_warning("--resume_from_checkpoint: " + *r + " cannot be resumed from (" + problem + "); resuming from " +
-                fallback->string() + " instead");
-    return fallback;
-  }
+  if (!problem.empty())
+    throw ArgumentError("--resume_from_checkpoint: " + *r + " cannot be resumed from (" + problem +
+                        "); name another checkpoint, or pass last to resume from the newest complete one in --output_dir");
   return fs::path(*r);
 }
 
@@ -251,33 +252,136 @@ void Trainer::restore_callback_states(const Json& stored) {
   }
 }
 
-TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
-  if (!train_dataset_) throw std::invalid_argument("Trainer::train: no training dataset was given");
-  train_loader_ = get_train_dataloader();
+Trainer::TrainingPlan Trainer::plan_training() const {
+  TrainingPlan plan;
   const int64_t len_dl = train_loader_->num_batches();
   if (len_dl == 0)
     throw ArgumentError("the training dataset (" + std::to_string(train_dataset_->size()) +
                         " examples) yields no batch of --per_device_train_batch_size " + std::to_string(args_.train_batch_size()) +
                         " with --dataloader_drop_last");
   const int64_t ga = args_.gradient_accumulation_steps;
-  const int64_t total_train_batch_size = args_.train_batch_size() * ga * process_.world_size;
-  const int64_t updates_per_epoch = std::max<int64_t>((len_dl + ga - 1) / ga, 1);
-  int64_t max_steps, num_train_epochs;
-  double num_train_samples;
+  plan.total_train_batch_size = args_.train_batch_size() * ga * process_.world_size;
+  plan.updates_per_epoch = std::max<int64_t>((len_dl + ga - 1) / ga, 1);
   if (args_.max_steps > 0) {
-    max_steps = args_.max_steps;
-    num_train_epochs = (max_steps + updates_per_epoch - 1) / updates_per_epoch;
-    num_train_samples = static_cast<double>(max_steps * total_train_batch_size);
+    plan.max_steps = args_.max_steps;
+    plan.num_train_epochs = (plan.max_steps + plan.updates_per_epoch - 1) / plan.updates_per_epoch;
   } else {
-    max_steps = static_cast<int64_t>(std::ceil(args_.num_train_epochs * static_cast<double>(updates_per_epoch)));
-    num_train_epochs = static_cast<int64_t>(std::ceil(args_.num_train_epochs));
-    num_train_samples = static_cast<double>(train_dataset_->size()) * args_.num_train_epochs;
+    plan.max_steps = static_cast<int64_t>(std::ceil(args_.num_train_epochs * static_cast<double>(plan.updates_per_epoch)));
+    plan.num_train_epochs = static_cast<int64_t>(std::ceil(args_.num_train_epochs));
   }
+  return plan;
+}
+
+void Trainer::validate_data_and_model() {
+  const auto& train_in = train_dataset_->inputs;
+  if (eval_dataset_) {
+    const auto& eval_in = eval_dataset_->inputs;
+    if (eval_in.sizes().slice(1) != train_in.sizes().slice(1)) {
+      std::ostringstream msg;
+      msg << "--eval_file: the evaluation examples have shape " << eval_in.sizes().slice(1) << ", the training examples "
+          << train_in.sizes().slice(1) << "; evaluate on data with the training data's features";
+      throw ArgumentError(msg.str());
+    }
+    if (!eval_dataset_->feature_names.empty() && !train_dataset_->feature_names.empty() &&
+        eval_dataset_->feature_names != train_dataset_->feature_names)
+      throw ArgumentError("--eval_file: its feature columns are not the training data's (load it with the training data's "
+                          "feature_names as the column order)");
+  }
+  // One batch through the model, before the first step: a model whose outputs cannot be scored
+  // against these labels fails here with a message, not inside the loss after set-up.
+  int64_t largest = train_dataset_->labels.numel() ? train_dataset_->labels.max().item<int64_t>() : 0;
+  if (eval_dataset_ && eval_dataset_->labels.numel()) largest = std::max(largest, eval_dataset_->labels.max().item<int64_t>());
+  const int64_t n = std::min<int64_t>(train_dataset_->size(), args_.train_batch_size());
+  Batch sample{train_in.slice(0, 0, n).to(device_), train_dataset_->labels.slice(0, 0, n).to(device_)};
+  torch::Tensor logits;
+  {
+    torch::NoGradGuard no_grad;
+    model_->eval();  // no dropout draws, no running-statistics updates: the RNG and the weights stay as they are
+    try {
+      AutocastScope autocast(args_.bf16, device_);
+      logits = model_->forward(sample.inputs);
+    } catch (const c10::Error& e) {
+      model_->train();
+      throw ArgumentError("--model: the model cannot take the training examples (shape " +
+                          shape_text(sample.inputs.sizes().slice(1)) + "): " + e.what_without_backtrace());
+    }
+    model_->train();
+  }
+  check_model_outputs(logits, sample, largest);
+}
+
+void Trainer::check_model_outputs(const torch::Tensor& logits, const Batch& sample, int64_t largest_label) {
+  if (logits.dim() != 2 || logits.size(0) != sample.size() || !logits.is_floating_point())
+    throw ArgumentError("--model: the model must return one row of logits per example, shape [" + std::to_string(sample.size()) +
+                        ", classes]; it returned " + shape_text(logits.sizes()) + " for a batch of " +
+                        std::to_string(sample.size()));
+  if (logits.size(1) <= largest_label)
+    throw ArgumentError("--model: the model outputs " + std::to_string(logits.size(1)) + " logits per example, but the labels go up to " +
+                        std::to_string(largest_label) + " (" + std::to_string(largest_label + 1) +
+                        " classes); use a model with at least that many outputs, or labels 0.." + std::to_string(logits.size(1) - 1));
+}
+
+void Trainer::check_resume_compatible(const fs::path& dir) {
+  std::vector<std::string> blocking;
+  if (fs::exists(dir / "training_args.json")) {
+    const auto diff = compare_resume_arguments(read_json_file(dir / "training_args.json"), args_);
+    for (const auto& line : diff.changes_training) log_warning("Resuming " + dir.string() + " with other arguments: " + line);
+    blocking = diff.changes_batches;
+  }
+  if (fs::exists(dir / "loop_state.json")) {
+    const auto saved = SavedLoopState::read(dir / "loop_state.json");
+    if (saved.num_train_examples && *saved.num_train_examples != train_dataset_->size())
+      blocking.push_back("the training data: " + std::to_string(train_dataset_->size()) + " examples now, " +
+                         std::to_string(*saved.num_train_examples) + " in the checkpoint");
+  }
+  if (blocking.empty()) return;
+  std::string list;
+  for (const auto& line : blocking) list += "\n  " + line;
+  if (args_.force_resume) {
+    log_warning("--force_resume: resuming " + dir.string() + " although its batches differ (the data position is approximate):" + list);
+    return;
+  }
+  throw ArgumentError("--resume_from_checkpoint: " + dir.string() +
+                      " was trained on other batches, so its data position means nothing for this run:" + list +
+                      "\nResume with the checkpoint's values, train into a new --output_dir, or pass --force_resume to resume anyway");
+}
+
+void Trainer::load_checkpoint_weights(const fs::path& dir) {
+  try {
+    model_->load_state_dict(load_safetensors(dir / "model.safetensors"));
+  } catch (const std::runtime_error& e) {
+    throw ArgumentError("--resume_from_checkpoint: " + dir.string() + " holds a different model (" + e.what() +
+                        "); resume with the model it was trained with, or train into a new --output_dir");
+  }
+  ++weights_version_;
+}
+
+TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
+  if (!train_dataset_) throw std::invalid_argument("Trainer::train: no training dataset was given");
+  train_loader_ = get_train_dataloader();
+  const TrainingPlan plan = plan_training();
+  const int64_t ga = args_.gradient_accumulation_steps;
+  const int64_t len_dl = train_loader_->num_batches();
+  const int64_t updates_per_epoch = plan.updates_per_epoch, max_steps = plan.max_steps, num_train_epochs = plan.num_train_epochs;
+  validate_data_and_model();
 
   const auto resume_dir = resolve_resume_dir(resume_from_checkpoint);
   if (resume_dir) {
+    const int64_t done = TrainerState::load_from_json(*resume_dir / "trainer_state.json").global_step;
+    if (done >= max_steps) {
+      // A finished run: nothing trains, nothing is written.
+      log_info("Nothing to do: " + resume_dir->string() + " has already trained " + std::to_string(done) + " of " +
+               std::to_string(max_steps) + " steps");
+      TrainOutput out;
+      out.global_step = done;
+      out.already_complete = true;
+      out.resumed_from = resume_dir->string();
+      out.max_steps = max_steps;
+      return out;
+    }
+    check_resume_compatible(*resume_dir);
     log_info("Resuming from " + resume_dir->string());
-    model_->load_state_dict(load_safetensors(*resume_dir / "model.safetensors"));
+    load_checkpoint_weights(*resume_dir);
   }
 
   // A new state for every train() call (§7.2).
@@ -321,8 +425,6 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     TrainerState saved = TrainerState::load_from_json(*resume_dir / "trainer_state.json");
     if (saved.logging_steps != state_.logging_steps || saved.eval_steps != state_.eval_steps || saved.save_steps != state_.save_steps)
       log_warning("The checkpoint's logging/eval/save intervals differ from the current arguments; the checkpoint's are used");
-    if (saved.train_batch_size && *saved.train_batch_size != args_.train_batch_size())
-      log_warning("--per_device_train_batch_size differs from the checkpoint's; the data position cannot be restored exactly");
     saved.max_steps = state_.max_steps;
     saved.num_train_epochs = state_.num_train_epochs;
     saved.is_world_process_zero = state_.is_world_process_zero;
@@ -337,20 +439,21 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     if (fs::exists(*resume_dir / "loop_state.json")) {
       // The loss accumulated since the last log, so the next log and train_loss match an
       // uninterrupted run.
-      const Json ls = read_json_file(*resume_dir / "loop_state.json");
-      loop.tr_loss.fill_(ls.at("tr_loss").get<double>());
-      loop.nonfinite.fill_(ls.at("nonfinite").get<double>());
-      loop.total_loss_scalar = ls.at("total_loss_scalar").get<double>();
-      loop.last_logged_step = ls.at("last_logged_step").get<int64_t>();
-      loop.micro_batches_since_log = ls.at("micro_batches_since_log").get<int64_t>();
-      current_flos_ = ls.at("current_flos").get<double>();
-      if (!ls.at("grad_norm").is_null()) loop.grad_norm = torch::full({}, ls.at("grad_norm").get<double>(), float_opts);
-      if (!ls.at("learning_rate").is_null()) loop.learning_rate = ls.at("learning_rate").get<double>();
+      const auto ls = SavedLoopState::read(*resume_dir / "loop_state.json");
+      loop.tr_loss.fill_(ls.tr_loss);
+      loop.nonfinite.fill_(ls.nonfinite);
+      loop.total_loss_scalar = ls.total_loss_scalar;
+      loop.last_logged_step = ls.last_logged_step;
+      loop.micro_batches_since_log = ls.micro_batches_since_log;
+      current_flos_ = ls.current_flos;
+      if (ls.grad_norm) loop.grad_norm = torch::full({}, *ls.grad_norm, float_opts);
+      loop.learning_rate = ls.learning_rate;
     }
     epochs_trained = state_.global_step / updates_per_epoch;
     micro_batches_to_skip = args_.ignore_data_skip ? 0 : (state_.global_step % updates_per_epoch) * ga;
   }
   zero_grad();
+  const int64_t first_step = state_.global_step;
 
   handler_.on_train_begin(args_, state_, control_);
   if (args_.eval_on_start) evaluate();
@@ -381,6 +484,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
       }
       Batch batch = prefetcher ? prefetcher->next() : train_loader_->batch(micro);
       current_flos_ += flos_per_example * static_cast<double>(batch.size());
+      loop.examples_seen += batch.size();
       auto loss = training_step(*model_, batch);
       ++loop.micro_batches_since_log;
       auto bad = loss.isfinite().logical_not();
@@ -397,6 +501,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
         if (args_.max_grad_norm > 0) loop.grad_norm = clip_gradients(args_.max_grad_norm);
         handler_.on_pre_optimizer_step(args_, state_, control_);
         optimizer_->step();
+        ++weights_version_;
         handler_.on_optimizer_step(args_, state_, control_);
         loop.learning_rate = current_learning_rate();
         if (!lr_scheduler_->is_metric_driven()) lr_scheduler_->step();
@@ -426,6 +531,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     if (fs::exists(weights)) {
       log_info("Loading best model from " + *state_.best_model_checkpoint + " (score: " + python_float_repr(*state_.best_metric) + ")");
       model_->load_state_dict(load_safetensors(weights));
+      ++weights_version_;
     } else {
       log_warning("Could not locate the best model at " + weights.string() + ", if you are running distributed training on multiple nodes, you should activate `--save_on_each_node`.");
     }
@@ -435,11 +541,12 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   auto rest = torch::stack({loop.tr_loss, loop.nonfinite}).to(torch::kCPU);
   ++host_reads_;
   loop.total_loss_scalar += rest[0].item<double>();
-  if (!args_.logging_nan_inf_filter && rest[1].item<double>() > 0 && !std::isfinite(loop.total_loss_scalar))
-    throw TrainingDivergedError("the training loss became NaN or infinite before step " + std::to_string(state_.global_step) +
-                                "; lower --learning_rate, keep --max_grad_norm > 0, or check the data for NaN values");
+  check_divergence(static_cast<int64_t>(rest[1].item<double>()), loop.micro_batches_since_log, /*at_log=*/false);
   const double train_loss = loop.total_loss_scalar / std::max<double>(static_cast<double>(state_.global_step), 0.001);
-  Json metrics = speed_metrics("train", start_time, num_train_samples, static_cast<double>(max_steps));
+  // The rates of the steps this call ran (the original divides the planned steps, which overstates
+  // the speed of a run that stopped early or resumed late).
+  Json metrics = speed_metrics("train", start_time, static_cast<double>(loop.examples_seen * process_.world_size),
+                               static_cast<double>(state_.global_step - first_step));
   state_.total_flos += current_flos_;
   current_flos_ = 0;
   metrics["total_flos"] = state_.total_flos;
@@ -455,7 +562,13 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     }
   }
   handler_.on_train_end(args_, state_, control_);
-  return TrainOutput{state_.global_step, train_loss, metrics};
+  TrainOutput out;
+  out.global_step = state_.global_step;
+  out.training_loss = train_loss;
+  out.metrics = metrics;
+  out.resumed_from = resume_dir ? resume_dir->string() : std::string();
+  out.max_steps = max_steps;
+  return out;
 }
 
 void Trainer::maybe_log_save_evaluate(LoopState& loop) {
@@ -481,14 +594,10 @@ void Trainer::maybe_log_save_evaluate(LoopState& loop) {
     state_.total_flos += current_flos_;
     current_flos_ = 0;
     log(logs);
-    if (nonfinite > 0) {
-      const std::string where = std::to_string(nonfinite) + " of the last " + std::to_string(micro) +
-                                " micro-batch losses before step " + std::to_string(state_.global_step) + " were NaN or infinite";
-      if (!args_.logging_nan_inf_filter || nonfinite == micro)
-        throw TrainingDivergedError("training diverged: " + where +
-                                    "; lower --learning_rate, keep --max_grad_norm > 0, or check the data for NaN values");
-      log_warning(where + "; they were left out of the logged loss (--logging_nan_inf_filter)");
-    }
+    check_divergence(nonfinite, micro, /*at_log=*/true);
+  } else if (control_.should_evaluate || control_.should_save) {
+    // Evaluating or saving a model that has already diverged helps nobody: check first.
+    check_divergence(static_cast<int64_t>(read_scalar(loop.nonfinite)), loop.micro_batches_since_log, /*at_log=*/false);
   }
   if (control_.should_evaluate) {
     Json metrics = evaluate();
@@ -506,6 +615,20 @@ void Trainer::maybe_log_save_evaluate(LoopState& loop) {
     save_checkpoint(loop);
     handler_.on_save(args_, state_, control_);
   }
+}
+
+void Trainer::check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log) {
+  if (nonfinite <= 0) return;
+  const std::string where = std::to_string(nonfinite) + " of the last " + std::to_string(micro_batches) +
+                            " micro-batch losses before step " + std::to_string(state_.global_step) + " were NaN or infinite";
+  const char* advice = "; lower --learning_rate, keep --max_grad_norm > 0, or check the data for NaN values";
+  if (!args_.logging_nan_inf_filter || nonfinite >= micro_batches) throw TrainingDivergedError("training diverged: " + where + advice);
+  // Losses left out by the filter are harmless only while the weights are still finite.
+  std::vector<torch::Tensor> finite;
+  for (const auto& p : parameters_) finite.push_back(p.isfinite().all());
+  if (!finite.empty() && !read_scalar(torch::stack(finite).all().to(torch::kDouble)))
+    throw TrainingDivergedError("training diverged: the weights became NaN or infinite (" + where + ")" + advice);
+  if (at_log) log_warning(where + "; they were left out of the logged loss (--logging_nan_inf_filter)");
 }
 
 bool Trainer::determine_best_metric(const Json& metrics) {
@@ -552,16 +675,17 @@ void Trainer::save_checkpoint(const LoopState& loop) {
     if (loop.grad_norm.defined()) parts.push_back(loop.grad_norm.to(torch::kFloat));
     auto host = torch::stack(parts).to(torch::kCPU);
     ++host_reads_;
-    Json ls = Json::object();
-    ls["tr_loss"] = host[0].item<double>();
-    ls["nonfinite"] = host[1].item<double>();
-    ls["total_loss_scalar"] = loop.total_loss_scalar;
-    ls["last_logged_step"] = loop.last_logged_step;
-    ls["micro_batches_since_log"] = loop.micro_batches_since_log;
-    ls["current_flos"] = current_flos_;
-    ls["grad_norm"] = loop.grad_norm.defined() ? Json(host[2].item<double>()) : Json(nullptr);
-    ls["learning_rate"] = loop.learning_rate ? Json(*loop.learning_rate) : Json(nullptr);
-    files.emplace_back("loop_state.json", contents(dump_json(ls) + "\n"));
+    SavedLoopState ls;
+    ls.tr_loss = host[0].item<double>();
+    ls.nonfinite = host[1].item<double>();
+    ls.total_loss_scalar = loop.total_loss_scalar;
+    ls.last_logged_step = loop.last_logged_step;
+    ls.micro_batches_since_log = loop.micro_batches_since_log;
+    ls.current_flos = current_flos_;
+    if (loop.grad_norm.defined()) ls.grad_norm = host[2].item<double>();
+    ls.learning_rate = loop.learning_rate;
+    ls.num_train_examples = train_dataset_->size();
+    files.emplace_back("loop_state.json", contents(ls.to_json_string()));
   }
   if (state_.best_global_step) {
     const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);
@@ -640,7 +764,15 @@ Json Trainer::evaluate(std::shared_ptr<const TensorDataset> dataset, const std::
   metrics.update(speed_metrics(prefix, start, n, steps));
   log(metrics);
   handler_.on_evaluate(args_, state_, control_, metrics);
+  last_evaluation_ = EvaluationRecord{metrics, dataset.get(), weights_version_};
   return metrics;
+}
+
+std::optional<Json> Trainer::evaluation_of_current_weights(std::shared_ptr<const TensorDataset> dataset) const {
+  if (!dataset) dataset = eval_dataset_;
+  if (!last_evaluation_ || last_evaluation_->dataset != dataset.get() || last_evaluation_->weights_version != weights_version_)
+    return std::nullopt;
+  return last_evaluation_->metrics;
 }
 
 PredictionOutput Trainer::predict(std::shared_ptr<const TensorDataset> dataset, const std::string& prefix) {

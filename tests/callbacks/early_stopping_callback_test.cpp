@@ -74,7 +74,9 @@ TEST(EarlyStoppingCallback, ChecksAreClearErrors) {
     cb.on_train_begin(args, s, c, ctx);
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("--metric_for_best_model"), std::string::npos);
+    // The C++ API names the field; the program names the flag.
+    EXPECT_NE(std::string(e.what()).find("args.metric_for_best_model"), std::string::npos) << e.what();
+    EXPECT_NE(dynamic_cast<const ArgumentError&>(e).command_line_message().find("--metric_for_best_model"), std::string::npos);
   }
   args.metric_for_best_model = "loss";
   EXPECT_THROW(cb.on_train_begin(args, s, c, ctx), std::invalid_argument);

@@ -1,4 +1,5 @@
 #include "trainer/callbacks/progress_callback.h"
+#include "trainer/callbacks/progress_bar.h"
 
 #include <gtest/gtest.h>
 
@@ -70,6 +71,52 @@ struct FakeLoader : DataLoader {
   int64_t batch_size() const override { return 8; }
 };
 
+TEST(ProgressBar, AFileGetsTheFinalLineOnce) {
+  std::FILE* out = std::tmpfile();
+  {
+    ProgressBar bar("train", 50, out, /*interactive=*/false, /*min_interval_s=*/0);
+    for (int i = 0; i < 50; ++i) bar.update();
+  }
+  const auto text = contents(out);
+  EXPECT_EQ(count(text, "50/50"), 1) << text;
+  std::fclose(out);
+}
+
+TEST(ProgressBar, FitsTheTerminalWidthAndFollowsItsChanges) {
+  ProgressBar bar("train", 1000, nullptr, /*interactive=*/true);
+  bar.update(450);
+  const auto display = [](const std::string& s) {
+    int n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  const std::string wide = bar.render(true, 120), narrow = bar.render(true, 49), tiny = bar.render(true, 20);
+  EXPECT_NE(wide.find("|█████████"), std::string::npos) << wide;
+  EXPECT_LE(display(narrow), 49) << narrow;
+  EXPECT_NE(narrow.find("450/1000"), std::string::npos) << narrow;  // the bar shrinks before the numbers go
+  EXPECT_EQ(display(tiny), 20) << tiny;
+  EXPECT_EQ(tiny.find('|'), std::string::npos) << "no room for a bar: " << tiny;
+  // Interactive output follows the width it is given (the terminal's, read at every redraw).
+  std::FILE* out = std::tmpfile();
+  {
+    ProgressBar live("train", 10, out, /*interactive=*/true);
+    live.set_columns(30);
+    live.update(5);
+    live.close();
+  }
+  const auto text = contents(out);
+  const auto last = text.substr(text.rfind("\033[K") + 3);
+  EXPECT_LE(display(last.substr(0, last.find('\n'))), 29) << text;
+  std::fclose(out);
+}
+
+TEST(ProgressBar, ItemsDoneBeforeItStartedAreNotARate) {
+  ProgressBar bar("eval", 1, nullptr, /*interactive=*/false, 30, true, /*initial=*/1);
+  const auto line = bar.render(false);
+  EXPECT_NE(line.find("1/1"), std::string::npos) << line;
+  EXPECT_NE(line.find("?it/s"), std::string::npos) << line;
+}
+
 TEST(ProgressCallback, TrainingAndEvaluationBarsAndLogsAbove) {
   std::FILE* out = std::tmpfile();
   ProgressCallback cb(100, out, /*interactive=*/0, /*min_interval_s=*/0);
@@ -96,6 +143,23 @@ TEST(ProgressCallback, TrainingAndEvaluationBarsAndLogsAbove) {
   EXPECT_NE(text.find("{'loss': 0.1235}"), std::string::npos) << text;
   EXPECT_NE(text.find("eval: 100%"), std::string::npos) << text;
   EXPECT_NE(text.find("2/2"), std::string::npos) << text;
+  EXPECT_EQ(count(text, "train: 100%"), 1) << text;
+  std::fclose(out);
+}
+
+TEST(ProgressCallback, AFinalEvaluationPrintsItsLineOnce) {
+  std::FILE* out = std::tmpfile();
+  ProgressCallback cb(100, out, /*interactive=*/0, /*min_interval_s=*/0);
+  TrainingArguments args;
+  TrainerState state;
+  TrainerControl control;
+  FakeLoader loader;
+  CallbackContext ctx;
+  ctx.eval_dataloader = &loader;
+  for (int i = 0; i < 4; ++i) cb.on_prediction_step(args, state, control, ctx);
+  cb.on_evaluate(args, state, control, ctx);
+  const auto text = contents(out);
+  EXPECT_EQ(count(text, "eval: 100%"), 1) << text;
   std::fclose(out);
 }
 

@@ -23,7 +23,7 @@ std::string error_of(const std::vector<std::string>& tokens) {
     p.parse(tokens);
     p.args.finalize();
   } catch (const ArgumentError& e) {
-    return e.what();
+    return e.command_line_message();  // the parser serves the command line: flags as flags
   }
   return "";
 }
@@ -119,6 +119,47 @@ TEST(ArgumentParser, ConfigErrorsNameFileAndLine) {
   EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
   std::ofstream(dir / "run.toml") << "x = 1\n";
   EXPECT_NE(error_of({"--config", (dir / "run.toml").string()}).find(".json, .yaml or .yml"), std::string::npos);
+}
+
+TEST(ArgumentParser, NullInAConfigFileMeansTheDefault) {
+  testing::TempDir dir;
+  std::ofstream(dir / "run.json") << R"({"output_dir": null, "run_name": null, "max_steps": null, "learning_rate": 0.5})";
+  std::ofstream(dir / "run.yaml") << "output_dir: ~\nlogging_dir:\nlearning_rate: 0.25\n";
+  for (const char* file : {"run.json", "run.yaml"}) {
+    Parsed p;
+    p.parse({"--config", (dir / file).string()});
+    p.args.finalize();
+    EXPECT_EQ(p.args.output_dir, "trainer_output") << file;
+    EXPECT_FALSE(p.args.logging_dir.has_value()) << file;
+    EXPECT_EQ(p.args.max_steps, -1) << file;
+    EXPECT_FALSE(p.parser.given().count("output_dir")) << file;
+  }
+}
+
+TEST(ArgumentParser, AConfigFileCannotNameAnother) {
+  testing::TempDir dir;
+  std::ofstream(dir / "run.yaml") << "learning_rate: 0.1\nconfig: other.yaml\n";
+  const auto msg = error_of({"--config", (dir / "run.yaml").string()});
+  EXPECT_NE(msg.find("run.yaml:2: a config file cannot name another one (key 'config')"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("did you mean"), std::string::npos) << msg;
+}
+
+TEST(ArgumentParser, ListsTakeSpacesOrCommas) {
+  for (const auto& tokens : std::vector<std::vector<std::string>>{{"--report_to", "tensorboard", "log_history"},
+                                                                   {"--report_to", "tensorboard,log_history"},
+                                                                   {"--report_to=tensorboard, log_history"}}) {
+    Parsed p;
+    p.parse(tokens);
+    EXPECT_EQ(p.args.report_to, (std::vector<std::string>{"tensorboard", "log_history"})) << tokens.back();
+  }
+  EXPECT_NE(error_of({"--report_to", ","}).find("expected at least one value"), std::string::npos);
+}
+
+TEST(ArgumentError, TheApiNamesFieldsTheCommandLineFlags) {
+  const ArgumentError e("--save_steps (7) must be a multiple of --eval_steps; see --help");
+  EXPECT_EQ(std::string(e.what()), "args.save_steps (7) must be a multiple of args.eval_steps; see args.help");
+  EXPECT_EQ(e.command_line_message(), "--save_steps (7) must be a multiple of --eval_steps; see --help");
+  EXPECT_EQ(api_spelling("a--b and --x2 --Y"), "a--b and args.x2 --Y");  // only flag-shaped words change
 }
 
 TEST(ArgumentParser, HelpListsEveryFlagWithDefaultAndMeaning) {

@@ -73,27 +73,27 @@ TEST(TrainingArguments, WarmupRatioIsCopiedIntoWarmupSteps) {
 TEST(TrainingArguments, ValidationErrorsNameTheFlag) {
   TrainingArguments a;
   a.bf16 = a.fp16 = true;
-  EXPECT_NE(error_of(a).find("--bf16 and --fp16"), std::string::npos);
+  EXPECT_NE(error_of(a).find("args.bf16 and args.fp16"), std::string::npos);
 
   TrainingArguments b;
   b.logging_steps = 0;
-  EXPECT_NE(error_of(b).find("--logging_steps"), std::string::npos);
+  EXPECT_NE(error_of(b).find("args.logging_steps"), std::string::npos);
 
   TrainingArguments c;
   c.save_steps = 12.5;
-  EXPECT_NE(error_of(c).find("--save_steps"), std::string::npos);
+  EXPECT_NE(error_of(c).find("args.save_steps"), std::string::npos);
 
   TrainingArguments d;
   d.load_best_model_at_end = true;
   d.eval_strategy = "epoch";
-  EXPECT_NE(error_of(d).find("--save_strategy equal to --eval_strategy"), std::string::npos);
+  EXPECT_NE(error_of(d).find("args.save_strategy equal to args.eval_strategy"), std::string::npos);
 
   TrainingArguments e;
   e.load_best_model_at_end = true;
   e.eval_strategy = "steps";
   e.eval_steps = 30;
   e.save_steps = 50;
-  EXPECT_NE(error_of(e).find("multiple of --eval_steps"), std::string::npos);
+  EXPECT_NE(error_of(e).find("multiple of args.eval_steps"), std::string::npos);
 
   TrainingArguments f;
   f.load_best_model_at_end = true;
@@ -108,11 +108,11 @@ TEST(TrainingArguments, ValidationErrorsNameTheFlag) {
 
   TrainingArguments h;
   h.dataloader_prefetch_factor = 2;
-  EXPECT_NE(error_of(h).find("--dataloader_num_workers"), std::string::npos);
+  EXPECT_NE(error_of(h).find("args.dataloader_num_workers"), std::string::npos);
 
   TrainingArguments i;
   i.save_strategy = "best";
-  EXPECT_NE(error_of(i).find("--metric_for_best_model"), std::string::npos);
+  EXPECT_NE(error_of(i).find("args.metric_for_best_model"), std::string::npos);
 
   TrainingArguments j;
   j.lr_scheduler_type = "cosin";  // set in code, bypassing the parser
@@ -120,11 +120,56 @@ TEST(TrainingArguments, ValidationErrorsNameTheFlag) {
 
   TrainingArguments k;
   k.warmup_steps = -1;
-  EXPECT_NE(error_of(k).find("--warmup_steps"), std::string::npos);
+  EXPECT_NE(error_of(k).find("args.warmup_steps"), std::string::npos);
 
   TrainingArguments l;
   l.gradient_accumulation_steps = 0;
-  EXPECT_NE(error_of(l).find("--gradient_accumulation_steps"), std::string::npos);
+  EXPECT_NE(error_of(l).find("args.gradient_accumulation_steps"), std::string::npos);
+}
+
+TEST(TrainingArguments, EveryFloatRejectsNanAndInfinity) {
+  TrainingArguments probe;
+  int floats = 0;
+  for (const auto& spec : training_argument_specs(probe)) {
+    if (spec.type != "float") continue;
+    for (const char* bad : {"nan", "inf", "-inf"}) {
+      TrainingArguments a;
+      a.eval_strategy = "steps";  // so that eval_steps is read
+      auto specs = training_argument_specs(a);
+      for (auto& s : specs)
+        if (s.name == spec.name) s.set({bad});
+      const std::string err = error_of(a);
+      EXPECT_NE(err.find("args." + spec.name + ": must be a finite number"), std::string::npos) << spec.name << "=" << bad << ": " << err;
+    }
+    ++floats;
+  }
+  EXPECT_GE(floats, 12);
+}
+
+TEST(TrainingArguments, OptimizerAndWorkerBounds) {
+  TrainingArguments a;
+  a.adam_epsilon = -1;
+  EXPECT_NE(error_of(a).find("args.adam_epsilon: must be >= 0"), std::string::npos);
+  TrainingArguments w;
+  w.dataloader_num_workers = 100000;
+  const std::string err = error_of(w);
+  EXPECT_NE(err.find("args.dataloader_num_workers: at most 64, got 100000"), std::string::npos) << err;
+  EXPECT_NE(err.find("each worker is a thread"), std::string::npos) << err;
+}
+
+TEST(TrainingArguments, ResumeDifferencesAreSortedByWhatTheyBreak) {
+  TrainingArguments saved;
+  TrainingArguments now = saved;
+  now.learning_rate = 1e-4;
+  now.per_device_train_batch_size = 64;
+  now.output_dir = "elsewhere";
+  now.report_to = {"tensorboard"};
+  const auto d = compare_resume_arguments(saved.to_json(), now);
+  ASSERT_EQ(d.changes_training.size(), 1u);
+  EXPECT_EQ(d.changes_training[0], "--learning_rate: 0.0001 now, 5e-05 in the checkpoint");
+  ASSERT_EQ(d.changes_batches.size(), 1u);
+  EXPECT_EQ(d.changes_batches[0], "--per_device_train_batch_size: 64 now, 8 in the checkpoint");
+  EXPECT_TRUE(compare_resume_arguments(saved.to_json(), saved).changes_training.empty());
 }
 
 TEST(TrainingArguments, RatiosThatMatchAreAccepted) {

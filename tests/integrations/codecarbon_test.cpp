@@ -194,6 +194,20 @@ TEST(EmissionsCsv, UpdateModeKeepsOneRowPerRunAndOtherHeadersAreMovedAside) {
   EXPECT_EQ(cells_of(lines[1]).size(), emissions_csv_columns().size());
 }
 
+TEST(CodeCarbonConfig, PueBelowOneIsAnError) {
+  CodeCarbonConfig c;
+  for (const char* bad : {"-1", "0.5", "nan"}) {
+    try {
+      c.set("pue", bad, "CODECARBON_PUE");
+      ADD_FAILURE() << bad;
+    } catch (const ArgumentError& e) {
+      EXPECT_NE(std::string(e.what()).find("CODECARBON_PUE: codecarbon pue = '"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(c.set("pue", "1.2", "CODECARBON_PUE"));
+  EXPECT_EQ(c.pue, 1.2);
+}
+
 TEST(CodeCarbonConfig, FilesThenEnvironmentAndErrorsNameTheLine) {
   testing::TempDir home, cwd;
   write(home / ".codecarbon.config", "[codecarbon]\nmeasure_power_secs = 30\nproject_name = home\npue=1.2\n");
@@ -208,7 +222,7 @@ TEST(CodeCarbonConfig, FilesThenEnvironmentAndErrorsNameTheLine) {
   try {
     CodeCarbonConfig::load(home.path().string(), cwd.path().string());
     FAIL() << "expected an error";
-  } catch (const std::runtime_error& e) {
+  } catch (const ArgumentError& e) {  // a bad setting: the program's argument status (2)
     EXPECT_NE(std::string(e.what()).find(".codecarbon.config:3"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("measure_power_secs"), std::string::npos) << e.what();
   }

@@ -80,6 +80,22 @@ TEST(HtmlReport, HasEveryPlotTheFinalMetricsTheBestCheckpointAndTheArguments) {
   EXPECT_NE(render_report_html(sample_state(), args, true).find("http-equiv=\"refresh\""), std::string::npos);
 }
 
+TEST(HtmlReport, AStoppedRunSaysStoppedARunningOneShowsLatestMetricsAndRunNameIsTheTitle) {
+  Json state = sample_state();
+  state["global_step"] = 40;
+  state["max_steps"] = 2000;
+  const Json args{{"output_dir", "out"}, {"run_name", "lr-sweep-3"}};
+  const std::string stopped = render_report_html(state, args, false);
+  EXPECT_NE(stopped.find("Stopped at step 40 of 2000"), std::string::npos);
+  EXPECT_EQ(stopped.find("Finished at step"), std::string::npos);
+  EXPECT_NE(stopped.find("<h1>Training report: lr-sweep-3</h1>"), std::string::npos);
+  EXPECT_NE(stopped.find("<title>Training report - lr-sweep-3</title>"), std::string::npos);
+  EXPECT_NE(stopped.find("Final metrics"), std::string::npos);
+  const std::string running = render_report_html(state, args, true);
+  EXPECT_NE(running.find("Latest metrics"), std::string::npos);
+  EXPECT_EQ(running.find("Final metrics"), std::string::npos);
+}
+
 TEST(HtmlReport, RebuiltFromAFinishedRunOrItsNewestCheckpoint) {
   testing::TempDir dir;
   fs::create_directories(dir / "checkpoint-50");

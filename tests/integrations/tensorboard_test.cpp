@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -170,6 +173,29 @@ TEST(TensorBoardCallback, EveryValueAtItsStepReadBackByAnIndependentReader) {
   const std::pair<std::string, int64_t> shape_key{"train/shape", 30};
   EXPECT_FALSE(scalars.count(shape_key));
   EXPECT_TRUE(warnings.contains("'shape' is a array")) << (warnings.messages.empty() ? "" : warnings.messages[0]);
+}
+
+TEST(TensorBoardCallback, EachValueIsStampedWhenItIsLoggedNotWhenItIsWritten) {
+  testing::TempDir dir;
+  testing::FakeRun run;
+  run.args.output_dir = dir.path().string();
+  run.args.logging_dir = (dir / "tb").string();
+  TensorBoardCallback cb;
+  cb.on_train_begin(run.args, run.state, run.control, run.ctx);
+  // Three logs 60 ms apart land in one batch of the writer (it waits up to 200 ms for more).
+  for (int step = 1; step <= 3; ++step) {
+    run.log(cb, step, Json{{"loss", 1.0 / step}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  cb.on_train_end(run.args, run.state, run.control, run.ctx);
+  const Json events = read_with_python(event_files(dir / "tb").at(0));
+  std::vector<double> stamps;
+  for (const auto& e : events)
+    for (const auto& v : e["values"])
+      if (v["tag"] == "train/loss") stamps.push_back(e["wall_time"].get<double>());
+  ASSERT_EQ(stamps.size(), 3u);
+  EXPECT_GT(stamps[1] - stamps[0], 0.04);
+  EXPECT_GT(stamps[2] - stamps[1], 0.04);
 }
 
 TEST(TensorBoardCallback, EachTrainingRunStartsANewFile) {

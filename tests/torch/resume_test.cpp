@@ -164,12 +164,26 @@ TEST(Resume, LastTakesTheNewestGoodCheckpointAndSkipsDamagedOnes) {
   second.pop_callback<PrinterCallback>();
   auto out = second.train("last");
   EXPECT_EQ(out.global_step, 8);
-  // A named checkpoint that is damaged falls back to the newest good one beside it.
+  // A named checkpoint that is damaged is an error naming the problem: the fallback is for "last" only.
   fs::resize_file(dir / "checkpoint-8" / "model.safetensors", 10);
   Trainer third(wrap_module(Net()), args, data(50, 1));
   third.pop_callback<PrinterCallback>();
-  EXPECT_NO_THROW(third.train((dir / "checkpoint-8").string()));
-  EXPECT_TRUE(logs.contains("resuming from " + (dir / "checkpoint-7").string()));
+  try {
+    third.train((dir / "checkpoint-8").string());
+    ADD_FAILURE() << "a damaged named checkpoint must not be resumed from, nor replaced by another";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint-8 cannot be resumed from (model.safetensors has 10 bytes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(logs.contains("resuming from"));
+  // So is one that does not exist.
+  Trainer fourth(wrap_module(Net()), args, data(50, 1));
+  try {
+    fourth.train((dir / "checkpoint-80").string());
+    ADD_FAILURE() << "a missing named checkpoint must be an error";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint-80 cannot be resumed from (does not exist)"), std::string::npos) << e.what();
+  }
   testing::TempDir empty;
   args.output_dir = empty.path().string();
   Trainer none(wrap_module(Net()), args, data(50, 1));

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "../core/test_support.h"
+#include "torch_test_support.h"
 #include "trainer/trainer.h"
 
 #include <ATen/autocast_mode.h>
@@ -15,28 +16,8 @@ namespace trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A learnable problem: the class is which of 3 feature groups has the largest sum.
-std::shared_ptr<TensorDataset> blobs(int64_t n, uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  auto x = torch::randn({n, 6}, gen);
-  auto y = x.reshape({n, 3, 2}).sum(2).argmax(1);
-  return std::make_shared<TensorDataset>(x, y);
-}
-
-TrainingArguments quiet_args(const fs::path& out) {
-  TrainingArguments a;
-  a.output_dir = out.string();
-  a.learning_rate = 1e-2;
-  a.per_device_train_batch_size = 16;
-  a.per_device_eval_batch_size = 32;
-  a.num_train_epochs = 2;
-  a.save_strategy = "no";
-  a.logging_steps = 5;
-  a.use_cpu = true;
-  a.disable_tqdm = true;
-  return a;
-}
+using testing::blobs;
+using testing::quiet_args;
 
 // Quiet: removes the printer so test output stays readable.
 void silence(Trainer& t) { t.pop_callback<PrinterCallback>(); }
@@ -381,7 +362,7 @@ TEST(Trainer, BadSetupsAreClearErrors) {
     Trainer(make_builtin_model("mlp", 6, 3), fp, blobs(10, 1));
     FAIL();
   } catch (const ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("use --bf16"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("use args.bf16"), std::string::npos) << e.what();
   }
   auto rt = quiet_args(dir.path());
   rt.report_to = {"tensorbord"};
@@ -389,7 +370,7 @@ TEST(Trainer, BadSetupsAreClearErrors) {
     Trainer(make_builtin_model("mlp", 6, 3), rt, blobs(10, 1));
     FAIL();
   } catch (const ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("--report_to"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("args.report_to"), std::string::npos) << e.what();
   }
   auto resume = quiet_args(dir.path());
   resume.resume_from_checkpoint = "somewhere";

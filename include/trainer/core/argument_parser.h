@@ -34,6 +34,8 @@ class ArgumentParser {
 
  private:
   const ArgumentSpec* find(const std::string& name) const;
+  // One key of a config file; `where` is "file: " or "file:line: ". A null value keeps the default.
+  void apply_config_value(const std::string& key, const Json& value, const std::string& where);
   [[noreturn]] void unknown(const std::string& name, const std::string& where) const;
 
   std::string program_;

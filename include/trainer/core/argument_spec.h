@@ -14,16 +14,34 @@
 
 namespace trainer {
 
-// Bad arguments: the message names the flag and what would be valid.
+// Bad arguments: the message names the argument and what would be valid. Messages are written
+// with arguments as command-line flags (`--learning_rate: must be >= 0`); what() renders them as the
+// C++ API spells them (`args.learning_rate: must be >= 0`), command_line_message() as flags, so each
+// front end names the field the way its user wrote it.
 class ArgumentError : public std::invalid_argument {
  public:
-  using std::invalid_argument::invalid_argument;
+  explicit ArgumentError(const std::string& flag_message);
+  // The message with arguments as flags, for the `trainer` program.
+  const std::string& command_line_message() const { return flag_message_; }
+
+ private:
+  std::string flag_message_;
 };
+
+// "--name" references rewritten as "args.name" (what ArgumentError::what() shows).
+std::string api_spelling(const std::string& flag_message);
 
 enum class Arity {
   flag,         // bool: `--x` alone means true, `--x false` sets it explicitly
   one,          // exactly one value
   one_or_more,  // a list: `--report_to tensorboard mlflow`
+};
+
+// What changing an argument between a run and its resume does.
+enum class ResumeEffect {
+  none,              // output, logging, trackers, performance switches: resuming is fine
+  changes_training,  // optimizer, schedule, precision, length: the resumed run differs (warned)
+  changes_batches,   // batch layout and data order: the saved data position is meaningless (refused)
 };
 
 struct ArgumentSpec {
@@ -33,6 +51,7 @@ struct ArgumentSpec {
   std::vector<std::string> choices;  // empty: any value of the type
   Arity arity = Arity::one;
   bool secret = false;               // never printed or saved: API keys, tokens
+  ResumeEffect resume_effect = ResumeEffect::none;
   std::function<void(const std::vector<std::string>& values)> set;  // throws ArgumentError
   std::function<Json()> get;
 };

@@ -3,7 +3,9 @@
 // print in the order they were built); files are written the way Python's json module writes them,
 // so trainer_state.json is byte-compatible with the original.
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,5 +33,18 @@ Json parse_json(std::string_view text, const std::string& source = "<string>");
 std::string python_float_repr(double value);
 
 Json read_json_file(const std::filesystem::path& path);
+
+// Typed reads of one field of a JSON object. A wrong type throws std::runtime_error naming the
+// field, what it should hold and what it holds ("field 'global_step': expected an integer, got
+// \"ten\""), so a damaged file is reported at the field, not as a library exception.
+// T is one of bool, int64_t, double, std::string.
+template <typename T>
+T required_field(const Json& object, const std::string& key);    // absent or null: error
+template <typename T>
+std::optional<T> optional_field(const Json& object, const std::string& key);  // absent or null: nullopt
+template <typename T>
+T field_or(const Json& object, const std::string& key, T fallback) {
+  return optional_field<T>(object, key).value_or(fallback);
+}
 
 }  // namespace trainer

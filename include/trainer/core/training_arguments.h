@@ -12,6 +12,9 @@
 
 namespace trainer {
 
+// The most batch-preparation threads --dataloader_num_workers may ask for.
+inline constexpr int64_t kMaxDataloaderWorkers = 64;
+
 struct TrainingArguments {
   // Output
   std::string output_dir = "trainer_output";
@@ -77,6 +80,8 @@ struct TrainingArguments {
   // true here (the original: false), so early-stopping patience and other callback state survive a resume.
   bool restore_callback_states_from_checkpoint = true;
   std::optional<std::string> resume_from_checkpoint;
+  // Not in the original: resume even when the checkpoint's batch layout or data order differs.
+  bool force_resume = false;
 
   // Reproducibility and data
   int64_t seed = 42;
@@ -105,6 +110,14 @@ struct TrainingArguments {
 
 // The table behind parsing, help and saving; the specs write into `args`.
 std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& args);
+
+// How the arguments a checkpoint was trained with (its training_args.json) differ from `current`,
+// one line per argument ("--learning_rate: 0.0005 now, 0.001 in the checkpoint").
+struct ResumeDifferences {
+  std::vector<std::string> changes_training;
+  std::vector<std::string> changes_batches;
+};
+ResumeDifferences compare_resume_arguments(const Json& saved, const TrainingArguments& current);
 
 // Resolves warmup_steps against the final max_steps (v5 rule: >= 1 are steps, else a ratio).
 int64_t num_warmup_steps(const TrainingArguments& args, int64_t max_steps);

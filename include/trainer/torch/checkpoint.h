@@ -13,6 +13,24 @@ namespace trainer {
 
 inline constexpr const char* kCheckpointPrefix = "checkpoint";
 
+// loop_state.json: what the training loop had accumulated since its last log when it saved, so a
+// resumed run logs and reports exactly what an uninterrupted one would. Written and read here only.
+struct SavedLoopState {
+  double tr_loss = 0;                  // sum of micro-batch losses since the last log
+  double nonfinite = 0;                // NaN/Inf micro-batch losses since the last log
+  double total_loss_scalar = 0;        // sum of the losses already logged
+  int64_t last_logged_step = 0;
+  int64_t micro_batches_since_log = 0;
+  double current_flos = 0;
+  std::optional<double> grad_norm;
+  std::optional<double> learning_rate;
+  std::optional<int64_t> num_train_examples;  // the training set's size (absent in older checkpoints)
+
+  std::string to_json_string() const;
+  // Throws std::runtime_error naming the file and the field that is missing or of the wrong type.
+  static SavedLoopState read(const std::filesystem::path& path);
+};
+
 std::string checkpoint_dir_name(int64_t step);
 
 // Writes a checkpoint: `fill(tmp_dir)` writes the files, then the directory is flushed and renamed
@@ -26,9 +44,10 @@ std::filesystem::path write_checkpoint(const std::filesystem::path& run_dir, int
 // times are less than a second apart (unreliable on some filesystems).
 std::vector<std::filesystem::path> sorted_checkpoints(const std::filesystem::path& run_dir);
 
-// Checks that a checkpoint can be resumed from: trainer_state.json parses, model.safetensors has a
-// valid header and its data, and (unless `weights_only`) the optimizer, scheduler and RNG files are
-// present. Returns an empty string when it is good, else what is wrong with it.
+// Checks that a checkpoint can be resumed from: its files match checkpoint_manifest.json (when it
+// has one), trainer_state.json parses, model.safetensors has a valid header and its data, and
+// (unless `weights_only`) the optimizer, scheduler and RNG files are present and loop_state.json
+// holds every field. Returns an empty string when it is good, else what is wrong with it.
 std::string checkpoint_problem(const std::filesystem::path& dir, bool weights_only = false);
 
 // The newest checkpoint of run_dir that checkpoint_problem() accepts; each newer one that it

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/types.h>
@@ -28,6 +29,9 @@ struct Batch {
 struct TensorDataset {
   torch::Tensor inputs;
   torch::Tensor labels;
+  // The names of the feature columns when the data came from a CSV file (empty otherwise), so that
+  // an evaluation file is matched to the training file by column name.
+  std::vector<std::string> feature_names;
   TensorDataset(torch::Tensor inputs, torch::Tensor labels);  // throws std::invalid_argument on mismatch
   int64_t size() const { return inputs.size(0); }
 };
@@ -78,6 +82,7 @@ class BatchPrefetcher {
 
  private:
   void work();
+  void stop_workers();
 
   const TensorDataLoader& loader_;
   const int64_t end_, depth_;

@@ -11,6 +11,8 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include "trainer/core/json.h"
+
 namespace trainer {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -28,6 +30,10 @@ class Model {
   // Parameters of normalisation layers, kept out of weight decay with the biases (§12.1).
   virtual std::vector<std::string> normalization_parameter_names() { return {}; }
   virtual std::string describe() const = 0;
+  // The model's configuration as the original writes model.config: here its architecture, each
+  // layer with its options and parameter count, and the total. Trackers log it (TensorBoard's
+  // model_config text). The default lists the parameter tensors and their shapes.
+  virtual Json config();
 
   NamedTensors state_dict();
   // Copies tensors into the parameters and buffers of the same names. Throws std::runtime_error
@@ -48,6 +54,7 @@ class ModuleModel : public Model {
   void to(const torch::Device& device) override { module_->to(device); }
   std::vector<std::string> normalization_parameter_names() override;
   std::string describe() const override;
+  Json config() override;
   torch::nn::Module& module() { return *module_; }
 
  private:

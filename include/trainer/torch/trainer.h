@@ -44,6 +44,11 @@ struct TrainOutput {
   int64_t global_step = 0;
   double training_loss = 0;
   Json metrics;
+  int64_t max_steps = 0;        // the planned total
+  std::string resumed_from;     // the checkpoint the run resumed from, or empty
+  // The checkpoint resumed from had already trained every planned step: nothing was trained,
+  // no event fired and no file was written.
+  bool already_complete = false;
 };
 
 struct PredictionOutput {
@@ -81,6 +86,10 @@ class Trainer {
   TrainOutput train(std::optional<std::string> resume_from_checkpoint = std::nullopt);
   // Evaluates on `eval_dataset` (default: the constructor's), logs the metrics and fires on_evaluate.
   Json evaluate(std::shared_ptr<const TensorDataset> eval_dataset = nullptr, const std::string& metric_key_prefix = "eval");
+  // The metrics of the latest evaluate() on `eval_dataset` (default: the constructor's) if the
+  // weights have not changed since; nullopt otherwise. Saves a second evaluation of the same weights
+  // after train() when its last evaluation was at the final step.
+  std::optional<Json> evaluation_of_current_weights(std::shared_ptr<const TensorDataset> eval_dataset = nullptr) const;
   // Predicts on `test_dataset`; fires on_predict; does not log.
   PredictionOutput predict(std::shared_ptr<const TensorDataset> test_dataset, const std::string& metric_key_prefix = "test");
 
@@ -131,6 +140,11 @@ class Trainer {
   virtual std::unique_ptr<TensorDataLoader> get_eval_dataloader(std::shared_ptr<const TensorDataset> dataset);
   // Adds "epoch", appends {logs..., "step"} to log_history and fires on_log (callbacks may edit logs).
   virtual void log(Json& logs);
+  // Checks, before the first step, that the model's outputs fit the labels: with the default
+  // cross-entropy loss, one row of at least (largest label + 1) logits per example. `logits` are the
+  // model's outputs for `sample`, the first training batch. A subclass whose compute_loss expects
+  // other outputs overrides this. Throws ArgumentError.
+  virtual void check_model_outputs(const torch::Tensor& logits, const Batch& sample, int64_t largest_label);
 
   // Reads a scalar from the device; the only way the loop synchronises with it.
   double read_scalar(const torch::Tensor& t);
@@ -153,6 +167,28 @@ class Trainer {
 
  private:
   struct LoopState;
+  // What train() will do: steps, epochs, the global batch.
+  struct TrainingPlan {
+    int64_t total_train_batch_size = 0;
+    int64_t updates_per_epoch = 0;
+    int64_t max_steps = 0;
+    int64_t num_train_epochs = 0;
+  };
+  struct EvaluationRecord {
+    Json metrics;
+    const TensorDataset* dataset = nullptr;
+    int64_t weights_version = 0;
+  };
+  TrainingPlan plan_training() const;
+  // The evaluation data against the training data, and one batch through the model.
+  void validate_data_and_model();
+  // Warns of each argument that differs from the checkpoint's and changes training; refuses
+  // (ArgumentError) differences in the batches unless --force_resume.
+  void check_resume_compatible(const std::filesystem::path& dir);
+  void load_checkpoint_weights(const std::filesystem::path& dir);
+  // Throws TrainingDivergedError when the NaN/Inf losses counted since the last log cannot be
+  // filtered away (filter off, all of them, or the weights themselves non-finite).
+  void check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log);
   void maybe_log_save_evaluate(LoopState& loop);
   Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
                        torch::Tensor* predictions, torch::Tensor* labels);
@@ -165,6 +201,8 @@ class Trainer {
   void zero_grad();
 
   int64_t host_reads_ = 0;
+  int64_t weights_version_ = 0;  // bumped by every optimizer step and every load of weights
+  std::optional<EvaluationRecord> last_evaluation_;
   std::vector<torch::Tensor> parameters_;
   std::vector<torch::Tensor> grads_;
   std::unique_ptr<CheckpointWriter> checkpoint_writer_;

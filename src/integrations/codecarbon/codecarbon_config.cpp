@@ -1,9 +1,12 @@
 #include "trainer/integrations/codecarbon/codecarbon_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+
+#include "trainer/core/argument_spec.h"
 
 extern char** environ;
 
@@ -25,17 +28,17 @@ bool parse_bool(const std::string& value, const std::string& key, const std::str
   const std::string v = lower(value);
   if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
   if (v == "0" || v == "false" || v == "no" || v == "off") return false;
-  throw std::runtime_error(where + ": codecarbon " + key + " = '" + value + "' is not a boolean (use true or false)");
+  throw ArgumentError(where + ": codecarbon " + key + " = '" + value + "' is not a boolean (use true or false)");
 }
 
 double parse_number(const std::string& value, const std::string& key, const std::string& where) {
   try {
     size_t used = 0;
     const double d = std::stod(value, &used);
-    if (used == value.size()) return d;
+    if (used == value.size() && std::isfinite(d)) return d;
   } catch (const std::exception&) {
   }
-  throw std::runtime_error(where + ": codecarbon " + key + " = '" + value + "' is not a number");
+  throw ArgumentError(where + ": codecarbon " + key + " = '" + value + "' is not a number");
 }
 
 }  // namespace
@@ -63,21 +66,27 @@ std::map<std::string, std::pair<std::string, std::string>> read_codecarbon_ini(c
 bool CodeCarbonConfig::set(const std::string& key, const std::string& value, const std::string& where) {
   if (key == "measure_power_secs") {
     measure_power_secs = parse_number(value, key, where);
-    if (measure_power_secs <= 0) throw std::runtime_error(where + ": codecarbon measure_power_secs must be > 0");
+    if (measure_power_secs <= 0) throw ArgumentError(where + ": codecarbon measure_power_secs must be > 0");
   } else if (key == "project_name") project_name = value;
   else if (key == "experiment_id") experiment_id = value;
   else if (key == "output_file") output_file = value;
   else if (key == "save_to_file") save_to_file = parse_bool(value, key, where);
   else if (key == "on_csv_write") {
     if (value != "append" && value != "update")
-      throw std::runtime_error(where + ": codecarbon on_csv_write = '" + value + "' (use append or update)");
+      throw ArgumentError(where + ": codecarbon on_csv_write = '" + value + "' (use append or update)");
     on_csv_write = value;
   } else if (key == "tracking_mode") {
     if (value != "machine" && value != "process")
-      throw std::runtime_error(where + ": codecarbon tracking_mode = '" + value + "' (use machine or process)");
+      throw ArgumentError(where + ": codecarbon tracking_mode = '" + value + "' (use machine or process)");
     tracking_mode = value;
-  } else if (key == "pue") pue = parse_number(value, key, where);
-  else if (key == "wue") wue = parse_number(value, key, where);
+  } else if (key == "pue") {
+    // Power usage effectiveness: facility power over IT power, so never below 1.
+    pue = parse_number(value, key, where);
+    if (!(pue >= 1)) throw ArgumentError(where + ": codecarbon pue = '" + value + "' must be >= 1 (1.0 when unknown)");
+  } else if (key == "wue") {
+    wue = parse_number(value, key, where);
+    if (!(wue >= 0)) throw ArgumentError(where + ": codecarbon wue = '" + value + "' must be >= 0");
+  }
   else if (key == "force_cpu_power") force_cpu_power = parse_number(value, key, where);
   else if (key == "force_ram_power") force_ram_power = parse_number(value, key, where);
   else if (key == "force_mode_cpu_load") force_mode_cpu_load = parse_bool(value, key, where);

@@ -94,7 +94,11 @@ std::string render_report_html(const Json& state, const Json& args, bool running
     if (entry.contains("eval_loss") || entry.contains("eval_runtime")) final_eval = entry;
   }
 
-  const std::string output_dir = args.is_object() ? args.value("output_dir", "") : "";
+  // The run's title: --run_name, else the output directory (the original's run_name default).
+  const Json run_name = args.is_object() ? args.value("run_name", Json()) : Json();
+  const std::string output_dir = run_name.is_string() && !run_name.get<std::string>().empty()
+                                     ? run_name.get<std::string>()
+                                     : (args.is_object() ? args.value("output_dir", "") : "");
   const int64_t step = state.value("global_step", int64_t{0}), max_steps = state.value("max_steps", int64_t{0});
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   if (running) html += "<meta http-equiv=\"refresh\" content=\"30\">";
@@ -106,7 +110,8 @@ std::string render_report_html(const Json& state, const Json& args, bool running
   html += "<div class=\"status\" id=\"status\">";
   html += running ? "Training: step " + std::to_string(step) + " of " + std::to_string(max_steps) +
                         " (this page reloads every 30 s)"
-                  : "Finished at step " + std::to_string(step) + " of " + std::to_string(max_steps);
+                  : (step < max_steps ? "Stopped at step " : "Finished at step ") + std::to_string(step) + " of " +
+                        std::to_string(max_steps);
   html += " &middot; epoch " + format_number(number_or_nan(state.value("epoch", Json(0.0)))) + " &middot; written " +
           local_time_now("%Y-%m-%d %H:%M:%S") + "</div></header><main>";
 
@@ -118,7 +123,7 @@ std::string render_report_html(const Json& state, const Json& args, bool running
       const bool seen = std::any_of(finals.begin(), finals.end(), [&](const auto& row) { return row.first == it.key(); });
       if (it.key() != "step" && !seen) finals.emplace_back(it.key(), it.value());
     }
-  html += "<div class=\"card\" id=\"final-metrics\"><h2>Final metrics</h2>" +
+  html += std::string("<div class=\"card\" id=\"final-metrics\"><h2>") + (running ? "Latest metrics" : "Final metrics") + "</h2>" +
           (finals.empty() ? std::string("<p>None logged yet.</p>") : table(finals)) + "</div>";
   std::vector<std::pair<std::string, Json>> best;
   if (!state.value("best_model_checkpoint", Json()).is_null()) best.emplace_back("checkpoint", state["best_model_checkpoint"]);

@@ -59,9 +59,9 @@ void TensorBoardCallback::on_train_begin(const Args& args, TrainerState& state, 
   const std::string args_text = dump_json(args.to_json(), {2, false, true});
   const std::string model_text = ctx.model_description;
   const fs::path dir = resolved_;
-  writer_->enqueue([this, dir, args_text, model_text] {
+  const double now = unix_time_now();
+  writer_->enqueue([this, dir, args_text, model_text, now] {
     EventFileWriter& out = file(dir);
-    const double now = unix_time_now();
     out.add_text("args", args_text, 0, now);
     if (!model_text.empty()) out.add_text("model_config", model_text, 0, now);
     out.flush();
@@ -89,9 +89,9 @@ void TensorBoardCallback::on_log(const Args& args, TrainerState& state, TrainerC
   }
   const int64_t step = state.global_step;
   const fs::path dir = resolved_;
-  writer_->enqueue([this, dir, scalars = std::move(scalars), texts = std::move(texts), step] {
+  const double now = unix_time_now();  // when the value was logged, not when the writer got to it
+  writer_->enqueue([this, dir, scalars = std::move(scalars), texts = std::move(texts), step, now] {
     EventFileWriter& out = file(dir);
-    const double now = unix_time_now();
     for (const auto& [tag, value] : scalars) out.add_scalar(tag, value, step, now);
     for (const auto& [tag, text] : texts) out.add_text(tag, text, step, now);
     out.flush();
