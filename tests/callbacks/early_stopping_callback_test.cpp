@@ -27,6 +27,21 @@ struct EvalRun {
   }
 };
 
+TEST(EarlyStoppingCallback, SaysInOneLineWhyTrainingStopped) {
+  EvalRun r("accuracy", true);
+  r.state.global_step = 1420;
+  r.state.max_steps = 3000;
+  EarlyStoppingCallback cb(2);
+  testing::CapturedLogs logs;
+  for (double v : {0.8, 0.79, 0.78, 0.77}) r.evaluate(cb, v);
+  EXPECT_TRUE(r.control.should_training_stop);
+  int lines = 0;
+  for (const auto& m : logs.messages) lines += m.rfind("Early stopping:", 0) == 0;
+  EXPECT_EQ(lines, 1) << "said once, when it stops";
+  EXPECT_TRUE(logs.contains("Early stopping: eval_accuracy did not improve by more than 0.0 for 2 evaluations (best 0.8); "
+                            "stopping at step 1420 of 3000"));
+}
+
 TEST(EarlyStoppingCallback, StopsAfterPatienceEvaluationsWithoutImprovement) {
   EvalRun r("loss", false);
   EarlyStoppingCallback cb(2);
