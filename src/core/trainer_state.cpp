@@ -119,13 +119,7 @@ std::string TrainerState::to_json_string() const { return dump_json(to_json(), {
 void TrainerState::save_to_json(const std::filesystem::path& path) const { write_file_atomic(path, to_json_string()); }
 
 TrainerState TrainerState::load_from_json(const std::filesystem::path& path) {
-  try {
-    return from_json(read_json_file(path));
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    if (what.rfind(path.string(), 0) == 0) throw;
-    throw std::runtime_error(path.string() + ": " + what);
-  }
+  return read_file_with_context(path, [&] { return from_json(read_json_file(path)); });
 }
 
 }  // namespace trainer

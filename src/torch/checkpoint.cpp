@@ -108,7 +108,7 @@ std::string SavedLoopState::to_json_string() const {
 }
 
 SavedLoopState SavedLoopState::read(const fs::path& path) {
-  try {
+  return read_file_with_context(path, [&] {
     const Json j = read_json_file(path);
     SavedLoopState s;
     s.tr_loss = required_field<double>(j, "tr_loss");
@@ -121,11 +121,7 @@ SavedLoopState SavedLoopState::read(const fs::path& path) {
     s.learning_rate = optional_field<double>(j, "learning_rate");
     s.num_train_examples = optional_field<int64_t>(j, "num_train_examples");
     return s;
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    if (what.rfind(path.string(), 0) == 0) throw;
-    throw std::runtime_error(path.string() + ": " + what);
-  }
+  });
 }
 
 std::string checkpoint_problem(const fs::path& dir, bool weights_only) {

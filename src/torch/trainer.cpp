@@ -260,7 +260,6 @@ Trainer::TrainingPlan Trainer::plan_training() const {
                         " examples) yields no batch of --per_device_train_batch_size " + std::to_string(args_.train_batch_size()) +
                         " with --dataloader_drop_last");
   const int64_t ga = args_.gradient_accumulation_steps;
-  plan.total_train_batch_size = args_.train_batch_size() * ga * process_.world_size;
   plan.updates_per_epoch = std::max<int64_t>((len_dl + ga - 1) / ga, 1);
   if (args_.max_steps > 0) {
     plan.max_steps = args_.max_steps;
@@ -321,19 +320,16 @@ void Trainer::check_model_outputs(const torch::Tensor& logits, const Batch& samp
                         " classes); use a model with at least that many outputs, or labels 0.." + std::to_string(logits.size(1) - 1));
 }
 
-void Trainer::check_resume_compatible(const fs::path& dir) {
+void Trainer::check_resume_compatible(const fs::path& dir, const std::optional<SavedLoopState>& saved_loop) {
   std::vector<std::string> blocking;
   if (fs::exists(dir / "training_args.json")) {
     const auto diff = compare_resume_arguments(read_json_file(dir / "training_args.json"), args_);
     for (const auto& line : diff.changes_training) log_warning("Resuming " + dir.string() + " with other arguments: " + line);
     blocking = diff.changes_batches;
   }
-  if (fs::exists(dir / "loop_state.json")) {
-    const auto saved = SavedLoopState::read(dir / "loop_state.json");
-    if (saved.num_train_examples && *saved.num_train_examples != train_dataset_->size())
-      blocking.push_back("the training data: " + std::to_string(train_dataset_->size()) + " examples now, " +
-                         std::to_string(*saved.num_train_examples) + " in the checkpoint");
-  }
+  if (saved_loop && saved_loop->num_train_examples && *saved_loop->num_train_examples != train_dataset_->size())
+    blocking.push_back("the training data: " + std::to_string(train_dataset_->size()) + " examples now, " +
+                       std::to_string(*saved_loop->num_train_examples) + " in the checkpoint");
   if (blocking.empty()) return;
   std::string list;
   for (const auto& line : blocking) list += "\n  " + line;
@@ -366,8 +362,13 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   validate_data_and_model();
 
   const auto resume_dir = resolve_resume_dir(resume_from_checkpoint);
+  // The checkpoint's state files, read once: they decide whether there is anything to do.
+  std::optional<TrainerState> saved_state;
+  std::optional<SavedLoopState> saved_loop;
   if (resume_dir) {
-    const int64_t done = TrainerState::load_from_json(*resume_dir / "trainer_state.json").global_step;
+    saved_state = TrainerState::load_from_json(*resume_dir / "trainer_state.json");
+    if (fs::exists(*resume_dir / "loop_state.json")) saved_loop = SavedLoopState::read(*resume_dir / "loop_state.json");
+    const int64_t done = saved_state->global_step;
     if (done >= max_steps) {
       // A finished run: nothing trains, nothing is written.
       log_info("Nothing to do: " + resume_dir->string() + " has already trained " + std::to_string(done) + " of " +
@@ -379,7 +380,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
       out.max_steps = max_steps;
       return out;
     }
-    check_resume_compatible(*resume_dir);
+    check_resume_compatible(*resume_dir, saved_loop);
     log_info("Resuming from " + resume_dir->string());
     load_checkpoint_weights(*resume_dir);
   }
@@ -422,7 +423,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
       load_optimizer_state(*optimizer_, *resume_dir / "optimizer.safetensors");
       lr_scheduler_->load_state_dict(read_json_file(*resume_dir / "scheduler.json"));
     }
-    TrainerState saved = TrainerState::load_from_json(*resume_dir / "trainer_state.json");
+    TrainerState saved = std::move(*saved_state);
     if (saved.logging_steps != state_.logging_steps || saved.eval_steps != state_.eval_steps || saved.save_steps != state_.save_steps)
       log_warning("The checkpoint's logging/eval/save intervals differ from the current arguments; the checkpoint's are used");
     saved.max_steps = state_.max_steps;
@@ -436,10 +437,10 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     }
     if (args_.restore_callback_states_from_checkpoint) restore_callback_states(state_.stateful_callbacks);
     loop.last_logged_step = state_.global_step;
-    if (fs::exists(*resume_dir / "loop_state.json")) {
+    if (saved_loop) {
       // The loss accumulated since the last log, so the next log and train_loss match an
       // uninterrupted run.
-      const auto ls = SavedLoopState::read(*resume_dir / "loop_state.json");
+      const SavedLoopState& ls = *saved_loop;
       loop.tr_loss.fill_(ls.tr_loss);
       loop.nonfinite.fill_(ls.nonfinite);
       loop.total_loss_scalar = ls.total_loss_scalar;

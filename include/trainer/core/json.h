@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,19 @@ Json parse_json(std::string_view text, const std::string& source = "<string>");
 std::string python_float_repr(double value);
 
 Json read_json_file(const std::filesystem::path& path);
+
+// Runs `read()` (which parses `path`) and names the file in the error of a failure, once: an error
+// that already starts with the path is passed on as it is.
+template <typename Read>
+auto read_file_with_context(const std::filesystem::path& path, Read&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    if (what.rfind(path.string(), 0) == 0) throw;
+    throw std::runtime_error(path.string() + ": " + what);
+  }
+}
 
 // Typed reads of one field of a JSON object. A wrong type throws std::runtime_error naming the
 // field, what it should hold and what it holds ("field 'global_step': expected an integer, got

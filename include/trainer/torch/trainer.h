@@ -23,6 +23,7 @@
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
+#include "trainer/torch/checkpoint.h"
 #include "trainer/torch/checkpoint_writer.h"
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/model.h"
@@ -167,9 +168,8 @@ class Trainer {
 
  private:
   struct LoopState;
-  // What train() will do: steps, epochs, the global batch.
+  // What train() will do: steps and epochs.
   struct TrainingPlan {
-    int64_t total_train_batch_size = 0;
     int64_t updates_per_epoch = 0;
     int64_t max_steps = 0;
     int64_t num_train_epochs = 0;
@@ -184,7 +184,7 @@ class Trainer {
   void validate_data_and_model();
   // Warns of each argument that differs from the checkpoint's and changes training; refuses
   // (ArgumentError) differences in the batches unless --force_resume.
-  void check_resume_compatible(const std::filesystem::path& dir);
+  void check_resume_compatible(const std::filesystem::path& dir, const std::optional<SavedLoopState>& saved_loop);
   void load_checkpoint_weights(const std::filesystem::path& dir);
   // Throws TrainingDivergedError when the NaN/Inf losses counted since the last log cannot be
   // filtered away (filter off, all of them, or the weights themselves non-finite).
