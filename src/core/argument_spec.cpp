@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cctype>
 #include <cstdlib>
+#include <sstream>
 
 namespace trainer {
 namespace {
@@ -190,16 +191,13 @@ ArgumentSpec bind_argument(std::string name, std::vector<std::string>* target, s
   const std::string flag = spec.name;
   spec.set = [flag, target](const std::vector<std::string>& values) {
     // `--report_to a b`, `--report_to a,b` and `--report_to "a, b"` mean the same.
-    std::vector<std::string> items;
-    for (const auto& v : values) {
-      size_t start = 0;
-      for (size_t comma; (comma = v.find(',', start)) != std::string::npos; start = comma + 1) items.push_back(v.substr(start, comma - start));
-      items.push_back(v.substr(start));
-    }
     std::vector<std::string> kept;
-    for (auto& item : items) {
-      const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-      if (b != std::string::npos) kept.push_back(item.substr(b, e - b + 1));
+    for (const auto& v : values) {
+      std::stringstream items(v);
+      for (std::string item; std::getline(items, item, ',');) {
+        const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+        if (b != std::string::npos) kept.push_back(item.substr(b, e - b + 1));
+      }
     }
     if (kept.empty()) throw ArgumentError("--" + flag + ": expected at least one value");
     *target = kept;
