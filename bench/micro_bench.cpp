@@ -1,5 +1,5 @@
 // Micro-benchmarks (Google Benchmark): optimizer steps, gradient clipping, callback dispatch and
-// subnormal arithmetic, each beside the baseline it is judged against, measured in the same run.
+// subnormal arithmetic, the checkpoint manifest's checksum, each beside the baseline it is judged against, measured in the same run.
 //
 //   build/bench/micro_bench [--benchmark_filter=REGEX]
 
@@ -62,6 +62,30 @@ void BM_CopySameBytes(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * 2 * 4);
 }
 BENCHMARK(BM_CopySameBytes)->Arg(1 << 20)->Arg(10 << 20)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- checkpoint manifest: the CRC-32 a save adds, against the encoding every save already does ----
+
+trainer::NamedTensors weights_of(int64_t params) {
+  return {{"weight", torch::randn({params})}};
+}
+
+void BM_SafetensorsEncode(benchmark::State& state) {
+  const auto weights = weights_of(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(trainer::safetensors_bytes(weights));
+  state.SetBytesProcessed(state.iterations() * state.range(0) * 4);
+}
+BENCHMARK(BM_SafetensorsEncode)->Arg(10 << 20)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_ManifestChecksum(benchmark::State& state) {
+  const std::string bytes = trainer::safetensors_bytes(weights_of(state.range(0)));
+  for (auto _ : state) {
+    trainer::CheckpointManifest manifest;
+    manifest.add("model.safetensors", bytes);
+    benchmark::DoNotOptimize(manifest);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+}
+BENCHMARK(BM_ManifestChecksum)->Arg(10 << 20)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_SgdMomentumStep(benchmark::State& state) {
   Params params(state.range(0));

@@ -50,6 +50,8 @@ rows.append(("clip grad norm, 10M: fused vs torch::nn::utils::clip_grad_norm_",
 for k in ("1", "8", "64"):
     b = micro[f"BM_DispatchStepEnd/{k}"]
     rows.append((f"callback dispatch, {k} no-op callbacks", f"{b['real_time']:.1f} ns per event", f"{b['ns_per_callback'] * 1e9:.2f} ns per callback"))
+enc, crc = t("BM_SafetensorsEncode/10485760/real_time"), t("BM_ManifestChecksum/10485760/real_time")
+rows.append(("checkpoint manifest, 10M params: CRC-32 of model.safetensors vs encoding it", f"{enc:.2f} ms vs {crc:.2f} ms", f"{crc / enc:.2f}"))
 off, on = t("BM_Subnormal/0/real_time"), t("BM_Subnormal/1/real_time")
 rows.append(("subnormal elementwise ops: flush-to-zero on vs off", f"{off:.0f} us -> {on:.0f} us", f"{off / on:.2f}x"))
 runs = {}
