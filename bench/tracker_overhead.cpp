@@ -114,7 +114,7 @@ Result run(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::Tenso
   args.per_device_train_batch_size = 32;
   args.learning_rate = 1e-3;
   args.max_steps = steps;
-  args.save_strategy = "no";
+  args.save_strategy = trainer::SaveStrategy::no;
   args.logging_steps = 10;
   args.report_to = {"none"};  // the trackers are added below, each wrapped in a Timed
   auto timer = std::make_shared<Timer>();

@@ -43,7 +43,7 @@ double run_trainer(std::shared_ptr<trainer::Model> model, std::shared_ptr<traine
   args.per_device_train_batch_size = kBatch;
   args.learning_rate = 1e-3;
   args.max_steps = steps;
-  args.save_strategy = "no";
+  args.save_strategy = trainer::SaveStrategy::no;
   args.logging_steps = 500;
   auto timer = std::make_shared<Timer>();
   trainer::Trainer t(model, args, data, nullptr, {timer});

@@ -52,7 +52,7 @@ int main() {
   args.output_dir = "custom_callback_output";
   args.num_train_epochs = 1;
   args.learning_rate = 1e-3;
-  args.save_strategy = "no";
+  args.save_strategy = trainer::SaveStrategy::no;
   args.logging_steps = 50;
   args.disable_tqdm = true;
 

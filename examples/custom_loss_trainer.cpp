@@ -31,7 +31,7 @@ int main() {
   args.output_dir = "focal_loss_output";
   args.learning_rate = 1e-2;
   args.num_train_epochs = 2;
-  args.save_strategy = "no";
+  args.save_strategy = trainer::SaveStrategy::no;
   args.logging_steps = 32;
   args.disable_tqdm = true;
   FocalLossTrainer trainer(trainer::make_builtin_model("mlp", 20, 2), args, data, data, {}, trainer::compute_accuracy);

@@ -96,8 +96,8 @@ TrainingArguments fashion_mnist_defaults() {
   a.learning_rate = 1e-3;
   a.per_device_train_batch_size = 32;
   a.per_device_eval_batch_size = 256;
-  a.eval_strategy = "epoch";
-  a.save_strategy = "epoch";
+  a.eval_strategy = IntervalStrategy::epoch;
+  a.save_strategy = SaveStrategy::epoch;
   a.logging_steps = 200;
   return a;
 }
@@ -121,7 +121,7 @@ int run_train(const std::vector<std::string>& tokens) {
     // Without evaluation data (--train_file alone) the job's per-epoch evaluation is dropped,
     // unless the user asked for an evaluation strategy.
     const bool has_eval_data = opts.eval_file.has_value() || !opts.train_file.has_value();
-    if (!has_eval_data && !parser.given().count("eval_strategy")) args.eval_strategy = "no";
+    if (!has_eval_data && !parser.given().count("eval_strategy")) args.eval_strategy = IntervalStrategy::no;
     args.finalize();
   } catch (const ArgumentError& e) {
     std::cerr << "trainer train: error: " << e.command_line_message() << "\n";

@@ -20,7 +20,7 @@ void EarlyStoppingCallback::on_train_begin(const Args& args, TrainerState&, Trai
   if (!args.metric_for_best_model)
     throw ArgumentError("--metric_for_best_model: early stopping needs the metric it watches; set it (e.g. loss or "
                         "accuracy), or --load_best_model_at_end, which watches the loss");
-  if (args.eval_strategy == "no")
+  if (args.eval_strategy == IntervalStrategy::no)
     throw ArgumentError("--eval_strategy: early stopping needs evaluations; set it to steps or epoch");
   if (!args.load_best_model_at_end)
     log_warning("EarlyStoppingCallback is used without --load_best_model_at_end: training stops early, "
@@ -29,8 +29,7 @@ void EarlyStoppingCallback::on_train_begin(const Args& args, TrainerState&, Trai
 
 void EarlyStoppingCallback::on_evaluate(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) {
   if (!ctx.metrics || !args.metric_for_best_model) return;
-  std::string key = *args.metric_for_best_model;
-  if (key.rfind("eval_", 0) != 0) key = "eval_" + key;
+  const std::string key = args.best_metric_key();
   if (!ctx.metrics->contains(key) || !(*ctx.metrics)[key].is_number()) {
     log_warning("early stopping required metric_for_best_model, but did not find " + key + " so early stopping is disabled");
     return;

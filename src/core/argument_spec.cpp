@@ -120,6 +120,19 @@ ArgumentSpec bind_argument(std::string name, bool* target, std::string help) {
   return spec;
 }
 
+namespace {
+
+// The one check of a value against a list of choices, with a suggestion for a near miss.
+void check_choice(const std::string& name, const std::string& value, const std::vector<std::string>& choices) {
+  if (choices.empty() || std::find(choices.begin(), choices.end(), value) != choices.end()) return;
+  std::string msg = "--" + name + ": '" + value + "' is not valid; choose one of " + join(choices, ", ");
+  auto near = closest_match(value, choices);
+  if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+  throw ArgumentError(msg);
+}
+
+}  // namespace
+
 ArgumentSpec bind_argument(std::string name, std::string* target, std::string help, std::vector<std::string> choices) {
   ArgumentSpec spec;
   spec.name = name;
@@ -128,15 +141,26 @@ ArgumentSpec bind_argument(std::string name, std::string* target, std::string he
   spec.choices = choices;
   spec.set = [name, target, choices](const std::vector<std::string>& values) {
     const auto& v = single(name, values);
-    if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end()) {
-      std::string msg = "--" + name + ": '" + v + "' is not valid; choose one of " + join(choices, ", ");
-      auto near = closest_match(v, choices);
-      if (!near.empty()) msg += " (did you mean '" + near + "'?)";
-      throw ArgumentError(msg);
-    }
+    check_choice(name, v, choices);
     *target = v;
   };
   spec.get = [target]() { return Json(*target); };
+  return spec;
+}
+
+ArgumentSpec bind_choice_argument(std::string name, std::vector<std::string> choices, std::string help,
+                                  std::function<void(size_t)> set, std::function<size_t()> get) {
+  ArgumentSpec spec;
+  spec.name = name;
+  spec.type = "{" + join(choices, ",") + "}";
+  spec.help = std::move(help);
+  spec.choices = choices;
+  spec.set = [name, choices, set](const std::vector<std::string>& values) {
+    const auto& v = single(name, values);
+    check_choice(name, v, choices);
+    set(static_cast<size_t>(std::find(choices.begin(), choices.end(), v) - choices.begin()));
+  };
+  spec.get = [choices, get]() { return Json(choices.at(get())); };
   return spec;
 }
 

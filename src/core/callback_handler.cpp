@@ -119,4 +119,32 @@ void CallbackHandler::on_prediction_step(const Args& a, TrainerState& s, Trainer
   call_event(&TrainerCallback::on_prediction_step, a, s, c);
 }
 
+void CallbackHandler::on_checkpoint_published(const Args& a, TrainerState& s, TrainerControl& c, const std::string& checkpoint_dir) {
+  context_.checkpoint_dir = checkpoint_dir;
+  call_event(&TrainerCallback::on_checkpoint_published, a, s, c);
+  context_.checkpoint_dir.clear();
+}
+
+void CallbackHandler::on_exception(const Args& a, TrainerState& s, TrainerControl& c, std::exception_ptr error) noexcept {
+  context_.exception = error;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    context_.exception_message = e.what();
+  } catch (...) {
+    context_.exception_message = "unknown exception";
+  }
+  for (const auto& cb : callbacks_) {
+    try {
+      cb->on_exception(a, s, c, context_);
+    } catch (const std::exception& e) {
+      log_warning(cb->name() + ".on_exception failed: " + e.what());
+    } catch (...) {
+      log_warning(cb->name() + ".on_exception failed");
+    }
+  }
+  context_.exception = nullptr;
+  context_.exception_message.clear();
+}
+
 }  // namespace trainer

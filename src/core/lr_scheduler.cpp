@@ -160,26 +160,27 @@ void ReduceLROnPlateauScheduler::load_state_dict(const Json& state) {
   cooldown_counter_ = state.at("cooldown_counter").get<int64_t>();
 }
 
-std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t W, int64_t T, const Json& kw_in,
+std::function<double(int64_t)> schedule_lambda(SchedulerType kind, int64_t W, int64_t T, const Json& kw_in,
                                                double lr_init) {
+  const std::string type = to_string(kind);  // for the messages
   const Json kw = kw_in.is_null() ? Json::object() : kw_in;
   if (!kw.is_object()) bad_kwargs(type, "must be a JSON object");
-  if (type == "constant") {
+  if (kind == SchedulerType::constant) {
     check_keys(kw, type, {});
     return [](int64_t) { return 1.0; };
   }
-  if (type == "constant_with_warmup") {
+  if (kind == SchedulerType::constant_with_warmup) {
     check_keys(kw, type, {});
     return [W](int64_t k) { return k < W ? warmup(k, W) : 1.0; };
   }
-  if (type == "linear") {
+  if (kind == SchedulerType::linear) {
     check_keys(kw, type, {});
     return [W, T](int64_t k) {
       if (k < W) return warmup(k, W);
       return std::max(0.0, static_cast<double>(T - k) / static_cast<double>(std::max<int64_t>(1, T - W)));
     };
   }
-  if (type == "cosine") {
+  if (kind == SchedulerType::cosine) {
     check_keys(kw, type, {"num_cycles"});
     const double c = number(kw, type, "num_cycles", 0.5);
     return [W, T, c](int64_t k) {
@@ -187,7 +188,7 @@ std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t 
       return std::max(0.0, 0.5 * (1.0 + std::cos(kPi * 2.0 * c * progress(k, W, T))));
     };
   }
-  if (type == "cosine_with_restarts") {
+  if (kind == SchedulerType::cosine_with_restarts) {
     check_keys(kw, type, {"num_cycles"});
     const double c = std::floor(number(kw, type, "num_cycles", 1));
     return [W, T, c](int64_t k) {
@@ -197,7 +198,7 @@ std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t 
       return std::max(0.0, 0.5 * (1.0 + std::cos(kPi * std::fmod(c * p, 1.0))));
     };
   }
-  if (type == "polynomial") {
+  if (kind == SchedulerType::polynomial) {
     check_keys(kw, type, {"lr_end", "power"});
     const double lr_end = number(kw, type, "lr_end", 1e-7);
     const double power = number(kw, type, "power", 1.0);
@@ -210,7 +211,7 @@ std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t 
       return ((lr_init - lr_end) * std::pow(remaining, power) + lr_end) / lr_init;
     };
   }
-  if (type == "inverse_sqrt") {
+  if (kind == SchedulerType::inverse_sqrt) {
     check_keys(kw, type, {"timescale"});
     const double tau = number(kw, type, "timescale", W > 0 ? static_cast<double>(W) : 10000.0);
     return [W, tau](int64_t k) {
@@ -219,7 +220,7 @@ std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t 
       return 1.0 / std::sqrt((static_cast<double>(k) + shift) / tau);
     };
   }
-  if (type == "cosine_with_min_lr") {
+  if (kind == SchedulerType::cosine_with_min_lr) {
     check_keys(kw, type, {"num_cycles", "min_lr", "min_lr_rate"});
     const double c = number(kw, type, "num_cycles", 0.5);
     const double r = min_lr_rate(kw, type, lr_init);
@@ -229,7 +230,7 @@ std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t 
       return std::max(0.0, f * (1.0 - r) + r);
     };
   }
-  if (type == "cosine_warmup_with_min_lr") {
+  if (kind == SchedulerType::cosine_warmup_with_min_lr) {
     check_keys(kw, type, {"num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate"});
     const double c = number(kw, type, "num_cycles", 0.5);
     const double r = min_lr_rate(kw, type, lr_init);
@@ -245,7 +246,7 @@ std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t 
       return std::max(0.0, f * (1.0 - r) + r);
     };
   }
-  if (type == "warmup_stable_decay") {
+  if (kind == SchedulerType::warmup_stable_decay) {
     check_keys(kw, type, {"num_decay_steps", "num_stable_steps", "warmup_type", "decay_type", "min_lr_ratio", "num_cycles"});
     if (!kw.contains("num_decay_steps")) bad_kwargs(type, "num_decay_steps is required, e.g. '{\"num_decay_steps\": 100}'");
     const auto D = static_cast<int64_t>(number(kw, type, "num_decay_steps", 0));
@@ -277,9 +278,9 @@ std::function<double(int64_t)> schedule_lambda(const std::string& type, int64_t 
   throw std::invalid_argument("--lr_scheduler_type: unknown schedule '" + type + "'");
 }
 
-std::unique_ptr<LRScheduler> get_scheduler(const std::string& type, std::vector<double> base_lrs, SetLearningRate set_lr,
+std::unique_ptr<LRScheduler> get_scheduler(SchedulerType type, std::vector<double> base_lrs, SetLearningRate set_lr,
                                            int64_t num_warmup_steps, int64_t num_training_steps, const Json& kwargs) {
-  if (type == "reduce_lr_on_plateau")
+  if (type == SchedulerType::reduce_lr_on_plateau)
     return std::make_unique<ReduceLROnPlateauScheduler>(std::move(base_lrs), std::move(set_lr), kwargs.is_null() ? Json::object() : kwargs);
   const double lr_init = base_lrs.empty() ? 0.0 : base_lrs[0];
   auto lambda = schedule_lambda(type, num_warmup_steps, num_training_steps, kwargs, lr_init);

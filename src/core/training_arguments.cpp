@@ -9,9 +9,6 @@
 namespace trainer {
 namespace {
 
-const std::vector<std::string> kIntervalStrategies = {"no", "steps", "epoch"};
-const std::vector<std::string> kSaveStrategies = {"no", "steps", "epoch", "best"};
-
 bool is_integral(double v) { return std::floor(v) == v; }
 
 void check_interval(const std::string& flag, double value) {
@@ -49,8 +46,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("max_steps", &a.max_steps, "Total optimizer steps; > 0 overrides --num_train_epochs."));
   s.push_back(bind_argument("gradient_accumulation_steps", &a.gradient_accumulation_steps, "Micro-batches accumulated per optimizer step."));
   s.push_back(bind_argument("learning_rate", &a.learning_rate, "Initial learning rate."));
-  s.push_back(bind_argument("optim", &a.optim, "Optimizer: the fused ones update each parameter in one pass; adamw_torch is LibTorch's own AdamW.",
-                            {"adamw_torch_fused", "adamw_torch", "adamw", "adam", "sgd"}));
+  s.push_back(bind_argument("optim", &a.optim, "Optimizer: the fused ones update each parameter in one pass; adamw_torch is LibTorch's own AdamW."));
   s.push_back(bind_argument("optim_args", &a.optim_args, "Extra optimizer options as k=v,k=v (sgd: momentum, dampening, nesterov; adam*: amsgrad)."));
   s.push_back(bind_argument("weight_decay", &a.weight_decay, "Weight decay, applied to every parameter except biases and normalisation weights."));
   s.push_back(bind_argument("adam_beta1", &a.adam_beta1, "Adam beta1."));
@@ -58,10 +54,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("adam_epsilon", &a.adam_epsilon, "Adam epsilon."));
   s.push_back(bind_argument("max_grad_norm", &a.max_grad_norm, "Clip gradients to this global norm; 0 disables clipping and the grad_norm log key."));
   s.push_back(bind_argument("label_smoothing_factor", &a.label_smoothing_factor, "Label smoothing for the cross-entropy loss, in [0, 1)."));
-  s.push_back(bind_argument("lr_scheduler_type", &a.lr_scheduler_type, "Learning-rate schedule.",
-                            {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
-                             "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
-                             "warmup_stable_decay"}));
+  s.push_back(bind_argument("lr_scheduler_type", &a.lr_scheduler_type, "Learning-rate schedule."));
   s.push_back(bind_json_object_argument("lr_scheduler_kwargs", &a.lr_scheduler_kwargs, "Extra scheduler options as a JSON object, e.g. '{\"num_cycles\": 2}'."));
   s.push_back(bind_argument("warmup_steps", &a.warmup_steps, "Linear warmup: steps if >= 1, else a ratio of the total steps."));
   s.push_back(bind_argument("warmup_ratio", &a.warmup_ratio, "Deprecated: ratio of total steps for warmup; use --warmup_steps 0.1."));
@@ -69,19 +62,19 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("fp16", &a.fp16, "float16 mixed precision: not supported yet (needs a gradient scaler); use --bf16."));
   s.push_back(bind_argument("use_cpu", &a.use_cpu, "Train on the CPU even when CUDA is available."));
   s.push_back(bind_argument("flush_denormal", &a.flush_denormal, "Flush subnormal floats to zero on the CPU (see docs/performance.md: no gain measured on the reference machine)."));
-  s.push_back(bind_argument("logging_strategy", &a.logging_strategy, "When to log training loss.", kIntervalStrategies));
+  s.push_back(bind_argument("logging_strategy", &a.logging_strategy, "When to log training loss."));
   s.push_back(bind_argument("logging_steps", &a.logging_steps, "Log every N steps (or a ratio of total steps) with --logging_strategy steps."));
   s.push_back(bind_argument("logging_first_step", &a.logging_first_step, "Also log after the first optimizer step."));
   s.push_back(bind_argument("logging_nan_inf_filter", &a.logging_nan_inf_filter, "Leave NaN/Inf micro-batch losses out of the logged loss."));
   s.push_back(bind_argument("log_level", &a.log_level, "Library log level.", {"passive", "debug", "info", "warning", "error", "critical"}));
   s.push_back(bind_argument("disable_tqdm", &a.disable_tqdm, "Print plain log lines instead of a progress bar."));
   s.push_back(bind_argument("report_to", &a.report_to, "Trackers to report to: none, all, or a list of integration names."));
-  s.push_back(bind_argument("eval_strategy", &a.eval_strategy, "When to evaluate.", kIntervalStrategies));
+  s.push_back(bind_argument("eval_strategy", &a.eval_strategy, "When to evaluate."));
   s.push_back(bind_argument("eval_steps", &a.eval_steps, "Evaluate every N steps (or a ratio); defaults to --logging_steps."));
   s.push_back(bind_argument("eval_delay", &a.eval_delay, "Steps or epochs (by --eval_strategy) to wait before the first evaluation."));
   s.push_back(bind_argument("eval_on_start", &a.eval_on_start, "Evaluate once before training starts."));
   s.push_back(bind_argument("prediction_loss_only", &a.prediction_loss_only, "Evaluation computes the loss only, no predictions or metrics."));
-  s.push_back(bind_argument("save_strategy", &a.save_strategy, "When to save checkpoints.", kSaveStrategies));
+  s.push_back(bind_argument("save_strategy", &a.save_strategy, "When to save checkpoints."));
   s.push_back(bind_argument("save_steps", &a.save_steps, "Save every N steps (or a ratio) with --save_strategy steps."));
   s.push_back(bind_argument("save_total_limit", &a.save_total_limit, "Keep at most this many checkpoints (the best one is never deleted)."));
   s.push_back(bind_argument("save_only_model", &a.save_only_model, "Checkpoints hold the weights only (not resumable)."));
@@ -161,39 +154,39 @@ void TrainingArguments::finalize() {
 
   check_interval("logging_steps", logging_steps);
   check_interval("save_steps", save_steps);
-  if (logging_strategy == "steps" && logging_steps == 0)
+  if (logging_strategy == IntervalStrategy::steps && logging_steps == 0)
     throw ArgumentError("--logging_steps: must be > 0 with --logging_strategy steps (or use --logging_strategy no)");
-  if (eval_strategy == "steps" && !eval_steps) {
+  if (eval_strategy == IntervalStrategy::steps && !eval_steps) {
     if (logging_steps <= 0)
       throw ArgumentError("--eval_steps: not set and --logging_steps is 0; set --eval_steps with --eval_strategy steps");
     eval_steps = logging_steps;
   }
   if (eval_steps) {
     check_interval("eval_steps", *eval_steps);
-    if (eval_strategy == "steps" && *eval_steps == 0) throw ArgumentError("--eval_steps: must be > 0 with --eval_strategy steps");
+    if (eval_strategy == IntervalStrategy::steps && *eval_steps == 0) throw ArgumentError("--eval_steps: must be > 0 with --eval_strategy steps");
   }
-  if (save_strategy == "steps" && save_steps == 0)
+  if (save_strategy == SaveStrategy::steps && save_steps == 0)
     throw ArgumentError("--save_steps: must be > 0 with --save_strategy steps (or use --save_strategy no)");
   if (eval_delay < 0) throw ArgumentError("--eval_delay: must be >= 0");
   if (save_total_limit && *save_total_limit <= 0) save_total_limit.reset();
 
   if (metric_for_best_model && metric_for_best_model->empty()) metric_for_best_model.reset();
-  if ((load_best_model_at_end || lr_scheduler_type == "reduce_lr_on_plateau") && !metric_for_best_model)
+  if ((load_best_model_at_end || lr_scheduler_type == SchedulerType::reduce_lr_on_plateau) && !metric_for_best_model)
     metric_for_best_model = "loss";
   if (metric_for_best_model && !greater_is_better) {
     const auto& m = *metric_for_best_model;
     greater_is_better = !(m.size() >= 4 && m.compare(m.size() - 4, 4, "loss") == 0);
   }
-  if (save_strategy == "best" && !metric_for_best_model)
+  if (save_strategy == SaveStrategy::best && !metric_for_best_model)
     throw ArgumentError("--save_strategy best: needs --metric_for_best_model (e.g. loss or accuracy)");
-  if (save_strategy == "best" && eval_strategy == "no")
+  if (save_strategy == SaveStrategy::best && eval_strategy == IntervalStrategy::no)
     throw ArgumentError("--save_strategy best: needs evaluations; set --eval_strategy steps or epoch");
 
-  if (load_best_model_at_end && save_strategy != "best") {
-    if (eval_strategy != save_strategy)
+  if (load_best_model_at_end && save_strategy != SaveStrategy::best) {
+    if (to_string(eval_strategy) != to_string(save_strategy))
       throw ArgumentError("--load_best_model_at_end: needs --save_strategy equal to --eval_strategy (got save '" +
-                          save_strategy + "', eval '" + eval_strategy + "'), so the best evaluation has a checkpoint");
-    if (eval_strategy == "steps") {
+                          to_string(save_strategy) + "', eval '" + to_string(eval_strategy) + "'), so the best evaluation has a checkpoint");
+    if (eval_strategy == IntervalStrategy::steps) {
       const double ev = *eval_steps;
       const bool ev_ratio = ev < 1, sv_ratio = save_steps < 1;
       if (ev_ratio != sv_ratio)
@@ -207,7 +200,7 @@ void TrainingArguments::finalize() {
                             ") must be a multiple of --eval_steps (" + python_float_repr(ev) + ")");
     }
   }
-  if (lr_scheduler_type == "reduce_lr_on_plateau" && eval_strategy == "no")
+  if (lr_scheduler_type == SchedulerType::reduce_lr_on_plateau && eval_strategy == IntervalStrategy::no)
     throw ArgumentError("--lr_scheduler_type reduce_lr_on_plateau: needs evaluations; set --eval_strategy steps or epoch");
   if (!lr_scheduler_kwargs.is_object()) throw ArgumentError("--lr_scheduler_kwargs: must be a JSON object");
 
@@ -227,6 +220,11 @@ void TrainingArguments::finalize() {
     const bool quiet = log_level == "error" || log_level == "critical";
     disable_tqdm = quiet;
   }
+}
+
+std::string TrainingArguments::best_metric_key() const {
+  const std::string key = metric_for_best_model.value_or("loss");
+  return key.rfind("eval_", 0) == 0 ? key : "eval_" + key;
 }
 
 Json TrainingArguments::to_json() const {

@@ -14,6 +14,7 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/torch/checkpoint_manifest.h"
+#include "trainer/torch/loop_state.h"
 #include "trainer/torch/safetensors.h"
 
 namespace trainer {
@@ -93,37 +94,6 @@ void remove_checkpoint(const fs::path& dir) {
   fs::remove_all(doomed, ec);
 }
 
-std::string SavedLoopState::to_json_string() const {
-  Json j = Json::object();
-  j["tr_loss"] = tr_loss;
-  j["nonfinite"] = nonfinite;
-  j["total_loss_scalar"] = total_loss_scalar;
-  j["last_logged_step"] = last_logged_step;
-  j["micro_batches_since_log"] = micro_batches_since_log;
-  j["current_flos"] = current_flos;
-  j["grad_norm"] = grad_norm ? Json(*grad_norm) : Json(nullptr);
-  j["learning_rate"] = learning_rate ? Json(*learning_rate) : Json(nullptr);
-  j["num_train_examples"] = num_train_examples ? Json(*num_train_examples) : Json(nullptr);
-  return dump_json(j) + "\n";
-}
-
-SavedLoopState SavedLoopState::read(const fs::path& path) {
-  return read_file_with_context(path, [&] {
-    const Json j = read_json_file(path);
-    SavedLoopState s;
-    s.tr_loss = required_field<double>(j, "tr_loss");
-    s.nonfinite = required_field<double>(j, "nonfinite");
-    s.total_loss_scalar = required_field<double>(j, "total_loss_scalar");
-    s.last_logged_step = required_field<int64_t>(j, "last_logged_step");
-    s.micro_batches_since_log = required_field<int64_t>(j, "micro_batches_since_log");
-    s.current_flos = required_field<double>(j, "current_flos");
-    s.grad_norm = optional_field<double>(j, "grad_norm");
-    s.learning_rate = optional_field<double>(j, "learning_rate");
-    s.num_train_examples = optional_field<int64_t>(j, "num_train_examples");
-    return s;
-  });
-}
-
 std::string checkpoint_problem(const fs::path& dir, bool weights_only) {
   if (!fs::is_directory(dir)) return fs::exists(dir) ? "not a directory" : "does not exist";
   if (auto problem = manifest_problem(dir); !problem.empty()) return problem;
@@ -141,7 +111,7 @@ std::string checkpoint_problem(const fs::path& dir, bool weights_only) {
     for (const char* f : {"optimizer.safetensors", "scheduler.json", "rng_state.pth", "loop_state.json"})
       if (!fs::exists(dir / f)) return std::string(f) + " is missing (saved with --save_only_model?)";
     try {
-      SavedLoopState::read(dir / "loop_state.json");
+      LoopState::read(dir / "loop_state.json", torch::kCPU);
     } catch (const std::exception& e) {
       return e.what();
     }

@@ -26,8 +26,8 @@ CheckpointWriter::~CheckpointWriter() {
   thread_.join();
 }
 
-void CheckpointWriter::publish(Job& job) {
-  write_checkpoint(job.run_dir, job.step, [&](const std::filesystem::path& dir) {
+std::filesystem::path CheckpointWriter::publish(Job& job) {
+  auto published = write_checkpoint(job.run_dir, job.step, [&](const std::filesystem::path& dir) {
     CheckpointManifest manifest;
     for (const auto& [name, produce] : job.files) {
       const std::string bytes = produce();
@@ -37,12 +37,26 @@ void CheckpointWriter::publish(Job& job) {
     write_file_atomic(dir / kManifestFile, manifest.to_json_string());  // last: it vouches for the others
   });
   if (job.after) job.after();
+  return published;
+}
+
+void CheckpointWriter::record_published(std::filesystem::path dir) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  published_.push_back(std::move(dir));
+  any_published_.store(true, std::memory_order_release);
+}
+
+std::vector<std::filesystem::path> CheckpointWriter::take_published() {
+  if (!any_published_.load(std::memory_order_acquire)) return {};
+  std::lock_guard<std::mutex> lock(mutex_);
+  any_published_.store(false, std::memory_order_relaxed);
+  return std::exchange(published_, {});
 }
 
 void CheckpointWriter::submit(std::filesystem::path run_dir, int64_t step, CheckpointFiles files, std::function<void()> after) {
   Job job{std::move(run_dir), step, std::move(files), std::move(after)};
   if (!async_) {
-    publish(job);
+    record_published(publish(job));
     return;
   }
   wait();
@@ -73,7 +87,7 @@ void CheckpointWriter::run() {
     lock.unlock();
     std::exception_ptr error;
     try {
-      publish(job_);
+      record_published(publish(job_));
     } catch (...) {
       error = std::current_exception();
     }

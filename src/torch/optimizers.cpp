@@ -54,72 +54,95 @@ bool excluded_from_weight_decay(const std::string& name, const std::vector<std::
   return false;
 }
 
-std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArguments& args, Model& model) {
-  const auto norm_params = model.normalization_parameter_names();
+namespace {
+
+// What every optimizer is built from: the two parameter groups and the parsed --optim_args.
+struct OptimizerInputs {
+  const TrainingArguments& args;
   std::vector<torch::Tensor> decay, no_decay;
+  std::map<std::string, std::string> optim_args;
+
+  bool flag(const char* key, bool fallback) const {
+    return optim_args.count(key) ? parse_bool_value("optim_args " + std::string(key), optim_args.at(key)) : fallback;
+  }
+  double number(const char* key, double fallback) const {
+    if (!optim_args.count(key)) return fallback;
+    const double v = parse_float_value("optim_args " + std::string(key), optim_args.at(key));
+    if (!std::isfinite(v) || v < 0)
+      throw ArgumentError("--optim_args: " + std::string(key) + " must be a finite number >= 0, got '" + optim_args.at(key) + "'");
+    return v;
+  }
+  // The groups with weight decay on the first only; `make(weight_decay)` builds one group's options.
+  template <typename MakeOptions>
+  std::vector<torch::optim::OptimizerParamGroup> groups(MakeOptions make) const {
+    std::vector<torch::optim::OptimizerParamGroup> g;
+    g.emplace_back(decay, make(args.weight_decay));
+    g.emplace_back(no_decay, make(0.0));
+    return g;
+  }
+};
+
+template <typename Options>
+std::unique_ptr<Options> adam_options(const OptimizerInputs& in, double weight_decay) {
+  const auto& a = in.args;
+  return std::make_unique<Options>(
+      Options(a.learning_rate).betas({a.adam_beta1, a.adam_beta2}).eps(a.adam_epsilon).weight_decay(weight_decay).amsgrad(in.flag("amsgrad", false)));
+}
+
+template <typename Optimizer, typename Options>
+std::unique_ptr<torch::optim::Optimizer> make_adam(const OptimizerInputs& in) {
+  auto make = [&](double wd) { return adam_options<Options>(in, wd); };
+  return std::make_unique<Optimizer>(in.groups(make), *make(0.0));
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_sgd(const OptimizerInputs& in) {
+  const double momentum = in.number("momentum", 0.0), dampening = in.number("dampening", 0.0);
+  const bool nesterov = in.flag("nesterov", false);
+  if (nesterov && (momentum <= 0 || dampening != 0)) throw ArgumentError("--optim_args: nesterov needs momentum > 0 and dampening 0");
+  auto make = [&](double wd) {
+    return std::make_unique<torch::optim::SGDOptions>(
+        torch::optim::SGDOptions(in.args.learning_rate).momentum(momentum).dampening(dampening).nesterov(nesterov).weight_decay(wd));
+  };
+  return std::make_unique<FusedSGD>(in.groups(make), *make(0.0));
+}
+
+// One entry per --optim choice: the --optim_args it accepts and how it is built.
+struct OptimizerEntry {
+  OptimizerNames name;
+  std::vector<std::string> optim_args;
+  std::unique_ptr<torch::optim::Optimizer> (*make)(const OptimizerInputs&);
+};
+
+const std::vector<OptimizerEntry>& optimizer_registry() {
+  static const std::vector<OptimizerEntry> registry = {
+      {OptimizerNames::adamw_torch_fused, {"amsgrad"}, make_adam<FusedAdamW, torch::optim::AdamWOptions>},
+      {OptimizerNames::adamw_torch, {"amsgrad"}, make_adam<torch::optim::AdamW, torch::optim::AdamWOptions>},
+      {OptimizerNames::adamw, {"amsgrad"}, make_adam<FusedAdamW, torch::optim::AdamWOptions>},
+      {OptimizerNames::adam, {"amsgrad"}, make_adam<FusedAdam, torch::optim::AdamOptions>},
+      {OptimizerNames::sgd, {"momentum", "dampening", "nesterov"}, make_sgd},
+  };
+  return registry;
+}
+
+}  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> create_optimizer(const TrainingArguments& args, Model& model) {
+  OptimizerInputs in{args, {}, {}, parse_optim_args(args.optim_args)};
+  const auto norm_params = model.normalization_parameter_names();
   for (auto& [name, p] : model.named_parameters()) {
     if (!p.requires_grad()) continue;
-    (excluded_from_weight_decay(name, norm_params) ? no_decay : decay).push_back(p);
+    (excluded_from_weight_decay(name, norm_params) ? in.no_decay : in.decay).push_back(p);
   }
-  const auto kv = parse_optim_args(args.optim_args);
-  auto flag = [&](const char* k, bool fallback) { return kv.count(k) ? parse_bool_value("optim_args " + std::string(k), kv.at(k)) : fallback; };
-  auto num = [&](const char* k, double fallback) {
-    if (!kv.count(k)) return fallback;
-    const double v = parse_float_value("optim_args " + std::string(k), kv.at(k));
-    if (!std::isfinite(v) || v < 0)
-      throw ArgumentError("--optim_args: " + std::string(k) + " must be a finite number >= 0, got '" + kv.at(k) + "'");
-    return v;
-  };
-  if (decay.empty() && no_decay.empty())
+  if (in.decay.empty() && in.no_decay.empty())
     throw ArgumentError("--model: the model has no trainable parameters (none of its " +
                         std::to_string(model.named_parameters().size()) +
                         " parameter tensors requires a gradient); unfreeze some before training");
-
-  auto groups = [&](auto make_options) {
-    std::vector<torch::optim::OptimizerParamGroup> g;
-    g.emplace_back(decay, make_options(args.weight_decay));
-    g.emplace_back(no_decay, make_options(0.0));
-    return g;
-  };
-  const bool fused = args.optim != "adamw_torch";
-  if (args.optim == "adamw_torch" || args.optim == "adamw_torch_fused" || args.optim == "adamw") {
-    check_known(kv, args.optim, {"amsgrad"});
-    const bool amsgrad = flag("amsgrad", false);
-    auto make = [&](double wd) {
-      return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(args.learning_rate)
-                                                              .betas({args.adam_beta1, args.adam_beta2})
-                                                              .eps(args.adam_epsilon)
-                                                              .weight_decay(wd)
-                                                              .amsgrad(amsgrad));
-    };
-    if (fused) return std::make_unique<FusedAdamW>(groups(make), *make(0.0));
-    return std::make_unique<torch::optim::AdamW>(groups(make), *make(0.0));
+  for (const auto& entry : optimizer_registry()) {
+    if (entry.name != args.optim) continue;
+    check_known(in.optim_args, to_string(args.optim), entry.optim_args);
+    return entry.make(in);
   }
-  if (args.optim == "adam") {
-    check_known(kv, args.optim, {"amsgrad"});
-    const bool amsgrad = flag("amsgrad", false);
-    auto make = [&](double wd) {
-      return std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(args.learning_rate)
-                                                             .betas({args.adam_beta1, args.adam_beta2})
-                                                             .eps(args.adam_epsilon)
-                                                             .weight_decay(wd)
-                                                             .amsgrad(amsgrad));
-    };
-    return std::make_unique<FusedAdam>(groups(make), *make(0.0));
-  }
-  if (args.optim == "sgd") {
-    check_known(kv, args.optim, {"momentum", "dampening", "nesterov"});
-    const double momentum = num("momentum", 0.0), dampening = num("dampening", 0.0);
-    const bool nesterov = flag("nesterov", false);
-    if (nesterov && (momentum <= 0 || dampening != 0))
-      throw ArgumentError("--optim_args: nesterov needs momentum > 0 and dampening 0");
-    auto make = [&](double wd) {
-      return std::make_unique<torch::optim::SGDOptions>(
-          torch::optim::SGDOptions(args.learning_rate).momentum(momentum).dampening(dampening).nesterov(nesterov).weight_decay(wd));
-    };
-    return std::make_unique<FusedSGD>(groups(make), *make(0.0));
-  }
-  throw ArgumentError("--optim: '" + args.optim + "' is not available (adamw_torch_fused, adamw_torch, adamw, adam, sgd)");
+  throw ArgumentError("--optim: " + to_string(args.optim) + " has no entry in the optimizer registry");
 }
 
 void set_group_learning_rate(torch::optim::Optimizer& optimizer, size_t group, double lr) {

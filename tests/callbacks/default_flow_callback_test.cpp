@@ -21,7 +21,7 @@ struct Flow {
 
 TEST(DefaultFlowCallback, StepStrategies) {
   Flow f;
-  f.args.eval_strategy = "steps";
+  f.args.eval_strategy = IntervalStrategy::steps;
   f.state.max_steps = 10;
   f.state.logging_steps = 2;
   f.state.eval_steps = 3;
@@ -39,7 +39,7 @@ TEST(DefaultFlowCallback, StepStrategies) {
 
 TEST(DefaultFlowCallback, FinalStepForcesSaveAndOneEvaluation) {
   Flow f;
-  f.args.eval_strategy = "steps";
+  f.args.eval_strategy = IntervalStrategy::steps;
   f.state.max_steps = 7;
   f.state.eval_steps = 3;
   f.state.save_steps = 5;
@@ -62,17 +62,17 @@ TEST(DefaultFlowCallback, FinalStepForcesSaveAndOneEvaluation) {
 TEST(DefaultFlowCallback, FinalSaveOnlyForTheStepsStrategy) {
   Flow f;
   f.state.max_steps = 3;
-  f.args.save_strategy = "epoch";
+  f.args.save_strategy = SaveStrategy::epoch;
   EXPECT_FALSE(f.step_end(3).should_save);
-  f.args.save_strategy = "no";
+  f.args.save_strategy = SaveStrategy::no;
   EXPECT_FALSE(f.step_end(3).should_save);
-  f.args.save_strategy = "best";
+  f.args.save_strategy = SaveStrategy::best;
   EXPECT_FALSE(f.step_end(3).should_save);
 }
 
 TEST(DefaultFlowCallback, LoggingFirstStepEvenWithStrategyNo) {
   Flow f;
-  f.args.logging_strategy = "no";
+  f.args.logging_strategy = IntervalStrategy::no;
   f.args.logging_first_step = true;
   f.state.max_steps = 10;
   EXPECT_TRUE(f.step_end(1).should_log);
@@ -81,7 +81,7 @@ TEST(DefaultFlowCallback, LoggingFirstStepEvenWithStrategyNo) {
 
 TEST(DefaultFlowCallback, EvalDelayInSteps) {
   Flow f;
-  f.args.eval_strategy = "steps";
+  f.args.eval_strategy = IntervalStrategy::steps;
   f.args.eval_delay = 5;
   f.state.eval_steps = 2;
   f.state.max_steps = 100;
@@ -91,9 +91,9 @@ TEST(DefaultFlowCallback, EvalDelayInSteps) {
 
 TEST(DefaultFlowCallback, EpochStrategies) {
   Flow f;
-  f.args.logging_strategy = "epoch";
-  f.args.eval_strategy = "epoch";
-  f.args.save_strategy = "epoch";
+  f.args.logging_strategy = IntervalStrategy::epoch;
+  f.args.eval_strategy = IntervalStrategy::epoch;
+  f.args.save_strategy = SaveStrategy::epoch;
   f.args.eval_delay = 2;
   f.state.epoch = 1.0;
   f.flow.on_epoch_end(f.args, f.state, f.control, f.ctx);

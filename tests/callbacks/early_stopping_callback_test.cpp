@@ -15,7 +15,7 @@ struct EvalRun {
   EvalRun(const std::string& metric, bool greater) {
     args.metric_for_best_model = metric;
     args.greater_is_better = greater;
-    args.eval_strategy = "steps";
+    args.eval_strategy = IntervalStrategy::steps;
   }
   // One evaluation as the Trainer does it: on_evaluate first, then the best-metric update.
   void evaluate(EarlyStoppingCallback& cb, double value) {
@@ -95,7 +95,7 @@ TEST(EarlyStoppingCallback, ChecksAreClearErrors) {
   }
   args.metric_for_best_model = "loss";
   EXPECT_THROW(cb.on_train_begin(args, s, c, ctx), std::invalid_argument);
-  args.eval_strategy = "epoch";
+  args.eval_strategy = IntervalStrategy::epoch;
   EXPECT_NO_THROW(cb.on_train_begin(args, s, c, ctx));
   EXPECT_TRUE(logs.contains("--load_best_model_at_end"));
   EXPECT_THROW(EarlyStoppingCallback(0), std::invalid_argument);

@@ -39,7 +39,7 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
 TrainingArguments saving_args(const fs::path& dir, int64_t max_steps) {
   auto a = quiet_args(dir);
   a.max_steps = max_steps;
-  a.save_strategy = "steps";
+  a.save_strategy = SaveStrategy::steps;
   a.save_steps = 4;
   return a;
 }
@@ -166,7 +166,7 @@ TEST(Validation, AModelWithoutTrainableParametersIsAnError) {
 TEST(Validation, EvaluationDataMustHaveTheTrainingFeatures) {
   testing::TempDir dir;
   auto a = quiet_args(dir.path());
-  a.eval_strategy = "epoch";
+  a.eval_strategy = IntervalStrategy::epoch;
   auto eval = std::make_shared<TensorDataset>(torch::randn({10, 4}), torch::zeros({10}, torch::kLong));
   Trainer t(make_builtin_model("mlp", 6, 3), a, blobs(64, 1), eval);
   const std::string err = error_of([&] { t.train(); });
@@ -177,7 +177,7 @@ TEST(Validation, EvaluationDataMustHaveTheTrainingFeatures) {
 TEST(Validation, OptimizerOptionsAreChecked) {
   testing::TempDir dir;
   auto a = quiet_args(dir.path());
-  a.optim = "sgd";
+  a.optim = OptimizerNames::sgd;
   a.optim_args = "momentum=-1";
   Trainer t(make_builtin_model("mlp", 6, 3), a, blobs(64, 1));
   EXPECT_NE(error_of([&] { t.train(); }).find("args.optim_args: momentum must be a finite number >= 0, got '-1'"), std::string::npos);
@@ -198,7 +198,7 @@ TEST(Divergence, NoticedWithoutALogBeforeTheEnd) {
   auto b = quiet_args(dir.path());
   b.max_steps = 5;
   b.logging_steps = 1000;
-  b.save_strategy = "steps";
+  b.save_strategy = SaveStrategy::steps;
   b.save_steps = 3;
   Trainer u(make_builtin_model("mlp", 6, 3), b, nan_data);
   u.pop_callback<PrinterCallback>();
@@ -231,7 +231,7 @@ TEST(SpeedMetrics, RatesCountTheStepsRunNotThePlan) {
 TEST(FinalEvaluation, TheLoopsEvaluationAtTheLastStepIsReused) {
   testing::TempDir dir;
   auto a = quiet_args(dir.path());
-  a.eval_strategy = "epoch";
+  a.eval_strategy = IntervalStrategy::epoch;
   Trainer t(make_builtin_model("mlp", 6, 3), a, blobs(64, 1), blobs(32, 2), {}, compute_accuracy);
   t.pop_callback<PrinterCallback>();
   t.train();

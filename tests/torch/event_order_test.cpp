@@ -66,14 +66,14 @@ struct Scenario {
   int64_t n_train = 40, batch = 8, ga = 1;
   double epochs = 1;
   int64_t max_steps = -1;
-  std::string logging_strategy = "steps";
+  IntervalStrategy logging_strategy = IntervalStrategy::steps;
   double logging_steps = 500;
   bool logging_first_step = false;
-  std::string eval_strategy = "no";
+  IntervalStrategy eval_strategy = IntervalStrategy::no;
   std::optional<double> eval_steps;
   double eval_delay = 0;
   bool eval_on_start = false;
-  std::string save_strategy = "no";
+  SaveStrategy save_strategy = SaveStrategy::no;
   double save_steps = 500;
   int64_t n_eval = 24;
   int64_t stop_training_at = -1, stop_epoch_at = -1;
@@ -186,14 +186,14 @@ std::vector<std::string> expected(const Scenario& sc) {
         epoch_value = static_cast<double>(e) + static_cast<double>(step + 1) / static_cast<double>(len);
         // DefaultFlowCallback.on_step_end
         if (gs == 1 && sc.logging_first_step) L = true;
-        if (sc.logging_strategy == "steps" && gs % log_steps == 0) L = true;
-        const bool eval_due = sc.eval_strategy == "steps" && gs % eval_steps == 0;
+        if (sc.logging_strategy == IntervalStrategy::steps && gs % log_steps == 0) L = true;
+        const bool eval_due = sc.eval_strategy == IntervalStrategy::steps && gs % eval_steps == 0;
         if (eval_due && sc.eval_delay <= gs) E = true;
-        if (sc.save_strategy == "steps" && gs % save_steps == 0) S = true;
+        if (sc.save_strategy == SaveStrategy::steps && gs % save_steps == 0) S = true;
         if (gs >= max_steps) {
           T = true;
-          if (sc.save_strategy == "steps") S = true;
-          if (sc.eval_strategy == "steps" && !eval_due && sc.eval_delay <= gs) E = true;
+          if (sc.save_strategy == SaveStrategy::steps) S = true;
+          if (sc.eval_strategy == IntervalStrategy::steps && !eval_due && sc.eval_delay <= gs) E = true;
         }
         ev.push_back("step_end gs=" + std::to_string(gs) + " epoch=" + python_float_repr(epoch_value) + " " + f());
         if (gs == sc.stop_training_at) T = true;
@@ -204,9 +204,9 @@ std::vector<std::string> expected(const Scenario& sc) {
       }
       if (epoch_stop || T) break;
     }
-    if (sc.logging_strategy == "epoch") L = true;
-    if (sc.eval_strategy == "epoch" && sc.eval_delay <= epoch_value) E = true;
-    if (sc.save_strategy == "epoch") S = true;
+    if (sc.logging_strategy == IntervalStrategy::epoch) L = true;
+    if (sc.eval_strategy == IntervalStrategy::epoch && sc.eval_delay <= epoch_value) E = true;
+    if (sc.save_strategy == SaveStrategy::epoch) S = true;
     ev.push_back("epoch_end " + f());
     block();
     if (T) break;
@@ -231,9 +231,9 @@ TEST(EventOrder, TheSpecificationsWorkedExample) {
   sc.epochs = 2;
   sc.logging_steps = 2;
   sc.logging_first_step = true;
-  sc.eval_strategy = "steps";
+  sc.eval_strategy = IntervalStrategy::steps;
   sc.eval_steps = 2;
-  sc.save_strategy = "steps";
+  sc.save_strategy = SaveStrategy::steps;
   sc.save_steps = 4;
   sc.n_eval = 24;
   const std::vector<std::string> pred3 = {"prediction_step", "prediction_step", "prediction_step"};
@@ -285,20 +285,20 @@ std::vector<Scenario> scenarios() {
   };
   add("ga1_three_epochs_log_every_2", [](Scenario& s) { s.n_train = 20; s.batch = 8; s.epochs = 3; s.logging_steps = 2; s.logging_first_step = true; });
   add("ga3_uneven_epochs", [](Scenario& s) { s.n_train = 56; s.ga = 3; s.epochs = 2; s.logging_steps = 1; });
-  add("ga2_max_steps_mid_epoch", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.max_steps = 4; s.logging_steps = 1; s.save_strategy = "steps"; s.save_steps = 3; });
-  add("epoch_strategies", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.epochs = 3; s.logging_strategy = "epoch"; s.eval_strategy = "epoch"; s.save_strategy = "epoch"; });
-  add("eval_delay_steps", [](Scenario& s) { s.n_train = 64; s.epochs = 2; s.eval_strategy = "steps"; s.eval_steps = 2; s.eval_delay = 5; s.logging_steps = 3; });
-  add("eval_delay_epochs", [](Scenario& s) { s.n_train = 16; s.epochs = 4; s.eval_strategy = "epoch"; s.eval_delay = 2; });
-  add("fractional_intervals", [](Scenario& s) { s.n_train = 80; s.epochs = 2; s.logging_steps = 0.25; s.eval_strategy = "steps"; s.eval_steps = 0.5; s.save_strategy = "steps"; s.save_steps = 0.5; });
-  add("final_eval_between_points", [](Scenario& s) { s.n_train = 56; s.epochs = 1; s.eval_strategy = "steps"; s.eval_steps = 3; s.logging_steps = 3; s.save_strategy = "steps"; s.save_steps = 5; });
-  add("callback_stops_training", [](Scenario& s) { s.n_train = 80; s.epochs = 3; s.logging_steps = 2; s.stop_training_at = 3; s.save_strategy = "steps"; s.save_steps = 2; });
-  add("callback_stops_epoch", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.epochs = 3; s.logging_strategy = "epoch"; s.stop_epoch_at = 1; });
-  add("eval_on_start", [](Scenario& s) { s.n_train = 24; s.epochs = 1; s.eval_on_start = true; s.eval_strategy = "epoch"; s.n_eval = 20; });
-  add("logging_no_with_first_step", [](Scenario& s) { s.n_train = 40; s.epochs = 1; s.logging_strategy = "no"; s.logging_first_step = true; });
-  add("fractional_epochs", [](Scenario& s) { s.n_train = 80; s.epochs = 1.5; s.logging_steps = 4; s.eval_strategy = "epoch"; s.save_strategy = "epoch"; });
-  add("ga_larger_than_epoch", [](Scenario& s) { s.n_train = 24; s.ga = 4; s.epochs = 3; s.logging_steps = 1; s.eval_strategy = "steps"; s.eval_steps = 2; });
-  add("max_steps_longer_than_epochs", [](Scenario& s) { s.n_train = 24; s.ga = 2; s.max_steps = 7; s.logging_steps = 2; s.eval_strategy = "steps"; s.eval_steps = 3; s.n_eval = 9; });
-  add("many_eval_batches", [](Scenario& s) { s.n_train = 32; s.epochs = 2; s.eval_strategy = "epoch"; s.n_eval = 50; s.logging_strategy = "epoch"; });
+  add("ga2_max_steps_mid_epoch", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.max_steps = 4; s.logging_steps = 1; s.save_strategy = SaveStrategy::steps; s.save_steps = 3; });
+  add("epoch_strategies", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.epochs = 3; s.logging_strategy = IntervalStrategy::epoch; s.eval_strategy = IntervalStrategy::epoch; s.save_strategy = SaveStrategy::epoch; });
+  add("eval_delay_steps", [](Scenario& s) { s.n_train = 64; s.epochs = 2; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 2; s.eval_delay = 5; s.logging_steps = 3; });
+  add("eval_delay_epochs", [](Scenario& s) { s.n_train = 16; s.epochs = 4; s.eval_strategy = IntervalStrategy::epoch; s.eval_delay = 2; });
+  add("fractional_intervals", [](Scenario& s) { s.n_train = 80; s.epochs = 2; s.logging_steps = 0.25; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 0.5; s.save_strategy = SaveStrategy::steps; s.save_steps = 0.5; });
+  add("final_eval_between_points", [](Scenario& s) { s.n_train = 56; s.epochs = 1; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 3; s.logging_steps = 3; s.save_strategy = SaveStrategy::steps; s.save_steps = 5; });
+  add("callback_stops_training", [](Scenario& s) { s.n_train = 80; s.epochs = 3; s.logging_steps = 2; s.stop_training_at = 3; s.save_strategy = SaveStrategy::steps; s.save_steps = 2; });
+  add("callback_stops_epoch", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.epochs = 3; s.logging_strategy = IntervalStrategy::epoch; s.stop_epoch_at = 1; });
+  add("eval_on_start", [](Scenario& s) { s.n_train = 24; s.epochs = 1; s.eval_on_start = true; s.eval_strategy = IntervalStrategy::epoch; s.n_eval = 20; });
+  add("logging_no_with_first_step", [](Scenario& s) { s.n_train = 40; s.epochs = 1; s.logging_strategy = IntervalStrategy::no; s.logging_first_step = true; });
+  add("fractional_epochs", [](Scenario& s) { s.n_train = 80; s.epochs = 1.5; s.logging_steps = 4; s.eval_strategy = IntervalStrategy::epoch; s.save_strategy = SaveStrategy::epoch; });
+  add("ga_larger_than_epoch", [](Scenario& s) { s.n_train = 24; s.ga = 4; s.epochs = 3; s.logging_steps = 1; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 2; });
+  add("max_steps_longer_than_epochs", [](Scenario& s) { s.n_train = 24; s.ga = 2; s.max_steps = 7; s.logging_steps = 2; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 3; s.n_eval = 9; });
+  add("many_eval_batches", [](Scenario& s) { s.n_train = 32; s.epochs = 2; s.eval_strategy = IntervalStrategy::epoch; s.n_eval = 50; s.logging_strategy = IntervalStrategy::epoch; });
   return v;
 }
 

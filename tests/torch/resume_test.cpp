@@ -69,12 +69,12 @@ TrainingArguments resume_args(const fs::path& out) {
   a.gradient_accumulation_steps = 2;
   a.num_train_epochs = 3;  // 7 batches an epoch: groups of 2, 2, 2, 1 -> 4 steps an epoch, 12 in all
   a.learning_rate = 5e-2;
-  a.lr_scheduler_type = "cosine";
+  a.lr_scheduler_type = SchedulerType::cosine;
   a.warmup_steps = 3;
   a.logging_steps = 3;
-  a.save_strategy = "steps";
+  a.save_strategy = SaveStrategy::steps;
   a.save_steps = 1;
-  a.eval_strategy = "steps";
+  a.eval_strategy = IntervalStrategy::steps;
   a.eval_steps = 5;
   a.use_cpu = true;
   a.disable_tqdm = true;
@@ -99,7 +99,7 @@ Json without_timings(const Json& history) {
 }
 
 RunResult train_run(const fs::path& out, std::optional<std::string> resume, uint64_t init_seed,
-                    const std::string& optim = "adamw_torch_fused", const std::string& optim_args = "") {
+                    OptimizerNames optim = OptimizerNames::adamw_torch_fused, const std::string& optim_args = "") {
   set_seed(static_cast<int64_t>(init_seed));
   auto model = wrap_module(Net());
   auto args = resume_args(out);
@@ -133,14 +133,14 @@ TEST(Resume, BitIdenticalWeightsAndHistoryForEveryStoppingPoint) {
 }
 
 TEST(Resume, EveryOptimizersStateIsRestored) {
-  for (auto [optim, optim_args] : std::vector<std::pair<std::string, std::string>>{
-           {"adam", "amsgrad=true"}, {"sgd", "momentum=0.9,nesterov=true"}, {"adamw_torch", ""}}) {
+  for (auto [optim, optim_args] : std::vector<std::pair<OptimizerNames, std::string>>{
+           {OptimizerNames::adam, "amsgrad=true"}, {OptimizerNames::sgd, "momentum=0.9,nesterov=true"}, {OptimizerNames::adamw_torch, ""}}) {
     testing::TempDir full_dir, dir;
     const auto full = train_run(full_dir.path(), std::nullopt, 1, optim, optim_args);
     fs::copy(full_dir / "checkpoint-6", dir / "checkpoint-6", fs::copy_options::recursive);
     const auto resumed = train_run(dir.path(), (dir / "checkpoint-6").string(), 5, optim, optim_args);
     for (size_t i = 0; i < full.weights.size(); ++i)
-      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second)) << optim << " " << full.weights[i].first;
+      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second)) << to_string(optim) << " " << full.weights[i].first;
   }
 }
 
@@ -148,7 +148,7 @@ TEST(Resume, LastTakesTheNewestGoodCheckpointAndSkipsDamagedOnes) {
   testing::TempDir dir;
   auto args = resume_args(dir.path());
   args.max_steps = 6;
-  args.eval_strategy = "no";
+  args.eval_strategy = IntervalStrategy::no;
   Trainer first(wrap_module(Net()), args, data(50, 1));
   first.pop_callback<PrinterCallback>();
   first.train();
@@ -195,8 +195,8 @@ TEST(Resume, EarlyStoppingPatienceSurvivesAResume) {
   auto args = resume_args(dir.path());
   args.gradient_accumulation_steps = 1;
   args.num_train_epochs = 10;
-  args.eval_strategy = "epoch";
-  args.save_strategy = "epoch";
+  args.eval_strategy = IntervalStrategy::epoch;
+  args.save_strategy = SaveStrategy::epoch;
   args.metric_for_best_model = "loss";
   args.learning_rate = 0;  // the loss never improves after the first evaluation
   args.warmup_steps = 0;
@@ -216,7 +216,7 @@ TEST(Resume, CallbacksOfTheSameClassDoNotCollide) {
   testing::TempDir dir;
   auto args = resume_args(dir.path());
   args.max_steps = 4;
-  args.eval_strategy = "steps";
+  args.eval_strategy = IntervalStrategy::steps;
   args.eval_steps = 1;
   args.metric_for_best_model = "loss";
   args.learning_rate = 0;
@@ -246,7 +246,7 @@ TEST(Resume, CallbacksOfTheSameClassDoNotCollide) {
 TEST(Checkpoints, SaveStrategyBestSavesOnlyImprovements) {
   testing::TempDir dir;
   auto args = resume_args(dir.path());
-  args.save_strategy = "best";
+  args.save_strategy = SaveStrategy::best;
   args.eval_steps = 1;
   args.metric_for_best_model = "accuracy";
   Trainer t(wrap_module(Net()), args, data(50, 1), data(20, 2), {}, compute_accuracy);
@@ -270,7 +270,7 @@ TEST(Checkpoints, SaveStrategyBestSavesOnlyImprovements) {
 TEST(Checkpoints, AFullDiskFailsTheSaveClearlyAndKeepsOlderCheckpoints) {
   testing::TempDir dir;
   auto args = resume_args(dir.path());
-  args.eval_strategy = "no";
+  args.eval_strategy = IntervalStrategy::no;
   Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>(3)});
   t.pop_callback<PrinterCallback>();
   const std::string error = train_with_full_disk(t);
@@ -290,8 +290,8 @@ TEST(Checkpoints, PreemptionSavesAndStopsAfterTheCurrentStep) {
     }
   };
   auto args = resume_args(dir.path());
-  args.save_strategy = "no";
-  args.eval_strategy = "no";
+  args.save_strategy = SaveStrategy::no;
+  args.eval_strategy = IntervalStrategy::no;
   Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<PreemptAt>(), std::make_shared<PreemptionCallback>()});
   t.pop_callback<PrinterCallback>();
   auto out = t.train();
@@ -345,7 +345,7 @@ TEST(AsyncSave, ABackgroundFailureIsReportedNotLost) {
   testing::TempDir dir;
   auto args = resume_args(dir.path());
   args.save_async = true;
-  args.eval_strategy = "no";
+  args.eval_strategy = IntervalStrategy::no;
   Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>(3)});
   t.pop_callback<PrinterCallback>();
   const std::string error = train_with_full_disk(t);

@@ -24,7 +24,7 @@ inline TrainingArguments quiet_args(const std::filesystem::path& out) {
   a.per_device_train_batch_size = 16;
   a.per_device_eval_batch_size = 32;
   a.num_train_epochs = 2;
-  a.save_strategy = "no";
+  a.save_strategy = SaveStrategy::no;
   a.logging_steps = 5;
   a.use_cpu = true;
   a.disable_tqdm = true;

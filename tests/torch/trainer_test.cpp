@@ -66,7 +66,7 @@ TEST(Trainer, LoggedLossIsTheMeanOfStepLossesAndLearningRateTheOneUsed) {
   args.max_steps = 8;
   args.logging_steps = 4;
   args.learning_rate = 0.1;
-  args.optim = "sgd";
+  args.optim = OptimizerNames::sgd;
   Recording t(make_builtin_model("mlp", 6, 3), args, blobs(160, 3));  // 10 batches: groups of 3,3,3,1
   silence(t);
   t.train();
@@ -126,7 +126,7 @@ TEST(Trainer, CallbacksCanChangeGradientsAndLogs) {
   };
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
-  args.optim = "sgd";
+  args.optim = OptimizerNames::sgd;
   args.max_steps = 5;
   auto model = make_builtin_model("mlp", 6, 3);
   auto before = model->named_parameters()[0].second.clone();
@@ -160,9 +160,9 @@ TEST(Trainer, CheckpointsHaveTheOriginalsLayoutAndRotationKeepsTheBest) {
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
   args.max_steps = 12;
-  args.save_strategy = "steps";
+  args.save_strategy = SaveStrategy::steps;
   args.save_steps = 2;
-  args.eval_strategy = "steps";
+  args.eval_strategy = IntervalStrategy::steps;
   args.eval_steps = 2;
   args.save_total_limit = 2;
   args.metric_for_best_model = "loss";
@@ -192,9 +192,9 @@ TEST(Trainer, LoadBestModelAtEndRestoresTheBestWeights) {
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
   args.max_steps = 6;
-  args.eval_strategy = "steps";
+  args.eval_strategy = IntervalStrategy::steps;
   args.eval_steps = 2;
-  args.save_strategy = "steps";
+  args.save_strategy = SaveStrategy::steps;
   args.save_steps = 2;
   args.load_best_model_at_end = true;
   args.metric_for_best_model = "accuracy";
@@ -212,8 +212,8 @@ TEST(Trainer, EarlyStoppingEndsTrainingAndItsStateIsSaved) {
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
   args.num_train_epochs = 10;
-  args.eval_strategy = "epoch";
-  args.save_strategy = "epoch";
+  args.eval_strategy = IntervalStrategy::epoch;
+  args.save_strategy = SaveStrategy::epoch;
   args.metric_for_best_model = "loss";
   args.learning_rate = 0;  // no improvement after the first evaluation
   auto es = std::make_shared<EarlyStoppingCallback>(2);
@@ -269,7 +269,7 @@ TEST(Trainer, SomeNanLossesAreFilteredFromTheLog) {
   auto args = quiet_args(dir.path());
   args.max_steps = 4;
   args.logging_steps = 4;
-  args.optim = "sgd";
+  args.optim = OptimizerNames::sgd;
   args.max_grad_norm = 0;
   args.train_sampling_strategy = "sequential";
   auto data = blobs(64, 17);
@@ -354,7 +354,7 @@ TEST(Trainer, FlushDenormalZeroesSubnormalResults) {
 TEST(Trainer, BadSetupsAreClearErrors) {
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
-  args.eval_strategy = "steps";
+  args.eval_strategy = IntervalStrategy::steps;
   EXPECT_THROW(Trainer(make_builtin_model("mlp", 6, 3), args, blobs(10, 1)), ArgumentError);
   auto fp = quiet_args(dir.path());
   fp.fp16 = true;
@@ -421,7 +421,7 @@ TEST(Trainer, WeightDecayStaysOffBiasesAndNormWeights) {
   EXPECT_EQ(opt->param_groups()[1].params().size(), 3u);  // the three biases
   EXPECT_EQ(static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[0].options()).weight_decay(), 0.1);
   EXPECT_EQ(static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[1].options()).weight_decay(), 0.0);
-  args.optim = "sgd";
+  args.optim = OptimizerNames::sgd;
   args.optim_args = "momentum=0.9,nesterov=true";
   EXPECT_NO_THROW(create_optimizer(args, *model));
   args.optim_args = "betas=1";

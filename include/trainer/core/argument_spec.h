@@ -8,8 +8,10 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "trainer/core/choices.h"
 #include "trainer/core/json.h"
 
 namespace trainer {
@@ -66,6 +68,16 @@ ArgumentSpec bind_argument(std::string name, std::optional<int64_t>* target, std
 ArgumentSpec bind_argument(std::string name, std::optional<bool>* target, std::string help);
 ArgumentSpec bind_argument(std::string name, std::optional<std::string>* target, std::string help);
 ArgumentSpec bind_argument(std::string name, std::vector<std::string>* target, std::string help);
+// One of a fixed list of spellings, stored as its index (the enum bindings below).
+ArgumentSpec bind_choice_argument(std::string name, std::vector<std::string> choices, std::string help,
+                                  std::function<void(size_t index)> set, std::function<size_t()> get);
+// An enum with a ChoiceNames table (choices.h): parsed from and saved as its spelling.
+template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+ArgumentSpec bind_argument(std::string name, E* target, std::string help) {
+  return bind_choice_argument(
+      std::move(name), choice_names<E>(), std::move(help), [target](size_t i) { *target = static_cast<E>(i); },
+      [target] { return static_cast<size_t>(*target); });
+}
 // A JSON object, given on the command line as JSON text: --lr_scheduler_kwargs '{"num_cycles": 2}'.
 ArgumentSpec bind_json_object_argument(std::string name, Json* target, std::string help);
 

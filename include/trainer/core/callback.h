@@ -4,6 +4,7 @@
 // original passes as keyword arguments. Callbacks observe and steer; to change what a step computes,
 // subclass Trainer instead.
 
+#include <exception>
 #include <functional>
 #include <string>
 
@@ -34,6 +35,9 @@ class Model;
 //   model_description  the model's description (Model::describe()), set from construction
 //   save_model       writes the model as it is now to a directory (model.safetensors and
 //                    training_args.json, as Trainer::save_model); set from construction
+//   checkpoint_dir   on_checkpoint_published only: the checkpoint whose every file is on disk
+//   exception        on_exception only: what is leaving train()
+//   exception_message  on_exception only: its what()
 struct CallbackContext {
   Model* model = nullptr;
   torch::optim::Optimizer* optimizer = nullptr;
@@ -44,6 +48,9 @@ struct CallbackContext {
   const Json* metrics = nullptr;
   std::string model_description;
   std::function<void(const std::string& dir)> save_model;
+  std::string checkpoint_dir;
+  std::exception_ptr exception;
+  std::string exception_message;
 };
 
 class TrainerCallback {
@@ -72,6 +79,17 @@ class TrainerCallback {
   virtual void on_save(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
   virtual void on_log(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
   virtual void on_prediction_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+
+  // Not in the original. Fired once a checkpoint is complete on disk (ctx.checkpoint_dir), on the
+  // training thread: right after on_save when saving is synchronous; with --save_async once the
+  // writer has published it (seen at the next step, the next save, or the end of training, before
+  // on_train_end). Every file is there and stays until this event returns: copy or upload here.
+  virtual void on_checkpoint_published(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
+  // Not in the original. Fired when an exception (divergence, a failed save, a callback's error,
+  // ...) is about to leave train() after on_train_begin was called; on_train_end is not called then,
+  // as in the original. Trackers mark the run failed and flush here. The exception is rethrown
+  // afterwards whatever the callbacks do; one that throws here is logged and the others still run.
+  virtual void on_exception(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {}
 };
 
 // A callback whose state is saved in checkpoints under TrainerState::stateful_callbacks.

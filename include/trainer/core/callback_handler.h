@@ -74,6 +74,9 @@ class CallbackHandler {
   void on_save(const Args& a, TrainerState& s, TrainerControl& c);
   void on_log(const Args& a, TrainerState& s, TrainerControl& c, Json& logs);
   void on_prediction_step(const Args& a, TrainerState& s, TrainerControl& c);
+  void on_checkpoint_published(const Args& a, TrainerState& s, TrainerControl& c, const std::string& checkpoint_dir);
+  // Calls every callback even when one throws (each failure is logged); never throws.
+  void on_exception(const Args& a, TrainerState& s, TrainerControl& c, std::exception_ptr error) noexcept;
 
  private:
   using Event = void (TrainerCallback::*)(const Args&, TrainerState&, TrainerControl&, CallbackContext&);

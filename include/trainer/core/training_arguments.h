@@ -1,6 +1,6 @@
 #pragma once
 // TrainingArguments: the original's configuration fields under the original's names and defaults
-// (v5). Strings stand for the original's enums and are validated against the same choices.
+// (v5). The original's enums are enum classes (choices.h) with the same spellings.
 
 #include <cstdint>
 #include <optional>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "trainer/core/argument_spec.h"
+#include "trainer/core/choices.h"
 #include "trainer/core/json.h"
 
 namespace trainer {
@@ -30,7 +31,7 @@ struct TrainingArguments {
 
   // Optimizer
   double learning_rate = 5e-5;
-  std::string optim = "adamw_torch_fused";  // the original's default with a current torch
+  OptimizerNames optim = OptimizerNames::adamw_torch_fused;  // the original's default with a current torch
   std::optional<std::string> optim_args;
   double weight_decay = 0.0;
   double adam_beta1 = 0.9;
@@ -40,7 +41,7 @@ struct TrainingArguments {
   double label_smoothing_factor = 0.0;
 
   // Learning-rate schedule
-  std::string lr_scheduler_type = "linear";
+  SchedulerType lr_scheduler_type = SchedulerType::linear;
   Json lr_scheduler_kwargs = Json::object();
   double warmup_steps = 0;                 // >= 1: steps; in [0, 1): ratio of max_steps
   std::optional<double> warmup_ratio;      // deprecated: copied into warmup_steps
@@ -52,7 +53,7 @@ struct TrainingArguments {
   bool flush_denormal = false;  // not in the original: flush-to-zero for float math on the CPU
 
   // Logging
-  std::string logging_strategy = "steps";
+  IntervalStrategy logging_strategy = IntervalStrategy::steps;
   double logging_steps = 500;
   bool logging_first_step = false;
   bool logging_nan_inf_filter = true;
@@ -61,14 +62,14 @@ struct TrainingArguments {
   std::vector<std::string> report_to = {"none"};
 
   // Evaluation
-  std::string eval_strategy = "no";
+  IntervalStrategy eval_strategy = IntervalStrategy::no;
   std::optional<double> eval_steps;
   double eval_delay = 0;
   bool eval_on_start = false;
   bool prediction_loss_only = false;
 
   // Saving and best model
-  std::string save_strategy = "steps";
+  SaveStrategy save_strategy = SaveStrategy::steps;
   double save_steps = 500;
   std::optional<int64_t> save_total_limit;
   bool save_only_model = false;
@@ -100,12 +101,14 @@ struct TrainingArguments {
   Json to_json() const;
   static TrainingArguments from_json(const Json& json);
 
-  bool do_eval() const { return eval_strategy != "no"; }
+  bool do_eval() const { return eval_strategy != IntervalStrategy::no; }
   // Per-step batch of one process (the original multiplies by max(1, n_gpu); one device here).
   int64_t train_batch_size() const { return per_device_train_batch_size; }
   int64_t eval_batch_size() const { return per_device_eval_batch_size; }
   int64_t effective_data_seed() const { return data_seed.value_or(seed); }
   bool disable_tqdm_resolved() const { return disable_tqdm.value_or(false); }
+  // The evaluation metric --metric_for_best_model names, with its eval_ prefix (eval_loss when unset).
+  std::string best_metric_key() const;
 };
 
 // The table behind parsing, help and saving; the specs write into `args`.

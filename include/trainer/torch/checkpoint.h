@@ -13,24 +13,6 @@ namespace trainer {
 
 inline constexpr const char* kCheckpointPrefix = "checkpoint";
 
-// loop_state.json: what the training loop had accumulated since its last log when it saved, so a
-// resumed run logs and reports exactly what an uninterrupted one would. Written and read here only.
-struct SavedLoopState {
-  double tr_loss = 0;                  // sum of micro-batch losses since the last log
-  double nonfinite = 0;                // NaN/Inf micro-batch losses since the last log
-  double total_loss_scalar = 0;        // sum of the losses already logged
-  int64_t last_logged_step = 0;
-  int64_t micro_batches_since_log = 0;
-  double current_flos = 0;
-  std::optional<double> grad_norm;
-  std::optional<double> learning_rate;
-  std::optional<int64_t> num_train_examples;  // the training set's size (absent in older checkpoints)
-
-  std::string to_json_string() const;
-  // Throws std::runtime_error naming the file and the field that is missing or of the wrong type.
-  static SavedLoopState read(const std::filesystem::path& path);
-};
-
 std::string checkpoint_dir_name(int64_t step);
 
 // Writes a checkpoint: `fill(tmp_dir)` writes the files, then the directory is flushed and renamed

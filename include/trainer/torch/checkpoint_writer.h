@@ -4,7 +4,9 @@
 // thread and returns at once; only one save is in flight: the next submit() (and wait()) first waits
 // for it. Either way a checkpoint appears under its name only when complete (write_checkpoint()).
 // A failure in the background is rethrown by the next submit() or wait(), so none goes unnoticed.
+// take_published() tells the loop which checkpoints are complete, for on_checkpoint_published.
 
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
@@ -39,6 +41,9 @@ class CheckpointWriter {
   // Waits until nothing is in flight; rethrows a failure of the last background save.
   void wait();
   bool async() const { return async_; }
+  // The checkpoints published since the last call, oldest first; never blocks (one atomic load
+  // when there are none, so the loop may ask after every step).
+  std::vector<std::filesystem::path> take_published();
 
  private:
   struct Job {
@@ -47,7 +52,8 @@ class CheckpointWriter {
     CheckpointFiles files;
     std::function<void()> after;
   };
-  static void publish(Job& job);
+  static std::filesystem::path publish(Job& job);
+  void record_published(std::filesystem::path dir);
   void run();
 
   bool async_;
@@ -57,6 +63,8 @@ class CheckpointWriter {
   bool stop_ = false;
   Job job_;
   std::exception_ptr error_;
+  std::vector<std::filesystem::path> published_;
+  std::atomic<bool> any_published_{false};
   std::thread thread_;
 };
 

@@ -23,9 +23,11 @@
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
+#include "trainer/core/training_plan.h"
 #include "trainer/torch/checkpoint.h"
 #include "trainer/torch/checkpoint_writer.h"
 #include "trainer/torch/data_loader.h"
+#include "trainer/torch/loop_state.h"
 #include "trainer/torch/model.h"
 #include "trainer/torch/optimizer_state.h"
 
@@ -167,39 +169,63 @@ class Trainer {
   int64_t current_gradient_accumulation_steps_ = 1;
 
  private:
-  struct LoopState;
-  // What train() will do: steps and epochs.
-  struct TrainingPlan {
-    int64_t updates_per_epoch = 0;
-    int64_t max_steps = 0;
-    int64_t num_train_epochs = 0;
+  // A checkpoint to resume from, with its state files read once.
+  struct ResumePoint {
+    std::filesystem::path dir;
+    TrainerState state;
+    std::optional<LoopState> loop;
   };
   struct EvaluationRecord {
     Json metrics;
     const TensorDataset* dataset = nullptr;
     int64_t weights_version = 0;
   };
-  TrainingPlan plan_training() const;
+
+  // The phases of train(), in order.
+  TrainingPlan prepare_run();
+  std::optional<ResumePoint> find_resume_point(const std::optional<std::string>& request);
+  TrainOutput nothing_to_do(const ResumePoint& resume, const TrainingPlan& plan);
+  void set_up_training(const TrainingPlan& plan);
+  void restore_checkpoint(ResumePoint& resume, LoopState& loop);
+  TrainOutput run_training(const TrainingPlan& plan, const ResumePosition& from, LoopState& loop);
+  void run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_micro_batch, LoopState& loop);
+  void accumulate_micro_batch(const Batch& batch, LoopState& loop);
+  void optimizer_step(LoopState& loop);
+  void maybe_log_save_evaluate(LoopState& loop);
+  TrainOutput finish_training(LoopState& loop, int64_t first_step);
+
+  // Pieces of the phases.
   // The evaluation data against the training data, and one batch through the model.
   void validate_data_and_model();
   // Warns of each argument that differs from the checkpoint's and changes training; refuses
   // (ArgumentError) differences in the batches unless --force_resume.
-  void check_resume_compatible(const std::filesystem::path& dir, const std::optional<SavedLoopState>& saved_loop);
+  void check_resume_compatible(const ResumePoint& resume);
   void load_checkpoint_weights(const std::filesystem::path& dir);
+  void restore_callback_states(const Json& stored);
+  std::optional<std::filesystem::path> resolve_resume_dir(const std::optional<std::string>& request) const;
+  // The loop's accumulators on the host: the only read of them (counted in host_reads()).
+  LoopState::Accumulated read_accumulators(const LoopState& loop);
+  void log_training_loss(LoopState& loop);
+  void evaluate_during_training();
   // Throws TrainingDivergedError when the NaN/Inf losses counted since the last log cannot be
   // filtered away (filter off, all of them, or the weights themselves non-finite).
   void check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log);
-  void maybe_log_save_evaluate(LoopState& loop);
-  Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
-                       torch::Tensor* predictions, torch::Tensor* labels);
+  // Moves the operations counted since the last log into state_.total_flos.
+  void store_flos(LoopState& loop);
   bool determine_best_metric(const Json& metrics);
   void save_checkpoint(const LoopState& loop);
-  std::optional<std::filesystem::path> resolve_resume_dir(const std::optional<std::string>& request) const;
-  void restore_callback_states(const Json& stored);
+  Json stateful_callback_states() const;
+  // on_checkpoint_published for every checkpoint the writer has completed since the last call.
+  void deliver_published_checkpoints();
+  void load_best_model();
+  void delete_checkpoints_except_best();
+  Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
+                       torch::Tensor* predictions, torch::Tensor* labels);
   torch::Tensor clip_gradients(double max_norm);
   double current_learning_rate() const;
   void zero_grad();
 
+  std::string args_json_text_;  // training_args.json, serialised once (the arguments do not change)
   int64_t host_reads_ = 0;
   int64_t weights_version_ = 0;  // bumped by every optimizer step and every load of weights
   std::optional<EvaluationRecord> last_evaluation_;
@@ -209,7 +235,8 @@ class Trainer {
   SnapshotPool snapshot_pool_;
   double save_stall_seconds_ = 0;
   int64_t saves_ = 0;
-  double current_flos_ = 0;
+  double flos_per_example_ = 0;
+  std::chrono::steady_clock::time_point train_start_;
 };
 
 }  // namespace trainer

@@ -14,7 +14,7 @@ int main() {
   trainer::TrainingArguments args;
   args.output_dir = "downstream_output";
   args.max_steps = 5;
-  args.save_strategy = "no";
+  args.save_strategy = trainer::SaveStrategy::no;
   args.disable_tqdm = true;
   args.use_cpu = true;
   auto counter = std::make_shared<CountSteps>();
