@@ -127,16 +127,10 @@ std::vector<std::string> run(const Scenario& sc) {
 // The oracle: the rules of §2.3 and §5 applied to the scenario.
 std::vector<std::string> expected(const Scenario& sc) {
   std::vector<std::string> ev = {"init_end", "train_begin"};
-  const int64_t len = (sc.n_train + sc.batch - 1) / sc.batch;
-  const int64_t nupe = std::max<int64_t>((len + sc.ga - 1) / sc.ga, 1);
-  int64_t max_steps, epochs;
-  if (sc.max_steps > 0) {
-    max_steps = sc.max_steps;
-    epochs = (max_steps + nupe - 1) / nupe;
-  } else {
-    max_steps = static_cast<int64_t>(std::ceil(sc.epochs * nupe));
-    epochs = static_cast<int64_t>(std::ceil(sc.epochs));
-  }
+  const int64_t len = (sc.n_train + sc.batch - 1) / sc.batch;  // batches per epoch, the last one short
+  // The steps and epochs come from the core's plan, the same function the loop calls.
+  const TrainingPlan plan = plan_training(args_for(sc, "unused"), sc.n_train, len);
+  const int64_t max_steps = plan.max_steps, epochs = plan.num_train_epochs;
   auto resolve = [&](double v) { return v < 1 ? static_cast<int64_t>(std::ceil(max_steps * v)) : static_cast<int64_t>(v); };
   const int64_t log_steps = resolve(sc.logging_steps);
   const int64_t eval_steps = resolve(sc.eval_steps.value_or(sc.logging_steps));
