@@ -121,7 +121,9 @@ TEST(DVCLive, LogModelAllCopiesEachCheckpointAndTheEnvironmentChoosesTheMode) {
   DVCLiveCallback cb((dir / "dvclive").string(), "all");
   cb.on_train_begin(run.args, run.state, run.control, run.ctx);
   run.state.global_step = 2;
-  cb.on_save(run.args, run.state, run.control, run.ctx);
+  run.ctx.checkpoint_dir = (dir / "out" / "checkpoint-2").string();
+  cb.on_checkpoint_published(run.args, run.state, run.control, run.ctx);
+  fs::remove_all(dir / "out" / "checkpoint-2");  // rotated away as soon as the event returns
   cb.writer().drain();
   EXPECT_EQ(testing::read_file(dir / "dvclive" / "artifacts" / "last" / "model.safetensors"), "step 2");
 

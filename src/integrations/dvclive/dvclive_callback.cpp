@@ -207,15 +207,24 @@ void DVCLiveCallback::on_log(const Args& args, TrainerState& state, TrainerContr
   });
 }
 
-void DVCLiveCallback::on_save(const Args& args, TrainerState& state, TrainerControl&, CallbackContext&) {
+void DVCLiveCallback::on_checkpoint_published(const Args&, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
   if (!state.is_world_process_zero || log_model_ != "all") return;
-  const fs::path checkpoint = fs::path(args.output_dir) / ("checkpoint-" + std::to_string(state.global_step));
-  const fs::path target = fs::path(dir_) / "artifacts" / "last";
-  writer_->enqueue([checkpoint, target] {
+  // The checkpoint is complete now but may be rotated away once this event returns: its files are
+  // hard-linked (copied across filesystems) here, and only the move into place is left to the writer.
+  const fs::path checkpoint = ctx.checkpoint_dir;
+  const fs::path artifacts = fs::path(dir_) / "artifacts";
+  const fs::path staging = artifacts / (".staging-" + checkpoint.filename().string());
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  for (const char* file : {"model.safetensors", "training_args.json"}) {
+    if (!fs::exists(checkpoint / file)) continue;
+    std::error_code linked;
+    fs::create_hard_link(checkpoint / file, staging / file, linked);
+    if (linked) fs::copy_file(checkpoint / file, staging / file);
+  }
+  writer_->enqueue([staging, target = artifacts / "last"] {
     fs::remove_all(target);
-    fs::create_directories(target);
-    for (const char* file : {"model.safetensors", "training_args.json"})
-      if (fs::exists(checkpoint / file)) fs::copy_file(checkpoint / file, target / file);
+    fs::rename(staging, target);
   });
 }
 

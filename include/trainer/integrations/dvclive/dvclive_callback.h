@@ -35,7 +35,7 @@ class DVCLiveCallback : public TrainerCallback {
 
   void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_save(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   const std::string& log_model() const { return log_model_; }
   BackgroundWriter& writer() { return *writer_; }
