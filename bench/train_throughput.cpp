@@ -1,11 +1,19 @@
-// Training throughput on Fashion-MNIST, one configuration per process (so peak memory is its own):
-//   build/bench/train_throughput MODE MODEL STEPS
-// MODE:  trainer     Trainer::train with its default callbacks (progress display included)
-//        loop_torch  a hand-written LibTorch loop with torch::optim::AdamW
-//        loop_fused  the same loop with trainer::FusedAdamW
-// MODEL: mlp | cnn. All: batch 32, AdamW lr 1e-3, gradient clipping at 1.0, a linear schedule.
-// Prints one JSON line: {"mode", "model", "steps_per_second", "peak_rss_mb"}; steps per second are
-// measured after a warm-up of 50 steps.
+// Training throughput on Fashion-MNIST, one configuration per process (so peak memory and start-up
+// are its own):
+//   build/bench/train_throughput MODE MODEL STEPS [BATCH]
+// MODE:  plain          a hand-written LibTorch loop: torch::optim::AdamW, no clipping, index_select
+//                       batches of a shuffled permutation, the loss read once at the end
+//        loop_fused     the same loop with trainer::FusedAdamW and the fused clipping at 1.0
+//        trainer_torch  Trainer::train with --optim adamw_torch --max_grad_norm 0 --flush_denormal false
+//                       (the plain loop's optimizer, numerics and work, inside the Trainer)
+//        trainer        Trainer::train with its defaults (fused AdamW, clipping at 1.0, flush-to-zero)
+//        trainer_exact  the defaults with --flush_denormal false (PyTorch's exact numerics; the
+//                       defaults before issue 10)
+// MODEL: mlp | cnn. Batch 64 unless given; AdamW lr 1e-3; every Trainer mode with
+// --eval_strategy no --save_strategy no --report_to none --disable_tqdm true.
+// Prints one JSON line: {"mode", "model", "steps_per_second", "peak_rss_mb", "final_loss"}; steps
+// per second are over the whole run after a warm-up of 50 steps (the optimizer's state, subnormal
+// values included, grows over the run: short runs flatter the fastest optimizer).
 
 #include <sys/resource.h>
 
@@ -20,13 +28,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kWarmup = 50;
-constexpr int64_t kBatch = 32;
 
 double peak_rss_mb() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
+
+struct Result {
+  double steps_per_second = 0;
+  double final_loss = 0;
+};
 
 // Notes the time at the end of the warm-up and of the last step.
 struct Timer : trainer::TrainerCallback {
@@ -37,75 +49,81 @@ struct Timer : trainer::TrainerCallback {
   }
 };
 
-double run_trainer(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::TensorDataset> data, int64_t steps) {
+Result run_trainer(const std::string& mode, std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::TensorDataset> data,
+                   int64_t steps, int64_t batch) {
   trainer::TrainingArguments args;
   args.output_dir = "/tmp/trainer-throughput-bench";
-  args.per_device_train_batch_size = kBatch;
+  args.per_device_train_batch_size = batch;
   args.learning_rate = 1e-3;
   args.max_steps = steps;
   args.save_strategy = trainer::SaveStrategy::no;
   args.logging_steps = 500;
+  args.disable_tqdm = true;
+  if (mode == "trainer_torch") {
+    args.optim = trainer::OptimizerNames::adamw_torch;
+    args.max_grad_norm = 0;
+    args.flush_denormal = false;
+  } else if (mode == "trainer_exact") {
+    args.flush_denormal = false;
+  }
   auto timer = std::make_shared<Timer>();
   trainer::Trainer t(model, args, data, nullptr, {timer});
-  t.train();
-  return static_cast<double>(steps - kWarmup) / std::chrono::duration<double>(timer->last - timer->warm).count();
+  const auto out = t.train();
+  return {static_cast<double>(steps - kWarmup) / std::chrono::duration<double>(timer->last - timer->warm).count(),
+          out.training_loss};
 }
 
 template <typename Optimizer>
-double run_loop(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::TensorDataset> data, int64_t steps, bool fused_clip) {
+Result run_loop(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::TensorDataset> data, int64_t steps,
+                int64_t batch, bool clip) {
   std::vector<torch::Tensor> params;
   for (auto& [name, p] : model->named_parameters()) params.push_back(p);
   Optimizer opt(params, torch::optim::AdamWOptions(1e-3));
-  trainer::TensorDataLoader::Options o;
-  o.batch_size = kBatch;
-  o.shuffle = true;
-  o.seed = 42;
-  trainer::TensorDataLoader loader(data, o);
+  const int64_t n = data->size(), per_epoch = (n + batch - 1) / batch;
+  auto gen = at::detail::createCPUGenerator(42);
+  torch::Tensor order;
   auto loss_sum = torch::zeros({});
-  int64_t epoch = 0, index = 0;
   Clock::time_point warm;
   model->train();
   for (int64_t step = 0; step < steps; ++step) {
     if (step == kWarmup) warm = Clock::now();
-    if (index == loader.num_batches()) {
-      loader.set_epoch(++epoch);
-      index = 0;
-    }
-    auto batch = loader.batch(index++);
-    auto loss = torch::nn::functional::cross_entropy(model->forward(batch.inputs), batch.labels);
+    const int64_t index = step % per_epoch;
+    if (index == 0) order = torch::randperm(n, gen, torch::kLong);
+    auto rows = order.slice(0, index * batch, std::min(n, (index + 1) * batch));
+    auto inputs = data->inputs.index_select(0, rows), labels = data->labels.index_select(0, rows);
+    auto loss = torch::nn::functional::cross_entropy(model->forward(inputs), labels);
     loss.backward();
-    std::vector<torch::Tensor> grads;
-    for (auto& p : params) grads.push_back(p.grad());
-    if (fused_clip) trainer::clip_grad_norm_fused(grads, 1.0);
-    else torch::nn::utils::clip_grad_norm_(params, 1.0);
-    opt.param_groups()[0].options().set_lr(1e-3 * static_cast<double>(steps - step) / static_cast<double>(steps));
+    if (clip) {
+      std::vector<torch::Tensor> grads;
+      for (auto& p : params) grads.push_back(p.grad());
+      trainer::clip_grad_norm_fused(grads, 1.0);
+    }
     opt.step();
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
     loss_sum.add_(loss.detach());  // read once at the end, as a loop that logs rarely would
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - warm).count();
-  std::fprintf(stderr, "mean loss %.4f\n", loss_sum.item<double>() / static_cast<double>(steps));
-  return static_cast<double>(steps - kWarmup) / seconds;
+  return {static_cast<double>(steps - kWarmup) / seconds, loss_sum.item<double>() / static_cast<double>(steps)};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: train_throughput trainer|loop_torch|loop_fused mlp|cnn STEPS\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: train_throughput plain|loop_fused|trainer_torch|trainer|trainer_exact mlp|cnn STEPS [BATCH]\n");
     return 2;
   }
   const std::string mode = argv[1], model_name = argv[2];
-  const int64_t steps = std::stoll(argv[3]);
+  const int64_t steps = std::stoll(argv[3]), batch = argc == 5 ? std::stoll(argv[4]) : 64;
   trainer::set_seed(42);
   auto data = trainer::load_fashion_mnist("train");
   auto model = trainer::make_builtin_model(model_name);
-  double sps = 0;
-  if (mode == "trainer") sps = run_trainer(model, data, steps);
-  else if (mode == "loop_torch") sps = run_loop<torch::optim::AdamW>(model, data, steps, false);
-  else if (mode == "loop_fused") sps = run_loop<trainer::FusedAdamW>(model, data, steps, true);
+  Result r;
+  if (mode == "plain") r = run_loop<torch::optim::AdamW>(model, data, steps, batch, false);
+  else if (mode == "loop_fused") r = run_loop<trainer::FusedAdamW>(model, data, steps, batch, true);
+  else if (mode == "trainer" || mode == "trainer_torch" || mode == "trainer_exact") r = run_trainer(mode, model, data, steps, batch);
   else return 2;
-  std::printf("{\"mode\": \"%s\", \"model\": \"%s\", \"steps_per_second\": %.2f, \"peak_rss_mb\": %.1f}\n", mode.c_str(),
-              model_name.c_str(), sps, peak_rss_mb());
+  std::printf("{\"mode\": \"%s\", \"model\": \"%s\", \"steps\": %lld, \"steps_per_second\": %.2f, \"peak_rss_mb\": %.1f, \"final_loss\": %.6f}\n",
+              mode.c_str(), model_name.c_str(), static_cast<long long>(steps), r.steps_per_second, peak_rss_mb(), r.final_loss);
   return 0;
 }

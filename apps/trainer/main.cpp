@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "env_command.h"
 #include "report_command.h"
 #include "train_command.h"
 
@@ -15,6 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  train   train a model (Fashion-MNIST by default); `trainer train --help` lists every flag\n"
     "  report  rebuild OUTPUT_DIR/report.html from a run: `trainer report OUTPUT_DIR`\n"
+    "  env     print the versions, CPU, threads, BLAS kernel and devices a bug report needs\n"
     "\n"
     "exit status: 0 success, 1 runtime error (data, files), 2 bad arguments, 3 the loss diverged,\n"
     "             4 stopped by SIGTERM/SIGINT after saving a checkpoint (resume with --resume_from_checkpoint last)\n";
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "train") return trainer::cli::run_train(args);
   if (command == "report") return trainer::cli::run_report(args);
+  if (command == "env") return trainer::cli::run_env(args);
   std::fprintf(stderr, "trainer: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return trainer::cli::kUsageError;
 }

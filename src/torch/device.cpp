@@ -1,5 +1,9 @@
 #include "trainer/torch/device.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
@@ -20,6 +24,15 @@ bool set_flush_denormal(bool on) {
   const int64_t threads = at::get_num_threads();
   at::parallel_for(0, threads, 1, [on](int64_t, int64_t) { at::globalContext().setFlushDenormal(on); });
   return supported;
+}
+
+bool flush_denormal_enabled() {
+#if defined(__x86_64__) || defined(__i386__)
+  constexpr unsigned kFlushToZero = 0x8000, kDenormalsAreZero = 0x40;  // MXCSR bits
+  return (_mm_getcsr() & (kFlushToZero | kDenormalsAreZero)) != 0;
+#else
+  return false;
+#endif
 }
 
 AutocastScope::AutocastScope(bool enabled, const torch::Device& device) {

@@ -17,6 +17,21 @@ void set_seed(int64_t seed);
 // Flush-to-zero and denormals-are-zero for float arithmetic on the CPU, on this thread and on
 // LibTorch's intra-op worker threads (the setting is per thread). Returns whether the CPU supports it.
 bool set_flush_denormal(bool on);
+// Whether flush-to-zero is on for this thread's float arithmetic.
+bool flush_denormal_enabled();
+
+// Flush-to-zero set for the lifetime of the scope (the training loop's), and the previous setting
+// restored afterwards, so code outside train() keeps its own numerics.
+class FlushDenormalScope {
+ public:
+  explicit FlushDenormalScope(bool on) : previous_(flush_denormal_enabled()) { set_flush_denormal(on); }
+  ~FlushDenormalScope() { set_flush_denormal(previous_); }
+  FlushDenormalScope(const FlushDenormalScope&) = delete;
+  FlushDenormalScope& operator=(const FlushDenormalScope&) = delete;
+
+ private:
+  bool previous_;
+};
 
 // Mixed precision for the forward pass while alive: bfloat16 autocast on the CPU or CUDA when
 // `enabled` (--bf16); nothing otherwise. Restores the previous state when destroyed.

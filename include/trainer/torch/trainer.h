@@ -219,12 +219,18 @@ class Trainer {
   void deliver_published_checkpoints();
   void load_best_model();
   void delete_checkpoints_except_best();
+  // Performance hints, never in the hot path: the machine's once per process; subnormal optimizer
+  // state (with --flush_denormal false) once per run, from step kSubnormalCheckStep.
+  static void log_machine_hints_once();
+  void check_subnormal_state_once();
+  static constexpr int64_t kSubnormalCheckStep = 1000;
   Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
                        torch::Tensor* predictions, torch::Tensor* labels);
   torch::Tensor clip_gradients(double max_norm);
   double current_learning_rate() const;
   void zero_grad();
 
+  bool subnormal_state_checked_ = false;
   std::string args_json_text_;  // training_args.json, serialised once (the arguments do not change)
   int64_t host_reads_ = 0;
   int64_t weights_version_ = 0;  // bumped by every optimizer step and every load of weights

@@ -1,0 +1,39 @@
+#pragma once
+// What the process runs on, for bug reports (`trainer env`) and for the performance hints the
+// Trainer prints once per run: the math library's kernel, threads against cores, subnormal values.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/optim/optimizer.h>
+
+namespace trainer {
+
+struct RuntimeEnvironment {
+  std::string trainer_version;
+  std::string libtorch_version;
+  std::string cpu_model;
+  std::vector<std::string> cpu_vector_extensions;  // avx2, avx512f, ... that the CPU has
+  int64_t cpu_cores = 0;                           // usable by this process (affinity)
+  int64_t intra_op_threads = 0;                    // LibTorch's (OMP_NUM_THREADS / at::set_num_threads)
+  std::string blas_config;                         // openblas_get_config(), empty when not OpenBLAS
+  std::string blas_kernel;                         // openblas_get_corename()
+  int64_t cuda_devices = 0;
+  bool flush_denormal_supported = false;
+
+  static RuntimeEnvironment detect();
+  // "- key: value" lines, as the original's `transformers env`.
+  std::vector<std::pair<std::string, std::string>> describe() const;
+};
+
+// Hints about this machine's set-up that cost speed (empty when there are none): OpenBLAS running a
+// generic kernel on a CPU with AVX2/AVX-512, more threads than cores. Each names the fix.
+std::vector<std::string> machine_performance_hints(const RuntimeEnvironment& env);
+
+// The share of the optimizer's floating-point state (moments, buffers) that is subnormal. Reads
+// every state tensor: call it once, never per step.
+double subnormal_share_of_optimizer_state(const torch::optim::Optimizer& optimizer);
+
+}  // namespace trainer
