@@ -29,6 +29,11 @@ check "help lists every flag with its default" bash -c "
   run 0 train --help && has '--learning_rate float (default: 0.001)' && has '--report_to list\[str\]' &&
   has '--eval_strategy {no,steps,epoch}' && has '--model str' && has '--config FILE'"
 check "no command is a usage error" bash -c "run 2"
+check "env prints what a bug report needs" bash -c "
+  run 0 env && has '- LibTorch version: ' && has '- OpenBLAS kernel: ' && has '- CPU cores usable: ' && run 2 env --verbose"
+check "env hints at a generic OpenBLAS kernel on an AVX2 CPU" bash -c "
+  grep -qw avx2 /proc/cpuinfo || exit 0
+  OPENBLAS_CORETYPE=Prescott run 0 env && has 'OpenBLAS runs its Prescott kernels' && has 'OPENBLAS_CORETYPE='"
 check "unknown command" bash -c "run 2 fly && has \"unknown command 'fly'\""
 check "unknown flag suggests the closest" bash -c "run 2 train --learning_rat 1e-3 && has 'did you mean --learning_rate?'"
 check "wrong type names the flag" bash -c "run 2 train --num_train_epochs three && has '--num_train_epochs: expected a number'"
