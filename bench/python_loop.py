@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The plain Python PyTorch loop the C++ trainer is compared with (Debian's python3-torch).
 
-  python3 bench/python_loop.py MODEL STEPS    (MODEL: mlp | cnn)
+  python3 bench/python_loop.py MODEL STEPS [BATCH]    (MODEL: mlp | cnn; BATCH: 64)
 
-DataLoader over a TensorDataset (shuffled, batch 32), torch.optim.AdamW lr 1e-3, gradient clipping at
+DataLoader over a TensorDataset (shuffled), torch.optim.AdamW lr 1e-3, gradient clipping at
 1.0 and a linear schedule, the same models as the C++ built-ins. Prints one JSON line like
 train_throughput: steps per second after a 50-step warm-up, and peak resident memory.
 """
@@ -53,10 +53,11 @@ class Cnn(torch.nn.Module):
 
 def main():
     model_name, steps = sys.argv[1], int(sys.argv[2])
+    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 64
     torch.manual_seed(42)
     x, y = load("train")
     model = Mlp() if model_name == "mlp" else Cnn()
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch, shuffle=True)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: max(0.0, (steps - k) / steps))
     step, loss_sum, warm = 0, torch.zeros(()), None

@@ -13,15 +13,36 @@ trap 'rm -rf "$out"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)" >&2
 echo "running micro-benchmarks..." >&2
 "$build/bench/micro_bench" --benchmark_min_time=0.3 --benchmark_format=json >"$out/micro.json" 2>/dev/null
-echo "running training throughput (each configuration in its own process)..." >&2
+echo "running training throughput (each configuration in its own process, batch 64)..." >&2
 # Three rounds, the configurations interleaved within each; the median of the three is reported.
+# Each process is also timed whole (start-up, data loading and training) for the wall-time rows.
+timed() {  # timed LABEL COMMAND... : appends the command's JSON line with its wall time
+  local label=$1 start end line
+  shift
+  start=$(date +%s%N)
+  line=$("$@" 2>/dev/null | tail -1)
+  end=$(date +%s%N)
+  echo "${line%\}}, \"wall_ms\": $(((end - start) / 1000000)), \"label\": \"$label\"}" >>"$out/throughput.jsonl"
+}
 for round in 1 2 3; do
   for model in mlp cnn; do
     steps=$([[ $model == mlp ]] && echo 1500 || echo 200)
-    for mode in loop_torch loop_fused trainer; do
-      "$build/bench/train_throughput" "$mode" "$model" "$steps" 2>/dev/null | tail -1 >>"$out/throughput.jsonl"
+    for mode in plain trainer_torch trainer trainer_exact; do
+      timed "$model/$steps" "$build/bench/train_throughput" "$mode" "$model" "$steps"
     done
-    /usr/bin/python3 "$root/bench/python_loop.py" "$model" "$steps" >>"$out/throughput.jsonl"
+    timed "$model/$steps" /usr/bin/python3 "$root/bench/python_loop.py" "$model" "$steps"
+  done
+  # A whole run, so the optimizer's state reaches its long-run (subnormal) values.
+  for mode in plain trainer trainer_exact trainer_adamw_torch; do
+    timed "mlp/6000" "$build/bench/train_throughput" "$mode" mlp 6000
+  done
+done
+echo "running the main job with the new and the old defaults..." >&2
+for round in 1 2 3; do
+  for ftz in true false; do
+    rm -rf "$out/main_job"
+    "$build/trainer" train --output_dir "$out/main_job" --disable_tqdm true --flush_denormal $ftz 2>&1 |
+      grep -o "'train_steps_per_second': [0-9.e+]*" | sed "s/.*: /$ftz /" >>"$out/main_job.txt"
   done
 done
 echo "running trackers on vs off..." >&2
@@ -57,25 +78,32 @@ rows.append(("subnormal elementwise ops: flush-to-zero on vs off", f"{off:.0f} u
 runs = {}
 for line in open(f"{out}/throughput.jsonl"):
     r = json.loads(line)
-    runs.setdefault((r["model"], r["mode"]), []).append(r)
-tp = {}
-for key, rs in runs.items():
-    rs.sort(key=lambda r: r["steps_per_second"])
-    tp[key] = rs[len(rs) // 2]  # the median run
-for model in ("mlp", "cnn"):
-    b = tp[(model, "loop_fused")]
-    for mode, label in (("trainer", "Trainer (default callbacks)"), ("loop_torch", "hand loop, torch::optim::AdamW"),
-                        ("python", "Python loop, DataLoader + torch.optim.AdamW")):
-        r = tp[(model, mode)]
-        rows.append((f"{model.upper()} steps/s: {label} vs hand loop with FusedAdamW",
-                     f"{r['steps_per_second']:.1f} vs {b['steps_per_second']:.1f}",
-                     f"{r['steps_per_second'] / b['steps_per_second']:.3f}"))
-    r = tp[(model, "trainer")]
-    rows.append((f"{model.upper()} peak memory: Trainer vs hand loop with FusedAdamW", f"{r['peak_rss_mb']:.0f} vs {b['peak_rss_mb']:.0f} MB",
-                 f"{r['peak_rss_mb'] / b['peak_rss_mb']:.3f}"))
-    r = tp[(model, "python")]
-    rows.append((f"{model.upper()} peak memory: Python loop vs hand loop with FusedAdamW", f"{r['peak_rss_mb']:.0f} vs {b['peak_rss_mb']:.0f} MB",
-                 f"{r['peak_rss_mb'] / b['peak_rss_mb']:.3f}"))
+    runs.setdefault((r["label"], r["mode"]), []).append(r)
+def median(label, mode, key="steps_per_second"):
+    values = sorted(r[key] for r in runs[(label, mode)])
+    return values[len(values) // 2]
+def ratio_row(name, label, mode, base, key="steps_per_second", unit="steps/s"):
+    a, b = median(label, mode, key), median(label, base, key)
+    rows.append((name, f"{a:.1f} vs {b:.1f} {unit}" if unit == "steps/s" else f"{a / 1000:.2f} vs {b / 1000:.2f} s", f"{a / b:.3f}"))
+for model, label in (("MLP", "mlp/1500"), ("CNN", "cnn/200")):
+    ratio_row(f"{model} steps/s: Trainer --optim adamw_torch --max_grad_norm 0 vs plain LibTorch loop (target >= 0.99)", label, "trainer_torch", "plain")
+    ratio_row(f"{model} steps/s: Trainer defaults (fused AdamW, clipping 1.0) vs plain loop without clipping (target >= 1.0)", label, "trainer", "plain")
+    ratio_row(f"{model} steps/s: Python loop (DataLoader + torch.optim.AdamW) vs plain LibTorch loop", label, "python", "plain")
+    ratio_row(f"{model} whole process: Trainer defaults vs plain LibTorch loop (target <= 1.0)", label, "trainer", "plain", "wall_ms", "s")
+    ratio_row(f"{model} whole process: Trainer defaults vs Python loop (target <= 0.6)", label, "trainer", "python", "wall_ms", "s")
+ratio_row("MLP 6000 steps/s: Trainer defaults vs plain loop without clipping (target >= 1.2)", "mlp/6000", "trainer", "plain")
+ratio_row("MLP 6000 steps/s: FusedAdamW vs LibTorch's AdamW, both in the Trainer with its defaults (target > 1)", "mlp/6000", "trainer", "trainer_adamw_torch")
+ratio_row("MLP 6000 steps/s: flush-to-zero on (default) vs off (--flush_denormal false)", "mlp/6000", "trainer", "trainer_exact")
+losses = {m: median("mlp/6000", m, "final_loss") for m in ("trainer", "trainer_exact")}
+rows.append(("MLP 6000 train_loss: flush-to-zero on vs off", f"{losses['trainer']:.6f} vs {losses['trainer_exact']:.6f}",
+             f"{losses['trainer'] - losses['trainer_exact']:+.1e}"))
+main = {"true": [], "false": []}
+for line in open(f"{out}/main_job.txt"):
+    ftz, sps = line.split()
+    main[ftz].append(float(sps))
+new, old = sorted(main["true"])[1], sorted(main["false"])[1]
+rows.append(("main job (trainer train) steps/s: new defaults vs --flush_denormal false (the old defaults; target >= 1.8)",
+             f"{new:.1f} vs {old:.1f}", f"{new / old:.3f}"))
 save = open(f"{out}/save.txt").read()
 sync = float(re.search(r"^sync\s+([\d.]+)", save, re.M).group(1))
 asyn = float(re.search(r"^async\s+([\d.]+)", save, re.M).group(1))

@@ -9,6 +9,7 @@
 //        trainer        Trainer::train with its defaults (fused AdamW, clipping at 1.0, flush-to-zero)
 //        trainer_exact  the defaults with --flush_denormal false (PyTorch's exact numerics; the
 //                       defaults before issue 10)
+//        trainer_adamw_torch  the defaults with --optim adamw_torch (LibTorch's AdamW in the same loop)
 // MODEL: mlp | cnn. Batch 64 unless given; AdamW lr 1e-3; every Trainer mode with
 // --eval_strategy no --save_strategy no --report_to none --disable_tqdm true.
 // Prints one JSON line: {"mode", "model", "steps_per_second", "peak_rss_mb", "final_loss"}; steps
@@ -65,6 +66,8 @@ Result run_trainer(const std::string& mode, std::shared_ptr<trainer::Model> mode
     args.flush_denormal = false;
   } else if (mode == "trainer_exact") {
     args.flush_denormal = false;
+  } else if (mode == "trainer_adamw_torch") {
+    args.optim = trainer::OptimizerNames::adamw_torch;
   }
   auto timer = std::make_shared<Timer>();
   trainer::Trainer t(model, args, data, nullptr, {timer});
@@ -110,7 +113,7 @@ Result run_loop(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: train_throughput plain|loop_fused|trainer_torch|trainer|trainer_exact mlp|cnn STEPS [BATCH]\n");
+    std::fprintf(stderr, "usage: train_throughput plain|loop_fused|trainer|trainer_torch|trainer_exact|trainer_adamw_torch mlp|cnn STEPS [BATCH]\n");
     return 2;
   }
   const std::string mode = argv[1], model_name = argv[2];
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
   Result r;
   if (mode == "plain") r = run_loop<torch::optim::AdamW>(model, data, steps, batch, false);
   else if (mode == "loop_fused") r = run_loop<trainer::FusedAdamW>(model, data, steps, batch, true);
-  else if (mode == "trainer" || mode == "trainer_torch" || mode == "trainer_exact") r = run_trainer(mode, model, data, steps, batch);
+  else if (mode.rfind("trainer", 0) == 0) r = run_trainer(mode, model, data, steps, batch);
   else return 2;
   std::printf("{\"mode\": \"%s\", \"model\": \"%s\", \"steps\": %lld, \"steps_per_second\": %.2f, \"peak_rss_mb\": %.1f, \"final_loss\": %.6f}\n",
               mode.c_str(), model_name.c_str(), static_cast<long long>(steps), r.steps_per_second, peak_rss_mb(), r.final_loss);
