@@ -27,16 +27,22 @@ timed() {  # timed LABEL COMMAND... : appends the command's JSON line with its w
 for round in 1 2 3; do
   for model in mlp cnn; do
     steps=$([[ $model == mlp ]] && echo 1500 || echo 200)
-    for mode in plain trainer_torch trainer trainer_exact; do
+    for mode in plain trainer; do
       timed "$model/$steps" "$build/bench/train_throughput" "$mode" "$model" "$steps"
     done
     timed "$model/$steps" /usr/bin/python3 "$root/bench/python_loop.py" "$model" "$steps"
   done
-  # A whole run, so the optimizer's state reaches its long-run (subnormal) values.
-  for mode in plain trainer trainer_exact trainer_adamw_torch; do
-    timed "mlp/6000" "$build/bench/train_throughput" "$mode" mlp 6000
-  done
 done
+echo "running in-process pairs (each ratio: the median over alternating runs in one process)..." >&2
+pairs() { "$build/bench/train_throughput" pairs "$@" 2>/dev/null | tail -1 >>"$out/pairs.jsonl"; }
+pairs plain trainer_torch mlp 1500 5
+pairs plain trainer mlp 1500 5
+pairs plain trainer_torch cnn 200 3
+pairs plain trainer cnn 200 3
+# Whole runs, so the optimizer's state reaches its long-run (subnormal) values.
+pairs plain trainer mlp 6000 3
+pairs trainer_adamw_torch trainer mlp 6000 3
+pairs trainer_exact trainer mlp 6000 3
 echo "running the main job with the new and the old defaults..." >&2
 for round in 1 2 3; do
   for ftz in true false; do
@@ -85,18 +91,25 @@ def median(label, mode, key="steps_per_second"):
 def ratio_row(name, label, mode, base, key="steps_per_second", unit="steps/s"):
     a, b = median(label, mode, key), median(label, base, key)
     rows.append((name, f"{a:.1f} vs {b:.1f} {unit}" if unit == "steps/s" else f"{a / 1000:.2f} vs {b / 1000:.2f} s", f"{a / b:.3f}"))
-for model, label in (("MLP", "mlp/1500"), ("CNN", "cnn/200")):
-    ratio_row(f"{model} steps/s: Trainer --optim adamw_torch --max_grad_norm 0 vs plain LibTorch loop (target >= 0.99)", label, "trainer_torch", "plain")
-    ratio_row(f"{model} steps/s: Trainer defaults (fused AdamW, clipping 1.0) vs plain loop without clipping (target >= 1.0)", label, "trainer", "plain")
-    ratio_row(f"{model} steps/s: Python loop (DataLoader + torch.optim.AdamW) vs plain LibTorch loop", label, "python", "plain")
+pairs = {}
+for line in open(f"{out}/pairs.jsonl"):
+    p = json.loads(line)
+    pairs[(p["pair"], p["model"], p["steps"])] = p
+def pair_row(name, pair, model, steps):
+    p = pairs[(pair, model, steps)]
+    rows.append((name, f"{p['b_steps_per_second']:.1f} vs {p['a_steps_per_second']:.1f} steps/s",
+                 f"{p['median_ratio']:.3f} ({p['min_ratio']:.2f}-{p['max_ratio']:.2f})"))
+for model, label, steps in (("MLP", "mlp/1500", 1500), ("CNN", "cnn/200", 200)):
+    pair_row(f"{model} steps/s: Trainer --optim adamw_torch --max_grad_norm 0 vs plain LibTorch loop (target >= 0.99)", "trainer_torch/plain", model.lower(), steps)
+    pair_row(f"{model} steps/s: Trainer defaults (fused AdamW, clipping 1.0) vs plain loop without clipping (target >= 1.0)", "trainer/plain", model.lower(), steps)
+    ratio_row(f"{model} steps/s: Python loop (DataLoader + torch.optim.AdamW) vs plain LibTorch loop (separate processes)", label, "python", "plain")
     ratio_row(f"{model} whole process: Trainer defaults vs plain LibTorch loop (target <= 1.0)", label, "trainer", "plain", "wall_ms", "s")
     ratio_row(f"{model} whole process: Trainer defaults vs Python loop (target <= 0.6)", label, "trainer", "python", "wall_ms", "s")
-ratio_row("MLP 6000 steps/s: Trainer defaults vs plain loop without clipping (target >= 1.2)", "mlp/6000", "trainer", "plain")
-ratio_row("MLP 6000 steps/s: FusedAdamW vs LibTorch's AdamW, both in the Trainer with its defaults (target > 1)", "mlp/6000", "trainer", "trainer_adamw_torch")
-ratio_row("MLP 6000 steps/s: flush-to-zero on (default) vs off (--flush_denormal false)", "mlp/6000", "trainer", "trainer_exact")
-losses = {m: median("mlp/6000", m, "final_loss") for m in ("trainer", "trainer_exact")}
-rows.append(("MLP 6000 train_loss: flush-to-zero on vs off", f"{losses['trainer']:.6f} vs {losses['trainer_exact']:.6f}",
-             f"{losses['trainer'] - losses['trainer_exact']:+.1e}"))
+pair_row("MLP 6000 steps/s: Trainer defaults vs plain loop without clipping (target >= 1.2)", "trainer/plain", "mlp", 6000)
+pair_row("MLP 6000 steps/s: FusedAdamW vs LibTorch's AdamW, both in the Trainer with its defaults (target > 1)", "trainer/trainer_adamw_torch", "mlp", 6000)
+pair_row("MLP 6000 steps/s: flush-to-zero on (default) vs off (--flush_denormal false)", "trainer/trainer_exact", "mlp", 6000)
+p = pairs[("trainer/trainer_exact", "mlp", 6000)]
+rows.append(("MLP 6000 train_loss: flush-to-zero on vs off", f"{p['b_loss']:.6f} vs {p['a_loss']:.6f}", f"{p['b_loss'] - p['a_loss']:+.1e}"))
 main = {"true": [], "false": []}
 for line in open(f"{out}/main_job.txt"):
     ftz, sps = line.split()

@@ -10,6 +10,10 @@
 //        trainer_exact  the defaults with --flush_denormal false (PyTorch's exact numerics; the
 //                       defaults before issue 10)
 //        trainer_adamw_torch  the defaults with --optim adamw_torch (LibTorch's AdamW in the same loop)
+//   build/bench/train_throughput pairs MODE_A MODE_B MODEL STEPS ROUNDS [BATCH]
+// runs A and B alternately in this one process, ROUNDS times each (fresh model and seed every run),
+// and prints the median of the per-pair ratios B/A: neighbouring runs share the machine's load, so
+// the ratio is steadier on a shared VM than the ratio of separate processes.
 // MODEL: mlp | cnn. Batch 64 unless given; AdamW lr 1e-3; every Trainer mode with
 // --eval_strategy no --save_strategy no --report_to none --disable_tqdm true.
 // Prints one JSON line: {"mode", "model", "steps_per_second", "peak_rss_mb", "final_loss"}; steps
@@ -18,6 +22,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -109,9 +114,55 @@ Result run_loop(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::
   return {static_cast<double>(steps - kWarmup) / seconds, loss_sum.item<double>() / static_cast<double>(steps)};
 }
 
+Result run_mode(const std::string& mode, const std::string& model_name, std::shared_ptr<trainer::TensorDataset> data, int64_t steps,
+                int64_t batch) {
+  trainer::set_seed(42);
+  auto model = trainer::make_builtin_model(model_name);
+  if (mode == "plain") return run_loop<torch::optim::AdamW>(model, data, steps, batch, false);
+  if (mode == "loop_fused") return run_loop<trainer::FusedAdamW>(model, data, steps, batch, true);
+  if (mode.rfind("trainer", 0) == 0) return run_trainer(mode, model, data, steps, batch);
+  throw std::invalid_argument("unknown mode " + mode);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int run_pairs(int argc, char** argv) {
+  if (argc != 7 && argc != 8) {
+    std::fprintf(stderr, "usage: train_throughput pairs MODE_A MODE_B MODEL STEPS ROUNDS [BATCH]\n");
+    return 2;
+  }
+  const std::string a = argv[2], b = argv[3], model_name = argv[4];
+  const int64_t steps = std::stoll(argv[5]), rounds = std::stoll(argv[6]), batch = argc == 8 ? std::stoll(argv[7]) : 64;
+  auto data = trainer::load_fashion_mnist("train");
+  std::vector<double> ratios, as, bs;
+  double a_loss = 0, b_loss = 0;
+  for (int64_t r = 0; r < rounds; ++r) {
+    // Alternate which goes first, so neither always gets the warmer caches.
+    const bool a_first = r % 2 == 0;
+    Result ra, rb;
+    if (a_first) ra = run_mode(a, model_name, data, steps, batch);
+    rb = run_mode(b, model_name, data, steps, batch);
+    if (!a_first) ra = run_mode(a, model_name, data, steps, batch);
+    as.push_back(ra.steps_per_second);
+    bs.push_back(rb.steps_per_second);
+    ratios.push_back(rb.steps_per_second / ra.steps_per_second);
+    a_loss = ra.final_loss;  // the same every round: same seed, same data order
+    b_loss = rb.final_loss;
+  }
+  std::printf("{\"pair\": \"%s/%s\", \"model\": \"%s\", \"steps\": %lld, \"median_ratio\": %.4f, \"min_ratio\": %.4f, "
+              "\"max_ratio\": %.4f, \"a_steps_per_second\": %.1f, \"b_steps_per_second\": %.1f, \"a_loss\": %.6f, \"b_loss\": %.6f}\n",
+              b.c_str(), a.c_str(), model_name.c_str(), static_cast<long long>(steps), median(ratios),
+              *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()), median(as), median(bs), a_loss, b_loss);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "pairs") return run_pairs(argc, argv);
   if (argc != 4 && argc != 5) {
     std::fprintf(stderr, "usage: train_throughput plain|loop_fused|trainer|trainer_torch|trainer_exact|trainer_adamw_torch mlp|cnn STEPS [BATCH]\n");
     return 2;

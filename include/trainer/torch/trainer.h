@@ -85,7 +85,9 @@ class Trainer {
   // `resume_from_checkpoint` (default: args.resume_from_checkpoint) is a checkpoint directory, or
   // "last" for the newest complete checkpoint in output_dir; training then continues exactly where
   // that checkpoint left it (weights, optimizer, scheduler, RNG, data position, loss accumulators,
-  // stateful callbacks).
+  // stateful callbacks). An exception leaving train() after on_train_begin reaches every callback's
+  // on_exception first. With --flush_denormal (default) CPU float math flushes subnormals to zero
+  // during the call only.
   TrainOutput train(std::optional<std::string> resume_from_checkpoint = std::nullopt);
   // Evaluates on `eval_dataset` (default: the constructor's), logs the metrics and fires on_evaluate.
   Json evaluate(std::shared_ptr<const TensorDataset> eval_dataset = nullptr, const std::string& metric_key_prefix = "eval");
