@@ -450,8 +450,8 @@ void Trainer::check_subnormal_state_once() {
   const double share = subnormal_share_of_optimizer_state(*optimizer_);
   if (share < 0.01) return;
   log_warning("Performance: " + python_float_repr(std::round(share * 1000) / 10) + "% of the optimizer's state is subnormal at step " +
-              std::to_string(state_.global_step) + "; arithmetic on such values is slow on many CPUs (whole runs measured " +
-              "1.4x-1.9x slower): --flush_denormal true (the default) flushes them to zero");
+              std::to_string(state_.global_step) + "; arithmetic on such values is slow on many CPUs (a whole run measured " +
+              "1.9x slower on an Intel CPU): --flush_denormal true (the default) flushes them to zero");
 }
 
 LoopState::Accumulated Trainer::read_accumulators(const LoopState& loop) {
