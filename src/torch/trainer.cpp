@@ -1,6 +1,7 @@
 #include "trainer/torch/trainer.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 #include <sstream>
 
@@ -233,7 +234,11 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   if (resume && resume->state.global_step >= plan.max_steps) return nothing_to_do(*resume, plan);
   if (resume) check_resume_compatible(*resume);
   std::optional<FlushDenormalScope> flush_to_zero;  // for this call only
-  if (device_.is_cpu()) flush_to_zero.emplace(args_.flush_denormal);
+  std::optional<CpuThreadsScope> cpu_threads;
+  if (device_.is_cpu()) {
+    flush_to_zero.emplace(args_.flush_denormal);
+    cpu_threads.emplace(RuntimeEnvironment::detect());
+  }
   set_up_training(plan);
   LoopState loop = LoopState::start(device_, 0);
   ResumePosition from;
@@ -440,7 +445,9 @@ void Trainer::log_machine_hints_once() {
   // Facts about the process, the same for every run in it: said once.
   static std::once_flag once;
   std::call_once(once, [] {
-    for (const auto& hint : machine_performance_hints(RuntimeEnvironment::detect())) log_warning("Performance: " + hint);
+    const auto env = RuntimeEnvironment::detect();
+    for (const auto& hint : machine_performance_hints(env)) log_warning("Performance: " + hint);
+    for (const auto& idea : thread_tuning_suggestions(env, std::getenv("OMP_NUM_THREADS") != nullptr)) log_info("Performance: " + idea);
   });
 }
 

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cfloat>
+#include <cstdlib>
+
+#include <ATen/Parallel.h>
 
 #include "../core/test_support.h"
 #include "torch_test_support.h"
@@ -16,6 +19,7 @@ RuntimeEnvironment machine(std::vector<std::string> extensions, std::string kern
   env.cpu_vector_extensions = std::move(extensions);
   env.blas_kernel = std::move(kernel);
   env.cpu_cores = cores;
+  env.physical_cores = cores;
   env.intra_op_threads = threads;
   return env;
 }
@@ -37,6 +41,32 @@ TEST(PerformanceHints, MoreThreadsThanCoresNamesTheCount) {
   const auto hints = machine_performance_hints(machine({}, "", 2, 8));
   ASSERT_EQ(hints.size(), 1u);
   EXPECT_NE(hints[0].find("OMP_NUM_THREADS=2"), std::string::npos) << hints[0];
+}
+
+TEST(CpuThreads, TrainingUsesThePhysicalCoresAndRestoresTheThreadCount) {
+  testing::TempDir dir;
+  const int before = at::get_num_threads();
+  struct Probe : TrainerCallback {
+    int threads = 0;
+    void on_step_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { threads = at::get_num_threads(); }
+  };
+  auto probe = std::make_shared<Probe>();
+  auto args = testing::quiet_args(dir.path());
+  args.max_steps = 2;
+  Trainer t(make_builtin_model("mlp", 6, 3), args, testing::blobs(32, 1), nullptr, {probe});
+  t.train();
+  const auto env = RuntimeEnvironment::detect();
+  const bool raised = !std::getenv("OMP_NUM_THREADS") && env.physical_cores > before;
+  EXPECT_EQ(probe->threads, raised ? env.physical_cores : before);
+  EXPECT_EQ(at::get_num_threads(), before);
+}
+
+TEST(PerformanceHints, FewerThreadsThanCoresIsSaidUnlessTheUserChose) {
+  const auto ideas = thread_tuning_suggestions(machine({}, "", 2, 1), false);
+  ASSERT_EQ(ideas.size(), 1u);
+  EXPECT_NE(ideas[0].find("the Trainer uses 2 while training"), std::string::npos) << ideas[0];
+  EXPECT_TRUE(thread_tuning_suggestions(machine({}, "", 2, 1), true).empty());
+  EXPECT_TRUE(thread_tuning_suggestions(machine({}, "", 2, 2), false).empty());
 }
 
 TEST(PerformanceHints, DetectDescribesThisMachine) {
