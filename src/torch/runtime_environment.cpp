@@ -147,6 +147,7 @@ CpuThreadsScope::CpuThreadsScope(const RuntimeEnvironment& env) {
   auto set_blas = reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   auto get_blas = reinterpret_cast<BlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   if (set_blas && get_blas && !std::getenv("OPENBLAS_NUM_THREADS")) {
+    set_blas_threads_ = set_blas;
     previous_blas_threads_ = get_blas();
     set_blas(1);
   }
@@ -154,7 +155,7 @@ CpuThreadsScope::CpuThreadsScope(const RuntimeEnvironment& env) {
 
 CpuThreadsScope::~CpuThreadsScope() {
   if (previous_threads_ > 0) at::set_num_threads(previous_threads_);
-  if (previous_blas_threads_ > 0) reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))(previous_blas_threads_);
+  if (set_blas_threads_) set_blas_threads_(previous_blas_threads_);
 }
 
 std::vector<std::string> thread_tuning_suggestions(const RuntimeEnvironment& env, bool omp_num_threads_set) {

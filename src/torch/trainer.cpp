@@ -233,11 +233,14 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   std::optional<ResumePoint> resume = find_resume_point(resume_from_checkpoint);
   if (resume && resume->state.global_step >= plan.max_steps) return nothing_to_do(*resume, plan);
   if (resume) check_resume_compatible(*resume);
-  std::optional<FlushDenormalScope> flush_to_zero;  // for this call only
+  // The machine as the caller left it, detected once: hints, then this call's CPU settings.
+  const auto machine = RuntimeEnvironment::detect();
+  log_machine_hints_once(machine);
+  std::optional<FlushDenormalScope> flush_to_zero;
   std::optional<CpuThreadsScope> cpu_threads;
   if (device_.is_cpu()) {
     flush_to_zero.emplace(args_.flush_denormal);
-    cpu_threads.emplace(RuntimeEnvironment::detect());
+    cpu_threads.emplace(machine);
   }
   set_up_training(plan);
   LoopState loop = LoopState::start(device_, 0);
@@ -249,6 +252,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   try {
     TrainOutput out = run_training(plan, from, loop);
     out.resumed_from = resume ? resume->dir.string() : std::string();
+    out.max_steps = plan.max_steps;
     return out;
   } catch (...) {
     handler_.on_exception(args_, state_, control_, std::current_exception());
@@ -286,7 +290,6 @@ void Trainer::set_up_training(const TrainingPlan& plan) {
   state_.max_steps = plan.max_steps;
   state_.num_train_epochs = plan.num_train_epochs;
 
-  log_machine_hints_once();
   // The parameter handles, once: the step must not rebuild name lists.
   parameters_.clear();
   for (auto& [name, p] : model_->named_parameters()) parameters_.push_back(p);
@@ -314,9 +317,7 @@ TrainOutput Trainer::run_training(const TrainingPlan& plan, const ResumePosition
     run_epoch(plan, epoch, epoch == from.epoch ? from.micro_batches_to_skip : 0, loop);
     if (control_.should_training_stop) break;
   }
-  TrainOutput out = finish_training(loop, first_step);
-  out.max_steps = plan.max_steps;
-  return out;
+  return finish_training(loop, first_step);
 }
 
 void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_micro_batch, LoopState& loop) {
@@ -441,11 +442,10 @@ TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
 
 // ---- pieces of the phases ------------------------------------------------------------------------
 
-void Trainer::log_machine_hints_once() {
+void Trainer::log_machine_hints_once(const RuntimeEnvironment& env) {
   // Facts about the process, the same for every run in it: said once.
   static std::once_flag once;
-  std::call_once(once, [] {
-    const auto env = RuntimeEnvironment::detect();
+  std::call_once(once, [&env] {
     for (const auto& hint : machine_performance_hints(env)) log_warning("Performance: " + hint);
     for (const auto& idea : thread_tuning_suggestions(env, std::getenv("OMP_NUM_THREADS") != nullptr)) log_info("Performance: " + idea);
   });

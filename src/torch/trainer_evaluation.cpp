@@ -64,13 +64,18 @@ Json Trainer::evaluate(std::shared_ptr<const TensorDataset> dataset, const std::
   eval_loader_ = get_eval_dataloader(dataset);
   const auto start = Clock::now();
   Json metrics = evaluation_loop(*eval_loader_, prefix, args_.prediction_loss_only, nullptr, nullptr);
-  const double n = static_cast<double>(eval_loader_->num_examples());
-  const double steps = std::ceil(n / static_cast<double>(args_.eval_batch_size() * process_.world_size));
-  metrics.update(speed_metrics(prefix, start, n, steps));
+  metrics.update(evaluation_speed_metrics(prefix, start));
   log(metrics);
   handler_.on_evaluate(args_, state_, control_, metrics);
   last_evaluation_ = EvaluationRecord{metrics, dataset.get(), weights_version_};
   return metrics;
+}
+
+// The original's speed metrics of an evaluation or prediction over eval_loader_, started at `start`.
+Json Trainer::evaluation_speed_metrics(const std::string& prefix, std::chrono::steady_clock::time_point start) const {
+  const double n = static_cast<double>(eval_loader_->num_examples());
+  const double steps = std::ceil(n / static_cast<double>(args_.eval_batch_size() * process_.world_size));
+  return speed_metrics(prefix, start, n, steps);
 }
 
 std::optional<Json> Trainer::evaluation_of_current_weights(std::shared_ptr<const TensorDataset> dataset) const {
@@ -86,9 +91,7 @@ PredictionOutput Trainer::predict(std::shared_ptr<const TensorDataset> dataset, 
   const auto start = Clock::now();
   PredictionOutput out;
   out.metrics = evaluation_loop(*eval_loader_, prefix, args_.prediction_loss_only, &out.predictions, &out.label_ids);
-  const double n = static_cast<double>(eval_loader_->num_examples());
-  const double steps = std::ceil(n / static_cast<double>(args_.eval_batch_size() * process_.world_size));
-  out.metrics.update(speed_metrics(prefix, start, n, steps));
+  out.metrics.update(evaluation_speed_metrics(prefix, start));
   handler_.on_predict(args_, state_, control_, out.metrics);
   return out;
 }

@@ -49,6 +49,7 @@ class CpuThreadsScope {
  private:
   int previous_threads_ = 0;
   int previous_blas_threads_ = 0;
+  void (*set_blas_threads_)(int) = nullptr;  // openblas_set_num_threads, when OpenBLAS is loaded
 };
 
 // What CpuThreadsScope will change on this machine, in words (empty when nothing): `trainer env`

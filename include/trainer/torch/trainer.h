@@ -28,6 +28,7 @@
 #include "trainer/torch/checkpoint_writer.h"
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/loop_state.h"
+#include "trainer/torch/runtime_environment.h"
 #include "trainer/torch/model.h"
 #include "trainer/torch/optimizer_state.h"
 
@@ -223,9 +224,10 @@ class Trainer {
   void delete_checkpoints_except_best();
   // Performance hints, never in the hot path: the machine's once per process; subnormal optimizer
   // state (with --flush_denormal false) once per run, from step kSubnormalCheckStep.
-  static void log_machine_hints_once();
+  static void log_machine_hints_once(const RuntimeEnvironment& env);
   void check_subnormal_state_once();
   static constexpr int64_t kSubnormalCheckStep = 1000;
+  Json evaluation_speed_metrics(const std::string& prefix, std::chrono::steady_clock::time_point start) const;
   Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
                        torch::Tensor* predictions, torch::Tensor* labels);
   torch::Tensor clip_gradients(double max_norm);
