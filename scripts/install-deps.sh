@@ -12,6 +12,7 @@ packages=(
   libprotobuf-dev protobuf-compiler                # TensorBoard event files
   libgtest-dev libgmock-dev libbenchmark-dev       # test and benchmark frameworks (CMake looks for them)
   zlib1g-dev                                       # gzipped idx files
+  libcurl4-openssl-dev                             # the one HTTP client (remote trackers)
   dataset-fashion-mnist                            # the main job's data
 )
 test_packages=(

@@ -69,6 +69,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("log_level", &a.log_level, "Library log level.", {"passive", "debug", "info", "warning", "error", "critical"}));
   s.push_back(bind_argument("disable_tqdm", &a.disable_tqdm, "Print plain log lines instead of a progress bar."));
   s.push_back(bind_argument("report_to", &a.report_to, "Trackers to report to: none, all, or a list of integration names."));
+  s.push_back(bind_argument("tracker_flush_timeout", &a.tracker_flush_timeout, "Seconds that remote trackers (mlflow, ...) may go on sending when training ends; what is left stays in output_dir/tracking/ and `trainer sync OUTPUT_DIR` sends it."));
   s.push_back(bind_argument("eval_strategy", &a.eval_strategy, "When to evaluate."));
   s.push_back(bind_argument("eval_steps", &a.eval_steps, "Evaluate every N steps (or a ratio); defaults to --logging_steps."));
   s.push_back(bind_argument("eval_delay", &a.eval_delay, "Steps or epochs (by --eval_strategy) to wait before the first evaluation."));
@@ -215,6 +216,8 @@ void TrainingArguments::finalize() {
   if (dataloader_prefetch_factor && *dataloader_prefetch_factor < 1)
     throw ArgumentError("--dataloader_prefetch_factor: must be >= 1");
   if (report_to.empty()) report_to = {"none"};
+  if (!(tracker_flush_timeout >= 0))
+    throw ArgumentError("--tracker_flush_timeout: must be a number of seconds >= 0, got " + python_float_repr(tracker_flush_timeout));
 
   if (!disable_tqdm) {
     const bool quiet = log_level == "error" || log_level == "critical";

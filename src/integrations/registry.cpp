@@ -4,6 +4,8 @@
 #include "trainer/integrations/codecarbon/codecarbon_callback.h"
 #include "trainer/integrations/dvclive/dvclive_callback.h"
 #include "trainer/integrations/log_history_file_callback.h"
+#include "trainer/integrations/mlflow/mlflow_settings.h"
+#include "trainer/integrations/mlflow/mlflow_tracker.h"
 #include "trainer/integrations/report/report_callback.h"
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
 
@@ -14,11 +16,18 @@ namespace {
 std::vector<Integration> builtin_integrations() {
   // None needs more than a writable directory, so each is available wherever the library runs.
   return {
-      {"dvclive", nullptr, [] { return std::make_shared<DVCLiveCallback>(); }},
-      {"tensorboard", nullptr, [] { return std::make_shared<TensorBoardCallback>(); }},
-      {"codecarbon", nullptr, [] { return std::make_shared<CodeCarbonCallback>(); }},
-      {"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }},
-      {"report", nullptr, [] { return std::make_shared<ReportCallback>(); }},
+      {"dvclive", nullptr, [] { return std::make_shared<DVCLiveCallback>(); }, nullptr},
+      {"tensorboard", nullptr, [] { return std::make_shared<TensorBoardCallback>(); }, nullptr},
+      {"codecarbon", nullptr, [] { return std::make_shared<CodeCarbonCallback>(); }, nullptr},
+      {"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }, nullptr},
+      {"report", nullptr, [] { return std::make_shared<ReportCallback>(); }, nullptr},
+      // The MLflow family joins `all` only when a tracking URI says where runs go (else `all` would
+      // leave an mlruns/ folder in the working directory); named, each works without one.
+      {"mlflow", nullptr, make_mlflow_callback,
+       [] { return !env_string("MLFLOW_TRACKING_URI").empty() && !env_flag("DISABLE_MLFLOW_INTEGRATION"); }},
+      // The original adds azure_ml to `all` only when mlflow is not installed; mlflow always is here.
+      {"azure_ml", nullptr, make_azureml_callback, [] { return false; }},
+      {"dagshub", nullptr, make_dagshub_callback, [] { return false; }},
   };
 }
 
@@ -38,7 +47,7 @@ std::vector<std::shared_ptr<TrainerCallback>> integration_callbacks(const std::v
   if (report_to.empty() || (report_to.size() == 1 && report_to[0] == "none")) return out;
   if (report_to.size() == 1 && report_to[0] == "all") {
     for (const auto& i : registry())
-      if (!i.available || i.available()) out.push_back(i.make());
+      if ((!i.available || i.available()) && (!i.in_all || i.in_all())) out.push_back(i.make());
     return out;
   }
   std::vector<std::string> valid = {"none", "all"};

@@ -63,6 +63,9 @@ struct TrainingArguments {
   std::string log_level = "passive";
   std::optional<bool> disable_tqdm;
   std::vector<std::string> report_to = {"none"};
+  // Not in the original: at the end of training, how long remote trackers may go on sending (seconds);
+  // what is still unsent then stays in output_dir/tracking/ for `trainer sync`.
+  double tracker_flush_timeout = 30;
 
   // Evaluation
   IntervalStrategy eval_strategy = IntervalStrategy::no;

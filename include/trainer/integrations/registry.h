@@ -14,8 +14,9 @@ namespace trainer {
 
 struct Integration {
   std::string name;
-  std::function<bool()> available;
+  std::function<bool()> available;  // null: always
   std::function<std::shared_ptr<TrainerCallback>()> make;
+  std::function<bool()> in_all;     // whether `all` adds it when available; null: yes
 };
 
 // Registers an integration (typically from a static initialiser in the integration's source file).

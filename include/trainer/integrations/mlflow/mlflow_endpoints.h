@@ -1,0 +1,69 @@
+#pragma once
+// Where MLflowCallback's records go (RecordSender's endpoints):
+//   MlflowRestEndpoint   a tracking server, REST API 2.0 (tracking-integrations.md §2.3, §2.4, §16.1)
+//   MlflowFileEndpoint   a local mlruns/ file store that MLflow's FileStore reads (§2.5)
+// Both take the same records, written by MlflowTracker:
+//   start_run  {run_name, start_time, user_id, tags{}, experiment_name, experiment_id,
+//               run_id (log into that run), parent_run_id}  -- opens (or reopens) the run
+//   params     {params: [[key, value], ...]}  (at most 100)
+//   tags       {tags: {key: value}}
+//   metrics    {step, timestamp (ms, when logged), metrics: {key: value}}
+//   artifact   {file: a staged copy, artifact_path: "checkpoint-500/model.safetensors"}
+//   end_run    {status: FINISHED|FAILED|KILLED, end_time}
+// The run identity kept in the journal is {run_id, experiment_id, artifact_uri}.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "trainer/integrations/mlflow/mlflow_settings.h"
+#include "trainer/net/http_client.h"
+#include "trainer/tracking/record_sender.h"
+
+namespace trainer {
+
+class MlflowRestEndpoint : public RemoteEndpoint {
+ public:
+  explicit MlflowRestEndpoint(const MlflowSettings& settings);
+  Delivery send(const std::vector<TrackingRecord>& pending) override;
+  Json run() const override;
+  void restore_run(const Json& run) override;
+  void set_aborted(bool aborted) override { http_.set_aborted(aborted); }
+
+ private:
+  Delivery start_run(const TrackingRecord& record);
+  Delivery end_run(const TrackingRecord& record);
+  Delivery log_batch(const std::vector<TrackingRecord>& pending);
+  Delivery upload_artifact(const TrackingRecord& record);
+  Delivery resolve_experiment(const TrackingRecord& record, std::string& experiment_id);
+  HttpResponse call(const std::string& method, const std::string& path, const Json& body = nullptr);
+  std::string artifact_url(const std::string& artifact_path) const;
+
+  MlflowSettings settings_;
+  HttpClient http_;
+  std::string run_id_, experiment_id_, artifact_uri_;
+};
+
+class MlflowFileEndpoint : public RemoteEndpoint {
+ public:
+  explicit MlflowFileEndpoint(std::filesystem::path root);
+  Delivery send(const std::vector<TrackingRecord>& pending) override;
+  Json run() const override;
+  void restore_run(const Json& run) override;
+  void set_aborted(bool) override {}
+
+ private:
+  Delivery start_run(const TrackingRecord& record);
+  void write_run_meta(int status, const Json& end_time);
+  std::string experiment_for(const std::string& name, const std::string& id);
+  std::filesystem::path run_dir() const;
+
+  std::filesystem::path root_;
+  std::string run_id_, experiment_id_, run_name_, user_id_;
+  int64_t start_time_ = 0;
+};
+
+// The MLflow endpoint for these settings.
+std::unique_ptr<RemoteEndpoint> make_mlflow_endpoint(const MlflowSettings& settings);
+
+}  // namespace trainer

@@ -1,0 +1,84 @@
+#pragma once
+// MLflowCallback (`--report_to mlflow`), AzureMLCallback (`azure_ml`) and DagsHubCallback
+// (`dagshub`): the original's MLflow integrations on the tracker layer, sending through the
+// RecordSender (journal under output_dir/tracking/<name>/). See docs/integrations.md.
+//   start   the run: MLFLOW_EXPERIMENT_NAME / _ID, MLFLOW_RUN_ID (log into it; with
+//           MLFLOW_NESTED_RUN a child of it), the run name, MLFLOW_TAGS and MLflow's context tags
+//   params  the model's configuration overlaid by the arguments, rendered as Python's str(), in
+//           batches of 100 (not on resume: MLflow refuses a parameter logged again with another value)
+//   metrics each log's numbers at global_step, keys sanitised as v5 does, timestamps taken when
+//           logged; on resume, what the earlier process already logged after the checkpoint is skipped
+//   artifacts each published checkpoint under checkpoint-N/ with HF_MLFLOW_LOG_ARTIFACTS
+//   end     FINISHED, FAILED or KILLED
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "trainer/integrations/mlflow/mlflow_settings.h"
+#include "trainer/tracking/record_sender.h"
+#include "trainer/tracking/tracker.h"
+#include "trainer/tracking/tracker_callback.h"
+
+namespace trainer {
+
+struct MlflowTrackerOptions {
+  std::string name = "mlflow";  // the journal's folder under output_dir/tracking/, and messages
+  std::string display = "MLflow";
+  bool log_params = true;        // AzureML's original logs metrics only
+  std::function<std::unique_ptr<RemoteEndpoint>(const MlflowSettings&)> make_endpoint;  // default: make_mlflow_endpoint
+  Json journal_extra = Json::object();  // more of what `trainer sync` needs, in tracker.json (no secrets)
+};
+
+class MlflowTracker : public Tracker {
+ public:
+  MlflowTracker(MlflowSettings settings, const TrainingArguments& args, MlflowTrackerOptions options = {});
+  ~MlflowTracker() override;
+
+  void start_run(const RunStart& run) override;
+  void log_params(const Json& params) override;
+  void log_metrics(const Json& values, int64_t step) override;
+  void log_artifact(const std::filesystem::path& dir, const std::string& name) override;
+  void checkpoint_saved() override;
+  void finish(RunStatus status) override;
+  Json saved_state() const override;
+  void restore_state(const Json& state) override;
+
+  RecordSender* sender() { return sender_.get(); }
+  const std::filesystem::path& directory() const { return dir_; }
+
+ protected:
+  // Files staged under the tracker's folder (hard links, or copies), for records that upload them.
+  std::filesystem::path stage(const std::filesystem::path& file, const std::string& relative);
+  MlflowSettings settings_;
+  MlflowTrackerOptions options_;
+  std::unique_ptr<RecordSender> sender_;
+  std::filesystem::path dir_;
+  std::string output_dir_;
+  std::chrono::milliseconds flush_budget_;
+
+ private:
+  void set_aside_earlier_journal();
+  void count_logged_after(int64_t step);
+
+  Json model_config_;
+  Json restored_run_;
+  std::map<std::pair<std::string, int64_t>, int> already_logged_;  // resume: logged by the killed process
+  std::set<std::string> warned_keys_;
+};
+
+// The callbacks the registry makes. They read the environment now: a bad value throws
+// ArgumentError naming the variable.
+std::shared_ptr<TrackerCallback> make_mlflow_callback();
+std::shared_ptr<TrackerCallback> make_azureml_callback();
+std::shared_ptr<TrackerCallback> make_dagshub_callback();
+
+// The sender for a journal folder left by one of these trackers (`trainer sync`), from its
+// tracker.json and the credentials of the environment.
+std::unique_ptr<RecordSender> mlflow_sender_for_journal(const std::filesystem::path& dir, const std::string& output_dir);
+
+}  // namespace trainer

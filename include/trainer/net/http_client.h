@@ -1,0 +1,80 @@
+#pragma once
+// HttpClient: the project's one HTTP client (libcurl), used by every remote tracker.
+//   - one connection kept alive per client (a tracker's sender thread owns one client)
+//   - TLS certificates verified unless HttpOptions::insecure_skip_tls_verify (which logs once that
+//     it is insecure); the standard proxy variables (https_proxy, HTTPS_PROXY, no_proxy, ...) apply,
+//     as libcurl reads them
+//   - responses in gzip or deflate are accepted and decoded
+//   - a connect timeout and a whole-request timeout; set_aborted() makes a request in flight return at once
+//   - the Authorization header is set from HttpOptions::authorization and never appears in an error;
+//     describe() of a request prints the method and the URL without user-info or query values
+// A transport failure (refused, reset, timeout, DNS) is a response with status 0 and `error` set:
+// send() itself never throws for the network.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace trainer {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Authorization
+  std::string body;
+  std::string body_file;  // non-empty: the body is streamed from this file (PUT uploads)
+};
+
+struct HttpResponse {
+  long status = 0;                             // 0: no HTTP exchange (see error)
+  std::string error;                           // the transport failure, empty when status > 0
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+
+  bool ok() const { return status >= 200 && status < 300; }
+  // The Retry-After header as a delay (seconds, or an HTTP date), when present and parseable.
+  std::optional<std::chrono::milliseconds> retry_after() const;
+};
+
+struct HttpOptions {
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds request_timeout{30000};
+  bool insecure_skip_tls_verify = false;
+  std::string ca_bundle;       // empty: the system's
+  std::string authorization;   // the whole header value ("Bearer ...", "Basic ..."); a secret
+  std::string user_agent = "trainer";
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  HttpResponse send(const HttpRequest& request);
+  // From any thread: true makes the request in flight (and any later one) fail at once with
+  // "aborted"; false lets requests through again.
+  void set_aborted(bool aborted) { aborted_.store(aborted); }
+  const HttpOptions& options() const { return options_; }
+
+ private:
+  HttpOptions options_;
+  void* handle_ = nullptr;  // CURL*, reused so the connection stays open
+  std::atomic<bool> aborted_{false};
+};
+
+// "POST http://host:5000/api/2.0/mlflow/runs/log-batch": no user-info, no query values.
+std::string describe_request(const HttpRequest& request);
+std::string url_without_secrets(const std::string& url);
+
+// Percent-encoding of one URL component (RFC 3986 unreserved characters kept).
+std::string url_encode(const std::string& text);
+// "user:password" as the value of a Basic Authorization header.
+std::string basic_authorization(const std::string& user, const std::string& password);
+
+}  // namespace trainer

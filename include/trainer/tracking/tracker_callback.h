@@ -1,0 +1,83 @@
+#pragma once
+// TrackerCallback: the one adapter between the Trainer's events and a Tracker. It owns what each
+// integration of the original repeats:
+//   - process gating: world process zero (or local process zero, as CodeCarbon) talks to the tracker
+//   - lazy set-up on the first of on_train_begin, on_log, on_predict (start_run, then log_params)
+//   - the key style the service uses (as logged, the original's rewrite_logs, MLflow's sanitising)
+//   - value filtering with one warning per dropped key
+//   - the run's end: finished at on_train_end, failed at on_exception, killed after SIGTERM/SIGINT
+//   - checkpoints: on_save makes the tracker's log durable; on_checkpoint_published hands the
+//     complete checkpoint to trackers that upload artifacts
+//   - the tracker's state (its remote run id) in each checkpoint, given back on resume
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "trainer/core/callback.h"
+#include "trainer/tracking/tracker.h"
+
+namespace trainer {
+
+enum class KeyStyle {
+  as_logged,     // loss, eval_loss (MLflow before v5, AzureML)
+  rewrite_logs,  // train/loss, eval/loss (TensorBoard, W&B, Comet, ...)
+  mlflow,        // as logged, characters outside [0-9A-Za-z_-. :/] replaced by '_' (MLflow, v5)
+};
+
+enum class ValueFilter {
+  numbers,                // int and float; bools and strings dropped with a warning
+  numbers_and_bools,      // bools as 0/1
+  numbers_bools_strings,  // strings kept (TensorBoard text)
+};
+
+enum class ProcessGate { world_process_zero, local_process_zero };
+
+struct TrackerTraits {
+  std::string callback_name;  // "MLflowCallback": warnings and stateful_callbacks
+  KeyStyle keys = KeyStyle::as_logged;
+  ValueFilter values = ValueFilter::numbers;
+  ProcessGate gate = ProcessGate::world_process_zero;
+  bool artifacts = false;  // log_artifact for each published checkpoint
+};
+
+std::string apply_key_style(KeyStyle style, const std::string& key);
+
+class TrackerCallback : public TrainerCallback, public ExportableState {
+ public:
+  using Factory = std::function<std::unique_ptr<Tracker>(const TrainingArguments& args)>;
+  TrackerCallback(TrackerTraits traits, Factory make_tracker);
+  ~TrackerCallback() override;
+
+  std::string name() const override { return traits_.callback_name; }
+
+  void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_predict(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_save(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_exception(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+
+  Json state() const override;
+  void load_state(const Json& state) override;
+
+  // The tracker once set up (null before, and on processes that do not report).
+  Tracker* tracker() { return tracker_.get(); }
+
+ private:
+  bool reports(const TrainerState& state) const;
+  void setup(const Args& args, const TrainerState& state, const CallbackContext& ctx);
+  Json filtered(const Json& logs);
+  void end_run(RunStatus status);
+
+  TrackerTraits traits_;
+  Factory make_tracker_;
+  std::unique_ptr<Tracker> tracker_;
+  bool running_ = false;
+  Json restored_ = Json::object();
+  std::set<std::string> warned_keys_;
+};
+
+}  // namespace trainer

@@ -1,0 +1,212 @@
+#include "trainer/integrations/mlflow/dagshub.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "trainer/core/argument_spec.h"
+#include "trainer/core/logging.h"
+#include "trainer/integrations/mlflow/mlflow_tracker.h"
+
+namespace trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string encode_segments(const std::string& path) {
+  std::string out;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    out += (out.empty() ? "" : "/") + url_encode(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// DagsHub after training: output_dir's files staged and cut into commits of the API's limits.
+class DagsHubTracker : public MlflowTracker {
+ public:
+  DagsHubTracker(MlflowSettings settings, const TrainingArguments& args, DagsHubRepo repo)
+      : MlflowTracker(settings, args, options_for(repo)), repo_(std::move(repo)) {}
+
+  void finish(RunStatus status) override {
+    if (repo_.log_artifacts && sender_ && !uploaded_) {
+      uploaded_ = true;
+      upload_output_dir();
+    }
+    MlflowTracker::finish(status);
+  }
+
+ private:
+  static MlflowTrackerOptions options_for(const DagsHubRepo& repo) {
+    MlflowTrackerOptions o;
+    o.name = "dagshub";
+    o.display = "DagsHub";
+    o.make_endpoint = [repo](const MlflowSettings& s) { return std::make_unique<DagsHubEndpoint>(s, repo); };
+    o.journal_extra = Json{{"dagshub", repo.to_journal_json()}};
+    return o;
+  }
+
+  void upload_output_dir() {
+    Json files = Json::array();
+    size_t bytes = 0;
+    auto flush = [&] {
+      if (files.empty()) return;
+      sender_->submit("repo_upload", Json{{"directory", "artifacts"}, {"files", files}});
+      files = Json::array();
+      bytes = 0;
+    };
+    const fs::path root = output_dir_;
+    const fs::path tracking = root / "tracking";
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+      if (it->path() == tracking) {  // the journals are not part of the run's output
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file()) continue;
+      const std::string relative = fs::relative(it->path(), root).generic_string();
+      const size_t size = static_cast<size_t>(it->file_size());
+      if (!files.empty() && (files.size() == kDagsHubMaxFilesPerCommit || bytes + size > kDagsHubMaxBytesPerCommit)) flush();
+      files.push_back({{"file", stage(it->path(), "dagshub/" + relative).string()}, {"path", relative}});
+      bytes += size;
+    }
+    flush();
+  }
+
+  DagsHubRepo repo_;
+  bool uploaded_ = false;
+};
+
+}  // namespace
+
+DagsHubRepo DagsHubRepo::from_environment(const std::string& tracking_uri) {
+  DagsHubRepo repo;
+  if (tracking_uri.empty())
+    throw ArgumentError("DagsHubCallback: MLFLOW_TRACKING_URI is not set; set it to the repository's MLflow URI, "
+                        "https://dagshub.com/<owner>/<repo>.mlflow (dagshub.init() prints it)");
+  std::string uri = tracking_uri;
+  while (!uri.empty() && uri.back() == '/') uri.pop_back();
+  const size_t last = uri.rfind('/');
+  const size_t before = last == std::string::npos ? std::string::npos : uri.rfind('/', last - 1);
+  if (last == std::string::npos || before == std::string::npos || before < uri.find("://") + 3)
+    throw ArgumentError("DagsHubCallback: MLFLOW_TRACKING_URI '" + tracking_uri +
+                        "' is not a repository's MLflow URI https://dagshub.com/<owner>/<repo>.mlflow");
+  repo.owner = uri.substr(before + 1, last - before - 1);
+  repo.name = uri.substr(last + 1);
+  repo.name = repo.name.substr(0, repo.name.find('.'));
+  if (const std::string host = env_string("DAGSHUB_CLIENT_HOST"); !host.empty()) repo.host = host;
+  while (!repo.host.empty() && repo.host.back() == '/') repo.host.pop_back();
+  if (const std::string branch = env_string("BRANCH"); !branch.empty()) repo.branch = branch;
+  repo.log_artifacts = env_flag("HF_DAGSHUB_LOG_ARTIFACTS");
+  return repo;
+}
+
+Json DagsHubRepo::to_journal_json() const {
+  return Json{{"host", host}, {"owner", owner}, {"name", name}, {"branch", branch}};
+}
+
+DagsHubRepo DagsHubRepo::from_journal_json(const Json& json) {
+  DagsHubRepo repo;
+  repo.host = field_or<std::string>(json, "host", repo.host);
+  repo.owner = field_or<std::string>(json, "owner", "");
+  repo.name = field_or<std::string>(json, "name", "");
+  repo.branch = field_or<std::string>(json, "branch", "main");
+  return repo;
+}
+
+namespace {
+
+// DAGSHUB_USER_TOKEN (Bearer), DAGSHUB_USERNAME + DAGSHUB_PASSWORD, else MLflow's own credentials.
+std::string dagshub_authorization(const MlflowSettings& settings) {
+  if (const std::string token = env_string("DAGSHUB_USER_TOKEN"); !token.empty()) return "Bearer " + token;
+  const std::string user = env_string("DAGSHUB_USERNAME"), password = env_string("DAGSHUB_PASSWORD");
+  if (!user.empty()) return basic_authorization(user, password);
+  return settings.authorization();
+}
+
+HttpOptions upload_options(const MlflowSettings& settings) {
+  HttpOptions o;
+  o.request_timeout = std::max(settings.request_timeout, std::chrono::milliseconds(600000));  // 100 MiB commits
+  o.insecure_skip_tls_verify = settings.insecure_tls;
+  o.authorization = dagshub_authorization(settings);
+  return o;
+}
+
+}  // namespace
+
+DagsHubEndpoint::DagsHubEndpoint(const MlflowSettings& settings, DagsHubRepo repo)
+    : mlflow_(settings), repo_(std::move(repo)), http_(upload_options(settings)) {}
+
+void DagsHubEndpoint::set_aborted(bool aborted) {
+  mlflow_.set_aborted(aborted);
+  http_.set_aborted(aborted);
+}
+
+Delivery DagsHubEndpoint::send(const std::vector<TrackingRecord>& pending) {
+  if (pending.front().type == "repo_upload") return upload(pending.front());
+  std::vector<TrackingRecord> mlflow_part;
+  for (const TrackingRecord& r : pending) {
+    if (r.type == "repo_upload") break;
+    mlflow_part.push_back(r);
+  }
+  return mlflow_.send(mlflow_part);
+}
+
+Delivery DagsHubEndpoint::upload(const TrackingRecord& record) {
+  static const char* boundary = "----trainer-dagshub-7d1f3a9c2b";
+  std::string body;
+  auto field = [&](const std::string& name, const std::string& value) {
+    body += std::string("--") + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
+  };
+  const Json files = record.body.value("files", Json::array());
+  field("commit_choice", "direct");
+  field("commit_summary", "trainer: " + std::to_string(files.size()) + " files of the run's output");
+  field("versioning", "auto");
+  for (const Json& f : files) {
+    const std::string staged = f["file"].get<std::string>();
+    std::error_code ec;
+    if (!fs::exists(staged, ec))
+      return {Delivery::Kind::rejected, 1, "DagsHub upload: the staged file " + staged + " is gone", std::nullopt};
+    body += std::string("--") + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" +
+            f["path"].get<std::string>() + "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + read_all(staged) + "\r\n";
+  }
+  body += std::string("--") + boundary + "--\r\n";
+  HttpRequest request;
+  request.method = "PUT";
+  request.url = repo_.host + "/api/v1/repos/" + url_encode(repo_.owner) + "/" + url_encode(repo_.name) + "/content/" +
+                url_encode(repo_.branch) + "/" + encode_segments(record.body.value("directory", std::string("artifacts")));
+  request.headers.emplace_back("Content-Type", std::string("multipart/form-data; boundary=") + boundary);
+  request.body = std::move(body);
+  Delivery d = classify_response(http_.send(request), 1, "DagsHub upload");
+  if (d.kind == Delivery::Kind::delivered)
+    for (const Json& f : files) {
+      std::error_code ec;
+      fs::remove(f["file"].get<std::string>(), ec);
+    }
+  return d;
+}
+
+std::shared_ptr<TrackerCallback> make_dagshub_callback() {
+  MlflowSettings settings = MlflowSettings::from_environment("DagsHubCallback");
+  DagsHubRepo repo = DagsHubRepo::from_environment(settings.tracking_uri);
+  if (settings.store != MlflowStoreKind::rest)
+    throw ArgumentError("DagsHubCallback: MLFLOW_TRACKING_URI must be https://dagshub.com/<owner>/<repo>.mlflow, got '" +
+                        settings.tracking_uri + "'");
+  TrackerTraits traits;
+  traits.callback_name = "DagsHubCallback";
+  traits.keys = KeyStyle::mlflow;
+  traits.artifacts = settings.log_artifacts;
+  return std::make_shared<TrackerCallback>(traits, [settings, repo](const TrainingArguments& args) {
+    return std::make_unique<DagsHubTracker>(settings, args, repo);
+  });
+}
+
+}  // namespace trainer

@@ -1,0 +1,226 @@
+#include "trainer/net/http_client.h"
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <stdexcept>
+
+#include "trainer/core/logging.h"
+
+namespace trainer {
+namespace {
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* out) {
+  const std::string line(data, size * count);
+  auto* headers = static_cast<std::map<std::string, std::string>*>(out);
+  if (line.rfind("HTTP/", 0) == 0) headers->clear();  // a new response (after a redirect or 100)
+  const size_t colon = line.find(':');
+  if (colon != std::string::npos) (*headers)[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+  return size * count;
+}
+
+int on_progress(void* aborted, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(aborted)->load() ? 1 : 0;
+}
+
+struct HeaderList {
+  curl_slist* list = nullptr;
+  void add(const std::string& line) { list = curl_slist_append(list, line.c_str()); }
+  ~HeaderList() { curl_slist_free_all(list); }
+};
+
+struct UploadFile {
+  std::FILE* file = nullptr;
+  ~UploadFile() {
+    if (file) std::fclose(file);
+  }
+};
+
+void warn_insecure_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    log_warning("TLS certificate verification is OFF for a tracking server (insecure: anyone on the network can "
+                "read and change what is sent); unset MLFLOW_TRACKING_INSECURE_TLS to turn it back on");
+  });
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> HttpResponse::retry_after() const {
+  auto it = headers.find("retry-after");
+  if (it == headers.end() || it->second.empty()) return std::nullopt;
+  const std::string& v = it->second;
+  bool digits = true;
+  for (char c : v) digits = digits && std::isdigit(static_cast<unsigned char>(c));
+  if (digits && v.size() < 10) return std::chrono::seconds(std::stol(v));
+  const time_t when = curl_getdate(v.c_str(), nullptr);
+  if (when < 0) return std::nullopt;
+  const time_t now = std::time(nullptr);
+  return std::chrono::seconds(when > now ? when - now : 0);
+}
+
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
+  global_init_once();
+  handle_ = curl_easy_init();
+  if (!handle_) throw std::runtime_error("libcurl could not create a handle");
+  if (options_.insecure_skip_tls_verify) warn_insecure_once();
+}
+
+HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
+
+HttpResponse HttpClient::send(const HttpRequest& request) {
+  HttpResponse response;
+  if (aborted_.load()) {
+    response.error = "aborted";
+    return response;
+  }
+  CURL* curl = static_cast<CURL*>(handle_);
+  curl_easy_reset(curl);  // keeps the connection cache, forgets the last request's options
+  HeaderList headers;
+  for (const auto& [name, value] : request.headers) headers.add(name + ": " + value);
+  if (!options_.authorization.empty()) headers.add("Authorization: " + options_.authorization);
+  headers.add("Expect:");  // no 100-continue round trip before large bodies
+
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.insecure_skip_tls_verify ? 0L : 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.insecure_skip_tls_verify ? 0L : 2L);
+  if (!options_.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &aborted_);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+
+  UploadFile upload;
+  if (!request.body_file.empty()) {
+    upload.file = std::fopen(request.body_file.c_str(), "rb");
+    if (!upload.file) {
+      response.error = "cannot read " + request.body_file;
+      return response;
+    }
+    std::fseek(upload.file, 0, SEEK_END);
+    const long size = std::ftell(upload.file);
+    std::fseek(upload.file, 0, SEEK_SET);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READDATA, upload.file);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  } else if (request.method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    if (request.method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+
+  const CURLcode code = curl_easy_perform(curl);
+  if (code != CURLE_OK) {
+    response.error = code == CURLE_ABORTED_BY_CALLBACK ? "aborted" : curl_easy_strerror(code);
+    response.headers.clear();
+    response.body.clear();
+    return response;
+  }
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+std::string url_without_secrets(const std::string& url) {
+  std::string out = url;
+  const size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const size_t host_start = scheme + 3;
+    const size_t path = out.find_first_of("/?#", host_start);
+    const size_t at = out.rfind('@', path == std::string::npos ? out.size() : path);
+    if (at != std::string::npos && at >= host_start) out.erase(host_start, at + 1 - host_start);
+  }
+  const size_t query = out.find('?');
+  if (query != std::string::npos) {
+    std::string kept = out.substr(0, query + 1);
+    size_t pos = query + 1;
+    while (pos <= out.size()) {
+      size_t end = out.find('&', pos);
+      if (end == std::string::npos) end = out.size();
+      const std::string pair = out.substr(pos, end - pos);
+      const size_t eq = pair.find('=');
+      kept += (kept.back() == '?' ? "" : "&") + (eq == std::string::npos ? pair : pair.substr(0, eq) + "=...");
+      pos = end + 1;
+    }
+    out = kept;
+  }
+  return out;
+}
+
+std::string describe_request(const HttpRequest& request) {
+  return request.method + " " + url_without_secrets(request.url);
+}
+
+std::string url_encode(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string basic_authorization(const std::string& user, const std::string& password) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::string in = user + ":" + password;
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(v >> shift) & 63];
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return "Basic " + out;
+}
+
+}  // namespace trainer
