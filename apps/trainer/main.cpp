@@ -6,6 +6,7 @@
 
 #include "env_command.h"
 #include "report_command.h"
+#include "sync_command.h"
 #include "train_command.h"
 
 namespace {
@@ -16,6 +17,8 @@ const char* kUsage =
     "commands:\n"
     "  train   train a model (Fashion-MNIST by default); `trainer train --help` lists every flag\n"
     "  report  rebuild OUTPUT_DIR/report.html from a run: `trainer report OUTPUT_DIR`\n"
+    "  sync    send what a run's remote trackers left unsent: `trainer sync OUTPUT_DIR`\n"
+    "          (or replay its log_history into a tracker: `trainer sync OUTPUT_DIR --report_to mlflow`)\n"
     "  env     print the versions, CPU, threads, BLAS kernel and devices a bug report needs\n"
     "\n"
     "exit status: 0 success, 1 runtime error (data, files), 2 bad arguments, 3 the loss diverged,\n"
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   if (command == "train") return trainer::cli::run_train(args);
   if (command == "report") return trainer::cli::run_report(args);
   if (command == "env") return trainer::cli::run_env(args);
+  if (command == "sync") return trainer::cli::run_sync(args);
   std::fprintf(stderr, "trainer: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return trainer::cli::kUsageError;
 }

@@ -6,6 +6,7 @@
 #include "trainer/integrations/log_history_file_callback.h"
 #include "trainer/integrations/mlflow/mlflow_settings.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
+#include "trainer/tracking/record_sender.h"
 #include "trainer/integrations/report/report_callback.h"
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
 
@@ -16,18 +17,19 @@ namespace {
 std::vector<Integration> builtin_integrations() {
   // None needs more than a writable directory, so each is available wherever the library runs.
   return {
-      {"dvclive", nullptr, [] { return std::make_shared<DVCLiveCallback>(); }, nullptr},
-      {"tensorboard", nullptr, [] { return std::make_shared<TensorBoardCallback>(); }, nullptr},
-      {"codecarbon", nullptr, [] { return std::make_shared<CodeCarbonCallback>(); }, nullptr},
-      {"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }, nullptr},
-      {"report", nullptr, [] { return std::make_shared<ReportCallback>(); }, nullptr},
+      {"dvclive", nullptr, [] { return std::make_shared<DVCLiveCallback>(); }, nullptr, nullptr},
+      {"tensorboard", nullptr, [] { return std::make_shared<TensorBoardCallback>(); }, nullptr, nullptr},
+      {"codecarbon", nullptr, [] { return std::make_shared<CodeCarbonCallback>(); }, nullptr, nullptr},
+      {"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }, nullptr, nullptr},
+      {"report", nullptr, [] { return std::make_shared<ReportCallback>(); }, nullptr, nullptr},
       // The MLflow family joins `all` only when a tracking URI says where runs go (else `all` would
       // leave an mlruns/ folder in the working directory); named, each works without one.
       {"mlflow", nullptr, make_mlflow_callback,
-       [] { return !env_string("MLFLOW_TRACKING_URI").empty() && !env_flag("DISABLE_MLFLOW_INTEGRATION"); }},
+       [] { return !env_string("MLFLOW_TRACKING_URI").empty() && !env_flag("DISABLE_MLFLOW_INTEGRATION"); },
+       mlflow_sender_for_journal},
       // The original adds azure_ml to `all` only when mlflow is not installed; mlflow always is here.
-      {"azure_ml", nullptr, make_azureml_callback, [] { return false; }},
-      {"dagshub", nullptr, make_dagshub_callback, [] { return false; }},
+      {"azure_ml", nullptr, make_azureml_callback, [] { return false; }, mlflow_sender_for_journal},
+      {"dagshub", nullptr, make_dagshub_callback, [] { return false; }, mlflow_sender_for_journal},
   };
 }
 
@@ -70,6 +72,14 @@ std::vector<std::shared_ptr<TrainerCallback>> integration_callbacks(const std::v
     out.push_back(found->make());
   }
   return out;
+}
+
+std::unique_ptr<RecordSender> sender_for_journal(const std::filesystem::path& dir, const std::string& output_dir) {
+  const std::filesystem::path meta = dir / "tracker.json";
+  const std::string name = required_field<std::string>(read_json_file(meta), "tracker");
+  for (const auto& i : registry())
+    if (i.name == name && i.resend) return i.resend(dir, output_dir);
+  throw std::runtime_error(meta.string() + ": '" + name + "' is not a remote tracker this program can send to");
 }
 
 }  // namespace trainer

@@ -203,6 +203,7 @@ TEST_F(MlflowTest, APermanentRejectionKeepsTheRecordAsideAndSendsTheRest) {
   std::this_thread::sleep_for(800ms);  // start, params and these metrics are delivered
   testing::Faults f;
   f.reject_next = 2;  // the batch, then the first of its records sent alone
+  f.reject_path = "log-batch";
   server.http().set_faults(f);
   r.steps(4, 10);
   r.end();

@@ -232,9 +232,11 @@ void HttpTestServer::serve(int fd) {
     if (!control) {
       std::lock_guard<std::mutex> lock(mutex_);
       f = faults_;
+      const bool reject_here = f.reject_path.empty() || request.path.find(f.reject_path) != std::string::npos;
+      if (!reject_here) f.reject_next = 0;
       if (faults_.reset_next > 0) --faults_.reset_next;
       else if (faults_.fail_next > 0) --faults_.fail_next;
-      else if (faults_.reject_next > 0) --faults_.reject_next;
+      else if (faults_.reject_next > 0 && reject_here) --faults_.reject_next;
     }
     if (f.reset_next > 0) {  // mid-request: the body is never read, nothing is handled
       reset_connection(fd);

@@ -36,7 +36,8 @@ struct Faults {
   int fail_status = 500;
   int retry_after_s = -1;      // >= 0: a Retry-After header on those answers
   int reset_next = 0;          // this many requests: connection reset after the headers, not handled
-  int reject_next = 0;         // this many requests answered 400 {"error_code": "BAD_REQUEST"} (not handled)
+  int reject_next = 0;         // this many requests answered 400 INVALID_PARAMETER_VALUE (not handled) ...
+  std::string reject_path;     // ... counting only those whose path contains this, when set
 };
 
 class HttpTestServer {

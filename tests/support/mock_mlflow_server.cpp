@@ -66,6 +66,7 @@ TestResponse MockMlflowServer::handle(const ReceivedRequest& request) {
     faults.retry_after_s = f.value("retry_after_s", -1);
     faults.reset_next = f.value("reset_next", 0);
     faults.reject_next = f.value("reject_next", 0);
+    faults.reject_path = f.value("reject_path", std::string());
     server_.set_faults(faults);
     if (const int ms = f.value("down_for_ms", 0); ms > 0)
       std::thread([this, ms] {

@@ -2,7 +2,7 @@
 //   mock_mlflow_server --port-file F [--port N] [--auth 'Basic ...'] [--state-file S]
 // Writes its port to F once listening; on SIGTERM writes its state (GET /__test__/state) to S.
 // POST /__test__/fault {"latency_ms", "fail_next", "fail_status", "retry_after_s", "reset_next",
-// "reject_next", "down_for_ms"} injects faults.
+// "reject_next", "reject_path", "down_for_ms"} injects faults.
 #include <signal.h>
 
 #include <fstream>

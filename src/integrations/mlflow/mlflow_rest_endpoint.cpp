@@ -157,7 +157,15 @@ Delivery MlflowRestEndpoint::resolve_experiment(const TrackingRecord& record, st
   return {Delivery::Kind::retry, 1, "MLflow: experiment '" + name + "' could not be found or created", std::nullopt};
 }
 
+// A run the server will not open leaves nothing to log to: everything stays in the journal for
+// `trainer sync` once the cause is fixed, instead of putting the start aside and every metric after it.
 Delivery MlflowRestEndpoint::start_run(const TrackingRecord& record) {
+  Delivery d = open_run(record);
+  if (d.kind == Delivery::Kind::rejected) d.kind = Delivery::Kind::blocked;
+  return d;
+}
+
+Delivery MlflowRestEndpoint::open_run(const TrackingRecord& record) {
   const Json& b = record.body;
   const std::string forced = field_or<std::string>(b, "run_id", "");
   if (run_id_.empty() && !forced.empty()) {

@@ -1,5 +1,7 @@
 #include "trainer/integrations/report/html_report.h"
 
+#include "trainer/integrations/run_files.h"
+
 #include <algorithm>
 #include <map>
 #include <stdexcept>
@@ -157,35 +159,9 @@ std::string render_report_html(const Json& state, const Json& args, bool running
 }
 
 fs::path write_report_from_run(const fs::path& output_dir) {
-  if (!fs::is_directory(output_dir))
-    throw std::runtime_error(output_dir.string() + " is not a directory (give the run's --output_dir)");
-  fs::path state_file = output_dir / "trainer_state.json";
-  if (!fs::exists(state_file)) {
-    // The newest checkpoint-N.
-    int64_t newest = -1;
-    for (const auto& e : fs::directory_iterator(output_dir)) {
-      const std::string name = e.path().filename().string();
-      if (!e.is_directory() || name.rfind("checkpoint-", 0) != 0) continue;
-      const std::string digits = name.substr(11);
-      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-      if (fs::exists(e.path() / "trainer_state.json") && std::stoll(digits) > newest) {
-        newest = std::stoll(digits);
-        state_file = e.path() / "trainer_state.json";
-      }
-    }
-    if (newest < 0)
-      throw std::runtime_error("no trainer_state.json in " + output_dir.string() +
-                               " or in any checkpoint-N inside it; is this a run's --output_dir?");
-  }
-  const Json state = read_json_file(state_file);
-  Json args = nullptr;
-  for (const fs::path& candidate : {state_file.parent_path() / "training_args.json", output_dir / "training_args.json"})
-    if (fs::exists(candidate)) {
-      args = read_json_file(candidate);
-      break;
-    }
+  const RunFiles run = read_run_files(output_dir);
   const fs::path report = output_dir / "report.html";
-  write_file_atomic(report, render_report_html(state, args, false));
+  write_file_atomic(report, render_report_html(run.state, run.args, false));
   return report;
 }
 

@@ -32,6 +32,7 @@ class MlflowRestEndpoint : public RemoteEndpoint {
 
  private:
   Delivery start_run(const TrackingRecord& record);
+  Delivery open_run(const TrackingRecord& record);
   Delivery end_run(const TrackingRecord& record);
   Delivery log_batch(const std::vector<TrackingRecord>& pending);
   Delivery upload_artifact(const TrackingRecord& record);

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Checks a mock MLflow server's state (mock_mlflow_server --state-file) against a run's
+trainer_state.json: one run, ended as expected, and every number of log_history there exactly once
+(MLflow's key sanitising, at the entry's step), except records kept in rejected.jsonl.
+
+usage: compare_mlflow.py STATE_JSON TRAINER_STATE_JSON [--status FINISHED] [--rejected FILE] [--runs N]
+"""
+import argparse
+import collections
+import json
+import math
+import re
+import sys
+
+
+def canonical(v):
+    if isinstance(v, str):
+        v = float(v)  # "NaN", "Infinity", "-Infinity"
+    v = float(v)
+    return "nan" if math.isnan(v) else repr(v)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("state")
+    p.add_argument("trainer_state")
+    p.add_argument("--status", default="FINISHED")
+    p.add_argument("--rejected")
+    args = p.parse_args()
+    with open(args.state) as f:
+        server = json.load(f)
+    with open(args.trainer_state) as f:
+        history = json.load(f)["log_history"]
+    problems = []
+    if server["violations"]:
+        problems.append(f"requests of the wrong shape: {server['violations']}")
+    if len(server["runs"]) != 1:
+        problems.append(f"expected one run on the server, found {len(server['runs'])}")
+    run = server["runs"][0] if server["runs"] else {"metrics": [], "status": None}
+    if run["status"] != args.status:
+        problems.append(f"run status {run['status']}, expected {args.status}")
+    expected = collections.Counter()
+    for entry in history:
+        for key, value in entry.items():
+            if key == "step" or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            expected[(re.sub(r"[^0-9A-Za-z_\-. :/]", "_", key), entry["step"], canonical(value))] += 1
+    found = collections.Counter((m["key"], m["step"], canonical(m["value"])) for m in run["metrics"])
+    if args.rejected:
+        with open(args.rejected) as f:
+            for line in f:
+                record = json.loads(line)["record"]
+                for key, value in record.get("metrics", {}).items():
+                    found[(key, record["step"], canonical(value))] += 1
+    if found != expected:
+        missing, extra = expected - found, found - expected
+        problems.append(f"metrics differ: {sum(missing.values())} missing {dict(list(missing.items())[:5])}, "
+                        f"{sum(extra.values())} unexpected or duplicated {dict(list(extra.items())[:5])}")
+    if problems:
+        print("compare_mlflow: " + "; ".join(problems), file=sys.stderr)
+        sys.exit(1)
+    print(f"compare_mlflow: {sum(found.values())} metric points, each exactly once, run {run['status']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# --report_to mlflow end to end: the real trainer against the mock tracking server, with each fault
+# the issue lists. Every run must exit 0 and the server must end with every number of log_history
+# exactly once; a SIGKILL mid-run and a resume keep that, in the same remote run; `trainer sync`
+# sends a journal whose server never came back. Prints "N passed, N failed".
+set -u
+BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer executable}
+SERVER=${MOCK_MLFLOW_SERVER:?set MOCK_MLFLOW_SERVER to the mock server executable}
+SRC=${TRAINER_SOURCE_DIR:?set TRAINER_SOURCE_DIR}
+source "$SRC/tests/cli/lib.sh"
+DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/t10k-images-idx3-ubyte.gz
+common=(train --train_file "$DATA" --eval_file "$DATA" --max_train_samples 3000 --max_eval_samples 500 --max_steps 60
+        --logging_steps 5 --eval_strategy steps --eval_steps 20 --save_strategy steps --save_steps 20 --disable_tqdm
+        --report_to mlflow)
+port=
+server_pid=
+
+start_server() {  # [PORT]
+  rm -f port state.json
+  "$SERVER" --port-file port --state-file state.json ${1:+--port "$1"} &
+  server_pid=$!
+  for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
+  port=$(cat port)
+  export MLFLOW_TRACKING_URI=http://127.0.0.1:$port
+}
+
+stop_server() {  # writes state.json
+  kill -TERM "$server_pid" 2>/dev/null
+  wait "$server_pid" 2>/dev/null
+}
+
+fault() {  # JSON
+  $PY -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
+    "http://127.0.0.1:$port/__test__/fault" "$1"
+}
+
+compare() {  # OUTPUT_DIR [compare_mlflow.py flags]
+  local out=$1
+  shift
+  $PY "$SRC/tests/cli/compare_mlflow.py" state.json "$out/trainer_state.json" "$@"
+}
+
+train_with_fault() {  # NAME FAULT_JSON [extra flags]
+  local name=$1 f=$2
+  shift 2
+  start_server
+  fault "$f"
+  "$BIN" "${common[@]}" --output_dir "$name" "$@" > "$name.log" 2>&1
+  local status=$?
+  stop_server
+  [[ $status -eq 0 ]] || { echo "exit $status"; tail -5 "$name.log"; return 1; }
+  if [[ -s "$name/tracking/mlflow/rejected.jsonl" ]]; then compare "$name" --rejected "$name/tracking/mlflow/rejected.jsonl"
+  else compare "$name"; fi
+}
+
+check "server up" train_with_fault up '{}'
+check "HTTP 500s" train_with_fault http500 '{"fail_next": 5}'
+check "429 with Retry-After" train_with_fault http429 '{"fail_next": 2, "fail_status": 429, "retry_after_s": 2}'
+check "5 s latency per request" train_with_fault slow '{"latency_ms": 5000}' --tracker_flush_timeout 90
+check "connection reset mid-request" train_with_fault reset '{"reset_next": 3}'
+check "a permanent 400 (the record kept in rejected.jsonl)" train_with_fault rejected '{"reject_next": 2, "reject_path": "log-batch"}'
+
+down_at_start() {
+  start_server
+  local fixed=$port
+  stop_server
+  "$BIN" "${common[@]}" --output_dir down_start > down_start.log 2>&1 &
+  local trainer=$!
+  sleep 2
+  start_server "$fixed"
+  wait $trainer || { echo "trainer failed"; stop_server; return 1; }
+  stop_server
+  compare down_start
+}
+check "server down at start" down_at_start
+
+down_mid_run() {
+  start_server
+  "$BIN" "${common[@]}" --max_steps 200 --output_dir down_mid > down_mid.log 2>&1 &
+  local trainer=$!
+  sleep 1.5
+  fault '{"down_for_ms": 20000}'
+  wait $trainer || { echo "trainer failed"; stop_server; return 1; }
+  stop_server
+  compare down_mid
+}
+check "server down for 20 s mid-run" down_mid_run
+
+kill_and_resume() {
+  start_server
+  "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed > killed.log 2>&1 &
+  local trainer=$!
+  for _ in $(seq 600); do [[ -d killed/checkpoint-100 ]] && break; sleep 0.05; done
+  sleep 0.3
+  kill -9 $trainer
+  wait $trainer 2>/dev/null
+  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; stop_server; return 1; }
+  "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed \
+    --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; stop_server; return 1; }
+  stop_server
+  compare killed
+}
+check "SIGKILL mid-run, then resume: exactly once, same remote run" kill_and_resume
+
+never_came_back() {
+  start_server
+  stop_server  # nothing listens on this port now
+  "$BIN" "${common[@]}" --output_dir orphan --tracker_flush_timeout 2 > orphan.log 2>&1 || { echo "training failed"; return 1; }
+  grep -q "trainer sync orphan" orphan.log || { echo "no sync command printed"; tail -3 orphan.log; return 1; }
+  start_server "$port"
+  "$BIN" sync orphan > sync.log 2>&1 || { echo "sync failed"; cat sync.log; stop_server; return 1; }
+  "$BIN" sync orphan > sync2.log 2>&1 || { echo "second sync failed"; stop_server; return 1; }
+  grep -q "everything was sent already" sync2.log || { echo "second sync sent again"; cat sync2.log; stop_server; return 1; }
+  stop_server
+  compare orphan
+}
+check "trainer sync sends a journal whose server never came back" never_came_back
+
+sync_with_server_down() {
+  "$BIN" sync orphan --timeout 1 > /dev/null 2>&1
+  [[ $? -eq 0 ]]  # everything was sent already: nothing to wait for
+}
+check "trainer sync of a fully sent run needs no server" sync_with_server_down
+
+replay() {
+  "$BIN" "${common[@]}" --report_to none --output_dir plain > plain.log 2>&1 || return 1
+  start_server
+  "$BIN" sync plain --report_to mlflow > replay.log 2>&1 || { echo "replay failed"; cat replay.log; stop_server; return 1; }
+  stop_server
+  compare plain
+}
+check "trainer sync --report_to mlflow replays a run that did not use MLflow" replay
+
+summary
