@@ -40,71 +40,99 @@ std::string log_history_csv(const Json& log_history, const std::set<std::string>
   return out;
 }
 
-// What the writer thread keeps between logs, so that a log costs an append, not a rewrite of the
-// whole history: the history so far (for the rare rewrite when a new column appears), the CSV's
-// columns, and the two files held open.
-struct LogHistoryFileCallback::Files {
-  explicit Files(const fs::path& dir) : dir(dir), jsonl(dir / "log_history.jsonl"), csv(dir / "log_history.csv") {}
-  fs::path dir;
-  Json history = Json::array();
-  std::set<std::string> keys;
-  AppendedFile jsonl, csv;
+namespace {
 
-  void rewrite_csv() {
-    csv.close();
-    write_file_atomic(csv.path(), log_history_csv(history), Durability::kReplaceOnly);
+class LogHistoryFileTracker : public Tracker {
+ public:
+  LogHistoryFileTracker(std::string directory, std::shared_ptr<BackgroundWriter> writer)
+      : directory_(std::move(directory)), writer_(std::move(writer)) {}
+  ~LogHistoryFileTracker() override { writer_->drain(); }  // jobs finish before files_ goes
+
+  void start_run(const RunStart&) override {}
+
+  // A resumed run keeps the lines it had; a new run starts the files afresh.
+  void train_started() override { start(state().log_history); }
+
+  void log_metrics(const Json&, int64_t) override {
+    if (state().log_history.empty()) return;
+    if (!files_) {  // used without train(): start from the history before this entry
+      Json before = state().log_history;
+      before.erase(before.size() - 1);
+      start(before);
+    }
+    auto files = files_;
+    Json entry = state().log_history.back();  // the entry as logged, with its step
+    writer_->enqueue([files, entry = std::move(entry)] {
+      files->history.push_back(entry);
+      files->jsonl.append(dump_json(entry, {-1, true, true}) + "\n");
+      bool new_column = false;
+      for (auto it = entry.begin(); it != entry.end(); ++it) new_column |= files->keys.insert(it.key()).second;
+      if (new_column) {
+        files->rewrite_csv();  // the header changes: the one rewrite
+      } else {
+        const std::string csv = log_history_csv(Json::array({entry}), files->keys);
+        files->csv.append(csv.substr(csv.find('\n') + 1));
+      }
+    });
   }
+
+  void finish(RunStatus) override { writer_->finish(); }
+
+ private:
+  // What the writer thread keeps between logs, so that a log costs an append, not a rewrite of the
+  // whole history: the history so far (for the rare rewrite when a new column appears), the CSV's
+  // columns, and the two files held open.
+  struct Files {
+    explicit Files(const fs::path& dir) : dir(dir), jsonl(dir / "log_history.jsonl"), csv(dir / "log_history.csv") {}
+    fs::path dir;
+    Json history = Json::array();
+    std::set<std::string> keys;
+    AppendedFile jsonl, csv;
+
+    void rewrite_csv() {
+      csv.close();
+      write_file_atomic(csv.path(), log_history_csv(history), Durability::kReplaceOnly);
+    }
+  };
+
+  void start(const Json& history) {
+    auto files = std::make_shared<Files>(directory_.empty() ? args().output_dir : directory_);
+    files->history = history;
+    files_ = files;
+    writer_->enqueue([files] {
+      fs::create_directories(files->dir);
+      std::string lines;
+      for (const auto& e : files->history) {
+        lines += dump_json(e, {-1, true, true}) + "\n";
+        for (auto it = e.begin(); it != e.end(); ++it) files->keys.insert(it.key());
+      }
+      write_file_atomic(files->jsonl.path(), lines, Durability::kReplaceOnly);
+      files->rewrite_csv();
+    });
+  }
+
+  std::string directory_;
+  std::shared_ptr<BackgroundWriter> writer_;
+  std::shared_ptr<Files> files_;  // used by writer_'s jobs only
 };
 
+TrackerTraits log_history_traits() {
+  TrackerTraits t;
+  t.callback_name = "LogHistoryFileCallback";
+  t.values = ValueFilter::everything;  // the entry is written as it is in log_history
+  return t;
+}
+
+}  // namespace
+
 LogHistoryFileCallback::LogHistoryFileCallback(std::string directory)
-    : directory_(std::move(directory)), writer_(std::make_unique<BackgroundWriter>("log_history")) {}
+    : LogHistoryFileCallback(std::move(directory), std::make_shared<BackgroundWriter>("log_history")) {}
 
-LogHistoryFileCallback::~LogHistoryFileCallback() { writer_.reset(); }  // jobs finish before files_ goes
+LogHistoryFileCallback::LogHistoryFileCallback(std::string directory, std::shared_ptr<BackgroundWriter> writer)
+    : TrackerCallback(log_history_traits(),
+                      [directory, writer](const Args&) { return std::make_unique<LogHistoryFileTracker>(directory, writer); }),
+      writer_(std::move(writer)) {}
 
-void LogHistoryFileCallback::on_train_begin(const Args& args, TrainerState& state, TrainerControl&, CallbackContext&) {
-  if (state.is_world_process_zero) start(args, state.log_history);
-}
-
-void LogHistoryFileCallback::start(const Args& args, const Json& history) {
-  // A resumed run keeps the lines it had; a new run starts the files afresh.
-  auto files = std::make_shared<Files>(directory_.empty() ? args.output_dir : directory_);
-  files->history = history;
-  files_ = files;
-  writer_->enqueue([files] {
-    fs::create_directories(files->dir);
-    std::string lines;
-    for (const auto& e : files->history) {
-      lines += dump_json(e, {-1, true, true}) + "\n";
-      for (auto it = e.begin(); it != e.end(); ++it) files->keys.insert(it.key());
-    }
-    write_file_atomic(files->jsonl.path(), lines, Durability::kReplaceOnly);
-    files->rewrite_csv();
-  });
-}
-
-void LogHistoryFileCallback::on_log(const Args& args, TrainerState& state, TrainerControl&, CallbackContext&) {
-  if (!state.is_world_process_zero || state.log_history.empty()) return;
-  if (!files_) {  // used without train(): start from the history before this entry
-    Json before = state.log_history;
-    before.erase(before.size() - 1);
-    start(args, before);
-  }
-  auto files = files_;
-  Json entry = state.log_history.back();  // the entry as logged, with its step
-  writer_->enqueue([files, entry = std::move(entry)] {
-    files->history.push_back(entry);
-    files->jsonl.append(dump_json(entry, {-1, true, true}) + "\n");
-    bool new_column = false;
-    for (auto it = entry.begin(); it != entry.end(); ++it) new_column |= files->keys.insert(it.key()).second;
-    if (new_column) {
-      files->rewrite_csv();  // the header changes: the one rewrite
-    } else {
-      const std::string csv = log_history_csv(Json::array({entry}), files->keys);
-      files->csv.append(csv.substr(csv.find('\n') + 1));
-    }
-  });
-}
-
-void LogHistoryFileCallback::on_train_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) { writer_->finish(); }
+LogHistoryFileCallback::~LogHistoryFileCallback() = default;
 
 }  // namespace trainer

@@ -51,9 +51,21 @@ bool TrackerCallback::reports(const TrainerState& state) const {
   return traits_.gate == ProcessGate::world_process_zero ? state.is_world_process_zero : state.is_local_process_zero;
 }
 
+bool TrackerCallback::enter(const Args& args, const TrainerState& state, const CallbackContext& ctx) {
+  if (!reports(state)) return false;
+  setup(args, state, ctx);
+  tracker_->args_ = &args;
+  tracker_->state_ = &state;
+  tracker_->ctx_ = &ctx;
+  return true;
+}
+
 void TrackerCallback::setup(const Args& args, const TrainerState& state, const CallbackContext& ctx) {
-  if (tracker_ || !reports(state)) return;
+  if (tracker_) return;
   tracker_ = make_tracker_(args);
+  tracker_->args_ = &args;
+  tracker_->state_ = &state;
+  tracker_->ctx_ = &ctx;
   if (!restored_.empty()) tracker_->restore_state(restored_);
   RunStart run;
   run.run_name = args.run_name.value_or("");
@@ -64,18 +76,18 @@ void TrackerCallback::setup(const Args& args, const TrainerState& state, const C
   run.resume_step = state.global_step;
   tracker_->start_run(run);
   if (!run.resumed) tracker_->log_params(run.arguments);
-  running_ = true;
 }
 
 Json TrackerCallback::filtered(const Json& logs) {
+  if (traits_.values == ValueFilter::everything) return logs;
   Json out = Json::object();
   for (auto it = logs.begin(); it != logs.end(); ++it) {
     const Json& v = it.value();
-    const bool keep = v.is_number() ||
-                      (v.is_boolean() && traits_.values != ValueFilter::numbers) ||
+    const bool keep = v.is_number() || (v.is_boolean() && traits_.values != ValueFilter::numbers) ||
                       (v.is_string() && traits_.values == ValueFilter::numbers_bools_strings);
     if (keep) {
-      out[apply_key_style(traits_.keys, it.key())] = v.is_boolean() ? Json(v.get<bool>() ? 1 : 0) : v;
+      const bool as_number = v.is_boolean() && (traits_.values == ValueFilter::numbers_and_bools || traits_.bools_as_numbers);
+      out[apply_key_style(traits_.keys, it.key())] = as_number ? Json(v.get<bool>() ? 1 : 0) : v;
     } else if (warned_keys_.insert(it.key()).second) {
       log_warning(traits_.callback_name + ": '" + it.key() + "' is a " + std::string(v.type_name()) + " (" +
                   dump_json(v, {-1, false, false}) + "), which it cannot log; it is left out of this tracker");
@@ -84,32 +96,38 @@ Json TrackerCallback::filtered(const Json& logs) {
   return out;
 }
 
+void TrackerCallback::on_init_end(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+  if (traits_.start_at_init) enter(args, state, ctx);
+}
+
 void TrackerCallback::on_train_begin(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  setup(args, state, ctx);
-  if (tracker_ && !running_) {
-    // A second train() on the same callback: the same tracker goes on logging to its run.
-    running_ = true;
-  }
+  if (!enter(args, state, ctx)) return;
+  running_ = true;
+  tracker_->train_started();
 }
 
 void TrackerCallback::on_log(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  if (!ctx.logs) return;
-  setup(args, state, ctx);
-  if (!tracker_) return;
-  Json values = filtered(*ctx.logs);
-  if (!values.empty()) tracker_->log_metrics(values, state.global_step);
+  if (!ctx.logs && traits_.values != ValueFilter::everything) return;
+  if (!enter(args, state, ctx)) return;
+  const Json values = ctx.logs ? filtered(*ctx.logs) : Json::object();
+  if (!values.empty() || traits_.values == ValueFilter::everything) tracker_->log_metrics(values, state.global_step);
+}
+
+void TrackerCallback::on_evaluate(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+  if (!tracker_ || !enter(args, state, ctx)) return;
+  tracker_->evaluated(ctx.metrics ? *ctx.metrics : Json::object());
 }
 
 void TrackerCallback::on_predict(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  setup(args, state, ctx);
+  enter(args, state, ctx);
 }
 
-void TrackerCallback::on_save(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {
-  if (tracker_) tracker_->checkpoint_saved();
+void TrackerCallback::on_save(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+  if (tracker_ && enter(args, state, ctx)) tracker_->checkpoint_saved();
 }
 
-void TrackerCallback::on_checkpoint_published(const Args&, TrainerState&, TrainerControl&, CallbackContext& ctx) {
-  if (!tracker_ || !traits_.artifacts || ctx.checkpoint_dir.empty()) return;
+void TrackerCallback::on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+  if (!tracker_ || !traits_.artifacts || ctx.checkpoint_dir.empty() || !enter(args, state, ctx)) return;
   const std::filesystem::path dir = ctx.checkpoint_dir;
   tracker_->log_artifact(dir, dir.filename().string());
 }
@@ -120,21 +138,28 @@ void TrackerCallback::end_run(RunStatus status) {
   tracker_->finish(status);
 }
 
-void TrackerCallback::on_exception(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {
-  end_run(RunStatus::failed);
+void TrackerCallback::on_exception(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+  if (tracker_ && enter(args, state, ctx)) end_run(RunStatus::failed);
 }
 
-void TrackerCallback::on_train_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {
+void TrackerCallback::on_train_end(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+  if (!tracker_ || !enter(args, state, ctx)) return;
   end_run(PreemptionCallback::requested_signal() != 0 ? RunStatus::killed : RunStatus::finished);
 }
 
-Json TrackerCallback::state() const {
-  return Json{{"args", Json::object()}, {"attributes", tracker_ ? tracker_->saved_state() : restored_}};
+Json TrackerCallback::tracker_state() const { return tracker_ ? tracker_->saved_state() : restored_; }
+
+void TrackerCallback::restore_tracker_state(const Json& state) {
+  restored_ = state;
+  if (tracker_) tracker_->restore_state(restored_);
 }
 
-void TrackerCallback::load_state(const Json& state) {
-  restored_ = state.value("attributes", Json::object());
-  if (tracker_) tracker_->restore_state(restored_);
+Json StatefulTrackerCallback::state() const {
+  return Json{{"args", Json::object()}, {"attributes", tracker_state()}};
+}
+
+void StatefulTrackerCallback::load_state(const Json& state) {
+  restore_tracker_state(state.value("attributes", Json::object()));
 }
 
 }  // namespace trainer

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
 #include <fstream>
 #include <sstream>
 
@@ -86,7 +90,23 @@ TEST(LogHistoryFile, ALogWithANewColumnRewritesTheCsvOthersAppend) {
 
 TEST(Integrations, ReportToSelectsByNameAndAllTakesEveryAvailableOne) {
   EXPECT_TRUE(integration_callbacks({"none"}).empty());
-  EXPECT_EQ(integration_callbacks({"all"}).size(), registered_integrations().size());
+  const auto& all = registered_integrations();
+  const auto joins_all = [](const Integration& i) { return (!i.available || i.available()) && (!i.in_all || i.in_all()); };
+  EXPECT_EQ(integration_callbacks({"all"}).size(), static_cast<size_t>(std::count_if(all.begin(), all.end(), joins_all)));
+  // MLflow joins `all` only when a tracking URI says where its runs go.
+  const char* uri = std::getenv("MLFLOW_TRACKING_URI");
+  const std::string saved = uri ? uri : "";
+  unsetenv("MLFLOW_TRACKING_URI");
+  auto names_of_all = [] {
+    std::set<std::string> names;
+    for (const auto& cb : integration_callbacks({"all"})) names.insert(cb->name());
+    return names;
+  };
+  EXPECT_EQ(names_of_all().count("MLflowCallback"), 0u);
+  setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1", 1);
+  EXPECT_EQ(names_of_all().count("MLflowCallback"), 1u);
+  if (uri) setenv("MLFLOW_TRACKING_URI", saved.c_str(), 1);
+  else unsetenv("MLFLOW_TRACKING_URI");
   auto named = integration_callbacks({"log_history"});
   ASSERT_EQ(named.size(), 1u);
   EXPECT_EQ(named[0]->name(), "LogHistoryFileCallback");

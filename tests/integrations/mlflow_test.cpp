@@ -232,12 +232,12 @@ TEST_F(MlflowTest, ResumeContinuesTheSameRunWithoutDuplicates) {
     DrivenRun first(tmp.path() / "out");
     first.begin();
     first.steps(1, 12);  // checkpoint at 10; steps 11-12 are logged, then the process dies
-    saved = first.callback->state();
+    saved = std::dynamic_pointer_cast<StatefulTrackerCallback>(first.callback)->state();
     first_logged = first.logged;
     first.callback.reset();  // what a kill leaves: no end of run
   }
   DrivenRun resumed(tmp.path() / "out");
-  resumed.callback->load_state(saved);
+  std::dynamic_pointer_cast<StatefulTrackerCallback>(resumed.callback)->load_state(saved);
   resumed.run.state.global_step = 10;  // resumed from checkpoint-10
   resumed.begin();
   resumed.steps(11, 16);  // 11 and 12 again, with the same values (an exact resume)

@@ -3,34 +3,27 @@
 // <output_dir>/log_history.jsonl, and the whole history as log_history.csv (one column per key, the
 // step first), for people who plot with their own tools. A log appends a line to each; the CSV is
 // rewritten (atomically) only when a log brings a new column. The files are written by a
-// BackgroundWriter; only world process zero writes.
+// BackgroundWriter; only world process zero writes (the tracker layer's gating).
 
 #include <memory>
 #include <set>
 #include <string>
 
 #include "trainer/core/background_writer.h"
-#include "trainer/core/callback.h"
+#include "trainer/tracking/tracker_callback.h"
 
 namespace trainer {
 
-class LogHistoryFileCallback : public TrainerCallback {
+class LogHistoryFileCallback : public TrackerCallback {
  public:
   // `directory` empty: the run's output_dir.
   explicit LogHistoryFileCallback(std::string directory = "");
   ~LogHistoryFileCallback() override;
-  void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   BackgroundWriter& writer() { return *writer_; }
 
  private:
-  void start(const Args& args, const Json& history);
-
-  std::string directory_;
-  struct Files;
-  std::shared_ptr<Files> files_;  // used by writer_'s jobs only
-  std::unique_ptr<BackgroundWriter> writer_;
+  LogHistoryFileCallback(std::string directory, std::shared_ptr<BackgroundWriter> writer);
+  std::shared_ptr<BackgroundWriter> writer_;  // shared with the tracker, which may outlive this part
 };
 
 // log_history as CSV: the header is "step" then every other key in sorted order; missing values are

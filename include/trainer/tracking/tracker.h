@@ -7,9 +7,12 @@
 #include <filesystem>
 #include <string>
 
+#include "trainer/core/callback.h"
 #include "trainer/core/json.h"
 
 namespace trainer {
+
+class TrackerCallback;
 
 enum class RunStatus { finished, failed, killed };
 const char* to_string(RunStatus status);
@@ -26,12 +29,17 @@ struct RunStart {
 class Tracker {
  public:
   virtual ~Tracker() = default;
-  // Once, before anything else (lazily: on the first of on_train_begin, on_log, on_predict).
+  // Once, before anything else (lazily: on the first of on_train_begin, on_log, on_predict; at
+  // on_init_end for trackers whose traits ask for it).
   virtual void start_run(const RunStart& run) = 0;
+  // At every on_train_begin (a callback may see several train() calls).
+  virtual void train_started() {}
   // Right after start_run, unless resumed: the run's parameters (the arguments, one JSON object).
   virtual void log_params(const Json& params) {}
   // The values of one log that pass the tracker's filter, keys already rewritten as it asked.
   virtual void log_metrics(const Json& values, int64_t step) = 0;
+  // After an evaluation (on_evaluate), with its metrics.
+  virtual void evaluated(const Json& metrics) {}
   // A checkpoint whose every file is on disk (only for trackers whose traits ask for artifacts).
   // The files stay only until this returns: link or copy them to upload later.
   virtual void log_artifact(const std::filesystem::path& dir, const std::string& name) {}
@@ -43,6 +51,19 @@ class Tracker {
   // Kept with each checkpoint (stateful_callbacks) and given back on resume: the remote run's id.
   virtual Json saved_state() const { return Json::object(); }
   virtual void restore_state(const Json& state) {}
+
+ protected:
+  // The run as it is at the event being handled, for trackers that write more than the values
+  // given (log_history, the report): valid only during a call from TrackerCallback.
+  const TrainingArguments& args() const { return *args_; }
+  const TrainerState& state() const { return *state_; }
+  const CallbackContext& context() const { return *ctx_; }
+
+ private:
+  friend class TrackerCallback;
+  const TrainingArguments* args_ = nullptr;
+  const TrainerState* state_ = nullptr;
+  const CallbackContext* ctx_ = nullptr;
 };
 
 }  // namespace trainer

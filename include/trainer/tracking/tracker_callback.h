@@ -29,7 +29,8 @@ enum class KeyStyle {
 enum class ValueFilter {
   numbers,                // int and float; bools and strings dropped with a warning
   numbers_and_bools,      // bools as 0/1
-  numbers_bools_strings,  // strings kept (TensorBoard text)
+  numbers_bools_strings,  // bools as 0/1, strings kept (TensorBoard text, DVCLive)
+  everything,             // the log as it is (log_history files)
 };
 
 enum class ProcessGate { world_process_zero, local_process_zero };
@@ -40,11 +41,13 @@ struct TrackerTraits {
   ValueFilter values = ValueFilter::numbers;
   ProcessGate gate = ProcessGate::world_process_zero;
   bool artifacts = false;  // log_artifact for each published checkpoint
+  bool start_at_init = false;  // start_run at on_init_end, as the original's eager integrations
+  bool bools_as_numbers = true;  // with numbers_bools_strings: true as 1 (TensorBoard); false keeps them (DVCLive)
 };
 
 std::string apply_key_style(KeyStyle style, const std::string& key);
 
-class TrackerCallback : public TrainerCallback, public ExportableState {
+class TrackerCallback : public TrainerCallback {
  public:
   using Factory = std::function<std::unique_ptr<Tracker>(const TrainingArguments& args)>;
   TrackerCallback(TrackerTraits traits, Factory make_tracker);
@@ -52,7 +55,9 @@ class TrackerCallback : public TrainerCallback, public ExportableState {
 
   std::string name() const override { return traits_.callback_name; }
 
+  void on_init_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_evaluate(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_predict(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_save(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
@@ -60,14 +65,18 @@ class TrackerCallback : public TrainerCallback, public ExportableState {
   void on_exception(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
 
-  Json state() const override;
-  void load_state(const Json& state) override;
-
   // The tracker once set up (null before, and on processes that do not report).
-  Tracker* tracker() { return tracker_.get(); }
+  Tracker* active_tracker() { return tracker_.get(); }
+
+ protected:
+  // For StatefulTrackerCallback: the tracker's state, kept before the tracker exists.
+  Json tracker_state() const;
+  void restore_tracker_state(const Json& state);
 
  private:
   bool reports(const TrainerState& state) const;
+  // Tells the tracker which event it is in; false when this process does not report.
+  bool enter(const Args& args, const TrainerState& state, const CallbackContext& ctx);
   void setup(const Args& args, const TrainerState& state, const CallbackContext& ctx);
   Json filtered(const Json& logs);
   void end_run(RunStatus status);
@@ -78,6 +87,15 @@ class TrackerCallback : public TrainerCallback, public ExportableState {
   bool running_ = false;
   Json restored_ = Json::object();
   std::set<std::string> warned_keys_;
+};
+
+// A tracker whose state (its remote run's id) is kept in each checkpoint under stateful_callbacks
+// and given back on resume. Local trackers need none and stay out of trainer_state.json.
+class StatefulTrackerCallback : public TrackerCallback, public ExportableState {
+ public:
+  using TrackerCallback::TrackerCallback;
+  Json state() const override;
+  void load_state(const Json& state) override;
 };
 
 }  // namespace trainer

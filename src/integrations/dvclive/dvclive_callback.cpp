@@ -11,6 +11,7 @@
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
+#include "trainer/integrations/environment.h"
 #include "trainer/integrations/log_keys.h"
 #include "trainer/integrations/text_output.h"
 
@@ -18,14 +19,6 @@ namespace trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool env_true(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v) return false;
-  std::string s = v;
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s == "1" || s == "ON" || s == "YES" || s == "TRUE";
-}
 
 std::string yaml_scalar(const Json& v) {
   if (v.is_null()) return "";
@@ -80,7 +73,7 @@ std::string dvclive_value_text(const Json& v) {
 // What the writer thread keeps between logs: the plot files, held open, and metrics.json, which
 // is replaced at most once a second (replacing a file costs a rename, which on ext4 also flushes
 // it: a quarter of a millisecond) and whenever training ends.
-struct DVCLiveCallback::Plots {
+struct DVCLivePlots {
   std::map<fs::path, AppendedFile> files;
   fs::path summary_path;
   std::string summary;  // pending metrics.json text; empty when written
@@ -95,21 +88,6 @@ struct DVCLiveCallback::Plots {
     write_file_atomic(summary_path, text, Durability::kReplaceOnly);
   }
 };
-
-DVCLiveCallback::~DVCLiveCallback() {
-  if (auto plots = plots_) writer_->enqueue([plots] { plots->write_summary(true); });
-  writer_.reset();  // jobs finish before plots_ goes
-}
-
-DVCLiveCallback::DVCLiveCallback(std::string dir, std::string log_model)
-    : dir_(std::move(dir)), log_model_(std::move(log_model)), writer_(std::make_unique<BackgroundWriter>("dvclive")) {
-  if (log_model_.empty()) {
-    const char* env = std::getenv("HF_DVCLIVE_LOG_MODEL");
-    log_model_ = env && std::string(env) == "all" ? "all" : env_true("HF_DVCLIVE_LOG_MODEL") ? "true" : "";
-  }
-  if (!log_model_.empty() && log_model_ != "true" && log_model_ != "all")
-    throw std::invalid_argument("DVCLiveCallback: log_model '" + log_model_ + "' (use true or all)");
-}
 
 namespace {
 
@@ -130,14 +108,27 @@ void copy_directory(const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
-void DVCLiveCallback::setup(const Args& args) {
-  initialized_ = true;
+namespace {
+
+// Still set up after training ends, as in the original: an evaluation after training logs to the
+// same run.
+class DVCLiveTracker : public Tracker {
+ public:
+  DVCLiveTracker(std::string dir, std::string log_model, std::shared_ptr<BackgroundWriter> writer)
+      : dir_(std::move(dir)), log_model_(std::move(log_model)), writer_(std::move(writer)) {}
+  ~DVCLiveTracker() override {
+    if (auto plots = plots_) writer_->enqueue([plots] { plots->write_summary(true); });
+    writer_->drain();  // jobs finish before plots_ goes
+  }
+
+void start_run(const RunStart&) override {
+  const TrainingArguments& args = this->args();
   step_ = 0;
   summary_ = Json::object();
   const fs::path dir = dir_;
-  const bool resume = env_true("DVCLIVE_RESUME");
+  const bool resume = env_flag("DVCLIVE_RESUME");
   const std::string params = params_yaml(args.to_json());
-  plots_ = std::make_shared<Plots>();
+  plots_ = std::make_shared<DVCLivePlots>();
   plots_->summary_path = dir / "metrics.json";
   writer_->enqueue([dir, resume, params] {
     if (!resume) {
@@ -154,22 +145,11 @@ void DVCLiveCallback::setup(const Args& args) {
   });
 }
 
-void DVCLiveCallback::on_train_begin(const Args& args, TrainerState& state, TrainerControl&, CallbackContext&) {
-  if (state.is_world_process_zero && !initialized_) setup(args);
-}
-
-void DVCLiveCallback::on_log(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  if (!state.is_world_process_zero || !ctx.logs) return;
-  if (!initialized_) setup(args);
+// Numbers, bools and strings (the tracker layer drops the rest with a warning).
+void log_metrics(const Json& values, int64_t) override {
   std::vector<std::pair<std::string, std::string>> rows;  // (metric name, value text)
-  for (auto it = ctx.logs->begin(); it != ctx.logs->end(); ++it) {
+  for (auto it = values.begin(); it != values.end(); ++it) {
     const Json& v = it.value();
-    if (!(v.is_number() || v.is_string() || v.is_boolean())) {
-      if (warned_keys_.insert(it.key()).second)
-        log_warning("DVCLiveCallback: '" + it.key() + "' is a " + std::string(v.type_name()) +
-                    "; DVCLive logs numbers and strings, so it is not logged");
-      continue;
-    }
     const std::string name = dvclive_metric_name(it.key());
     const std::string text = dvclive_value_text(v);
     rows.emplace_back(name, text);
@@ -207,11 +187,10 @@ void DVCLiveCallback::on_log(const Args& args, TrainerState& state, TrainerContr
   });
 }
 
-void DVCLiveCallback::on_checkpoint_published(const Args&, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  if (!state.is_world_process_zero || log_model_ != "all") return;
-  // The checkpoint is complete now but may be rotated away once this event returns: its files are
-  // hard-linked (copied across filesystems) here, and only the move into place is left to the writer.
-  const fs::path checkpoint = ctx.checkpoint_dir;
+// log_model=all: each checkpoint's weights. The checkpoint is complete now but may be rotated away
+// once this returns: its files are hard-linked (copied across filesystems) here, and only the move
+// into place is left to the writer.
+void log_artifact(const fs::path& checkpoint, const std::string&) override {
   const fs::path artifacts = fs::path(dir_) / "artifacts";
   const fs::path staging = artifacts / (".staging-" + checkpoint.filename().string());
   fs::remove_all(staging);
@@ -228,8 +207,10 @@ void DVCLiveCallback::on_checkpoint_published(const Args&, TrainerState& state, 
   });
 }
 
-void DVCLiveCallback::on_train_end(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  if (!state.is_world_process_zero) return;
+void finish(RunStatus) override {
+  const TrainingArguments& args = this->args();
+  const TrainerState& state = this->state();
+  const CallbackContext& ctx = context();
   if (!log_model_.empty() && ctx.save_model) {
     // As the original: the model as training left it (the best one with load_best_model_at_end).
     const std::string name = args.load_best_model_at_end && state.best_model_checkpoint ? "best" : "last";
@@ -257,5 +238,46 @@ void DVCLiveCallback::on_train_end(const Args& args, TrainerState& state, Traine
   if (auto plots = plots_) writer_->enqueue([plots] { plots->write_summary(true); });
   writer_->finish();
 }
+
+ private:
+  std::string dir_;
+  std::string log_model_;  // "", "true" or "all"
+  std::shared_ptr<BackgroundWriter> writer_;
+  int64_t step_ = 0;
+  Json summary_ = Json::object();
+  std::shared_ptr<DVCLivePlots> plots_;  // used by writer_'s jobs only
+};
+
+TrackerTraits dvclive_traits(const std::string& log_model) {
+  TrackerTraits t;
+  t.callback_name = "DVCLiveCallback";
+  t.values = ValueFilter::numbers_bools_strings;
+  t.bools_as_numbers = false;  // written as True/False, as DVCLive does
+  t.artifacts = log_model == "all";
+  return t;
+}
+
+std::string resolve_log_model(std::string log_model) {
+  if (log_model.empty()) {
+    const char* env = std::getenv("HF_DVCLIVE_LOG_MODEL");
+    log_model = env && std::string(env) == "all" ? "all" : env_flag("HF_DVCLIVE_LOG_MODEL") ? "true" : "";
+  }
+  if (!log_model.empty() && log_model != "true" && log_model != "all")
+    throw std::invalid_argument("DVCLiveCallback: log_model '" + log_model + "' (use true or all)");
+  return log_model;
+}
+
+}  // namespace
+
+DVCLiveCallback::DVCLiveCallback(std::string dir, std::string log_model)
+    : DVCLiveCallback(std::move(dir), resolve_log_model(std::move(log_model)), std::make_shared<BackgroundWriter>("dvclive")) {}
+
+DVCLiveCallback::DVCLiveCallback(std::string dir, std::string log_model, std::shared_ptr<BackgroundWriter> writer)
+    : TrackerCallback(dvclive_traits(log_model),
+                      [dir, log_model, writer](const Args&) { return std::make_unique<DVCLiveTracker>(dir, log_model, writer); }),
+      log_model_(log_model),
+      writer_(std::move(writer)) {}
+
+DVCLiveCallback::~DVCLiveCallback() = default;
 
 }  // namespace trainer

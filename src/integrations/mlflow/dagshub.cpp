@@ -194,7 +194,7 @@ Delivery DagsHubEndpoint::upload(const TrackingRecord& record) {
   return d;
 }
 
-std::shared_ptr<TrackerCallback> make_dagshub_callback() {
+std::shared_ptr<StatefulTrackerCallback> make_dagshub_callback() {
   MlflowSettings settings = MlflowSettings::from_environment("DagsHubCallback");
   DagsHubRepo repo = DagsHubRepo::from_environment(settings.tracking_uri);
   if (settings.store != MlflowStoreKind::rest)
@@ -204,7 +204,7 @@ std::shared_ptr<TrackerCallback> make_dagshub_callback() {
   traits.callback_name = "DagsHubCallback";
   traits.keys = KeyStyle::mlflow;
   traits.artifacts = settings.log_artifacts;
-  return std::make_shared<TrackerCallback>(traits, [settings, repo](const TrainingArguments& args) {
+  return std::make_shared<StatefulTrackerCallback>(traits, [settings, repo](const TrainingArguments& args) {
     return std::make_unique<DagsHubTracker>(settings, args, repo);
   });
 }

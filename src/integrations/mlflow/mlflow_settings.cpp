@@ -76,18 +76,6 @@ void credentials_from_environment(MlflowSettings& s) {
 
 }  // namespace
 
-std::string env_string(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-bool env_flag(const char* name, bool fallback) {
-  const char* v = std::getenv(name);
-  if (!v) return fallback;
-  const std::string u = upper(v);
-  return u == "1" || u == "ON" || u == "YES" || u == "TRUE";
-}
-
 MlflowSettings MlflowSettings::from_environment(const std::string& callback) {
   MlflowSettings s;
   s.tracking_uri = env_string("MLFLOW_TRACKING_URI");

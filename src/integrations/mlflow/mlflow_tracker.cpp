@@ -190,26 +190,26 @@ void MlflowTracker::restore_state(const Json& state) { restored_run_ = state.val
 
 namespace {
 
-std::shared_ptr<TrackerCallback> mlflow_family_callback(const std::string& callback, KeyStyle keys, ValueFilter values,
+std::shared_ptr<StatefulTrackerCallback> mlflow_family_callback(const std::string& callback, KeyStyle keys, ValueFilter values,
                                                         MlflowTrackerOptions options, MlflowSettings settings) {
   TrackerTraits traits;
   traits.callback_name = callback;
   traits.keys = keys;
   traits.values = values;
   traits.artifacts = settings.log_artifacts;
-  return std::make_shared<TrackerCallback>(traits, [settings, options](const TrainingArguments& args) {
+  return std::make_shared<StatefulTrackerCallback>(traits, [settings, options](const TrainingArguments& args) {
     return std::make_unique<MlflowTracker>(settings, args, options);
   });
 }
 
 }  // namespace
 
-std::shared_ptr<TrackerCallback> make_mlflow_callback() {
+std::shared_ptr<StatefulTrackerCallback> make_mlflow_callback() {
   return mlflow_family_callback("MLflowCallback", KeyStyle::mlflow, ValueFilter::numbers, {},
                                 MlflowSettings::from_environment("MLflowCallback"));
 }
 
-std::shared_ptr<TrackerCallback> make_azureml_callback() {
+std::shared_ptr<StatefulTrackerCallback> make_azureml_callback() {
   MlflowSettings settings = MlflowSettings::from_environment("AzureMLCallback");
   if (!settings.azureml && settings.store != MlflowStoreKind::rest)
     throw ArgumentError("AzureMLCallback: MLFLOW_TRACKING_URI must be the workspace's azureml:// tracking URI (AzureML jobs set "

@@ -10,7 +10,6 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/paths.h"
 #include "trainer/integrations/local_time.h"
-#include "trainer/integrations/log_keys.h"
 #include "trainer/integrations/tensorboard/event_file_writer.h"
 
 namespace trainer {
@@ -33,78 +32,101 @@ std::string tensorboard_log_dir(const TrainingArguments& args) {
   return (fs::path(args.output_dir) / "runs" / default_run_name()).string();
 }
 
-TensorBoardCallback::TensorBoardCallback(std::string log_dir)
-    : log_dir_(std::move(log_dir)), writer_(std::make_unique<BackgroundWriter>("tensorboard")) {}
+struct TensorBoardCallback::Output {
+  explicit Output(std::string dir) : log_dir(std::move(dir)) {}
+  std::string log_dir;   // as given; empty: resolved at the start of the run
+  std::string resolved;  // training thread
+  std::unique_ptr<EventFileWriter> file;  // writer thread only
+  BackgroundWriter writer{"tensorboard"};  // last: stops (after its jobs) before the file goes
 
-TensorBoardCallback::~TensorBoardCallback() {
-  writer_->drain();
-  writer_.reset();  // joins the thread before file_ goes
-}
-
-void TensorBoardCallback::resolve_log_dir(const Args& args) {
-  if (resolved_.empty()) resolved_ = log_dir_.empty() ? tensorboard_log_dir(args) : log_dir_;
-}
-
-// On the writer thread. Each job opens the file if it is not open yet, so a directory that cannot
-// be written is reported (once) without stopping training, and a log after training ended starts
-// a new file.
-EventFileWriter& TensorBoardCallback::file(const fs::path& dir) {
-  if (!file_) file_ = std::make_unique<EventFileWriter>(dir);
-  return *file_;
-}
-
-void TensorBoardCallback::on_train_begin(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  if (!state.is_world_process_zero) return;
-  resolve_log_dir(args);
-  const std::string args_text = dump_json(args.to_json(), {2, false, true});
-  const std::string model_text = ctx.model_description;
-  const fs::path dir = resolved_;
-  const double now = unix_time_now();
-  writer_->enqueue([this, dir, args_text, model_text, now] {
-    EventFileWriter& out = file(dir);
-    out.add_text("args", args_text, 0, now);
-    if (!model_text.empty()) out.add_text("model_config", model_text, 0, now);
-    out.flush();
-  });
-}
-
-void TensorBoardCallback::on_log(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  if (!state.is_world_process_zero || !ctx.logs) return;
-  resolve_log_dir(args);
-  std::vector<std::pair<std::string, double>> scalars;
-  std::vector<std::pair<std::string, std::string>> texts;
-  for (auto it = ctx.logs->begin(); it != ctx.logs->end(); ++it) {
-    const std::string tag = rewrite_log_key(it.key());
-    const Json& v = it.value();
-    if (v.is_boolean()) {
-      scalars.emplace_back(tag, v.get<bool>() ? 1.0 : 0.0);
-    } else if (v.is_number()) {
-      scalars.emplace_back(tag, v.get<double>());
-    } else if (v.is_string()) {
-      texts.emplace_back(tag, v.get<std::string>());
-    } else if (warned_keys_.insert(it.key()).second) {
-      log_warning("TensorBoardCallback: '" + it.key() + "' is a " + std::string(v.type_name()) +
-                  ", which TensorBoard cannot show as a scalar or text; it is not logged to TensorBoard");
-    }
+  // On the writer thread. Each job opens the file if it is not open yet, so a directory that
+  // cannot be written is reported (once) without stopping training, and a log after training
+  // ended starts a new file.
+  EventFileWriter& open(const fs::path& dir) {
+    if (!file) file = std::make_unique<EventFileWriter>(dir);
+    return *file;
   }
-  const int64_t step = state.global_step;
-  const fs::path dir = resolved_;
-  const double now = unix_time_now();  // when the value was logged, not when the writer got to it
-  writer_->enqueue([this, dir, scalars = std::move(scalars), texts = std::move(texts), step, now] {
-    EventFileWriter& out = file(dir);
-    for (const auto& [tag, value] : scalars) out.add_scalar(tag, value, step, now);
-    for (const auto& [tag, text] : texts) out.add_text(tag, text, step, now);
-    out.flush();
-  });
+};
+
+namespace {
+
+class TensorBoardTracker : public Tracker {
+ public:
+  explicit TensorBoardTracker(std::shared_ptr<TensorBoardCallback::Output> out) : out_(std::move(out)) {}
+
+  void start_run(const RunStart&) override {
+    if (out_->resolved.empty()) out_->resolved = out_->log_dir.empty() ? tensorboard_log_dir(args()) : out_->log_dir;
+  }
+
+  // Every train() starts a new event file with the arguments and the model as text.
+  void train_started() override {
+    const std::string args_text = dump_json(args().to_json(), {2, false, true});
+    const std::string model_text = context().model_description;
+    const fs::path dir = out_->resolved;
+    const double now = unix_time_now();
+    auto* out = out_.get();
+    out_->writer.enqueue([out, dir, args_text, model_text, now] {
+      EventFileWriter& file = out->open(dir);
+      file.add_text("args", args_text, 0, now);
+      if (!model_text.empty()) file.add_text("model_config", model_text, 0, now);
+      file.flush();
+    });
+  }
+
+  // Numbers (bools as 0/1) as scalars, strings as text; flushed at once so TensorBoard shows
+  // each evaluation as it happens.
+  void log_metrics(const Json& values, int64_t step) override {
+    std::vector<std::pair<std::string, double>> scalars;
+    std::vector<std::pair<std::string, std::string>> texts;
+    for (auto it = values.begin(); it != values.end(); ++it) {
+      if (it.value().is_string()) texts.emplace_back(it.key(), it.value().get<std::string>());
+      else scalars.emplace_back(it.key(), it.value().get<double>());
+    }
+    const fs::path dir = out_->resolved;
+    const double now = unix_time_now();  // when the value was logged, not when the writer got to it
+    auto* out = out_.get();
+    out_->writer.enqueue([out, dir, scalars = std::move(scalars), texts = std::move(texts), step, now] {
+      EventFileWriter& file = out->open(dir);
+      for (const auto& [tag, value] : scalars) file.add_scalar(tag, value, step, now);
+      for (const auto& [tag, text] : texts) file.add_text(tag, text, step, now);
+      file.flush();
+    });
+  }
+
+  // The directory stays: a log after training (a final evaluation) opens a new file beside this one.
+  void finish(RunStatus) override {
+    auto* out = out_.get();
+    out_->writer.enqueue([out] {
+      if (auto closing = std::move(out->file)) closing->close();
+    });
+    out_->writer.finish();
+  }
+
+ private:
+  std::shared_ptr<TensorBoardCallback::Output> out_;
+};
+
+TrackerTraits tensorboard_traits() {
+  TrackerTraits t;
+  t.callback_name = "TensorBoardCallback";
+  t.keys = KeyStyle::rewrite_logs;
+  t.values = ValueFilter::numbers_bools_strings;
+  return t;
 }
 
-void TensorBoardCallback::on_train_end(const Args&, TrainerState& state, TrainerControl&, CallbackContext&) {
-  if (!state.is_world_process_zero) return;
-  writer_->enqueue([this] {
-    if (auto closing = std::move(file_)) closing->close();
-  });
-  writer_->finish();
-  // The directory stays: a log after training (a final evaluation) opens a new file beside this one.
-}
+}  // namespace
+
+TensorBoardCallback::TensorBoardCallback(std::string log_dir)
+    : TensorBoardCallback(std::make_shared<Output>(std::move(log_dir))) {}
+
+TensorBoardCallback::TensorBoardCallback(std::shared_ptr<Output> output)
+    : TrackerCallback(tensorboard_traits(), [output](const Args&) { return std::make_unique<TensorBoardTracker>(output); }),
+      output_(std::move(output)) {}
+
+TensorBoardCallback::~TensorBoardCallback() { output_->writer.drain(); }
+
+std::string TensorBoardCallback::log_dir() const { return output_->resolved; }
+
+BackgroundWriter& TensorBoardCallback::writer() { return output_->writer; }
 
 }  // namespace trainer

@@ -15,43 +15,29 @@
 // output directory instead, which needs DVC). A new run clears
 // the previous params, metrics and plots unless DVCLIVE_RESUME is true; logs after training ends
 // (a final evaluation) go on in the same run. Only world process zero
-// writes; all file work happens on the callback's BackgroundWriter.
+// writes (the tracker layer's gating); all file work happens on a BackgroundWriter.
 
-#include <map>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "trainer/core/background_writer.h"
-#include "trainer/core/callback.h"
+#include "trainer/tracking/tracker_callback.h"
 
 namespace trainer {
 
-class DVCLiveCallback : public TrainerCallback {
+class DVCLiveCallback : public TrackerCallback {
  public:
   // `log_model`: "", "true" or "all"; empty reads HF_DVCLIVE_LOG_MODEL.
   explicit DVCLiveCallback(std::string dir = "dvclive", std::string log_model = "");
   ~DVCLiveCallback() override;
 
-  void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   const std::string& log_model() const { return log_model_; }
   BackgroundWriter& writer() { return *writer_; }
 
  private:
-  void setup(const Args& args);
-
-  std::string dir_;
+  DVCLiveCallback(std::string dir, std::string log_model, std::shared_ptr<BackgroundWriter> writer);
   std::string log_model_;  // "", "true" or "all"
-  bool initialized_ = false;
-  int64_t step_ = 0;
-  Json summary_ = Json::object();
-  std::set<std::string> warned_keys_;
-  struct Plots;
-  std::shared_ptr<Plots> plots_;  // used by writer_'s jobs only
-  std::unique_ptr<BackgroundWriter> writer_;
+  std::shared_ptr<BackgroundWriter> writer_;
 };
 
 // A flat JSON object as YAML the way DVCLive's (ruamel) dumper writes params.yaml: `key: value`

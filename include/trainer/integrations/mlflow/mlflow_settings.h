@@ -10,6 +10,7 @@
 #include <string>
 
 #include "trainer/core/json.h"
+#include "trainer/integrations/environment.h"
 
 namespace trainer {
 
@@ -42,9 +43,5 @@ struct MlflowSettings {
   Json to_journal_json() const;
   static MlflowSettings from_journal_json(const Json& json);  // + the credentials of the environment
 };
-
-// The truthy values of the original's integrations: 1, ON, YES, TRUE (any case).
-bool env_flag(const char* name, bool fallback = false);
-std::string env_string(const char* name);
 
 }  // namespace trainer

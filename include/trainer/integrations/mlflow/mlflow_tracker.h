@@ -73,9 +73,9 @@ class MlflowTracker : public Tracker {
 
 // The callbacks the registry makes. They read the environment now: a bad value throws
 // ArgumentError naming the variable.
-std::shared_ptr<TrackerCallback> make_mlflow_callback();
-std::shared_ptr<TrackerCallback> make_azureml_callback();
-std::shared_ptr<TrackerCallback> make_dagshub_callback();
+std::shared_ptr<StatefulTrackerCallback> make_mlflow_callback();
+std::shared_ptr<StatefulTrackerCallback> make_azureml_callback();
+std::shared_ptr<StatefulTrackerCallback> make_dagshub_callback();
 
 // The sender for a journal folder left by one of these trackers (`trainer sync`), from its
 // tracker.json and the credentials of the environment.

@@ -7,44 +7,32 @@
 //   on_train_end    drained and closed; a later log or train() starts a new file in the same
 //                   directory (the original's writer is re-created the same way)
 // The log directory: TENSORBOARD_LOGGING_DIR (~ expanded), else --logging_dir, else
-// <output_dir>/runs/<Mon DD_HH-MM-SS>_<hostname>. Only world process zero writes; all file work
-// happens on the callback's BackgroundWriter.
+// <output_dir>/runs/<Mon DD_HH-MM-SS>_<hostname>. Only world process zero writes (the tracker
+// layer's gating, key rewriting and value filter); all file work happens on a BackgroundWriter.
 
-#include <filesystem>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "trainer/core/background_writer.h"
-#include "trainer/core/callback.h"
+#include "trainer/tracking/tracker_callback.h"
 
 namespace trainer {
 
-class EventFileWriter;
-
-class TensorBoardCallback : public TrainerCallback {
+class TensorBoardCallback : public TrackerCallback {
  public:
   // `log_dir` empty: resolved from the environment and the arguments as above.
   explicit TensorBoardCallback(std::string log_dir = "");
   ~TensorBoardCallback() override;
 
-  void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-
   // The directory of the current (or last) event file; empty before training.
-  std::string log_dir() const { return resolved_; }
-  BackgroundWriter& writer() { return *writer_; }
+  std::string log_dir() const;
+  BackgroundWriter& writer();
+
+  struct Output;  // the event file and its writer thread, shared with the callback's tracker
 
  private:
-  void resolve_log_dir(const Args& args);
-  EventFileWriter& file(const std::filesystem::path& dir);
-
-  std::string log_dir_;
-  std::string resolved_;
-  std::unique_ptr<EventFileWriter> file_;  // used only by jobs on writer_
-  std::set<std::string> warned_keys_;
-  std::unique_ptr<BackgroundWriter> writer_;
+  explicit TensorBoardCallback(std::shared_ptr<Output> output);
+  std::shared_ptr<Output> output_;
 };
 
 // The directory TensorBoardCallback writes to for these arguments (see above).
