@@ -1,23 +1,16 @@
 #include "trainer/core/background_writer.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <exception>
 
+#include "trainer/core/background_thread.h"
 #include "trainer/core/logging.h"
 
 namespace trainer {
 
 BackgroundWriter::BackgroundWriter(std::string name, size_t capacity, std::chrono::milliseconds batch_delay)
     : name_(std::move(name)), capacity_(capacity == 0 ? 1 : capacity), batch_delay_(batch_delay), thread_([this] { run(); }) {
-  // "w:<name>" in top, gdb and /proc: which tracker a thread writes for.
-  pthread_setname_np(thread_.native_handle(), ("w:" + name_).substr(0, 15).c_str());
-  // The lowest scheduling class: the writer runs on cycles the training threads leave, so on a
-  // machine with few cores it does not preempt a step. It is not starved (the kernel still gives
-  // idle-class threads a small share), and the bounded queue keeps it from falling far behind.
-  sched_param idle{};
-  pthread_setschedparam(thread_.native_handle(), SCHED_IDLE, &idle);
+  // The bounded queue keeps the idle-class thread from falling far behind.
+  set_background_thread(thread_, name_);
 }
 
 BackgroundWriter::~BackgroundWriter() {

@@ -270,4 +270,53 @@ template int64_t required_field<int64_t>(const Json&, const std::string&);
 template double required_field<double>(const Json&, const std::string&);
 template std::string required_field<std::string>(const Json&, const std::string&);
 
+namespace {
+
+// repr() of a str: single quotes unless the text holds one and no double quote.
+std::string python_string_repr(const std::string& s) {
+  const bool use_double = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
+  const char quote = use_double ? '"' : '\'';
+  std::string out(1, quote);
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == quote) out += std::string("\\") + quote;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out + quote;
+}
+
+std::string python_repr(const Json& v) {
+  return v.is_string() ? python_string_repr(v.get<std::string>()) : python_str(v);
+}
+
+}  // namespace
+
+std::string python_str(const Json& v) {
+  if (v.is_null()) return "None";
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  if (v.is_number_integer()) return v.dump();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isnan(d)) return "nan";
+    if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+    return python_float_repr(d);
+  }
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + python_repr(v[i]);
+    return out + "]";
+  }
+  std::string out = "{";
+  bool first = true;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    out += (first ? "" : ", ") + python_string_repr(it.key()) + ": " + python_repr(it.value());
+    first = false;
+  }
+  return out + "}";
+}
+
 }  // namespace trainer

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "trainer/core/background_thread.h"
 #include "trainer/core/logging.h"
 #include "trainer/net/http_client.h"
 
@@ -91,6 +92,7 @@ void RecordSender::start_thread() {
   stop_ = false;
   deadline_ = Clock::time_point::max();
   thread_ = std::thread([this] { run_thread(); });
+  set_background_thread(thread_, name_);
 }
 
 int64_t RecordSender::submit(std::string type, Json body) {

@@ -33,6 +33,10 @@ Json parse_json(std::string_view text, const std::string& source = "<string>");
 // Formats a double as Python's repr() does.
 std::string python_float_repr(double value);
 
+// str(value) in Python for a value parsed from JSON: None, True, 5e-05, nan, inf, ['a', 'b'],
+// {'k': 1}; a string is itself.
+std::string python_str(const Json& value);
+
 Json read_json_file(const std::filesystem::path& path);
 
 // Runs `read()` (which parses `path`) and names the file in the error of a failure, once: an error

@@ -58,17 +58,7 @@ std::string params_yaml(const Json& params) {
   return out;
 }
 
-std::string dvclive_value_text(const Json& v) {
-  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (std::isnan(d)) return "nan";
-    if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-    return python_float_repr(d);
-  }
-  if (v.is_string()) return v.get<std::string>();
-  return dump_json(v, {-1, false, true});
-}
+std::string dvclive_value_text(const Json& v) { return python_str(v); }
 
 // What the writer thread keeps between logs: the plot files, held open, and metrics.json, which
 // is replaced at most once a second (replacing a file costs a rename, which on ext4 also flushes

@@ -76,15 +76,6 @@ void append_line(const fs::path& path, const std::string& line) {
   if (!out) throw std::runtime_error(path.string() + ": cannot append");
 }
 
-// repr() of the value as the FileStore prints it: ints stay ints, nan, inf, -inf.
-std::string metric_text(const Json& v) {
-  if (v.is_number_integer()) return v.dump();
-  const double d = v.get<double>();
-  if (std::isnan(d)) return "nan";
-  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-  return python_float_repr(d);
-}
-
 std::string random_hex(size_t n) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* hex = "0123456789abcdef";
@@ -227,7 +218,7 @@ Delivery MlflowFileEndpoint::send(const std::vector<TrackingRecord>& pending) {
     const std::string tail = " " + std::to_string(field_or<int64_t>(r.body, "step", 0)) + "\n";
     const std::string ts = std::to_string(field_or<int64_t>(r.body, "timestamp", 0));
     for (auto it = r.body["metrics"].begin(); it != r.body["metrics"].end(); ++it)
-      append_line(run_dir() / "metrics" / it.key(), ts + " " + metric_text(it.value()) + tail);
+      append_line(run_dir() / "metrics" / it.key(), ts + " " + python_str(it.value()) + tail);
   } else if (r.type == "params") {
     for (const Json& kv : r.body["params"]) {
       const fs::path file = run_dir() / "params" / kv[0].get<std::string>();

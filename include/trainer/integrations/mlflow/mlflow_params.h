@@ -22,9 +22,6 @@ inline constexpr size_t kMlflowMaxBatchBytes = 1000000;
 inline constexpr size_t kMlflowMaxKeyLength = 250;
 inline constexpr size_t kMlflowMaxTagValueLength = 5000;
 
-// str(value) in Python for a value parsed from JSON.
-std::string python_str(const Json& value);
-
 using MlflowParams = std::vector<std::pair<std::string, std::string>>;
 
 // `model_config` may be null (no configuration) or an object.
