@@ -20,12 +20,15 @@ fault() {
   /usr/bin/python3 -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
     "http://127.0.0.1:$port/__test__/fault" "$1"
 }
-row() {  # LABEL (reads tracker_overhead's JSON line)
-  /usr/bin/python3 -c '
+row() {  # LABEL (reads tracker_overhead's JSON line from stdin)
+  tail -1 > "$work/row.json"
+  /usr/bin/python3 - "$1" "$work/row.json" <<'PYEOF'
 import json, sys
-r = json.loads(sys.stdin.readlines()[-1])
-print(f"| MLP steps/s, logging every 10 steps, MLflow {sys.argv[1]} vs --report_to none (median of {r[\"rounds\"]} pairs, "
-      f"range {r[\"ratio_min\"]:.3f}-{r[\"ratio_max\"]:.3f}) | {r[\"trackers_steps_per_second\"]:.1f} vs {r[\"none_steps_per_second\"]:.1f} | {r[\"ratio\"]:.3f} |")' "$1"
+r = json.load(open(sys.argv[2]))
+print(f"| MLP steps/s, logging every 10 steps, MLflow {sys.argv[1]} vs --report_to none (median of {r['rounds']} pairs, "
+      f"range {r['ratio_min']:.3f}-{r['ratio_max']:.3f}) | {r['trackers_steps_per_second']:.1f} vs {r['none_steps_per_second']:.1f} "
+      f"| {r['ratio']:.3f} |")
+PYEOF
 }
 rm -rf /tmp/trainer-tracker-bench
 MLFLOW_TRACKING_URI=http://127.0.0.1:$port TRACKERS=mlflow "$build/bench/tracker_overhead" mlp "$rounds" "$steps" 2>/dev/null | row "server up"

@@ -51,9 +51,23 @@ bool TrackerCallback::reports(const TrainerState& state) const {
   return traits_.gate == ProcessGate::world_process_zero ? state.is_world_process_zero : state.is_local_process_zero;
 }
 
+// A tracker that fails (its folder cannot be made, a bug) is turned off with one warning: a
+// tracker never stops training.
+template <typename Call>
+void TrackerCallback::guarded(Call&& call) {
+  if (failed_) return;
+  try {
+    call();
+  } catch (const std::exception& e) {
+    failed_ = true;
+    log_warning(traits_.callback_name + ": " + e.what() + "; this tracker is off for the rest of the run (training goes on)");
+  }
+}
+
 bool TrackerCallback::enter(const Args& args, const TrainerState& state, const CallbackContext& ctx) {
-  if (!reports(state)) return false;
-  setup(args, state, ctx);
+  if (!reports(state) || failed_) return false;
+  guarded([&] { setup(args, state, ctx); });
+  if (failed_ || !tracker_) return false;
   tracker_->args_ = &args;
   tracker_->state_ = &state;
   tracker_->ctx_ = &ctx;
@@ -103,19 +117,20 @@ void TrackerCallback::on_init_end(const Args& args, TrainerState& state, Trainer
 void TrackerCallback::on_train_begin(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
   if (!enter(args, state, ctx)) return;
   running_ = true;
-  tracker_->train_started();
+  guarded([&] { tracker_->train_started(); });
 }
 
 void TrackerCallback::on_log(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
   if (!ctx.logs && traits_.values != ValueFilter::everything) return;
   if (!enter(args, state, ctx)) return;
   const Json values = ctx.logs ? filtered(*ctx.logs) : Json::object();
-  if (!values.empty() || traits_.values == ValueFilter::everything) tracker_->log_metrics(values, state.global_step);
+  if (values.empty() && traits_.values != ValueFilter::everything) return;
+  guarded([&] { tracker_->log_metrics(values, state.global_step); });
 }
 
 void TrackerCallback::on_evaluate(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
   if (!tracker_ || !enter(args, state, ctx)) return;
-  tracker_->evaluated(ctx.metrics ? *ctx.metrics : Json::object());
+  guarded([&] { tracker_->evaluated(ctx.metrics ? *ctx.metrics : Json::object()); });
 }
 
 void TrackerCallback::on_predict(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
@@ -123,19 +138,19 @@ void TrackerCallback::on_predict(const Args& args, TrainerState& state, TrainerC
 }
 
 void TrackerCallback::on_save(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  if (tracker_ && enter(args, state, ctx)) tracker_->checkpoint_saved();
+  if (tracker_ && enter(args, state, ctx)) guarded([&] { tracker_->checkpoint_saved(); });
 }
 
 void TrackerCallback::on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
   if (!tracker_ || !traits_.artifacts || ctx.checkpoint_dir.empty() || !enter(args, state, ctx)) return;
   const std::filesystem::path dir = ctx.checkpoint_dir;
-  tracker_->log_artifact(dir, dir.filename().string());
+  guarded([&] { tracker_->log_artifact(dir, dir.filename().string()); });
 }
 
 void TrackerCallback::end_run(RunStatus status) {
   if (!tracker_ || !running_) return;
   running_ = false;
-  tracker_->finish(status);
+  guarded([&] { tracker_->finish(status); });
 }
 
 void TrackerCallback::on_exception(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {

@@ -402,5 +402,58 @@ TEST_F(MlflowTest, FileStoreIsWhatMlflowsFileStoreReads) {
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
 }
 
+TEST_F(MlflowTest, ATrackerThatCannotStartIsTurnedOffAndTrainingGoesOn) {
+  use_server();
+  std::ofstream(tmp.path() / "a-file") << "x";  // output_dir below a file: no journal can be made
+  testing::CapturedLogs logs;
+  {
+    DrivenRun r(tmp.path() / "a-file" / "out");
+    EXPECT_NO_THROW({
+      r.begin();
+      r.steps(1, 3);
+      r.end();
+    });
+  }
+  EXPECT_TRUE(logs.contains("MLflowCallback: "));
+  EXPECT_TRUE(logs.contains("this tracker is off for the rest of the run"));
+}
+
+TEST_F(MlflowTest, ADamagedJournalIsKeptAsideAndANewOneStarts) {
+  use_server();
+  const fs::path dir = tmp.path() / "out" / "tracking" / "mlflow";
+  fs::create_directories(dir);
+  std::ofstream(dir / "journal.jsonl") << "{not json\n{\"acked\": 1}\n";
+  testing::CapturedLogs logs;
+  {
+    DrivenRun r(tmp.path() / "out");
+    r.run.state.global_step = 2;  // a resume: the journal would be continued
+    r.begin();
+    r.steps(3, 5);
+    r.end();
+    EXPECT_EQ(received(server.runs().at(0)), r.logged);
+  }
+  EXPECT_TRUE(logs.contains("journal.jsonl:1: damaged journal line"));
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(dir)) kept |= e.path().filename().string().rfind("journal.damaged-", 0) == 0;
+  EXPECT_TRUE(kept);
+}
+
+TEST_F(MlflowTest, FileStoreRefusesNamesThatWouldLeaveTheRunFolder) {
+  clear.env.set("MLFLOW_TRACKING_URI", (tmp.path() / "mlruns").string());
+  {
+    DrivenRun r(tmp.path() / "out");
+    r.begin();
+    r.run.log(*r.callback, 1, Json{{"../../escaped", 1.0}});
+    r.log(1, Json{{"loss", 0.5}});
+    r.end();
+  }
+  EXPECT_FALSE(fs::exists(tmp.path() / "mlruns" / "escaped"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "escaped"));
+  std::ifstream rejected(tmp.path() / "out" / "tracking" / "mlflow" / "rejected.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(rejected, line));
+  EXPECT_NE(line.find("not a relative path without '..'"), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace trainer

@@ -9,6 +9,7 @@
 //   - checkpoints: on_save makes the tracker's log durable; on_checkpoint_published hands the
 //     complete checkpoint to trackers that upload artifacts
 //   - the tracker's state (its remote run id) in each checkpoint, given back on resume
+//   - a tracker that throws is turned off with one warning: a tracker never stops training
 
 #include <functional>
 #include <memory>
@@ -78,6 +79,8 @@ class TrackerCallback : public TrainerCallback {
   // Tells the tracker which event it is in; false when this process does not report.
   bool enter(const Args& args, const TrainerState& state, const CallbackContext& ctx);
   void setup(const Args& args, const TrainerState& state, const CallbackContext& ctx);
+  template <typename Call>
+  void guarded(Call&& call);
   Json filtered(const Json& logs);
   void end_run(RunStatus status);
 
@@ -85,6 +88,7 @@ class TrackerCallback : public TrainerCallback {
   Factory make_tracker_;
   std::unique_ptr<Tracker> tracker_;
   bool running_ = false;
+  bool failed_ = false;
   Json restored_ = Json::object();
   std::set<std::string> warned_keys_;
 };

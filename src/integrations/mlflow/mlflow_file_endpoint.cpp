@@ -102,6 +102,25 @@ Json experiment_meta(const fs::path& root, const std::string& id, const std::str
               {"name", name}};
 }
 
+// MLflow's own rule for names that become paths: relative, normalised, no "..".
+bool safe_key(const std::string& key) {
+  if (key.empty() || key.front() == '/' || key.rfind("./", 0) == 0 || key.size() > 250) return false;
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t end = key.find('/', start);
+    if (end == std::string::npos) end = key.size();
+    const std::string part = key.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+Delivery unsafe_key(const std::string& what, const std::string& key) {
+  return {Delivery::Kind::rejected, 1, "MLflow file store: " + what + " name '" + key +
+          "' is not a relative path without '..' (MLflow refuses it too)", std::nullopt};
+}
+
 }  // namespace
 
 MlflowFileEndpoint::MlflowFileEndpoint(fs::path root) : root_(std::move(root)) {}
@@ -218,8 +237,12 @@ Delivery MlflowFileEndpoint::send(const std::vector<TrackingRecord>& pending) {
     const std::string tail = " " + std::to_string(field_or<int64_t>(r.body, "step", 0)) + "\n";
     const std::string ts = std::to_string(field_or<int64_t>(r.body, "timestamp", 0));
     for (auto it = r.body["metrics"].begin(); it != r.body["metrics"].end(); ++it)
+      if (!safe_key(it.key())) return unsafe_key("metric", it.key());
+    for (auto it = r.body["metrics"].begin(); it != r.body["metrics"].end(); ++it)
       append_line(run_dir() / "metrics" / it.key(), ts + " " + python_str(it.value()) + tail);
   } else if (r.type == "params") {
+    for (const Json& kv : r.body["params"])
+      if (!safe_key(kv[0].get<std::string>())) return unsafe_key("parameter", kv[0].get<std::string>());
     for (const Json& kv : r.body["params"]) {
       const fs::path file = run_dir() / "params" / kv[0].get<std::string>();
       const std::string value = kv[1].get<std::string>();
@@ -229,6 +252,8 @@ Delivery MlflowFileEndpoint::send(const std::vector<TrackingRecord>& pending) {
       write_text(file, value);
     }
   } else if (r.type == "tags") {
+    for (auto it = r.body["tags"].begin(); it != r.body["tags"].end(); ++it)
+      if (!safe_key(it.key())) return unsafe_key("tag", it.key());
     for (auto it = r.body["tags"].begin(); it != r.body["tags"].end(); ++it) {
       const std::string value = it.value().is_string() ? it.value().get<std::string>() : python_str(it.value());
       write_text(run_dir() / "tags" / it.key(), value);
@@ -239,7 +264,9 @@ Delivery MlflowFileEndpoint::send(const std::vector<TrackingRecord>& pending) {
     }
   } else if (r.type == "artifact") {
     const fs::path from = field_or<std::string>(r.body, "file", "");
-    const fs::path to = run_dir() / "artifacts" / field_or<std::string>(r.body, "artifact_path", "");
+    const std::string artifact_path = field_or<std::string>(r.body, "artifact_path", "");
+    if (!safe_key(artifact_path)) return unsafe_key("artifact", artifact_path);
+    const fs::path to = run_dir() / "artifacts" / artifact_path;
     std::error_code ec;
     if (!fs::exists(from, ec)) return {Delivery::Kind::rejected, 1, "MLflow artifact: the staged file " + from.string() + " is gone", std::nullopt};
     fs::create_directories(to.parent_path());

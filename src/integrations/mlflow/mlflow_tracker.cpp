@@ -90,7 +90,14 @@ void MlflowTracker::start_run(const RunStart& run) {
   write_file_atomic(dir_ / "tracker.json", dump_json(meta, {2, false, true}) + "\n", Durability::kSynced);
   SenderOptions sender_options;
   sender_options.resend_command = "trainer sync " + run.output_dir;
-  sender_ = std::make_unique<RecordSender>(options_.display, dir_, options_.make_endpoint(settings_), sender_options);
+  try {
+    sender_ = std::make_unique<RecordSender>(options_.display, dir_, options_.make_endpoint(settings_), sender_options);
+  } catch (const std::runtime_error& e) {  // a damaged journal: kept aside, a new one started
+    const fs::path aside = dir_ / ("journal.damaged-" + std::to_string(now_ms()) + ".jsonl");
+    fs::rename(dir_ / "journal.jsonl", aside);
+    log_warning(options_.display + ": " + e.what() + "; it is kept as " + aside.string() + " and a new journal starts");
+    sender_ = std::make_unique<RecordSender>(options_.display, dir_, options_.make_endpoint(settings_), sender_options);
+  }
   if (run.resumed) count_logged_after(run.resume_step);
   model_config_ = parse_object_or_null(run.model_description);
 
