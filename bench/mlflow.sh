@@ -28,6 +28,9 @@ r = json.load(open(sys.argv[2]))
 print(f"| MLP steps/s, logging every 10 steps, MLflow {sys.argv[1]} vs --report_to none (median of {r['rounds']} pairs, "
       f"range {r['ratio_min']:.3f}-{r['ratio_max']:.3f}) | {r['trackers_steps_per_second']:.1f} vs {r['none_steps_per_second']:.1f} "
       f"| {r['ratio']:.3f} |")
+sender = sum(r["writer_cpu_per_second"].values())
+print(f"| MLflow {sys.argv[1]}: CPU per second of training, training thread in its events + its sender thread "
+      f"| {r['loop_cpu_per_second'] * 1000:.2f} + {sender * 1000:.2f} ms/s | {r['loop_cpu_per_second'] + sender:.4f} |")
 PYEOF
 }
 rm -rf /tmp/trainer-tracker-bench

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "trainer/callbacks/preemption_callback.h"
+#include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
 
 namespace trainer {
@@ -52,12 +53,15 @@ bool TrackerCallback::reports(const TrainerState& state) const {
 }
 
 // A tracker that fails (its folder cannot be made, a bug) is turned off with one warning: a
-// tracker never stops training.
+// tracker never stops training. Its configuration errors (ArgumentError: a bad variable or config
+// file, found when it is set up) stop the run before training, as every other bad input does.
 template <typename Call>
 void TrackerCallback::guarded(Call&& call) {
   if (failed_) return;
   try {
     call();
+  } catch (const ArgumentError&) {
+    throw;
   } catch (const std::exception& e) {
     failed_ = true;
     log_warning(traits_.callback_name + ": " + e.what() + "; this tracker is off for the rest of the run (training goes on)");

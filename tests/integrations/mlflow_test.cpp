@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include "../core/test_support.h"
 #include "fake_run.h"
 #include "mock_mlflow_server.h"
+#include "trainer/callbacks/preemption_callback.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
 #include "trainer/integrations/registry.h"
 #include "trainer/net/http_client.h"
@@ -400,6 +402,28 @@ TEST_F(MlflowTest, FileStoreIsWhatMlflowsFileStoreReads) {
   std::ofstream(expected) << points.dump();
   const std::string command = "/usr/bin/python3 " + reader + " " + (tmp.path() / "mlruns").string() + " local mock-run " + expected.string();
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+TEST_F(MlflowTest, TheRunEndsFailedOnAnExceptionAndKilledAfterSigterm) {
+  use_server();
+  {
+    DrivenRun failed(tmp.path() / "failed");
+    failed.begin();
+    failed.steps(1, 3);
+    failed.callback->on_exception(failed.run.args, failed.run.state, failed.run.control, failed.run.ctx);
+  }
+  PreemptionCallback::request(SIGTERM);
+  {
+    DrivenRun killed(tmp.path() / "killed");
+    killed.begin();
+    killed.steps(1, 3);
+    killed.end();
+  }
+  PreemptionCallback::reset();
+  const auto runs = server.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, "FAILED");
+  EXPECT_EQ(runs[1].status, "KILLED");
 }
 
 TEST_F(MlflowTest, ATrackerThatCannotStartIsTurnedOffAndTrainingGoesOn) {
