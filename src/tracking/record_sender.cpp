@@ -113,18 +113,19 @@ void RecordSender::journal_queue_locked(bool on_sender_thread) {
   if (queue_.empty()) return;
   bool contiguous = on_sender_thread;
   if (on_sender_thread && in_flight_.empty()) batch_ready_ = queue_since_ + options_.batch_delay;
-  for (const TrackingRecord& r : queue_) {
-    journal_->append(r);
+  while (!queue_.empty()) {
+    TrackingRecord& r = queue_.front();
+    journal_->append(r);  // may throw (a full disk): what is not in the journal stays queued
     journaled_seq_ = r.seq;
     // in_flight_ and loaded_seq_ belong to the sender thread; the training thread only journals.
     if (on_sender_thread && loaded_seq_ == r.seq - 1 && in_flight_.size() < options_.max_records_in_memory) {
-      in_flight_.push_back(r);
       loaded_seq_ = r.seq;
+      in_flight_.push_back(std::move(r));
     } else {
       contiguous = false;
     }
+    queue_.pop_front();
   }
-  queue_.clear();
   journal_->flush();
   if (contiguous) read_offset_ = journal_->end_offset();
 }
@@ -147,31 +148,48 @@ void RecordSender::sync_journal() {
 void RecordSender::run_thread() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
+    try {
+      if (!step_thread(lock)) break;
+    } catch (const std::exception& e) {  // the journal cannot be written (a full disk): wait, try again
+      report_once(name_ + ": cannot write its journal " + journal_path_.string() + ": " + e.what() +
+                  "; the records wait in memory and it tries again every second");
+      if (stop_) break;
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
+    }
+  }
+  try {
+    journal_queue_locked(true);
+  } catch (const std::exception&) {
+  }
+  thread_done_ = true;
+  done_.notify_all();
+}
+
+bool RecordSender::step_thread(std::unique_lock<std::mutex>& lock) {
+  {
     // Everything submitted goes to the journal at once (crash safety); sending waits for a batch.
     journal_queue_locked(true);
     if (in_flight_.empty()) load_from_journal_locked();
     const auto now = Clock::now();
     const bool work = !in_flight_.empty();
-    if (stop_ && (!work || blocked_ || now >= deadline_)) break;
+    if (stop_ && (!work || blocked_ || now >= deadline_)) return false;
     if (!work || blocked_) {
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      continue;
+      return true;
     }
     if (!stop_ && now < batch_ready_) {
       wake_.wait_until(lock, batch_ready_, [&] { return stop_; });
-      continue;
+      return true;
     }
     if (now < next_attempt_) {
       // Backing off: keep journaling what arrives; wake for the next attempt or the deadline.
       wake_.wait_until(lock, std::min({next_attempt_, now + options_.batch_delay, deadline_}));
-      continue;
+      return true;
     }
     send_batch(lock);
     done_.notify_all();
   }
-  journal_queue_locked(true);
-  thread_done_ = true;
-  done_.notify_all();
+  return true;
 }
 
 void RecordSender::send_batch(std::unique_lock<std::mutex>& lock) {

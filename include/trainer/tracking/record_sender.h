@@ -113,6 +113,7 @@ class RecordSender {
  private:
   void start_thread();
   void run_thread();
+  bool step_thread(std::unique_lock<std::mutex>& lock);  // one turn of the thread's loop; false: stop
   void journal_queue_locked(bool on_sender_thread);
   void load_from_journal_locked();
   void send_batch(std::unique_lock<std::mutex>& lock);
