@@ -3,7 +3,12 @@
 trainer_state.json: one run, ended as expected, and every number of log_history there exactly once
 (MLflow's key sanitising, at the entry's step), except records kept in rejected.jsonl.
 
-usage: compare_mlflow.py STATE_JSON TRAINER_STATE_JSON [--status FINISHED] [--rejected FILE] [--runs N]
+usage: compare_mlflow.py STATE_JSON TRAINER_STATE_JSON [--status FINISHED] [--rejected FILE] [--resent-after-kill]
+
+The server stores a point sent twice identically once (as MLflow's database store does); without
+--resent-after-kill no point may even have been sent twice. With it (a process SIGKILLed between the
+server's answer and the journal's acknowledgement sends that batch again on resume) the repeats are
+allowed and counted.
 """
 import argparse
 import collections
@@ -26,6 +31,7 @@ def main():
     p.add_argument("trainer_state")
     p.add_argument("--status", default="FINISHED")
     p.add_argument("--rejected")
+    p.add_argument("--resent-after-kill", action="store_true")
     args = p.parse_args()
     with open(args.state) as f:
         server = json.load(f)
@@ -37,6 +43,9 @@ def main():
     if len(server["runs"]) != 1:
         problems.append(f"expected one run on the server, found {len(server['runs'])}")
     run = server["runs"][0] if server["runs"] else {"metrics": [], "status": None}
+    repeats = run.get("duplicate_points", 0)
+    if repeats and not args.resent_after_kill:
+        problems.append(f"{repeats} metric points were sent twice")
     if run["status"] != args.status:
         problems.append(f"run status {run['status']}, expected {args.status}")
     expected = collections.Counter()
@@ -59,7 +68,8 @@ def main():
     if problems:
         print("compare_mlflow: " + "; ".join(problems), file=sys.stderr)
         sys.exit(1)
-    print(f"compare_mlflow: {sum(found.values())} metric points, each exactly once, run {run['status']}")
+    resent = f" ({repeats} sent again after the kill, stored once)" if repeats else ""
+    print(f"compare_mlflow: {sum(found.values())} metric points, each exactly once{resent}, run {run['status']}")
 
 
 if __name__ == "__main__":

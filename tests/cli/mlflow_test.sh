@@ -98,7 +98,7 @@ kill_and_resume() {
   "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed \
     --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; stop_server; return 1; }
   stop_server
-  compare killed
+  compare killed --resent-after-kill
 }
 check "SIGKILL mid-run, then resume: exactly once, same remote run" kill_and_resume
 

@@ -1,5 +1,6 @@
 #include "mock_mlflow_server.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <regex>
@@ -232,7 +233,14 @@ TestResponse MockMlflowServer::log_batch(const Json& body) {
   }
   for (const Json& p : params) run->params[p["key"]] = p["value"];
   for (const Json& t : tags) run->tags[t["key"]] = t["value"];
-  run->metrics.insert(run->metrics.end(), accepted.begin(), accepted.end());
+  for (const StoredMetric& m : accepted) {
+    const bool repeated = std::any_of(run->metrics.begin(), run->metrics.end(), [&](const StoredMetric& o) {
+      return o.key == m.key && o.timestamp == m.timestamp && o.step == m.step &&
+             (o.value == m.value || (std::isnan(o.value) && std::isnan(m.value)));
+    });
+    if (repeated) ++run->duplicate_points;
+    else run->metrics.push_back(m);
+  }
   return ok(Json::object());
 }
 
@@ -270,7 +278,7 @@ Json MockMlflowServer::state_json() const {
       metrics.push_back({{"key", m.key}, {"value", std::isfinite(m.value) ? Json(m.value) : Json(std::isnan(m.value) ? "NaN" : m.value > 0 ? "Infinity" : "-Infinity")},
                          {"timestamp", m.timestamp}, {"step", m.step}});
     runs.push_back({{"run_id", r.run_id}, {"experiment_id", r.experiment_id}, {"run_name", r.run_name}, {"status", r.status},
-                    {"status_updates", r.status_updates}, {"params", r.params}, {"tags", r.tags}, {"metrics", metrics}});
+                    {"status_updates", r.status_updates}, {"duplicate_points", r.duplicate_points}, {"params", r.params}, {"tags", r.tags}, {"metrics", metrics}});
   }
   Json artifacts = Json::object();
   for (const auto& [path, bytes] : artifacts_) artifacts[path] = bytes.size();

@@ -2,8 +2,10 @@
 // A stand-in for `mlflow server` (REST API 2.0 and the mlflow-artifacts proxy) and for DagsHub's
 // content API, answering as tracking-integrations.md §2.3, §2.4, §9.2 and §16.1 describe, and
 // checking the shape of every request (content type, fields and their JSON types, batch limits).
-// Shape problems are recorded in violations() (and answered 400 as MLflow would). It stores every
-// metric point it receives, duplicates included, so tests can count them.
+// Shape problems are recorded in violations() (and answered 400 as MLflow would). Like MLflow's
+// database store (whose metrics table has (key, timestamp, step, value) in its primary key, and
+// which merges a batch that repeats a point), a point received again identical is stored once;
+// such repeats are counted in StoredRun::duplicate_points, so tests can hold the wire to exactly once.
 
 #include <map>
 #include <mutex>
@@ -28,6 +30,7 @@ struct StoredRun {
   std::map<std::string, std::string> params, tags;
   std::vector<StoredMetric> metrics;
   int status_updates = 0;
+  int64_t duplicate_points = 0;  // identical points received again (not stored again)
 };
 
 class MockMlflowServer {
