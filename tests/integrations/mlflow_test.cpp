@@ -86,9 +86,10 @@ struct DrivenRun {
   void steps(int64_t from, int64_t to) {
     for (int64_t s = from; s <= to; ++s) {
       log(s, Json{{"loss", 1.0 / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}});
-      // Without "epoch": the same key, step and value as the step's own log within the same
-      // millisecond is one point for MLflow's database store (and so for the mock server).
-      if (s % 5 == 0) log(s, Json{{"eval_loss", 0.5 + 1.0 / static_cast<double>(s)}, {"eval_accuracy", 0.8}});
+      // "epoch" again, as the Trainer's evaluation logs do: within the same millisecond as the
+      // step's own log, it must still be its own point (the mock merges identical points, as
+      // MLflow's database store does).
+      if (s % 5 == 0) log(s, Json{{"eval_loss", 0.5 + 1.0 / static_cast<double>(s)}, {"eval_accuracy", 0.8}, {"epoch", s / 10.0}});
       if (s % 5 == 0) save(s);
     }
   }

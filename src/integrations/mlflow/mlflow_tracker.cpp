@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -146,7 +147,16 @@ void MlflowTracker::log_metrics(const Json& values, int64_t step) {
     }
     metrics[it.key()] = it.value();
   }
-  if (!metrics.empty()) sender_->submit("metrics", Json{{"step", step}, {"timestamp", now_ms()}, {"metrics", metrics}});
+  if (!metrics.empty()) sender_->submit("metrics", Json{{"step", step}, {"timestamp", next_timestamp()}, {"metrics", metrics}});
+}
+
+// When the values were logged, in milliseconds, and later than the previous log: MLflow's database
+// store keeps one point per key, step, value and timestamp, so two logs within one millisecond
+// (a step's log and its evaluation both carry `epoch`; a replay logs a whole history at once)
+// would otherwise become one point.
+int64_t MlflowTracker::next_timestamp() {
+  last_timestamp_ = std::max(now_ms(), last_timestamp_ + 1);
+  return last_timestamp_;
 }
 
 fs::path MlflowTracker::stage(const fs::path& file, const std::string& relative) {

@@ -7,7 +7,7 @@
 //   params  the model's configuration overlaid by the arguments, rendered as Python's str(), in
 //           batches of 100 (not on resume: MLflow refuses a parameter logged again with another value)
 //   metrics each log's numbers at global_step, keys sanitised as v5 does, timestamps taken when
-//           logged; on resume, what the earlier process already logged after the checkpoint is skipped
+//           logged (each log at least 1 ms after the previous); on resume, what the earlier process already logged after the checkpoint is skipped
 //   artifacts each published checkpoint under checkpoint-N/ with HF_MLFLOW_LOG_ARTIFACTS
 //   end     FINISHED, FAILED or KILLED
 
@@ -64,11 +64,13 @@ class MlflowTracker : public Tracker {
  private:
   void set_aside_earlier_journal();
   void count_logged_after(int64_t step);
+  int64_t next_timestamp();
 
   Json model_config_;
   Json restored_run_;
   std::map<std::pair<std::string, int64_t>, int> already_logged_;  // resume: logged by the killed process
   std::set<std::string> warned_keys_;
+  int64_t last_timestamp_ = 0;
 };
 
 // The callbacks the registry makes. They read the environment now: a bad value throws
