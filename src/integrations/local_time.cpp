@@ -1,3 +1,4 @@
+#include <chrono>
 #include "trainer/integrations/local_time.h"
 
 #include <ctime>
@@ -11,6 +12,10 @@ std::string local_time_now(const char* strftime_format) {
   char buf[128];
   const size_t n = std::strftime(buf, sizeof(buf), strftime_format, &local);
   return std::string(buf, n);
+}
+
+int64_t unix_time_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace trainer

@@ -8,12 +8,6 @@ std::string rewrite_log_key(const std::string& key) {
   return "train/" + key;
 }
 
-Json rewrite_logs(const Json& logs) {
-  Json out = Json::object();
-  for (auto it = logs.begin(); it != logs.end(); ++it) out[rewrite_log_key(it.key())] = it.value();
-  return out;
-}
-
 std::string dvclive_metric_name(const std::string& key) {
   std::string out = key;
   for (const std::string prefix : {"train", "eval"}) {

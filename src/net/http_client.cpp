@@ -202,6 +202,19 @@ std::string url_encode(const std::string& text) {
   return out;
 }
 
+std::string url_encode_path(const std::string& path) {
+  std::string out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (start > 0) out += '/';
+    out += url_encode(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string basic_authorization(const std::string& user, const std::string& password) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const std::string in = user + ":" + password;

@@ -5,6 +5,7 @@
 #include "trainer/callbacks/preemption_callback.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
+#include "trainer/integrations/log_keys.h"
 
 namespace trainer {
 namespace {
@@ -28,11 +29,7 @@ const char* to_string(RunStatus status) {
 std::string apply_key_style(KeyStyle style, const std::string& key) {
   switch (style) {
     case KeyStyle::as_logged: return key;
-    case KeyStyle::rewrite_logs: {
-      if (key.rfind("eval_", 0) == 0) return "eval/" + key.substr(5);
-      if (key.rfind("test_", 0) == 0) return "test/" + key.substr(5);
-      return "train/" + key;
-    }
+    case KeyStyle::rewrite_logs: return rewrite_log_key(key);
     case KeyStyle::mlflow: {
       std::string out = key;
       for (char& c : out)

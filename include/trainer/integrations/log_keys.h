@@ -10,7 +10,6 @@ namespace trainer {
 // The original's rewrite_logs (TensorBoard, W&B, Comet, ...): eval_X -> eval/X, test_X -> test/X,
 // any other key K -> train/K. Only the first prefix is rewritten.
 std::string rewrite_log_key(const std::string& key);
-Json rewrite_logs(const Json& logs);
 
 // DVCLive's metric names: every "train_" becomes "train/" and every "eval_" becomes "eval/".
 std::string dvclive_metric_name(const std::string& key);

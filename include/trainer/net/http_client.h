@@ -74,6 +74,8 @@ std::string url_without_secrets(const std::string& url);
 
 // Percent-encoding of one URL component (RFC 3986 unreserved characters kept).
 std::string url_encode(const std::string& text);
+// A relative path for a URL: each '/'-separated segment encoded, the slashes kept.
+std::string url_encode_path(const std::string& path);
 // "user:password" as the value of a Basic Authorization header.
 std::string basic_authorization(const std::string& user, const std::string& password);
 

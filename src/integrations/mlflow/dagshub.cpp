@@ -19,18 +19,6 @@ std::string read_all(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-std::string encode_segments(const std::string& path) {
-  std::string out;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    out += (out.empty() ? "" : "/") + url_encode(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 // DagsHub after training: output_dir's files staged and cut into commits of the API's limits.
 class DagsHubTracker : public MlflowTracker {
  public:
@@ -182,7 +170,7 @@ Delivery DagsHubEndpoint::upload(const TrackingRecord& record) {
   HttpRequest request;
   request.method = "PUT";
   request.url = repo_.host + "/api/v1/repos/" + url_encode(repo_.owner) + "/" + url_encode(repo_.name) + "/content/" +
-                url_encode(repo_.branch) + "/" + encode_segments(record.body.value("directory", std::string("artifacts")));
+                url_encode(repo_.branch) + "/" + url_encode_path(record.body.value("directory", std::string("artifacts")));
   request.headers.emplace_back("Content-Type", std::string("multipart/form-data; boundary=") + boundary);
   request.body = std::move(body);
   Delivery d = classify_response(http_.send(request), 1, "DagsHub upload");

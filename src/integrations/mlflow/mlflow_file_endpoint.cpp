@@ -8,6 +8,7 @@
 #include <random>
 
 #include "trainer/core/atomic_file.h"
+#include "trainer/integrations/local_time.h"
 #include "trainer/integrations/mlflow/mlflow_endpoints.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
@@ -15,10 +16,6 @@ namespace trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 bool looks_like_other_yaml_type(const std::string& s) {
   static const char* words[] = {"null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE",
@@ -93,7 +90,7 @@ std::string new_experiment_id() {
 }
 
 Json experiment_meta(const fs::path& root, const std::string& id, const std::string& name) {
-  const int64_t now = now_ms();
+  const int64_t now = unix_time_ms();
   return Json{{"artifact_location", "file://" + (root / id).string()},
               {"creation_time", now},
               {"experiment_id", id},
@@ -216,7 +213,7 @@ Delivery MlflowFileEndpoint::start_run(const TrackingRecord& record) {
   run_name_ = field_or<std::string>(b, "run_name", "");
   if (run_name_.empty()) run_name_ = run_id_.substr(0, 8);
   user_id_ = field_or<std::string>(b, "user_id", "");
-  start_time_ = field_or<int64_t>(b, "start_time", now_ms());
+  start_time_ = field_or<int64_t>(b, "start_time", unix_time_ms());
   fs::create_directories(run_dir() / "artifacts");
   fs::create_directories(run_dir() / "metrics");
   fs::create_directories(run_dir() / "params");
@@ -274,7 +271,7 @@ Delivery MlflowFileEndpoint::send(const std::vector<TrackingRecord>& pending) {
     fs::remove(from, ec);
   } else if (r.type == "end_run") {
     const std::string status = field_or<std::string>(r.body, "status", "FINISHED");
-    write_run_meta(status == "FAILED" ? 4 : status == "KILLED" ? 5 : 3, field_or<int64_t>(r.body, "end_time", now_ms()));
+    write_run_meta(status == "FAILED" ? 4 : status == "KILLED" ? 5 : 3, field_or<int64_t>(r.body, "end_time", unix_time_ms()));
   } else {
     return {Delivery::Kind::rejected, 1, "MLflow: unknown record type '" + r.type + "'", std::nullopt};
   }

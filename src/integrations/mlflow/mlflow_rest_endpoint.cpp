@@ -36,18 +36,6 @@ Json parse_or_null(const std::string& text) {
   }
 }
 
-std::string encode_path(const std::string& path) {
-  std::string out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    out += (out.empty() && start == 0 ? "" : "/") + url_encode(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 struct BatchParts {
   Json metrics = Json::array(), params = Json::array(), tags = Json::array();
   size_t bytes = 64;
@@ -236,12 +224,12 @@ std::string MlflowRestEndpoint::artifact_url(const std::string& artifact_path) c
     const size_t slash = after.find('/');
     const std::string scheme = settings_.tracking_uri.substr(0, settings_.tracking_uri.find("://"));
     return scheme + "://" + after.substr(0, slash) + "/api/2.0/mlflow-artifacts/artifacts" +
-           encode_path(slash == std::string::npos ? "" : after.substr(slash)) + "/" + encode_path(artifact_path);
+           url_encode_path(slash == std::string::npos ? "" : after.substr(slash)) + "/" + url_encode_path(artifact_path);
   }
   if (root.rfind("mlflow-artifacts:", 0) == 0) {
     rest = root.substr(17);
     while (!rest.empty() && rest.front() == '/') rest.erase(rest.begin());
-    return settings_.tracking_uri + "/api/2.0/mlflow-artifacts/artifacts/" + encode_path(rest) + "/" + encode_path(artifact_path);
+    return settings_.tracking_uri + "/api/2.0/mlflow-artifacts/artifacts/" + url_encode_path(rest) + "/" + url_encode_path(artifact_path);
   }
   return "";
 }

@@ -1,3 +1,4 @@
+#include "trainer/integrations/local_time.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
 
 #include <unistd.h>
@@ -17,10 +18,6 @@ namespace trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string os_user() {
   if (const char* u = std::getenv("USER"); u && *u) return u;
@@ -94,7 +91,7 @@ void MlflowTracker::start_run(const RunStart& run) {
   try {
     sender_ = std::make_unique<RecordSender>(options_.display, dir_, options_.make_endpoint(settings_), sender_options);
   } catch (const std::runtime_error& e) {  // a damaged journal: kept aside, a new one started
-    const fs::path aside = dir_ / ("journal.damaged-" + std::to_string(now_ms()) + ".jsonl");
+    const fs::path aside = dir_ / ("journal.damaged-" + std::to_string(unix_time_ms()) + ".jsonl");
     fs::rename(dir_ / "journal.jsonl", aside);
     log_warning(options_.display + ": " + e.what() + "; it is kept as " + aside.string() + " and a new journal starts");
     sender_ = std::make_unique<RecordSender>(options_.display, dir_, options_.make_endpoint(settings_), sender_options);
@@ -107,7 +104,7 @@ void MlflowTracker::start_run(const RunStart& run) {
   tags["mlflow.source.name"] = "trainer";
   tags["mlflow.source.type"] = "LOCAL";
   Json start{{"run_name", run.run_name},
-             {"start_time", now_ms()},
+             {"start_time", unix_time_ms()},
              {"user_id", os_user()},
              {"tags", tags},
              {"experiment_name", settings_.experiment_name},
@@ -155,7 +152,7 @@ void MlflowTracker::log_metrics(const Json& values, int64_t step) {
 // (a step's log and its evaluation both carry `epoch`; a replay logs a whole history at once)
 // would otherwise become one point.
 int64_t MlflowTracker::next_timestamp() {
-  last_timestamp_ = std::max(now_ms(), last_timestamp_ + 1);
+  last_timestamp_ = std::max(unix_time_ms(), last_timestamp_ + 1);
   return last_timestamp_;
 }
 
@@ -184,7 +181,7 @@ void MlflowTracker::checkpoint_saved() {
 
 void MlflowTracker::finish(RunStatus status) {
   if (!sender_) return;
-  sender_->submit("end_run", Json{{"status", to_string(status)}, {"end_time", now_ms()}});
+  sender_->submit("end_run", Json{{"status", to_string(status)}, {"end_time", unix_time_ms()}});
   const SenderReport r = sender_->finish(flush_budget_);
   if (r.unsent > 0) {
     log_warning(options_.display + ": " + std::to_string(r.unsent) + " records could not be sent within --tracker_flush_timeout=" +
