@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 
 #include "train_command.h"
 #include "trainer/core/argument_spec.h"
@@ -27,7 +28,8 @@ const char* kSyncUsage =
     "\n"
     "  --timeout SECONDS  how long to keep trying an unreachable server (default 300)\n"
     "\n"
-    "exit status: 0 everything sent, 1 records are still unsent (the journal keeps them; run it again),\n"
+    "exit status: 0 everything sent, 1 records are still unsent (the journal keeps them; run it again)\n"
+    "             or OUTPUT_DIR is not a run's directory,\n"
     "             2 bad arguments\n";
 
 struct SyncOptions {
@@ -75,6 +77,8 @@ std::vector<fs::path> journal_folders(const fs::path& output_dir) {
 }
 
 int send_journals(const SyncOptions& o) {
+  if (!fs::is_directory(o.output_dir))
+    throw std::runtime_error(o.output_dir.string() + " is not a directory (give the run's --output_dir)");
   const auto folders = journal_folders(o.output_dir);
   if (folders.empty()) {
     std::cout << "trainer sync: " << o.output_dir.string() << " has no tracker journals (tracking/*/journal.jsonl): nothing to send\n";

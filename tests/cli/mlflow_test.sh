@@ -122,6 +122,12 @@ sync_with_server_down() {
 }
 check "trainer sync of a fully sent run needs no server" sync_with_server_down
 
+sync_of_a_missing_directory() {
+  "$BIN" sync no_such_run > missing.log 2>&1
+  [[ $? -eq 1 ]] && grep -q "no_such_run is not a directory" missing.log
+}
+check "trainer sync of a directory that does not exist: status 1, named" sync_of_a_missing_directory
+
 replay() {
   "$BIN" "${common[@]}" --report_to none --output_dir plain > plain.log 2>&1 || return 1
   start_server
