@@ -8,7 +8,9 @@ usage: compare_mlflow.py STATE_JSON TRAINER_STATE_JSON [--status FINISHED] [--re
 The server stores a point sent twice identically once (as MLflow's database store does); without
 --resent-after-kill no point may even have been sent twice. With it (a process SIGKILLed between the
 server's answer and the journal's acknowledgement sends that batch again on resume) the repeats are
-allowed and counted.
+allowed and counted, and a timing (`*_runtime`, `*_per_second`) logged after the checkpoint may hold
+the killed attempt's value: the resume skips a point the server already has (same key and step), and
+only timings differ between two attempts at a step.
 """
 import argparse
 import collections
@@ -23,6 +25,13 @@ def canonical(v):
         v = float(v)  # "NaN", "Infinity", "-Infinity"
     v = float(v)
     return "nan" if math.isnan(v) else repr(v)
+
+
+TIMING = re.compile(r"(_runtime|_per_second)$")
+
+
+def point(key, step, value, timings_may_differ):
+    return (key, step, "a timing" if timings_may_differ and TIMING.search(key) else canonical(value))
 
 
 def main():
@@ -53,14 +62,16 @@ def main():
         for key, value in entry.items():
             if key == "step" or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            expected[(re.sub(r"[^0-9A-Za-z_\-. :/]", "_", key), entry["step"], canonical(value))] += 1
-    found = collections.Counter((m["key"], m["step"], canonical(m["value"])) for m in run["metrics"])
+            key = re.sub(r"[^0-9A-Za-z_\-. :/]", "_", key)
+            expected[point(key, entry["step"], value, args.resent_after_kill)] += 1
+    found = collections.Counter(point(m["key"], m["step"], m["value"], args.resent_after_kill)
+                                for m in run["metrics"])
     if args.rejected:
         with open(args.rejected) as f:
             for line in f:
                 record = json.loads(line)["record"]
                 for key, value in record.get("metrics", {}).items():
-                    found[(key, record["step"], canonical(value))] += 1
+                    found[point(key, record["step"], value, args.resent_after_kill)] += 1
     if found != expected:
         missing, extra = expected - found, found - expected
         problems.append(f"metrics differ: {sum(missing.values())} missing {dict(list(missing.items())[:5])}, "
