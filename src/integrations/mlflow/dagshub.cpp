@@ -48,7 +48,7 @@ class DagsHubTracker : public MlflowTracker {
     size_t bytes = 0;
     auto flush = [&] {
       if (files.empty()) return;
-      sender_->submit("repo_upload", Json{{"directory", "artifacts"}, {"files", files}});
+      submit("repo_upload", Json{{"directory", "artifacts"}, {"files", files}});
       files = Json::array();
       bytes = 0;
     };

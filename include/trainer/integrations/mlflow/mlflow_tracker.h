@@ -13,7 +13,6 @@
 
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -21,6 +20,7 @@
 
 #include "trainer/integrations/mlflow/mlflow_settings.h"
 #include "trainer/tracking/record_sender.h"
+#include "trainer/tracking/remote_tracker.h"
 #include "trainer/tracking/tracker.h"
 #include "trainer/tracking/tracker_callback.h"
 
@@ -34,41 +34,24 @@ struct MlflowTrackerOptions {
   Json journal_extra = Json::object();  // more of what `trainer sync` needs, in tracker.json (no secrets)
 };
 
-class MlflowTracker : public Tracker {
+class MlflowTracker : public RemoteTracker {
  public:
   MlflowTracker(MlflowSettings settings, const TrainingArguments& args, MlflowTrackerOptions options = {});
-  ~MlflowTracker() override;
 
   void start_run(const RunStart& run) override;
   void log_params(const Json& params) override;
   void log_metrics(const Json& values, int64_t step) override;
   void log_artifact(const std::filesystem::path& dir, const std::string& name) override;
-  void checkpoint_saved() override;
   void finish(RunStatus status) override;
-  Json saved_state() const override;
-  void restore_state(const Json& state) override;
-
-  RecordSender* sender() { return sender_.get(); }
-  const std::filesystem::path& directory() const { return dir_; }
 
  protected:
-  // Files staged under the tracker's folder (hard links, or copies), for records that upload them.
-  std::filesystem::path stage(const std::filesystem::path& file, const std::string& relative);
   MlflowSettings settings_;
   MlflowTrackerOptions options_;
-  std::unique_ptr<RecordSender> sender_;
-  std::filesystem::path dir_;
-  std::string output_dir_;
-  std::chrono::milliseconds flush_budget_;
 
  private:
-  void set_aside_earlier_journal();
-  void count_logged_after(int64_t step);
   int64_t next_timestamp();
 
   Json model_config_;
-  Json restored_run_;
-  std::map<std::pair<std::string, int64_t>, int> already_logged_;  // resume: logged by the killed process
   std::set<std::string> warned_keys_;
   int64_t last_timestamp_ = 0;
 };
