@@ -9,10 +9,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 rounds=${ROUNDS:-7}
 steps=${STEPS:-2000}
-cmake --build "$build" --target tracker_overhead mock_mlflow_server trainer_cli >/dev/null
+cmake --build "$build" --target tracker_overhead mock_tracking_server trainer_cli >/dev/null
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null; rm -rf "$work" /tmp/trainer-tracker-bench' EXIT
-"$build/tests/mock_mlflow_server" --port-file "$work/port" &
+"$build/tests/mock_tracking_server" --service mlflow --port-file "$work/port" &
 server=$!
 for _ in $(seq 100); do [[ -s $work/port ]] && break; sleep 0.05; done
 port=$(cat "$work/port")

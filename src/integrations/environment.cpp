@@ -1,5 +1,7 @@
 #include "trainer/integrations/environment.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdlib>
 
@@ -16,6 +18,12 @@ bool env_flag(const char* name, bool fallback) {
   std::string u = v;
   for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return u == "1" || u == "ON" || u == "YES" || u == "TRUE";
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
 }
 
 }  // namespace trainer

@@ -18,4 +18,9 @@ std::string dvclive_metric_name(const std::string& key) {
   return out;
 }
 
+bool is_single_value_scalar(const std::string& key) {
+  return key == "train_runtime" || key == "train_samples_per_second" || key == "train_steps_per_second" ||
+         key == "train_loss" || key == "total_flos";
+}
+
 }  // namespace trainer

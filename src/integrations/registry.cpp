@@ -9,6 +9,7 @@
 #include "trainer/tracking/record_sender.h"
 #include "trainer/integrations/report/report_callback.h"
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
+#include "trainer/integrations/wandb/wandb_tracker.h"
 
 namespace trainer {
 namespace {
@@ -30,6 +31,7 @@ std::vector<Integration> builtin_integrations() {
       // The original adds azure_ml to `all` only when mlflow is not installed; mlflow always is here.
       {"azure_ml", nullptr, make_azureml_callback, [] { return false; }, mlflow_sender_for_journal},
       {"dagshub", nullptr, make_dagshub_callback, [] { return false; }, mlflow_sender_for_journal},
+      {"wandb", nullptr, make_wandb_callback, wandb_in_all, wandb_sender_for_journal},
   };
 }
 

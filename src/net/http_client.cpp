@@ -103,7 +103,7 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   curl_easy_reset(curl);  // keeps the connection cache, forgets the last request's options
   HeaderList headers;
   for (const auto& [name, value] : request.headers) headers.add(name + ": " + value);
-  if (!options_.authorization.empty()) headers.add("Authorization: " + options_.authorization);
+  if (!options_.authorization.empty() && !request.without_authorization) headers.add("Authorization: " + options_.authorization);
   headers.add("Expect:");  // no 100-continue round trip before large bodies
 
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());

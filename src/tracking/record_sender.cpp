@@ -76,7 +76,8 @@ RecordSender::RecordSender(std::string name, std::filesystem::path dir, std::uni
   run_ = summary.run;
   if (!run_.is_null()) endpoint_->restore_run(run_);
   journal_ = std::make_unique<RecordJournal>(journal_path_);
-  if (summary.unacked() > 0) {
+  blocked_ = options_.offline;
+  if (summary.unacked() > 0 && !options_.offline) {
     log_info(name_ + ": " + std::to_string(summary.unacked()) + " records of an earlier process were not sent yet (" +
              journal_path_.string() + "); they are sent first");
     start_thread();
@@ -173,6 +174,18 @@ bool RecordSender::step_thread(std::unique_lock<std::mutex>& lock) {
     const auto now = Clock::now();
     const bool work = !in_flight_.empty();
     if (stop_ && (!work || blocked_ || now >= deadline_)) return false;
+    if (!work && !blocked_ && !stop_ && options_.heartbeat_interval.count() > 0 && !run_.is_null()) {
+      const auto due = last_contact_ + options_.heartbeat_interval;
+      if (now < due) {
+        wake_.wait_until(lock, due, [&] { return stop_ || !queue_.empty(); });
+        return true;
+      }
+      last_contact_ = now;
+      lock.unlock();  // the network is never under the lock
+      endpoint_->heartbeat();
+      lock.lock();
+      return true;
+    }
     if (!work || blocked_) {
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       return true;
@@ -204,6 +217,7 @@ void RecordSender::send_batch(std::unique_lock<std::mutex>& lock) {
     d = Delivery{Delivery::Kind::retry, n, name_ + ": " + e.what(), std::nullopt};
   }
   lock.lock();
+  last_contact_ = Clock::now();
   switch (d.kind) {
     case Delivery::Kind::delivered: on_delivered(d); break;
     case Delivery::Kind::rejected: on_rejected(d); break;

@@ -17,7 +17,7 @@ RemoteTracker::RemoteTracker(std::string name, std::string display, const Traini
       flush_budget_(static_cast<int64_t>(args.tracker_flush_timeout * 1000)) {}
 
 RemoteTracker::~RemoteTracker() {
-  if (sender_ && !sender_->idle()) {
+  if (sender_ && !sender_->idle() && !sender_options_.offline) {
     const SenderReport r = sender_->finish(flush_budget_);
     if (r.unsent > 0)
       log_warning(display_ + ": " + std::to_string(r.unsent) + " records are not sent yet; they are kept in " +
@@ -52,7 +52,7 @@ void RemoteTracker::count_logged_after(int64_t step) {
 
 std::unique_ptr<RecordSender> RemoteTracker::make_sender(const EndpointFactory& make_endpoint,
                                                          const std::string& resend_command) {
-  SenderOptions options;
+  SenderOptions options = sender_options_;
   options.resend_command = resend_command;
   try {
     return std::make_unique<RecordSender>(display_, dir_, make_endpoint(), options);
@@ -103,7 +103,10 @@ void RemoteTracker::checkpoint_saved() {
 void RemoteTracker::finish_sending(const std::string& what) {
   const SenderReport r = sender_->finish(flush_budget_);
   const std::string where = dir_.parent_path().filename() == "tracking" ? output_dir_ : dir_.string();
-  if (r.unsent > 0) {
+  if (sender_options_.offline) {
+    log_warning(display_ + ": " + what + "; the run is offline (" + std::to_string(r.unsent) + " records kept in " +
+                sender_->journal_path().string() + "); send it with: trainer sync " + where);
+  } else if (r.unsent > 0) {
     log_warning(display_ + ": " + std::to_string(r.unsent) + " records could not be sent within --tracker_flush_timeout=" +
                 python_float_repr(flush_budget_.count() / 1000.0) + " s; they are kept in " +
                 sender_->journal_path().string() + "; send them with: trainer sync " + where);

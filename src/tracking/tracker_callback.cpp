@@ -17,6 +17,15 @@ bool mlflow_name_char(char c) {
 
 }  // namespace
 
+Json RunStart::model_config() const {
+  try {
+    Json j = Json::parse(model_description);
+    return j.is_object() ? j : Json();
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
 const char* to_string(RunStatus status) {
   switch (status) {
     case RunStatus::finished: return "FINISHED";
@@ -135,7 +144,8 @@ void TrackerCallback::on_evaluate(const Args& args, TrainerState& state, Trainer
 }
 
 void TrackerCallback::on_predict(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
-  enter(args, state, ctx);
+  if (!enter(args, state, ctx) || !ctx.metrics) return;
+  guarded([&] { tracker_->predicted(*ctx.metrics); });
 }
 
 void TrackerCallback::on_save(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {

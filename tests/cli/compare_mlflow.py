@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks a mock MLflow server's state (mock_mlflow_server --state-file) against a run's
+"""Checks a mock MLflow server's state (mock_tracking_server --service mlflow --state-file) against a run's
 trainer_state.json: one run, ended as expected, and every number of log_history there exactly once
 (MLflow's key sanitising, at the entry's step), except records kept in rejected.jsonl.
 

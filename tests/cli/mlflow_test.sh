@@ -5,7 +5,7 @@
 # sends a journal whose server never came back. Prints "N passed, N failed".
 set -u
 BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer executable}
-SERVER=${MOCK_MLFLOW_SERVER:?set MOCK_MLFLOW_SERVER to the mock server executable}
+SERVER=${MOCK_TRACKING_SERVER:?set MOCK_TRACKING_SERVER to the mock server executable}
 SRC=${TRAINER_SOURCE_DIR:?set TRAINER_SOURCE_DIR}
 source "$SRC/tests/cli/lib.sh"
 DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/t10k-images-idx3-ubyte.gz
@@ -17,7 +17,7 @@ server_pid=
 
 start_server() {  # [PORT]
   rm -f port state.json
-  "$SERVER" --port-file port --state-file state.json ${1:+--port "$1"} &
+  "$SERVER" --service mlflow --port-file port --state-file state.json ${1:+--port "$1"} &
   server_pid=$!
   for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
   port=$(cat port)

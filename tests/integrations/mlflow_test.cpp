@@ -13,6 +13,7 @@
 #include "../core/test_support.h"
 #include "fake_run.h"
 #include "mock_mlflow_server.h"
+#include "scoped_env.h"
 #include "trainer/callbacks/preemption_callback.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
 #include "trainer/integrations/registry.h"
@@ -25,28 +26,7 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using testing::MockMlflowServer;
 
-// Sets environment variables for one test and restores them.
-class Env {
- public:
-  Env& set(const std::string& name, const std::string& value) {
-    remember(name);
-    setenv(name.c_str(), value.c_str(), 1);
-    return *this;
-  }
-  ~Env() {
-    for (const auto& [name, value] : saved_)
-      if (value) setenv(name.c_str(), value->c_str(), 1);
-      else unsetenv(name.c_str());
-  }
-
- private:
-  void remember(const std::string& name) {
-    if (saved_.count(name)) return;
-    const char* v = std::getenv(name.c_str());
-    saved_[name] = v ? std::optional<std::string>(v) : std::nullopt;
-  }
-  std::map<std::string, std::optional<std::string>> saved_;
-};
+using Env = testing::ScopedEnv;
 
 class ClearMlflowEnv {
  public:
@@ -55,7 +35,7 @@ class ClearMlflowEnv {
                           "MLFLOW_RUN_ID", "MLFLOW_FLATTEN_PARAMS", "MLFLOW_MAX_LOG_PARAMS", "HF_MLFLOW_LOG_ARTIFACTS",
                           "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "AZUREML_RUN_TOKEN",
                           "HF_DAGSHUB_LOG_ARTIFACTS", "DAGSHUB_CLIENT_HOST", "DAGSHUB_USER_TOKEN"})
-      env.set(v, ""), unsetenv(v);
+      env.unset(v);
   }
   Env env;
 };

@@ -5,6 +5,8 @@
 #include <limits>
 #include <regex>
 
+#include "test_control.h"
+
 namespace trainer::testing {
 namespace {
 
@@ -51,31 +53,9 @@ TestResponse MockMlflowServer::violation(const std::string& what) {
 }
 
 TestResponse MockMlflowServer::handle(const ReceivedRequest& request) {
+  TestResponse control;
+  if (handle_test_control(server_, request, [this] { return state_json(); }, control)) return control;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (request.path == "/__test__/state") {
-    mutex_.unlock();
-    TestResponse r = ok(state_json());
-    mutex_.lock();
-    return r;
-  }
-  if (request.path == "/__test__/fault") {  // the standalone server's fault switch
-    const Json f = Json::parse(request.body);
-    Faults faults;
-    faults.latency_ms = f.value("latency_ms", 0);
-    faults.fail_next = f.value("fail_next", 0);
-    faults.fail_status = f.value("fail_status", 500);
-    faults.retry_after_s = f.value("retry_after_s", -1);
-    faults.reset_next = f.value("reset_next", 0);
-    faults.reject_next = f.value("reject_next", 0);
-    faults.reject_path = f.value("reject_path", std::string());
-    server_.set_faults(faults);
-    if (const int ms = f.value("down_for_ms", 0); ms > 0)
-      std::thread([this, ms] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // after this answer is out
-        server_.down_for(std::chrono::milliseconds(ms));
-      }).detach();
-    return ok(Json::object());
-  }
   if (!auth_.empty()) {
     auto it = request.headers.find("authorization");
     if (it == request.headers.end() || it->second != auth_) return error(401, "UNAUTHENTICATED", "credentials required");

@@ -1,5 +1,5 @@
 #pragma once
-// Environment variables as the original's integrations read them.
+// Environment variables as the original's integrations read them, and the host they run on.
 
 #include <string>
 
@@ -9,5 +9,7 @@ namespace trainer {
 bool env_flag(const char* name, bool fallback = false);
 // The value, or "" when unset.
 std::string env_string(const char* name);
+// This machine's host name ("localhost" when it has none): file names and run metadata.
+std::string host_name();
 
 }  // namespace trainer

@@ -11,6 +11,11 @@ namespace trainer {
 // any other key K -> train/K. Only the first prefix is rewritten.
 std::string rewrite_log_key(const std::string& key);
 
+// The original's "single-value scalars" (W&B, SwanLab, Trackio, ClearML): train_runtime,
+// train_samples_per_second, train_steps_per_second, train_loss, total_flos, logged once at the end
+// of training into a run's summary rather than its history.
+bool is_single_value_scalar(const std::string& key);
+
 // DVCLive's metric names: every "train_" becomes "train/" and every "eval_" becomes "eval/".
 std::string dvclive_metric_name(const std::string& key);
 

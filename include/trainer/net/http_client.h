@@ -27,6 +27,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // besides Authorization
   std::string body;
   std::string body_file;  // non-empty: the body is streamed from this file (PUT uploads)
+  bool without_authorization = false;  // a signed upload URL, often another host: the credentials stay home
 };
 
 struct HttpResponse {

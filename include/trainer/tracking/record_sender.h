@@ -66,6 +66,9 @@ class RemoteEndpoint {
   virtual Json run() const = 0;
   // ... and to give back to a later process's endpoint.
   virtual void restore_run(const Json& run) = 0;
+  // When nothing was sent for SenderOptions::heartbeat_interval and the run is known: tells the
+  // service the run is alive (W&B marks a silent run crashed). Must not throw; its answer is ignored.
+  virtual void heartbeat() {}
   // From any thread: true makes the request in flight (and any later one) return at once; false
   // lets requests through again.
   virtual void set_aborted(bool aborted) = 0;
@@ -78,6 +81,8 @@ struct SenderOptions {
   std::chrono::milliseconds max_backoff{10000};
   size_t max_records_per_send = 2000;  // offered to the endpoint at once
   std::string resend_command;          // printed when records are left ("trainer sync OUTPUT_DIR")
+  std::chrono::milliseconds heartbeat_interval{0};
+  bool offline = false;  // journal only, send nothing (an offline run: `trainer sync` sends it later)  // 0: no heartbeats (RemoteEndpoint::heartbeat)
 };
 
 struct SenderReport {
@@ -153,6 +158,7 @@ class RecordSender {
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::steady_clock::time_point batch_ready_{};
   std::chrono::steady_clock::time_point outage_since_{};
+  std::chrono::steady_clock::time_point last_contact_{};
   std::set<std::string> reported_;
   std::mt19937 jitter_{std::random_device{}()};
   SenderReport report_;

@@ -65,6 +65,7 @@ class RemoteTracker : public Tracker {
   std::filesystem::path dir_;
   std::chrono::milliseconds flush_budget_;
   std::unique_ptr<RecordSender> sender_;
+  SenderOptions sender_options_;  // set before open_journal (the resend command is filled in)
 
  private:
   void set_aside_earlier_journal();

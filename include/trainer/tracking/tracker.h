@@ -24,6 +24,9 @@ struct RunStart {
   std::string output_dir;
   bool resumed = false;           // training continues from a checkpoint ...
   int64_t resume_step = 0;        // ... taken at this global step
+
+  // The model description as a JSON object (the model's configuration), or null when it is not one.
+  Json model_config() const;
 };
 
 class Tracker {
@@ -40,6 +43,9 @@ class Tracker {
   virtual void log_metrics(const Json& values, int64_t step) = 0;
   // After an evaluation (on_evaluate), with its metrics.
   virtual void evaluated(const Json& metrics) {}
+  // Trainer::predict's metrics (on_predict; test_* keys, not filtered nor rewritten), for trackers
+  // that log them as the original's W&B and Comet callbacks do.
+  virtual void predicted(const Json& metrics) {}
   // A checkpoint whose every file is on disk (only for trackers whose traits ask for artifacts).
   // The files stay only until this returns: link or copy them to upload later.
   virtual void log_artifact(const std::filesystem::path& dir, const std::string& name) {}

@@ -25,15 +25,6 @@ std::string os_user() {
   return "";
 }
 
-Json parse_object_or_null(const std::string& text) {
-  try {
-    Json j = Json::parse(text);
-    return j.is_object() ? j : Json();
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
-
 }  // namespace
 
 MlflowTracker::MlflowTracker(MlflowSettings settings, const TrainingArguments& args, MlflowTrackerOptions options)
@@ -45,7 +36,7 @@ void MlflowTracker::start_run(const RunStart& run) {
   Json meta{{"settings", settings_.to_journal_json()}};
   meta.update(options_.journal_extra);
   open_journal(run, meta, [this] { return options_.make_endpoint(settings_); });
-  model_config_ = parse_object_or_null(run.model_description);
+  model_config_ = run.model_config();
 
   Json tags = settings_.tags;
   tags["mlflow.user"] = os_user();

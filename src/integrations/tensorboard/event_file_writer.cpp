@@ -10,6 +10,8 @@
 #include <stdexcept>
 
 #include "event.pb.h"
+#include "trainer/core/little_endian.h"
+#include "trainer/integrations/environment.h"
 
 namespace trainer {
 namespace {
@@ -24,12 +26,6 @@ std::array<uint32_t, 256> make_crc32c_table() {
     table[i] = c;
   }
   return table;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
-  return buf;
 }
 
 // Writers created by this process so far: the <N> of the file name.
@@ -54,11 +50,6 @@ uint32_t masked_crc32c(std::string_view data) {
 }
 
 std::string tfrecord_frame(std::string_view payload) {
-  auto little_endian = [](uint64_t v, int bytes) {
-    std::string out(bytes, '\0');
-    for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-    return out;
-  };
   const std::string length = little_endian(payload.size(), 8);
   std::string record;
   record.reserve(payload.size() + 16);

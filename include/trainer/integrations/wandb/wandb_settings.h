@@ -1,0 +1,48 @@
+#pragma once
+// What WandbCallback reads from the environment (tracking-integrations.md §3.1, §3.2), parsed once
+// when the callback is created, so a bad value stops the run before training with a message that
+// names the variable (exit status 2).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "trainer/core/json.h"
+
+namespace trainer {
+
+enum class WandbMode { online, offline, disabled };
+enum class WandbLogModel { none, end, checkpoint };  // WANDB_LOG_MODEL false | end | checkpoint
+enum class WandbResume { unset, allow, must, never, auto_ };
+
+struct WandbSettings {
+  WandbMode mode = WandbMode::offline;  // WANDB_MODE; online needs an API key, else offline
+  std::string project = "huggingface";  // WANDB_PROJECT
+  std::string entity;                   // WANDB_ENTITY ("": the key's default entity)
+  std::string base_url = "https://api.wandb.ai";  // WANDB_BASE_URL, no trailing '/'
+  std::string root_dir;                 // WANDB_DIR ("": the working directory)
+  std::string run_id;                   // WANDB_RUN_ID ("": 8 random characters)
+  std::string group, name, notes, job_type;  // WANDB_RUN_GROUP, WANDB_NAME, WANDB_NOTES, WANDB_JOB_TYPE
+  std::vector<std::string> tags;        // WANDB_TAGS, comma-separated
+  WandbResume resume = WandbResume::unset;  // WANDB_RESUME
+  WandbLogModel log_model = WandbLogModel::none;
+  bool insecure_tls = false;            // WANDB_INSECURE_DISABLE_SSL (self-hosted test servers)
+  std::chrono::milliseconds request_timeout{30000};  // WANDB_HTTP_TIMEOUT (seconds)
+  std::string api_key;                  // WANDB_API_KEY: a secret, only ever in the Authorization header
+
+  // Throws ArgumentError naming the variable; warns (once, here) about WANDB_WATCH and a legacy
+  // WANDB_LOG_MODEL.
+  static WandbSettings from_environment();
+
+  std::string authorization() const;  // Basic base64("api:" + key)
+  // What a later `trainer sync` needs to reach the same server (no secrets).
+  Json to_journal_json() const;
+  static WandbSettings from_journal_json(const Json& json);  // + WANDB_API_KEY (and WANDB_BASE_URL) of the environment
+};
+
+const char* to_string(WandbMode mode);
+
+// 8 characters of [a-z0-9], as the SDK's run ids.
+std::string random_wandb_run_id();
+
+}  // namespace trainer

@@ -1,0 +1,67 @@
+// The mock services as a program, for the command-line tests and bench/:
+//   mock_tracking_server --service mlflow|wandb [--port-file F] [--port N] [--auth 'Basic ...'] [--state-file S]
+// Writes its port to F once listening; on SIGTERM writes its state (GET /__test__/state) to S.
+// POST /__test__/fault injects faults (test_control.h).
+#include <signal.h>
+
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "mock_mlflow_server.h"
+#include "mock_wandb_server.h"
+
+namespace {
+
+struct Service {
+  std::shared_ptr<void> server;
+  int port = 0;
+  std::function<trainer::Json()> state;
+};
+
+template <typename Server>
+Service start(const std::string& auth, int port) {
+  auto server = std::make_shared<Server>(auth, port);
+  return {server, server->http().port(), [server] { return server->state_json(); }};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string service = "mlflow", port_file, auth, state_file;
+  int port = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--service") service = value;
+    else if (flag == "--port-file") port_file = value;
+    else if (flag == "--port") port = std::stoi(value);
+    else if (flag == "--auth") auth = value;
+    else if (flag == "--state-file") state_file = value;
+    else {
+      std::cerr << "mock_tracking_server: unknown flag " << flag << "\n";
+      return 2;
+    }
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+  Service s;
+  if (service == "mlflow") s = start<trainer::testing::MockMlflowServer>(auth, port);
+  else if (service == "wandb") s = start<trainer::testing::MockWandbServer>(auth, port);
+  else {
+    std::cerr << "mock_tracking_server: --service must be mlflow or wandb, got " << service << "\n";
+    return 2;
+  }
+  if (!port_file.empty()) {
+    std::ofstream(port_file + ".tmp") << s.port << "\n";
+    std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  if (!state_file.empty()) std::ofstream(state_file) << trainer::dump_json(s.state(), {2, false, false}) << "\n";
+  return 0;
+}
