@@ -20,8 +20,10 @@ const char* kSyncUsage =
     "usage: trainer sync OUTPUT_DIR [--timeout SECONDS] [--report_to NAME ...]\n"
     "\n"
     "Without --report_to: sends what each remote tracker of the run left unsent (the journals under\n"
-    "OUTPUT_DIR/tracking/, including those of earlier runs in the same directory) to the same remote run,\n"
-    "exactly once. Credentials come from the environment, as when training (MLFLOW_TRACKING_PASSWORD, ...).\n"
+    "OUTPUT_DIR/tracking/, including those of earlier runs in the same directory, and offline runs) to the\n"
+    "same remote run, exactly once. OUTPUT_DIR may also be one journal folder or a folder of them (an offline\n"
+    "Comet experiment in COMET_OFFLINE_DIRECTORY). Credentials come from the environment, as when training\n"
+    "(WANDB_API_KEY, COMET_API_KEY, MLFLOW_TRACKING_PASSWORD, ...).\n"
     "\n"
     "With --report_to: replays the run's log_history (trainer_state.json) into each named tracker as a\n"
     "new run, e.g. a run trained with --report_to none into MLflow afterwards.\n"
@@ -65,13 +67,21 @@ SyncOptions parse_sync_args(const std::vector<std::string>& args) {
   return o;
 }
 
-// Every journal folder under OUTPUT_DIR/tracking/.
-std::vector<fs::path> journal_folders(const fs::path& output_dir) {
+bool is_journal_folder(const fs::path& dir) {
+  return fs::exists(dir / "journal.jsonl") && fs::exists(dir / "tracker.json");
+}
+
+// The journal folders of DIR: DIR itself when it is one (an offline Comet experiment), else those
+// under DIR/tracking/ (a run's output_dir), else those right under DIR (COMET_OFFLINE_DIRECTORY).
+std::vector<fs::path> journal_folders(const fs::path& dir) {
+  if (is_journal_folder(dir)) return {dir};
   std::vector<fs::path> out;
-  const fs::path tracking = output_dir / "tracking";
-  if (!fs::is_directory(tracking)) return out;
-  for (const auto& e : fs::directory_iterator(tracking))
-    if (fs::exists(e.path() / "journal.jsonl") && fs::exists(e.path() / "tracker.json")) out.push_back(e.path());
+  for (const fs::path& parent : {dir / "tracking", dir}) {
+    if (!fs::is_directory(parent)) continue;
+    for (const auto& e : fs::directory_iterator(parent))
+      if (is_journal_folder(e.path())) out.push_back(e.path());
+    if (!out.empty()) break;
+  }
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -18,6 +18,24 @@ std::string dvclive_metric_name(const std::string& key) {
   return out;
 }
 
+namespace {
+
+void flatten_into(const Json& object, const std::string& prefix, const std::string& separator, Json& out) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + separator + it.key();
+    if (it.value().is_object()) flatten_into(it.value(), key, separator, out);
+    else out[key] = it.value();
+  }
+}
+
+}  // namespace
+
+Json flatten_keys(const Json& object, const std::string& separator) {
+  Json out = Json::object();
+  flatten_into(object, "", separator, out);
+  return out;
+}
+
 bool is_single_value_scalar(const std::string& key) {
   return key == "train_runtime" || key == "train_samples_per_second" || key == "train_steps_per_second" ||
          key == "train_loss" || key == "total_flos";

@@ -2,6 +2,7 @@
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/integrations/codecarbon/codecarbon_callback.h"
+#include "trainer/integrations/comet/comet_tracker.h"
 #include "trainer/integrations/dvclive/dvclive_callback.h"
 #include "trainer/integrations/log_history_file_callback.h"
 #include "trainer/integrations/mlflow/mlflow_settings.h"
@@ -32,6 +33,7 @@ std::vector<Integration> builtin_integrations() {
       {"azure_ml", nullptr, make_azureml_callback, [] { return false; }, mlflow_sender_for_journal},
       {"dagshub", nullptr, make_dagshub_callback, [] { return false; }, mlflow_sender_for_journal},
       {"wandb", nullptr, make_wandb_callback, wandb_in_all, wandb_sender_for_journal},
+      {"comet_ml", nullptr, make_comet_callback, comet_in_all, comet_sender_for_journal},
   };
 }
 

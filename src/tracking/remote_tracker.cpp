@@ -1,5 +1,7 @@
 #include "trainer/tracking/remote_tracker.h"
 
+#include <algorithm>
+
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
@@ -84,6 +86,11 @@ bool RemoteTracker::logged_before(const std::string& key, int64_t step) {
   if (logged == already_logged_.end() || logged->second == 0) return false;
   --logged->second;
   return true;
+}
+
+int64_t RemoteTracker::next_timestamp() {
+  last_timestamp_ = std::max(unix_time_ms(), last_timestamp_ + 1);
+  return last_timestamp_;
 }
 
 fs::path RemoteTracker::stage(const fs::path& file, const std::string& relative) {

@@ -16,6 +16,10 @@ std::string rewrite_log_key(const std::string& key);
 // of training into a run's summary rather than its history.
 bool is_single_value_scalar(const std::string& key);
 
+// Nested objects flattened into one level, their keys joined by `separator` ({"a": {"b": 1}} ->
+// {"a.b": 1} with "."): MLflow's MLFLOW_FLATTEN_PARAMS, Comet's parameters.
+Json flatten_keys(const Json& object, const std::string& separator);
+
 // DVCLive's metric names: every "train_" becomes "train/" and every "eval_" becomes "eval/".
 std::string dvclive_metric_name(const std::string& key);
 

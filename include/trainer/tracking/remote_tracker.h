@@ -50,6 +50,10 @@ class RemoteTracker : public Tracker {
   // On resume: true (once per point the stopped process logged) when `key` at `step` was already
   // logged in a "metrics" record {step, metrics: {key: value}} after the checkpoint.
   bool logged_before(const std::string& key, int64_t step);
+  // When values are logged, in ms since the epoch, and later than the previous log's: services that
+  // keep one point per key, step, value and timestamp (MLflow's database store, Comet) would merge a
+  // step's log and its evaluation (both carry `epoch`) within one millisecond, or a replayed history.
+  int64_t next_timestamp();
   // A snapshot of `file` under the journal folder's staged/<relative>, for a record that uploads it.
   std::filesystem::path stage(const std::filesystem::path& file, const std::string& relative);
   // Ends the sending within the flush budget and says what happened; `what` names the run in the
@@ -73,6 +77,7 @@ class RemoteTracker : public Tracker {
   std::unique_ptr<RecordSender> make_sender(const EndpointFactory& make_endpoint, const std::string& resend_command);
 
   Json restored_run_;
+  int64_t last_timestamp_ = 0;
   std::map<std::pair<std::string, int64_t>, int> already_logged_;
 };
 

@@ -7,17 +7,12 @@
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
+#include "trainer/net/multipart.h"
 
 namespace trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // DagsHub after training: output_dir's files staged and cut into commits of the API's limits.
 class DagsHubTracker : public MlflowTracker {
@@ -149,30 +144,24 @@ Delivery DagsHubEndpoint::send(const std::vector<TrackingRecord>& pending) {
 }
 
 Delivery DagsHubEndpoint::upload(const TrackingRecord& record) {
-  static const char* boundary = "----trainer-dagshub-7d1f3a9c2b";
-  std::string body;
-  auto field = [&](const std::string& name, const std::string& value) {
-    body += std::string("--") + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
-  };
+  MultipartForm form;
   const Json files = record.body.value("files", Json::array());
-  field("commit_choice", "direct");
-  field("commit_summary", "trainer: " + std::to_string(files.size()) + " files of the run's output");
-  field("versioning", "auto");
+  form.add_field("commit_choice", "direct");
+  form.add_field("commit_summary", "trainer: " + std::to_string(files.size()) + " files of the run's output");
+  form.add_field("versioning", "auto");
   for (const Json& f : files) {
     const std::string staged = f["file"].get<std::string>();
     std::error_code ec;
     if (!fs::exists(staged, ec))
       return {Delivery::Kind::rejected, 1, "DagsHub upload: the staged file " + staged + " is gone", std::nullopt};
-    body += std::string("--") + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" +
-            f["path"].get<std::string>() + "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + read_all(staged) + "\r\n";
+    form.add_file("files", f["path"].get<std::string>(), staged);
   }
-  body += std::string("--") + boundary + "--\r\n";
   HttpRequest request;
   request.method = "PUT";
   request.url = repo_.host + "/api/v1/repos/" + url_encode(repo_.owner) + "/" + url_encode(repo_.name) + "/content/" +
                 url_encode(repo_.branch) + "/" + url_encode_path(record.body.value("directory", std::string("artifacts")));
-  request.headers.emplace_back("Content-Type", std::string("multipart/form-data; boundary=") + boundary);
-  request.body = std::move(body);
+  request.headers.emplace_back("Content-Type", form.content_type());
+  request.body = form.finish();
   Delivery d = classify_response(http_.send(request), 1, "DagsHub upload");
   if (d.kind == Delivery::Kind::delivered)
     for (const Json& f : files) {

@@ -1,27 +1,15 @@
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 #include "trainer/core/logging.h"
+#include "trainer/integrations/log_keys.h"
 
 namespace trainer {
-namespace {
-
-void flatten_into(const Json& object, const std::string& prefix, Json& out) {
-  for (auto it = object.begin(); it != object.end(); ++it) {
-    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it.value().is_object()) flatten_into(it.value(), key, out);
-    else out[key] = it.value();
-  }
-}
-
-}  // namespace
 
 MlflowParams mlflow_params(const Json& model_config, const Json& arguments, bool flatten, std::optional<int64_t> max_params) {
   Json combined = model_config.is_object() ? model_config : Json::object();
   for (auto it = arguments.begin(); it != arguments.end(); ++it) combined[it.key()] = it.value();
   if (flatten) {
-    Json flat = Json::object();
-    flatten_into(combined, "", flat);
-    combined = flat;
+    combined = flatten_keys(combined, ".");
   }
   MlflowParams out;
   for (auto it = combined.begin(); it != combined.end(); ++it) {

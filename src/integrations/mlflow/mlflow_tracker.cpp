@@ -82,15 +82,6 @@ void MlflowTracker::log_metrics(const Json& values, int64_t step) {
   if (!metrics.empty()) submit("metrics", Json{{"step", step}, {"timestamp", next_timestamp()}, {"metrics", metrics}});
 }
 
-// When the values were logged, in milliseconds, and later than the previous log: MLflow's database
-// store keeps one point per key, step, value and timestamp, so two logs within one millisecond
-// (a step's log and its evaluation both carry `epoch`; a replay logs a whole history at once)
-// would otherwise become one point.
-int64_t MlflowTracker::next_timestamp() {
-  last_timestamp_ = std::max(unix_time_ms(), last_timestamp_ + 1);
-  return last_timestamp_;
-}
-
 void MlflowTracker::log_artifact(const fs::path& dir, const std::string& name) {
   if (!settings_.log_artifacts || !sender_) return;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {

@@ -49,11 +49,8 @@ class MlflowTracker : public RemoteTracker {
   MlflowTrackerOptions options_;
 
  private:
-  int64_t next_timestamp();
-
   Json model_config_;
   std::set<std::string> warned_keys_;
-  int64_t last_timestamp_ = 0;
 };
 
 // The callbacks the registry makes. They read the environment now: a bad value throws
