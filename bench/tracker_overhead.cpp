@@ -9,7 +9,7 @@
 // machine with few cores is time the training threads may lose. These two are steady where steps
 // per second on a shared machine are not.
 // TRACKERS="name ..." measures those trackers instead of all of them (remote ones too: mlflow with
-// MLFLOW_TRACKING_URI set, see bench/mlflow.sh).
+// MLFLOW_TRACKING_URI set, wandb, comet_ml: see bench/remote_trackers.sh).
 // Prints one JSON line.
 
 #include <dirent.h>

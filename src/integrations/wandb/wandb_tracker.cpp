@@ -91,7 +91,10 @@ void WandbTracker::start_run(const RunStart& run) {
   submit("upsert_run", Json{{"run_id", info.run_id}, {"entity", info.entity}, {"project", info.project},
                             {"group", info.group}, {"display_name", info.display_name}, {"notes", info.notes},
                             {"job_type", info.job_type}, {"tags", info.tags}, {"config", info.config}, {"host", info.host}});
-  if (offline) offline_ = std::make_unique<WandbOfflineRun>(wandb_data_dir(settings_.root_dir), info);
+  if (offline) {
+    offline_ = std::make_unique<WandbOfflineRun>(wandb_data_dir(settings_.root_dir), info);
+    writer_ = std::make_unique<BackgroundWriter>("wandb");
+  }
   started_ = true;
   if (settings_.log_model != WandbLogModel::none)
     log_info(std::string("W&B: WANDB_LOG_MODEL=") + (settings_.log_model == WandbLogModel::end ? "end" : "checkpoint") +
@@ -110,7 +113,7 @@ void WandbTracker::write_history(Json row) {
   row["_runtime"] = runtime();
   row["_timestamp"] = unix_time_ms() / 1000.0;
   submit("history", Json{{"offset", next_step_}, {"row", row}});
-  if (offline_) offline_->history(row);
+  if (offline_) writer_->enqueue([this, row] { offline_->history(row); });
   ++next_step_;
   write_summary(row);
 }
@@ -119,7 +122,7 @@ void WandbTracker::write_summary(const Json& changed) {
   if (changed.empty()) return;
   for (auto it = changed.begin(); it != changed.end(); ++it) summary_[it.key()] = it.value();
   submit("summary", Json{{"summary", summary_}});
-  if (offline_) offline_->summary(changed);
+  if (offline_) writer_->enqueue([this, changed] { offline_->summary(changed); });
 }
 
 void WandbTracker::log_metrics(const Json& values, int64_t step) {
@@ -145,7 +148,10 @@ void WandbTracker::predicted(const Json& metrics) {
 }
 
 void WandbTracker::log_files(const std::vector<std::pair<fs::path, std::string>>& files) {
-  if (offline_) offline_->log_files(files);
+  if (offline_) {  // now: the checkpoint's files may be rotated away once this returns
+    writer_->drain();
+    offline_->log_files(files);
+  }
   Json list = Json::array();
   for (const auto& [file, name] : files) list.push_back({{"file", stage(file, name).string()}, {"name", name}});
   for (size_t i = 0; i < list.size(); i += 100) {  // CreateRunFiles takes a list; keep each request modest
@@ -172,7 +178,7 @@ void WandbTracker::log_artifact(const fs::path& dir, const std::string& name) {
 
 void WandbTracker::checkpoint_saved() {
   RemoteTracker::checkpoint_saved();
-  if (offline_) offline_->sync();
+  if (offline_) writer_->enqueue([this] { offline_->sync(); });
 }
 
 void WandbTracker::finish(RunStatus status) {
@@ -183,14 +189,20 @@ void WandbTracker::finish(RunStatus status) {
     last_checkpoint_.clear();
   }
   RemoteTracker::checkpoint_saved();  // the run is durable; it is ended when the tracker goes
-  if (offline_) offline_->sync();
+  if (offline_) {
+    writer_->finish();
+    offline_->sync();
+  }
 }
 
 void WandbTracker::write_exit() {
   if (!started_ || exited_) return;
   exited_ = true;
   submit("exit", Json{{"exitcode", exit_code_}});
-  if (offline_) offline_->exit(exit_code_, runtime());
+  if (offline_) {
+    writer_->finish();
+    offline_->exit(exit_code_, runtime());
+  }
   finish_sending("run " + run_id_ + " exit code " + std::to_string(exit_code_) +
                  (offline_ ? " (the SDK's offline run: wandb sync " + offline_->dir().string() + ")" : ""));
 }

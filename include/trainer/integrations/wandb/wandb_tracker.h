@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/core/background_writer.h"
 #include "trainer/integrations/wandb/wandb_settings.h"
 #include "trainer/tracking/remote_tracker.h"
 #include "trainer/tracking/tracker_callback.h"
@@ -42,7 +43,6 @@ class WandbTracker : public RemoteTracker {
   Json saved_state() const override;
   void restore_state(const Json& state) override;
 
-  WandbOfflineRun* offline_run() { return offline_.get(); }
 
  private:
   std::string choose_run_id(const RunStart& run) const;
@@ -55,6 +55,7 @@ class WandbTracker : public RemoteTracker {
 
   WandbSettings settings_;
   std::unique_ptr<WandbOfflineRun> offline_;
+  std::unique_ptr<BackgroundWriter> writer_;  // writes offline_ off the training thread; goes first
   bool started_ = false;
   bool exited_ = false;
   std::string run_id_;
