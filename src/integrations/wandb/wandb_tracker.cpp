@@ -178,7 +178,9 @@ void WandbTracker::log_artifact(const fs::path& dir, const std::string& name) {
 
 void WandbTracker::checkpoint_saved() {
   RemoteTracker::checkpoint_saved();
-  if (offline_) writer_->enqueue([this] { offline_->sync(); });
+  if (!offline_) return;
+  writer_->drain();  // the checkpoint's rows are in the .wandb file (with the OS) before training goes on ...
+  writer_->enqueue([this] { offline_->sync(); });  // ... and on disk soon after, off the training thread
 }
 
 void WandbTracker::finish(RunStatus status) {
