@@ -1,5 +1,7 @@
 #include "trainer/core/argument_spec.h"
 
+#include "trainer/core/text.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cctype>
@@ -9,13 +11,8 @@
 namespace trainer {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 bool is_none(const std::string& text) {
-  auto l = lower(text);
+  auto l = ascii_lower(text);
   return l == "none" || l == "null" || l == "~";
 }
 
@@ -92,7 +89,7 @@ int64_t parse_int_value(const std::string& flag, const std::string& text) {
 }
 
 bool parse_bool_value(const std::string& flag, const std::string& text) {
-  auto l = lower(text);
+  auto l = ascii_lower(text);
   if (l == "true" || l == "1" || l == "yes" || l == "y" || l == "t") return true;
   if (l == "false" || l == "0" || l == "no" || l == "n" || l == "f") return false;
   throw ArgumentError("--" + flag + ": expected true or false, got '" + text + "'");
@@ -271,7 +268,7 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   std::string best;
   size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
-    size_t d = distance(lower(word), lower(c));
+    size_t d = distance(ascii_lower(word), ascii_lower(c));
     if (d < best_d) { best_d = d; best = c; }
   }
   const size_t limit = std::max<size_t>(2, word.size() / 3);

@@ -1,5 +1,7 @@
 #include "trainer/net/http_client.h"
 
+#include "trainer/core/text.h"
+
 #include <curl/curl.h>
 
 #include <cctype>
@@ -18,18 +20,6 @@ void global_init_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 size_t on_body(char* data, size_t size, size_t count, void* out) {
   static_cast<std::string*>(out)->append(data, size * count);
   return size * count;
@@ -40,7 +30,7 @@ size_t on_header(char* data, size_t size, size_t count, void* out) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(out);
   if (line.rfind("HTTP/", 0) == 0) headers->clear();  // a new response (after a redirect or 100)
   const size_t colon = line.find(':');
-  if (colon != std::string::npos) (*headers)[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+  if (colon != std::string::npos) (*headers)[ascii_lower(trim_space(line.substr(0, colon)))] = trim_space(line.substr(colon + 1));
   return size * count;
 }
 

@@ -1,5 +1,7 @@
 #include "trainer/torch/optimizers.h"
 
+#include "trainer/core/text.h"
+
 #include "trainer/torch/fused_optimizers.h"
 
 #include <algorithm>
@@ -40,8 +42,7 @@ void check_known(const std::map<std::string, std::string>& kv, const std::string
 
 bool excluded_from_weight_decay(const std::string& name, const std::vector<std::string>& normalization_params) {
   if (std::find(normalization_params.begin(), normalization_params.end(), name) != normalization_params.end()) return true;
-  std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = ascii_lower(name);
   if (lower.find("bias") != std::string::npos || lower.find("layernorm") != std::string::npos ||
       lower.find("rmsnorm") != std::string::npos)
     return true;

@@ -22,21 +22,7 @@ port=
 server_pid=
 
 start_server() {  # [PORT]
-  rm -f port state.json
-  "$SERVER" --service comet --auth "$KEY" --port-file port --state-file state.json ${1:+--port "$1"} &
-  server_pid=$!
-  for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
-  port=$(cat port)
-}
-
-stop_server() {  # writes state.json
-  kill -TERM "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-}
-
-fault() {  # JSON
-  $PY -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
-    "http://127.0.0.1:$port/__test__/fault" "$1"
+  mock_start comet "$KEY" "${1:-}"
 }
 
 online() { COMET_API_KEY=$KEY COMET_URL_OVERRIDE=http://127.0.0.1:$port/clientlib/ "$@"; }
@@ -46,10 +32,10 @@ train_with_fault() {  # NAME FAULT_JSON [extra flags]
   local name=$1 f=$2
   shift 2
   start_server
-  fault "$f"
+  mock_fault "$f"
   online "$BIN" "${common[@]}" --output_dir "$name" "$@" > "$name.log" 2>&1
   local status=$?
-  stop_server
+  mock_stop
   [[ $status -eq 0 ]] || { echo "exit $status"; tail -5 "$name.log"; return 1; }
   if grep -qa "$KEY" "$name.log" "$name"/tracking/comet_ml/*; then echo "the API key is in a file it wrote"; return 1; fi
   local rejected=()
@@ -70,9 +56,9 @@ down_mid_run() {
   online "$BIN" "${common[@]}" --max_steps 400 --save_steps 100 --eval_steps 100 --output_dir down_mid > down_mid.log 2>&1 &
   local trainer=$!
   sleep 1
-  fault '{"down_for_ms": 8000}'
-  wait $trainer || { echo "trainer failed"; stop_server; return 1; }
-  stop_server
+  mock_fault '{"down_for_ms": 8000}'
+  wait $trainer || { echo "trainer failed"; mock_stop; return 1; }
+  mock_stop
   compare down_mid/trainer_state.json
 }
 check "server down for 8 s mid-run" down_mid_run
@@ -85,10 +71,10 @@ kill_and_resume() {
   sleep 0.3
   kill -9 $trainer
   wait $trainer 2>/dev/null
-  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; stop_server; return 1; }
+  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; mock_stop; return 1; }
   online "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed \
-    --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; stop_server; return 1; }
-  stop_server
+    --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; mock_stop; return 1; }
+  mock_stop
   compare killed/trainer_state.json --timings-may-differ
 }
 check "SIGKILL mid-run, then resume: exactly once, the same experiment" kill_and_resume
@@ -99,10 +85,10 @@ offline_then_sync() {
   grep -q "trainer sync $COMET_OFFLINE_DIRECTORY/" offline.log || { echo "no sync command printed"; tail -3 offline.log; return 1; }
   if grep -rqa "$KEY" "$COMET_OFFLINE_DIRECTORY"; then echo "the API key is in the offline journal"; return 1; fi
   start_server
-  online "$BIN" sync "$COMET_OFFLINE_DIRECTORY" > sync.log 2>&1 || { echo "sync failed"; cat sync.log; stop_server; return 1; }
+  online "$BIN" sync "$COMET_OFFLINE_DIRECTORY" > sync.log 2>&1 || { echo "sync failed"; cat sync.log; mock_stop; return 1; }
   online "$BIN" sync "$COMET_OFFLINE_DIRECTORY" > sync2.log 2>&1
-  grep -q "everything was sent already" sync2.log || { echo "second sync sent again"; cat sync2.log; stop_server; return 1; }
-  stop_server
+  grep -q "everything was sent already" sync2.log || { echo "second sync sent again"; cat sync2.log; mock_stop; return 1; }
+  mock_stop
   compare offline/trainer_state.json
 }
 check "offline, then trainer sync COMET_OFFLINE_DIRECTORY: exactly once" offline_then_sync
@@ -110,8 +96,8 @@ check "offline, then trainer sync COMET_OFFLINE_DIRECTORY: exactly once" offline
 replay() {
   "$BIN" "${common[@]}" --report_to none --output_dir plain > plain.log 2>&1 || return 1
   start_server
-  online "$BIN" sync plain --report_to comet_ml > replay.log 2>&1 || { echo "replay failed"; cat replay.log; stop_server; return 1; }
-  stop_server
+  online "$BIN" sync plain --report_to comet_ml > replay.log 2>&1 || { echo "replay failed"; cat replay.log; mock_stop; return 1; }
+  mock_stop
   compare plain/trainer_state.json
 }
 check "trainer sync --report_to comet_ml replays a run that did not use Comet" replay

@@ -10,27 +10,9 @@ usage: compare_comet.py STATE_JSON TRAINER_STATE_JSON [--status FINISHED] [--rej
 import argparse
 import collections
 import json
-import math
-import re
 import sys
 
-TIMING = re.compile(r"(_runtime|_per_second)$")
-
-
-def rewrite(key):
-    for prefix in ("eval", "test"):
-        if key.startswith(prefix + "_"):
-            return prefix + "/" + key[len(prefix) + 1:]
-    return "train/" + key
-
-
-def point(name, step, value, timings):
-    if timings and TIMING.search(name):
-        return (name, step, "a timing")
-    if isinstance(value, str):
-        value = float(value)
-    value = float(value)
-    return (name, step, "nan" if math.isnan(value) else repr(value))
+from tracking_compare import point, rewrite
 
 
 def main():

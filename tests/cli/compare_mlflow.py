@@ -15,23 +15,10 @@ only timings differ between two attempts at a step.
 import argparse
 import collections
 import json
-import math
 import re
 import sys
 
-
-def canonical(v):
-    if isinstance(v, str):
-        v = float(v)  # "NaN", "Infinity", "-Infinity"
-    v = float(v)
-    return "nan" if math.isnan(v) else repr(v)
-
-
-TIMING = re.compile(r"(_runtime|_per_second)$")
-
-
-def point(key, step, value, timings_may_differ):
-    return (key, step, "a timing" if timings_may_differ and TIMING.search(key) else canonical(value))
+from tracking_compare import point
 
 
 def main():

@@ -12,18 +12,11 @@ run's history; the run must be complete). --rejected adds the rows kept in rejec
 import argparse
 import json
 import math
-import re
 import sys
 
+from tracking_compare import TIMING, rewrite
+
 SINGLES = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"}
-TIMING = re.compile(r"(_runtime|_per_second)$")
-
-
-def rewrite(key):
-    for prefix in ("eval", "test"):
-        if key.startswith(prefix + "_"):
-            return prefix + "/" + key[len(prefix) + 1:]
-    return "train/" + key
 
 
 def same(a, b, key, timings):

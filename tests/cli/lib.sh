@@ -32,3 +32,23 @@ for name, n in (("train.csv", int(sys.argv[1])), ("eval.csv", int(sys.argv[2])))
             f.write(",".join(f"{x:.4f}" for x in xs) + f",{int(sum(xs) > 0)}\n")
 PYEOF
 }
+
+# A mock tracking service (mock_tracking_server, path in $SERVER) for the remote trackers' scripts.
+# mock_start SERVICE AUTH [PORT] sets $port and $server_pid; mock_stop writes its state to state.json.
+mock_start() {
+  rm -f port state.json
+  "$SERVER" --service "$1" ${2:+--auth "$2"} --port-file port --state-file state.json ${3:+--port "$3"} &
+  server_pid=$!
+  for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
+  port=$(cat port)
+}
+
+mock_stop() {
+  kill -TERM "$server_pid" 2>/dev/null
+  wait "$server_pid" 2>/dev/null
+}
+
+mock_fault() {  # JSON: Faults and down_for_ms (tests/support/test_control.h)
+  $PY -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
+    "http://127.0.0.1:$port/__test__/fault" "$1"
+}

@@ -16,22 +16,8 @@ port=
 server_pid=
 
 start_server() {  # [PORT]
-  rm -f port state.json
-  "$SERVER" --service mlflow --port-file port --state-file state.json ${1:+--port "$1"} &
-  server_pid=$!
-  for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
-  port=$(cat port)
+  mock_start mlflow "" "${1:-}"
   export MLFLOW_TRACKING_URI=http://127.0.0.1:$port
-}
-
-stop_server() {  # writes state.json
-  kill -TERM "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-}
-
-fault() {  # JSON
-  $PY -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
-    "http://127.0.0.1:$port/__test__/fault" "$1"
 }
 
 compare() {  # OUTPUT_DIR [compare_mlflow.py flags]
@@ -44,10 +30,10 @@ train_with_fault() {  # NAME FAULT_JSON [extra flags]
   local name=$1 f=$2
   shift 2
   start_server
-  fault "$f"
+  mock_fault "$f"
   "$BIN" "${common[@]}" --output_dir "$name" "$@" > "$name.log" 2>&1
   local status=$?
-  stop_server
+  mock_stop
   [[ $status -eq 0 ]] || { echo "exit $status"; tail -5 "$name.log"; return 1; }
   if [[ -s "$name/tracking/mlflow/rejected.jsonl" ]]; then compare "$name" --rejected "$name/tracking/mlflow/rejected.jsonl"
   else compare "$name"; fi
@@ -63,13 +49,13 @@ check "a permanent 400 (the record kept in rejected.jsonl)" train_with_fault rej
 down_at_start() {
   start_server
   local fixed=$port
-  stop_server
+  mock_stop
   "$BIN" "${common[@]}" --output_dir down_start > down_start.log 2>&1 &
   local trainer=$!
   sleep 2
   start_server "$fixed"
-  wait $trainer || { echo "trainer failed"; stop_server; return 1; }
-  stop_server
+  wait $trainer || { echo "trainer failed"; mock_stop; return 1; }
+  mock_stop
   compare down_start
 }
 check "server down at start" down_at_start
@@ -79,9 +65,9 @@ down_mid_run() {
   "$BIN" "${common[@]}" --max_steps 200 --output_dir down_mid > down_mid.log 2>&1 &
   local trainer=$!
   sleep 1.5
-  fault '{"down_for_ms": 20000}'
-  wait $trainer || { echo "trainer failed"; stop_server; return 1; }
-  stop_server
+  mock_fault '{"down_for_ms": 20000}'
+  wait $trainer || { echo "trainer failed"; mock_stop; return 1; }
+  mock_stop
   compare down_mid
 }
 check "server down for 20 s mid-run" down_mid_run
@@ -94,24 +80,24 @@ kill_and_resume() {
   sleep 0.3
   kill -9 $trainer
   wait $trainer 2>/dev/null
-  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; stop_server; return 1; }
+  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; mock_stop; return 1; }
   "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed \
-    --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; stop_server; return 1; }
-  stop_server
+    --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; mock_stop; return 1; }
+  mock_stop
   compare killed --resent-after-kill
 }
 check "SIGKILL mid-run, then resume: exactly once, same remote run" kill_and_resume
 
 never_came_back() {
   start_server
-  stop_server  # nothing listens on this port now
+  mock_stop  # nothing listens on this port now
   "$BIN" "${common[@]}" --output_dir orphan --tracker_flush_timeout 2 > orphan.log 2>&1 || { echo "training failed"; return 1; }
   grep -q "trainer sync orphan" orphan.log || { echo "no sync command printed"; tail -3 orphan.log; return 1; }
   start_server "$port"
-  "$BIN" sync orphan > sync.log 2>&1 || { echo "sync failed"; cat sync.log; stop_server; return 1; }
-  "$BIN" sync orphan > sync2.log 2>&1 || { echo "second sync failed"; stop_server; return 1; }
-  grep -q "everything was sent already" sync2.log || { echo "second sync sent again"; cat sync2.log; stop_server; return 1; }
-  stop_server
+  "$BIN" sync orphan > sync.log 2>&1 || { echo "sync failed"; cat sync.log; mock_stop; return 1; }
+  "$BIN" sync orphan > sync2.log 2>&1 || { echo "second sync failed"; mock_stop; return 1; }
+  grep -q "everything was sent already" sync2.log || { echo "second sync sent again"; cat sync2.log; mock_stop; return 1; }
+  mock_stop
   compare orphan
 }
 check "trainer sync sends a journal whose server never came back" never_came_back
@@ -131,8 +117,8 @@ check "trainer sync of a directory that does not exist: status 1, named" sync_of
 replay() {
   "$BIN" "${common[@]}" --report_to none --output_dir plain > plain.log 2>&1 || return 1
   start_server
-  "$BIN" sync plain --report_to mlflow > replay.log 2>&1 || { echo "replay failed"; cat replay.log; stop_server; return 1; }
-  stop_server
+  "$BIN" sync plain --report_to mlflow > replay.log 2>&1 || { echo "replay failed"; cat replay.log; mock_stop; return 1; }
+  mock_stop
   compare plain
 }
 check "trainer sync --report_to mlflow replays a run that did not use MLflow" replay

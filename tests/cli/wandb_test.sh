@@ -23,21 +23,7 @@ port=
 server_pid=
 
 start_server() {  # [PORT]
-  rm -f port state.json
-  "$SERVER" --service wandb --auth "$AUTH" --port-file port --state-file state.json ${1:+--port "$1"} &
-  server_pid=$!
-  for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
-  port=$(cat port)
-}
-
-stop_server() {  # writes state.json
-  kill -TERM "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-}
-
-fault() {  # JSON
-  $PY -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
-    "http://127.0.0.1:$port/__test__/fault" "$1"
+  mock_start wandb "$AUTH" "${1:-}"
 }
 
 online() { WANDB_API_KEY=$KEY WANDB_BASE_URL=http://127.0.0.1:$port "$@"; }
@@ -58,15 +44,16 @@ check "offline: the .wandb file holds what wandb sync needs, row for row" offlin
 
 killed_offline() {
   rm -rf wandb
-  WANDB_MODE=offline "$BIN" "${common[@]}" --max_steps 100000 --save_steps 500 --output_dir killed_offline > killed_offline.log 2>&1 &
+  WANDB_MODE=offline "$BIN" "${common[@]}" --max_steps 100000 --save_steps 200 --output_dir killed_offline > killed_offline.log 2>&1 &
   local trainer=$!
-  for _ in $(seq 400); do [[ -d killed_offline/checkpoint-500 ]] && break; sleep 0.05; done
+  for _ in $(seq 400); do [[ -d killed_offline/checkpoint-400 ]] && break; sleep 0.05; done
   kill -9 $trainer
   wait $trainer 2>/dev/null
   $PY "$SRC/tests/integrations/read_wandb.py" "$(offline_dir)" --allow-no-exit > read.json || return 1
-  # Every row of the newest checkpoint's log_history is in the file: a checkpoint makes them durable.
+  # Every row of a checkpoint's log_history is in the file once its on_save returned: the newest
+  # checkpoint's may still be on its way, the one before it is complete.
   local newest
-  newest=$(ls -d killed_offline/checkpoint-* | sort -t- -k2 -n | tail -1)
+  newest=$(ls -d killed_offline/checkpoint-* | sort -t- -k2 -n | tail -2 | head -1)
   $PY -c '
 import json, sys
 r, state = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -79,10 +66,10 @@ train_with_fault() {  # NAME FAULT_JSON [extra flags]
   local name=$1 f=$2
   shift 2
   start_server
-  fault "$f"
+  mock_fault "$f"
   online "$BIN" "${common[@]}" --output_dir "$name" "$@" > "$name.log" 2>&1
   local status=$?
-  stop_server
+  mock_stop
   [[ $status -eq 0 ]] || { echo "exit $status"; tail -5 "$name.log"; return 1; }
   if grep -qa "$KEY" "$name.log"; then echo "the API key is in the log"; return 1; fi
   local rejected=()
@@ -103,9 +90,9 @@ down_mid_run() {
   online "$BIN" "${common[@]}" --max_steps 400 --save_steps 100 --eval_steps 100 --output_dir down_mid > down_mid.log 2>&1 &
   local trainer=$!
   sleep 1
-  fault '{"down_for_ms": 8000}'
-  wait $trainer || { echo "trainer failed"; stop_server; return 1; }
-  stop_server
+  mock_fault '{"down_for_ms": 8000}'
+  wait $trainer || { echo "trainer failed"; mock_stop; return 1; }
+  mock_stop
   $PY "$SRC/tests/cli/compare_wandb.py" state.json down_mid/trainer_state.json
 }
 check "online: server down for 8 s mid-run" down_mid_run
@@ -118,20 +105,20 @@ kill_and_resume() {
   sleep 0.3
   kill -9 $trainer
   wait $trainer 2>/dev/null
-  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; stop_server; return 1; }
+  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; mock_stop; return 1; }
   online "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed \
-    --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; stop_server; return 1; }
-  stop_server
+    --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; mock_stop; return 1; }
+  mock_stop
   $PY "$SRC/tests/cli/compare_wandb.py" state.json killed/trainer_state.json --timings-may-differ
 }
 check "online, SIGKILL mid-run, then resume: the same run, each row once" kill_and_resume
 
 sync_offline() {
   start_server
-  online "$BIN" sync offline > sync.log 2>&1 || { echo "sync failed"; cat sync.log; stop_server; return 1; }
+  online "$BIN" sync offline > sync.log 2>&1 || { echo "sync failed"; cat sync.log; mock_stop; return 1; }
   online "$BIN" sync offline > sync2.log 2>&1
-  grep -q "everything was sent already" sync2.log || { echo "second sync sent again"; cat sync2.log; stop_server; return 1; }
-  stop_server
+  grep -q "everything was sent already" sync2.log || { echo "second sync sent again"; cat sync2.log; mock_stop; return 1; }
+  mock_stop
   $PY "$SRC/tests/cli/compare_wandb.py" state.json offline/trainer_state.json
 }
 check "trainer sync sends the offline run, once" sync_offline
@@ -139,8 +126,8 @@ check "trainer sync sends the offline run, once" sync_offline
 replay() {
   "$BIN" "${common[@]}" --report_to none --output_dir plain > plain.log 2>&1 || return 1
   start_server
-  online "$BIN" sync plain --report_to wandb > replay.log 2>&1 || { echo "replay failed"; cat replay.log; stop_server; return 1; }
-  stop_server
+  online "$BIN" sync plain --report_to wandb > replay.log 2>&1 || { echo "replay failed"; cat replay.log; mock_stop; return 1; }
+  mock_stop
   $PY "$SRC/tests/cli/compare_wandb.py" state.json plain/trainer_state.json
 }
 check "trainer sync --report_to wandb replays a run that did not use W&B" replay

@@ -10,6 +10,7 @@
 
 #include "../core/test_support.h"
 #include "fake_run.h"
+#include "fault_cases.h"
 #include "mock_comet_server.h"
 #include "scoped_env.h"
 #include "trainer/integrations/comet/comet_settings.h"
@@ -151,18 +152,14 @@ TEST_F(CometTest, WithoutAWorkspaceTheKeysDefaultIsUsed) {
   EXPECT_EQ(server.experiments()[0].project, "general");
 }
 
-struct FaultCase {
-  const char* name;
-  std::function<void(MockCometServer&)> inject;
-};
 
-class CometFaultTest : public CometTest, public ::testing::WithParamInterface<FaultCase> {};
+class CometFaultTest : public CometTest, public ::testing::WithParamInterface<testing::FaultCase> {};
 
 TEST_P(CometFaultTest, EveryMetricArrivesOnceAndTrainingNeverWaits) {
   online();
   DrivenRun r(tmp.path() / "out");
   r.begin();
-  GetParam().inject(server);
+  GetParam().inject(server.http());
   const auto t0 = std::chrono::steady_clock::now();
   r.steps(1, 15);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << "the training thread waited on the network";
@@ -175,15 +172,8 @@ TEST_P(CometFaultTest, EveryMetricArrivesOnceAndTrainingNeverWaits) {
   EXPECT_TRUE(experiments[0].stopped);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Faults, CometFaultTest,
-    ::testing::Values(
-        FaultCase{"errors_500", [](MockCometServer& s) { s.http().set_faults({0, 3, 500, -1, 0, 0, ""}); }},
-        FaultCase{"too_many_requests", [](MockCometServer& s) { s.http().set_faults({0, 2, 429, 1, 0, 0, ""}); }},
-        FaultCase{"slow", [](MockCometServer& s) { s.http().set_faults({40, 0, 500, -1, 0, 0, ""}); }},
-        FaultCase{"reset", [](MockCometServer& s) { s.http().set_faults({0, 0, 500, -1, 3, 0, ""}); }},
-        FaultCase{"down_for_a_while", [](MockCometServer& s) { s.http().down_for(1500ms); }}),
-    [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Faults, CometFaultTest, ::testing::ValuesIn(testing::standard_fault_cases(40)),
+                         testing::fault_case_name<::testing::TestParamInfo<testing::FaultCase>>);
 
 TEST_F(CometTest, AnOfflineExperimentIsSentLaterByTrainerSync) {
   env.set("COMET_START_ONLINE", "0").set("COMET_API_KEY", kKey);

@@ -12,6 +12,7 @@
 
 #include "../core/test_support.h"
 #include "fake_run.h"
+#include "fault_cases.h"
 #include "mock_mlflow_server.h"
 #include "scoped_env.h"
 #include "trainer/callbacks/preemption_callback.h"
@@ -132,17 +133,12 @@ TEST_F(MlflowTest, LogsTheRunAsTheOriginalDoesInRequestsOfTheRightShape) {
   EXPECT_TRUE(logs.contains("'flag' is a boolean"));
 }
 
-struct FaultCase {
-  const char* name;
-  std::function<void(MockMlflowServer&)> inject;
-};
-
-class MlflowFaultTest : public MlflowTest, public ::testing::WithParamInterface<FaultCase> {};
+class MlflowFaultTest : public MlflowTest, public ::testing::WithParamInterface<testing::FaultCase> {};
 
 TEST_P(MlflowFaultTest, TrainingGoesOnAndEveryMetricArrivesExactlyOnce) {
   use_server();
   DrivenRun r(tmp.path() / "out");
-  GetParam().inject(server);
+  GetParam().inject(server.http());
   const auto start = std::chrono::steady_clock::now();
   r.begin();
   r.steps(1, 20);
@@ -157,16 +153,8 @@ TEST_P(MlflowFaultTest, TrainingGoesOnAndEveryMetricArrivesExactlyOnce) {
   EXPECT_TRUE(server.violations().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Faults, MlflowFaultTest,
-    ::testing::Values(
-        FaultCase{"DownAtStart", [](MockMlflowServer& s) { s.http().down_for(1500ms); }},
-        FaultCase{"Http500s", [](MockMlflowServer& s) { testing::Faults f; f.fail_next = 4; s.http().set_faults(f); }},
-        FaultCase{"TooManyRequestsWithRetryAfter",
-                  [](MockMlflowServer& s) { testing::Faults f; f.fail_next = 2; f.fail_status = 429; f.retry_after_s = 1; s.http().set_faults(f); }},
-        FaultCase{"SlowAnswers", [](MockMlflowServer& s) { testing::Faults f; f.latency_ms = 1000; s.http().set_faults(f); }},
-        FaultCase{"ConnectionResetMidRequest", [](MockMlflowServer& s) { testing::Faults f; f.reset_next = 3; s.http().set_faults(f); }}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Faults, MlflowFaultTest, ::testing::ValuesIn(testing::standard_fault_cases()),
+                         testing::fault_case_name<::testing::TestParamInfo<testing::FaultCase>>);
 
 TEST_F(MlflowTest, DownForTwentySecondsMidRunStillDeliversEverything) {
   use_server();

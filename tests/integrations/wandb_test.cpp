@@ -11,6 +11,7 @@
 
 #include "../core/test_support.h"
 #include "fake_run.h"
+#include "fault_cases.h"
 #include "mock_wandb_server.h"
 #include "scoped_env.h"
 #include "trainer/integrations/registry.h"
@@ -329,18 +330,14 @@ TEST_F(WandbTest, OnlineRunArrivesWholeInRequestsOfTheRightShape) {
   EXPECT_EQ(run.summary["_step"], static_cast<int64_t>(r.rows.size() - 1));
 }
 
-struct FaultCase {
-  const char* name;
-  std::function<void(MockWandbServer&)> inject;
-};
 
-class WandbFaultTest : public WandbTest, public ::testing::WithParamInterface<FaultCase> {};
+class WandbFaultTest : public WandbTest, public ::testing::WithParamInterface<testing::FaultCase> {};
 
 TEST_P(WandbFaultTest, EveryRowArrivesOnceAndTrainingNeverWaits) {
   online();
   DrivenRun r(tmp.path() / "out");
   r.begin();
-  GetParam().inject(server);
+  GetParam().inject(server.http());
   const auto t0 = std::chrono::steady_clock::now();
   r.steps(1, 20);
   const auto spent = std::chrono::steady_clock::now() - t0;
@@ -359,15 +356,8 @@ TEST_P(WandbFaultTest, EveryRowArrivesOnceAndTrainingNeverWaits) {
   EXPECT_EQ(runs[0].exitcode, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Faults, WandbFaultTest,
-    ::testing::Values(
-        FaultCase{"errors_500", [](MockWandbServer& s) { s.http().set_faults({0, 4, 500, -1, 0, 0, ""}); }},
-        FaultCase{"too_many_requests", [](MockWandbServer& s) { s.http().set_faults({0, 2, 429, 1, 0, 0, ""}); }},
-        FaultCase{"slow", [](MockWandbServer& s) { s.http().set_faults({700, 0, 500, -1, 0, 0, ""}); }},
-        FaultCase{"reset", [](MockWandbServer& s) { s.http().set_faults({0, 0, 500, -1, 3, 0, ""}); }},
-        FaultCase{"down_for_a_while", [](MockWandbServer& s) { s.http().down_for(1500ms); }}),
-    [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Faults, WandbFaultTest, ::testing::ValuesIn(testing::standard_fault_cases(700)),
+                         testing::fault_case_name<::testing::TestParamInfo<testing::FaultCase>>);
 
 TEST_F(WandbTest, AFailedRunEndsWithANonZeroExitCode) {
   online();

@@ -1,5 +1,7 @@
 #include "trainer/integrations/codecarbon/codecarbon_config.h"
 
+#include "trainer/core/text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -13,19 +15,8 @@ extern char** environ;
 namespace trainer {
 namespace {
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 bool parse_bool(const std::string& value, const std::string& key, const std::string& where) {
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
   if (v == "0" || v == "false" || v == "no" || v == "off") return false;
   throw ArgumentError(where + ": codecarbon " + key + " = '" + value + "' is not a boolean (use true or false)");
@@ -49,16 +40,16 @@ std::map<std::string, std::pair<std::string, std::string>> read_codecarbon_ini(c
   if (!in) return out;
   std::string line, section;
   for (int number = 1; std::getline(in, line); ++number) {
-    const std::string t = trim(line);
+    const std::string t = trim_space(line);
     if (t.empty() || t[0] == '#' || t[0] == ';') continue;
     if (t.front() == '[' && t.back() == ']') {
-      section = lower(trim(t.substr(1, t.size() - 2)));
+      section = ascii_lower(trim_space(t.substr(1, t.size() - 2)));
       continue;
     }
     if (section != "codecarbon") continue;
     const auto eq = t.find_first_of("=:");
     if (eq == std::string::npos) continue;
-    out[lower(trim(t.substr(0, eq)))] = {trim(t.substr(eq + 1)), path + ":" + std::to_string(number)};
+    out[ascii_lower(trim_space(t.substr(0, eq)))] = {trim_space(t.substr(eq + 1)), path + ":" + std::to_string(number)};
   }
   return out;
 }
@@ -116,7 +107,7 @@ CodeCarbonConfig CodeCarbonConfig::load(const std::string& home, const std::stri
     const auto eq = entry.find('=');
     if (eq == std::string::npos) continue;
     const std::string name = entry.substr(0, eq);
-    config.set(lower(name.substr(prefix.size())), entry.substr(eq + 1), "environment variable " + name);
+    config.set(ascii_lower(name.substr(prefix.size())), entry.substr(eq + 1), "environment variable " + name);
   }
   return config;
 }

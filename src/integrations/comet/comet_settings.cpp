@@ -1,5 +1,7 @@
 #include "trainer/integrations/comet/comet_settings.h"
 
+#include "trainer/core/text.h"
+
 #include <cctype>
 
 #include "trainer/core/argument_spec.h"
@@ -9,14 +11,9 @@
 namespace trainer {
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // v5's get, get_or_create and create; 4.x's online/offline and DISABLED are still understood.
 CometMode parse_mode(const std::string& value, bool& online) {
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v.empty() || v == "get_or_create") return CometMode::get_or_create;
   if (v == "get") return CometMode::get;
   if (v == "create") return CometMode::create;
@@ -31,7 +28,7 @@ CometMode parse_mode(const std::string& value, bool& online) {
 }
 
 bool parse_start_online(const std::string& value) {
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v.empty() || v == "1" || v == "true" || v == "yes" || v == "on") return true;
   if (v == "0" || v == "false" || v == "no" || v == "off") return false;
   throw ArgumentError("COMET_START_ONLINE: expected true or false (1 or 0), got '" + value + "'");
@@ -41,7 +38,7 @@ bool parse_start_online(const std::string& value) {
 
 std::string comet_api_url(const std::string& url_override) {
   const size_t scheme = url_override.find("://");
-  const std::string s = lower(url_override.substr(0, scheme == std::string::npos ? 0 : scheme));
+  const std::string s = ascii_lower(url_override.substr(0, scheme == std::string::npos ? 0 : scheme));
   if (scheme == std::string::npos || (s != "http" && s != "https"))
     throw ArgumentError("COMET_URL_OVERRIDE: expected an http:// or https:// URL, got '" + url_without_secrets(url_override) + "'");
   const size_t path = url_override.find('/', scheme + 3);

@@ -1,5 +1,7 @@
 #include "trainer/integrations/wandb/wandb_settings.h"
 
+#include "trainer/core/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <random>
@@ -12,19 +14,8 @@
 namespace trainer {
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t");
-  if (a == std::string::npos) return "";
-  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
-}
-
 WandbMode parse_mode(const std::string& value, bool have_key) {
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v.empty() || v == "online" || v == "run") {
     if (!have_key && !v.empty())
       log_warning("WandbCallback: WANDB_MODE=" + value + " but WANDB_API_KEY is not set; the run is written offline "
@@ -37,7 +28,7 @@ WandbMode parse_mode(const std::string& value, bool have_key) {
 }
 
 WandbLogModel parse_log_model(const std::string& value) {
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v.empty() || v == "false") return WandbLogModel::none;
   if (v == "end") return WandbLogModel::end;
   if (v == "checkpoint") return WandbLogModel::checkpoint;
@@ -52,7 +43,7 @@ WandbLogModel parse_log_model(const std::string& value) {
 }
 
 WandbResume parse_resume(const std::string& value) {
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v.empty()) return WandbResume::unset;
   if (v == "allow") return WandbResume::allow;
   if (v == "must") return WandbResume::must;
@@ -77,7 +68,7 @@ std::string check_base_url(std::string url) {
 }
 
 void warn_about_watch() {
-  const std::string watch = lower(env_string("WANDB_WATCH"));
+  const std::string watch = ascii_lower(env_string("WANDB_WATCH"));
   if (watch.empty() || watch == "false") return;
   if (watch == "gradients" || watch == "parameters" || watch == "all")
     log_warning("WandbCallback: WANDB_WATCH=" + watch + " is not supported: the tracker does not see the model's tensors "
@@ -99,7 +90,7 @@ const char* to_string(WandbMode mode) {
 
 WandbSettings WandbSettings::from_environment() {
   WandbSettings s;
-  s.api_key = trim(env_string("WANDB_API_KEY"));
+  s.api_key = trim_space(env_string("WANDB_API_KEY"));
   s.mode = parse_mode(env_string("WANDB_MODE"), !s.api_key.empty());
   if (const std::string p = env_string("WANDB_PROJECT"); !p.empty()) s.project = p;
   s.entity = env_string("WANDB_ENTITY");
@@ -114,7 +105,7 @@ WandbSettings WandbSettings::from_environment() {
   const std::string tags = env_string("WANDB_TAGS");
   for (size_t start = 0; start <= tags.size() && !tags.empty();) {
     const size_t comma = std::min(tags.find(',', start), tags.size());
-    if (const std::string t = trim(tags.substr(start, comma - start)); !t.empty()) s.tags.push_back(t);
+    if (const std::string t = trim_space(tags.substr(start, comma - start)); !t.empty()) s.tags.push_back(t);
     start = comma + 1;
   }
   s.resume = parse_resume(env_string("WANDB_RESUME"));
@@ -151,7 +142,7 @@ WandbSettings WandbSettings::from_journal_json(const Json& json) {
   s.entity = field_or<std::string>(json, "entity", "");
   s.insecure_tls = field_or<bool>(json, "insecure_tls", false);
   s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", 30000));
-  s.api_key = trim(env_string("WANDB_API_KEY"));
+  s.api_key = trim_space(env_string("WANDB_API_KEY"));
   return s;
 }
 
