@@ -1,5 +1,6 @@
 #include "trainer/tracking/record_journal.h"
 
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,6 +77,16 @@ RecordJournal::RecordJournal(fs::path path) : path_(std::move(path)) {
   fs::create_directories(path_.parent_path(), ec);
   file_ = std::fopen(path_.c_str(), "ab");
   if (!file_) throw std::runtime_error(system_error(path_, "cannot open the tracker journal"));
+  if (::flock(::fileno(file_), LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    std::fclose(file_);
+    file_ = nullptr;
+    if (error == EWOULDBLOCK)
+      throw JournalInUse(path_.string() + " is in use by another process (a run still going in this output_dir?); "
+                         "wait for it to end, or stop it, before resuming or syncing");
+    errno = error;
+    throw std::runtime_error(system_error(path_, "cannot lock the tracker journal"));
+  }
 }
 
 RecordJournal::~RecordJournal() {

@@ -31,6 +31,7 @@ RemoteTracker::~RemoteTracker() {
 // not send is still sent by `trainer sync OUTPUT_DIR`, to that earlier run).
 void RemoteTracker::set_aside_earlier_journal() {
   if (!fs::exists(dir_ / "journal.jsonl")) return;
+  RecordJournal(dir_ / "journal.jsonl");  // throws JournalInUse while a live process writes it: never moved then
   const JournalSummary earlier = RecordJournal::summarize(dir_ / "journal.jsonl");
   fs::path aside;
   for (int i = 1;; ++i) {
@@ -58,6 +59,8 @@ std::unique_ptr<RecordSender> RemoteTracker::make_sender(const EndpointFactory& 
   options.resend_command = resend_command;
   try {
     return std::make_unique<RecordSender>(display_, dir_, make_endpoint(), options);
+  } catch (const JournalInUse&) {
+    throw;  // another process's journal is never moved: this tracker is turned off (TrackerCallback says why)
   } catch (const std::runtime_error& e) {  // a damaged journal: kept aside, a new one started
     const fs::path aside = dir_ / ("journal.damaged-" + std::to_string(unix_time_ms()) + ".jsonl");
     fs::rename(dir_ / "journal.jsonl", aside);

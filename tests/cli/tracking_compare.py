@@ -4,7 +4,7 @@ canonical text form (NaN-safe, "NaN"/"Infinity" strings as the services send the
 import math
 import re
 
-TIMING = re.compile(r"(_runtime|_per_second)$")
+TIMING = re.compile(r"(^|[_/])runtime$|_per_second$")
 
 
 def rewrite(key):

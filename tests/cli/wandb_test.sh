@@ -24,9 +24,13 @@ server_pid=
 
 start_server() {  # [PORT]
   mock_start wandb "$AUTH" "${1:-}"
+  online_env=(env WANDB_API_KEY=$KEY WANDB_BASE_URL=http://127.0.0.1:$port)
 }
 
-online() { WANDB_API_KEY=$KEY WANDB_BASE_URL=http://127.0.0.1:$port "$@"; }
+# The variables that point a run at the mock (set by start_server). A process started in the
+# background must be this `env` itself, not a shell function: `kill -9 $!` must reach the trainer.
+online_env=()
+online() { "${online_env[@]}" "$@"; }
 
 offline_dir() {  # the newest offline run folder
   ls -d "$work"/wandb/offline-run-* | sort | tail -1
@@ -87,7 +91,7 @@ check "online: a permanent 400 (the row kept in rejected.jsonl)" train_with_faul
 
 down_mid_run() {
   start_server
-  online "$BIN" "${common[@]}" --max_steps 400 --save_steps 100 --eval_steps 100 --output_dir down_mid > down_mid.log 2>&1 &
+  "${online_env[@]}" "$BIN" "${common[@]}" --max_steps 400 --save_steps 100 --eval_steps 100 --output_dir down_mid > down_mid.log 2>&1 &
   local trainer=$!
   sleep 1
   mock_fault '{"down_for_ms": 8000}'
@@ -99,14 +103,14 @@ check "online: server down for 8 s mid-run" down_mid_run
 
 kill_and_resume() {
   start_server
-  online "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed > killed.log 2>&1 &
+  "${online_env[@]}" "$BIN" "${common[@]}" --max_steps 1000 --save_steps 50 --eval_steps 50 --output_dir killed > killed.log 2>&1 &
   local trainer=$!
   for _ in $(seq 600); do [[ -d killed/checkpoint-100 ]] && break; sleep 0.05; done
   sleep 0.3
   kill -9 $trainer
   wait $trainer 2>/dev/null
   [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; mock_stop; return 1; }
-  online "$BIN" "${common[@]}" --max_steps 400 --save_steps 50 --eval_steps 50 --output_dir killed \
+  online "$BIN" "${common[@]}" --max_steps 1000 --save_steps 50 --eval_steps 50 --output_dir killed \
     --resume_from_checkpoint last > resumed.log 2>&1 || { echo "resume failed"; tail -5 resumed.log; mock_stop; return 1; }
   mock_stop
   $PY "$SRC/tests/cli/compare_wandb.py" state.json killed/trainer_state.json --timings-may-differ

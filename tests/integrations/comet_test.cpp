@@ -11,6 +11,7 @@
 #include "../core/test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
+#include "killed_process.h"
 #include "mock_comet_server.h"
 #include "scoped_env.h"
 #include "trainer/integrations/comet/comet_settings.h"
@@ -181,6 +182,7 @@ TEST_F(CometTest, AnOfflineExperimentIsSentLaterByTrainerSync) {
   r.begin();
   r.steps(1, 10);
   r.end();
+  r.callback.reset();  // the training process has ended before `trainer sync`
   EXPECT_TRUE(server.experiments().empty());
   std::vector<fs::path> journals;
   for (const auto& e : fs::directory_iterator(tmp.path() / "offline")) journals.push_back(e.path());
@@ -199,15 +201,20 @@ TEST_F(CometTest, AnOfflineExperimentIsSentLaterByTrainerSync) {
 
 TEST_F(CometTest, ResumeLogsIntoTheSameExperimentAndSkipsWhatWasLogged) {
   online();
-  Json checkpoint_state;
-  DrivenRun first(tmp.path() / "out");
-  first.begin();
-  first.steps(1, 5);
-  checkpoint_state = std::dynamic_pointer_cast<StatefulTrackerCallback>(first.callback)->state();
-  first.steps(6, 8);
-  auto* tracker = dynamic_cast<RemoteTracker*>(first.callback->active_tracker());
-  tracker->sender()->finish(10s);
-  new std::shared_ptr<TrackerCallback>(first.callback);  // a killed process never ends its run (a deliberate leak)
+  const fs::path state_file = tmp.path() / "checkpoint_state.json";
+  ASSERT_TRUE(testing::run_in_killed_process([&] {  // logs past its checkpoint, then dies without ending the run
+    DrivenRun first(tmp.path() / "out");
+    first.begin();
+    first.steps(1, 5);
+    std::ofstream(state_file) << std::dynamic_pointer_cast<StatefulTrackerCallback>(first.callback)->state().dump();
+    first.steps(6, 8);
+    if (dynamic_cast<RemoteTracker*>(first.callback->active_tracker())->sender()->finish(10s).unsent != 0) throw 1;
+  }));
+  const Json checkpoint_state = Json::parse(read_file(state_file));
+  env.set("COMET_START_ONLINE", "0");
+  DrivenRun first(tmp.path() / "unused");  // the killed process's calls again, offline: what it logged
+  env.unset("COMET_START_ONLINE");
+  first.steps(1, 8);
   DrivenRun second(tmp.path() / "out");
   std::dynamic_pointer_cast<StatefulTrackerCallback>(second.callback)->load_state(checkpoint_state);
   second.run.state.global_step = 5;

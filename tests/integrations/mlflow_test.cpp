@@ -247,7 +247,8 @@ TEST_F(MlflowTest, SyncSendsWhatARunLeftWhenItsServerNeverCameBack) {
   ASSERT_EQ(server.runs().size(), 1u);
   EXPECT_EQ(received(server.runs()[0]), logged);
   EXPECT_EQ(server.runs()[0].status, "FINISHED");
-  // Syncing again sends nothing twice.
+  // Syncing again (another `trainer sync`, once the first has ended) sends nothing twice.
+  sender.reset();
   auto again = mlflow_sender_for_journal(dir, (tmp.path() / "out").string());
   EXPECT_EQ(again->finish(5s).unsent, 0);
   EXPECT_EQ(received(server.runs()[0]), logged);
@@ -449,6 +450,30 @@ TEST_F(MlflowTest, FileStoreRefusesNamesThatWouldLeaveTheRunFolder) {
   std::string line;
   ASSERT_TRUE(std::getline(rejected, line));
   EXPECT_NE(line.find("not a relative path without '..'"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace trainer
+
+namespace trainer {
+namespace {
+
+TEST_F(MlflowTest, ASecondRunInAnOutputDirStillReportingIsTurnedOffAndMovesNothing) {
+  use_server();
+  testing::CapturedLogs logs;
+  DrivenRun first(tmp.path() / "out");
+  first.begin();
+  first.steps(1, 3);
+  DrivenRun second(tmp.path() / "out");  // started while the first still runs in the same output_dir
+  second.begin();
+  second.steps(1, 3);
+  EXPECT_TRUE(logs.contains("is in use by another process"));
+  EXPECT_TRUE(logs.contains("this tracker is off for the rest of the run"));
+  first.steps(4, 5);
+  first.end();
+  EXPECT_FALSE(fs::exists(tmp.path() / "out" / "tracking" / "mlflow.earlier-1")) << "a live journal was moved";
+  ASSERT_EQ(server.runs().size(), 1u);
+  EXPECT_EQ(received(server.runs()[0]), first.logged);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "../core/test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
+#include "killed_process.h"
 #include "mock_wandb_server.h"
 #include "scoped_env.h"
 #include "trainer/integrations/registry.h"
@@ -374,19 +375,16 @@ TEST_F(WandbTest, AFailedRunEndsWithANonZeroExitCode) {
 
 TEST_F(WandbTest, ResumeContinuesTheSameRunAndRewritesTheRowsAfterTheCheckpoint) {
   online();
-  Json checkpoint_state;
-  {
+  const fs::path state_file = tmp.path() / "checkpoint_state.json";
+  ASSERT_TRUE(testing::run_in_killed_process([&] {  // logs past its checkpoint, then dies without ending the run
     DrivenRun first(tmp.path() / "out");
     first.begin();
     first.steps(1, 5);
-    checkpoint_state = std::dynamic_pointer_cast<StatefulTrackerCallback>(first.callback)->state();
-    first.steps(6, 8);  // logged, then the process dies (no exit)
-    auto* tracker = dynamic_cast<WandbTracker*>(first.callback->active_tracker());
-    tracker->sender()->finish(10s);
-    ASSERT_TRUE(tracker->sender()->idle());
-    // A killed process never ends its run: the tracker is left, not destroyed (a deliberate leak).
-    new std::shared_ptr<TrackerCallback>(first.callback);
-  }
+    std::ofstream(state_file) << std::dynamic_pointer_cast<StatefulTrackerCallback>(first.callback)->state().dump();
+    first.steps(6, 8);
+    if (dynamic_cast<RemoteTracker*>(first.callback->active_tracker())->sender()->finish(10s).unsent != 0) throw 1;
+  }));
+  const Json checkpoint_state = Json::parse(read_file(state_file));
   DrivenRun second(tmp.path() / "out");
   std::dynamic_pointer_cast<StatefulTrackerCallback>(second.callback)->load_state(checkpoint_state);
   second.run.state.global_step = 5;
@@ -399,6 +397,7 @@ TEST_F(WandbTest, ResumeContinuesTheSameRunAndRewritesTheRowsAfterTheCheckpoint)
   Json history = Json::array();
   for (const auto& [offset, line] : runs[0].history) history.push_back(parse_json(line));
   std::vector<Json> expected;
+  env.set("WANDB_MODE", "offline");  // the expected rows, from the same calls, not sent
   DrivenRun a(tmp.path() / "x"), b(tmp.path() / "y");
   a.steps(1, 5);
   b.steps(6, 10, 2.0);

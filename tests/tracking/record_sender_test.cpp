@@ -264,3 +264,29 @@ TEST(RecordJournalTest, ATornLastLineIsSkippedAndADamagedLineIsNamed) {
 
 }  // namespace
 }  // namespace trainer
+
+namespace trainer {
+namespace {
+
+TEST(RecordJournalLock, ASecondWriterIsRefusedUntilTheFirstIsGone) {
+  testing::TempDir tmp;
+  const auto path = tmp.path() / "journal.jsonl";
+  {
+    RecordJournal first(path);
+    first.append(TrackingRecord{1, "metrics", Json{{"step", 1}}});
+    first.flush();
+    try {
+      RecordJournal second(path);
+      FAIL() << "two writers on one journal";
+    } catch (const JournalInUse& e) {
+      EXPECT_NE(std::string(e.what()).find("is in use by another process"), std::string::npos);
+    }
+  }
+  RecordJournal again(path);  // the first writer is gone (a process that ended or was killed)
+  again.append(TrackingRecord{2, "metrics", Json{{"step", 2}}});
+  again.flush();
+  EXPECT_EQ(RecordJournal::summarize(path).last_seq, 2);
+}
+
+}  // namespace
+}  // namespace trainer

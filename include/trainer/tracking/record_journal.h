@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <functional>
 #include <string>
 #include <vector>
@@ -40,9 +41,18 @@ struct JournalSummary {
   int64_t unacked() const { return last_seq - acked; }
 };
 
+// Another live process holds the journal (a run still going, in the same output_dir): two writers
+// would interleave its records and send them twice.
+class JournalInUse : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class RecordJournal {
  public:
-  // Opens (creating directories and the file) for appending. Throws std::runtime_error naming the path.
+  // Opens (creating directories and the file) for appending, and locks it for this process (the
+  // lock goes with the process, a killed one included). Throws JournalInUse when another process
+  // holds it, std::runtime_error naming the path on other failures.
   explicit RecordJournal(std::filesystem::path path);
   ~RecordJournal();
   RecordJournal(const RecordJournal&) = delete;
