@@ -171,12 +171,14 @@ TEST_F(RecordSenderTest, BlockedKeepsEverythingAndALaterProcessSendsItExactlyOnc
     EXPECT_LT(Clock::now() - start, 2s);  // blocked: no waiting out the budget
     EXPECT_TRUE(logs.contains("trainer sync out"));
   }
-  auto endpoint = std::make_unique<ScriptedEndpoint>();
-  ScriptedEndpoint* ep = endpoint.get();
-  RecordSender later("fake", dir(), std::move(endpoint), fast_options());
-  EXPECT_EQ(later.finish(5s).unsent, 0);
-  EXPECT_EQ(ep->delivered_seqs(), one_to(30));
-  // And a third process finds nothing left to send.
+  {
+    auto endpoint = std::make_unique<ScriptedEndpoint>();
+    ScriptedEndpoint* ep = endpoint.get();
+    RecordSender later("fake", dir(), std::move(endpoint), fast_options());
+    EXPECT_EQ(later.finish(5s).unsent, 0);
+    EXPECT_EQ(ep->delivered_seqs(), one_to(30));
+  }
+  // And a third process (once the second has ended) finds nothing left to send.
   auto third = std::make_unique<ScriptedEndpoint>();
   ScriptedEndpoint* ep3 = third.get();
   RecordSender again("fake", dir(), std::move(third), fast_options());
