@@ -50,7 +50,7 @@ killed_offline() {
   rm -rf wandb
   WANDB_MODE=offline "$BIN" "${common[@]}" --max_steps 100000 --save_steps 200 --output_dir killed_offline > killed_offline.log 2>&1 &
   local trainer=$!
-  for _ in $(seq 400); do [[ -d killed_offline/checkpoint-400 ]] && break; sleep 0.05; done
+  for _ in $(seq 1200); do [[ -d killed_offline/checkpoint-400 ]] && break; sleep 0.05; done
   kill -9 $trainer
   wait $trainer 2>/dev/null
   $PY "$SRC/tests/integrations/read_wandb.py" "$(offline_dir)" --allow-no-exit > read.json || return 1
