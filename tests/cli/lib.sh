@@ -52,3 +52,20 @@ mock_fault() {  # JSON: Faults and down_for_ms (tests/support/test_control.h)
   $PY -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
     "http://127.0.0.1:$port/__test__/fault" "$1"
 }
+
+# kill_mid_run_then_resume [VAR=VALUE ...]: trains "${common[@]}" into killed/ (1000 steps, a
+# checkpoint every 50) in the background, SIGKILLs it 0.3 s after checkpoint-100 appears, then
+# resumes from the last checkpoint; both with the variables given. The trainer itself is the
+# background process (`env` execs it), so kill -9 reaches it.
+kill_mid_run_then_resume() {
+  local run=("${common[@]}" --max_steps 1000 --save_steps 50 --eval_steps 50 --output_dir killed)
+  env "$@" "$BIN" "${run[@]}" > killed.log 2>&1 &
+  local trainer=$!
+  for _ in $(seq 600); do [[ -d killed/checkpoint-100 ]] && break; sleep 0.05; done
+  sleep 0.3
+  kill -9 $trainer
+  wait $trainer 2>/dev/null
+  [[ -d killed/checkpoint-100 ]] || { echo "no checkpoint-100 before the kill"; return 1; }
+  env "$@" "$BIN" "${run[@]}" --resume_from_checkpoint last > resumed.log 2>&1 \
+    || { echo "resume failed"; tail -5 resumed.log; return 1; }
+}

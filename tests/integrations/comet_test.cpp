@@ -23,14 +23,10 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using testing::read_file;
 using testing::MockCometServer;
 
 const char* kKey = "cometkey0123456789abcdefSECRET";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 using Point = std::tuple<std::string, int64_t, std::string, double>;  // name, step, value, epoch
 

@@ -28,14 +28,10 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using testing::read_file;
 using testing::MockWandbServer;
 
 const char* kKey = "0123456789abcdef0123456789abcdef01234567";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 std::string from_hex(const std::string& hex) {
   std::string out;
