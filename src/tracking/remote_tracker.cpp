@@ -96,6 +96,19 @@ int64_t RemoteTracker::next_timestamp() {
   return last_timestamp_;
 }
 
+std::vector<std::pair<fs::path, std::string>> RemoteTracker::output_dir_files() const {
+  std::vector<std::pair<fs::path, std::string>> out;
+  const fs::path root = output_dir_;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->path() == root / "tracking") {  // the journals are not part of the run's output
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file()) out.emplace_back(it->path(), fs::relative(it->path(), root).generic_string());
+  }
+  return out;
+}
+
 fs::path RemoteTracker::stage(const fs::path& file, const std::string& relative) {
   const fs::path staged = dir_ / "staged" / relative;
   fs::create_directories(staged.parent_path());

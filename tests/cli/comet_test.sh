@@ -57,11 +57,7 @@ check "a permanent 400 (the record kept in rejected.jsonl)" train_with_fault rej
 
 down_mid_run() {
   start_server
-  "${online_env[@]}" "$BIN" "${common[@]}" --max_steps 400 --save_steps 100 --eval_steps 100 --output_dir down_mid > down_mid.log 2>&1 &
-  local trainer=$!
-  sleep 1
-  mock_fault '{"down_for_ms": 8000}'
-  wait $trainer || { echo "trainer failed"; mock_stop; return 1; }
+  train_through_outage 1 8000 "${online_env[@]:1}" -- --max_steps 400 --save_steps 100 --eval_steps 100 || { mock_stop; return 1; }
   mock_stop
   compare down_mid/trainer_state.json
 }

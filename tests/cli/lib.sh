@@ -69,3 +69,18 @@ kill_mid_run_then_resume() {
   env "$@" "$BIN" "${run[@]}" --resume_from_checkpoint last > resumed.log 2>&1 \
     || { echo "resume failed"; tail -5 resumed.log; return 1; }
 }
+
+# train_through_outage DELAY_S DOWN_MS [VAR=VALUE ...] -- [FLAG ...]: trains "${common[@]}" FLAGS...
+# into down_mid/ with the variables given, taking the mock down for DOWN_MS after DELAY_S; fails
+# when training does.
+train_through_outage() {
+  local delay=$1 down=$2 vars=()
+  shift 2
+  while [[ $# -gt 0 && $1 != -- ]]; do vars+=("$1"); shift; done
+  shift
+  env "${vars[@]}" "$BIN" "${common[@]}" "$@" --output_dir down_mid > down_mid.log 2>&1 &
+  local trainer=$!
+  sleep "$delay"
+  mock_fault "{\"down_for_ms\": $down}"
+  wait $trainer || { echo "trainer failed"; tail -5 down_mid.log; return 1; }
+}

@@ -62,11 +62,7 @@ check "server down at start" down_at_start
 
 down_mid_run() {
   start_server
-  "$BIN" "${common[@]}" --max_steps 200 --output_dir down_mid > down_mid.log 2>&1 &
-  local trainer=$!
-  sleep 1.5
-  mock_fault '{"down_for_ms": 20000}'
-  wait $trainer || { echo "trainer failed"; mock_stop; return 1; }
+  train_through_outage 1.5 20000 -- --max_steps 200 || { mock_stop; return 1; }
   mock_stop
   compare down_mid
 }

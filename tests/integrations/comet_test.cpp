@@ -197,16 +197,9 @@ TEST_F(CometTest, AnOfflineExperimentIsSentLaterByTrainerSync) {
 
 TEST_F(CometTest, ResumeLogsIntoTheSameExperimentAndSkipsWhatWasLogged) {
   online();
-  const fs::path state_file = tmp.path() / "checkpoint_state.json";
-  ASSERT_TRUE(testing::run_in_killed_process([&] {  // logs past its checkpoint, then dies without ending the run
-    DrivenRun first(tmp.path() / "out");
-    first.begin();
-    first.steps(1, 5);
-    std::ofstream(state_file) << std::dynamic_pointer_cast<StatefulTrackerCallback>(first.callback)->state().dump();
-    first.steps(6, 8);
-    if (dynamic_cast<RemoteTracker*>(first.callback->active_tracker())->sender()->finish(10s).unsent != 0) throw 1;
-  }));
-  const Json checkpoint_state = Json::parse(read_file(state_file));
+  // logs past its checkpoint at step 5, then dies without ending the run
+  const Json checkpoint_state = testing::checkpoint_state_of_killed_run<DrivenRun>(tmp.path() / "out", 5, 8);
+  ASSERT_FALSE(checkpoint_state.is_null());
   env.set("COMET_START_ONLINE", "0");
   DrivenRun first(tmp.path() / "unused");  // the killed process's calls again, offline: what it logged
   env.unset("COMET_START_ONLINE");

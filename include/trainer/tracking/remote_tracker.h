@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "trainer/core/json.h"
 #include "trainer/tracking/record_sender.h"
@@ -54,6 +55,9 @@ class RemoteTracker : public Tracker {
   // keep one point per key, step, value and timestamp (MLflow's database store, Comet) would merge a
   // step's log and its evaluation (both carry `epoch`) within one millisecond, or a replayed history.
   int64_t next_timestamp();
+  // Every file of output_dir but the trackers' journals (tracking/), with its path relative to
+  // output_dir ("checkpoint-500/model.safetensors"): what trackers upload as the run's output.
+  std::vector<std::pair<std::filesystem::path, std::string>> output_dir_files() const;
   // A snapshot of `file` under the journal folder's staged/<relative>, for a record that uploads it.
   std::filesystem::path stage(const std::filesystem::path& file, const std::string& relative);
   // Ends the sending within the flush budget and says what happened; `what` names the run in the

@@ -69,28 +69,28 @@ Delivery CometEndpoint::send(const std::vector<TrackingRecord>& pending) {
   if (r.type == "params") {
     std::vector<Json> bodies;
     for (const auto& p : b["params"]) bodies.push_back(Json{{"experimentKey", key}, {"parameterName", p[0]}, {"parameterValue", p[1]}});
-    return items(r, bodies, "write/experiment/parameter");
+    return items(bodies, "write/experiment/parameter");
   }
   if (r.type == "metrics") {
     std::vector<Json> bodies;
     for (auto it = b["metrics"].begin(); it != b["metrics"].end(); ++it)
       bodies.push_back(Json{{"experimentKey", key}, {"metricName", it.key()}, {"metricValue", metric_value(it.value())},
                         {"step", b["step"]}, {"epoch", b["epoch"]}, {"timestamp", b["timestamp"]}});
-    return items(r, bodies, "write/experiment/metric");
+    return items(bodies, "write/experiment/metric");
   }
-  if (r.type == "graph") return items(r, {Json{{"experimentKey", key}, {"graph", b["graph"]}}}, "write/experiment/graph");
+  if (r.type == "graph") return items({Json{{"experimentKey", key}, {"graph", b["graph"]}}}, "write/experiment/graph");
   if (r.type == "other")
-    return items(r, {Json{{"experimentKey", key}, {"key", b["key"]}, {"value", b["value"]}}}, "write/experiment/log-other");
-  if (r.type == "tags") return items(r, {Json{{"experimentKey", key}, {"addedTags", b["tags"]}}}, "write/experiment/tags");
+    return items({Json{{"experimentKey", key}, {"key", b["key"]}, {"value", b["value"]}}}, "write/experiment/log-other");
+  if (r.type == "tags") return items({Json{{"experimentKey", key}, {"addedTags", b["tags"]}}}, "write/experiment/tags");
   if (r.type == "times")
-    return items(r, {Json{{"experimentKey", key}, {"startTimeMillis", b["start"]}, {"endTimeMillis", b["end"]}}},
+    return items({Json{{"experimentKey", key}, {"startTimeMillis", b["start"]}, {"endTimeMillis", b["end"]}}},
                  "write/experiment/set-start-end-time");
   if (r.type == "asset") return asset(r);
   if (r.type == "stop") return classify_response(get("write/experiment/stop"), 1, "Comet write/experiment/stop");
   return Delivery{Delivery::Kind::rejected, 1, "Comet: unknown record type " + r.type, std::nullopt};
 }
 
-Delivery CometEndpoint::items(const TrackingRecord&, const std::vector<Json>& bodies, const std::string& call) {
+Delivery CometEndpoint::items(const std::vector<Json>& bodies, const std::string& call) {
   for (; done_ < bodies.size(); ++done_) {
     const Delivery d = classify_response(post(call, bodies[done_]), 1, "Comet " + call);
     if (d.kind != Delivery::Kind::delivered) return d;  // a retry goes on from this item

@@ -103,16 +103,8 @@ void CometTracker::predicted(const Json& metrics) {
 }
 
 void CometTracker::log_output_dir_assets() {
-  const fs::path root = output_dir_;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-    if (it->path() == root / "tracking") {  // the journals are not part of the run's output
-      it.disable_recursion_pending();
-      continue;
-    }
-    if (!it->is_regular_file()) continue;
-    const std::string name = fs::relative(it->path(), root).generic_string();
-    submit("asset", Json{{"file", stage(it->path(), "assets/" + name).string()}, {"name", name}, {"step", state().global_step}});
-  }
+  for (const auto& [file, name] : output_dir_files())
+    submit("asset", Json{{"file", stage(file, "assets/" + name).string()}, {"name", name}, {"step", state().global_step}});
 }
 
 void CometTracker::finish(RunStatus status) {

@@ -47,18 +47,10 @@ class DagsHubTracker : public MlflowTracker {
       files = Json::array();
       bytes = 0;
     };
-    const fs::path root = output_dir_;
-    const fs::path tracking = root / "tracking";
-    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-      if (it->path() == tracking) {  // the journals are not part of the run's output
-        it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_regular_file()) continue;
-      const std::string relative = fs::relative(it->path(), root).generic_string();
-      const size_t size = static_cast<size_t>(it->file_size());
+    for (const auto& [file, relative] : output_dir_files()) {
+      const size_t size = static_cast<size_t>(fs::file_size(file));
       if (!files.empty() && (files.size() == kDagsHubMaxFilesPerCommit || bytes + size > kDagsHubMaxBytesPerCommit)) flush();
-      files.push_back({{"file", stage(it->path(), "dagshub/" + relative).string()}, {"path", relative}});
+      files.push_back({{"file", stage(file, "dagshub/" + relative).string()}, {"path", relative}});
       bytes += size;
     }
     flush();

@@ -33,8 +33,8 @@ class CometEndpoint : public RemoteEndpoint {
 
  private:
   Delivery create(const TrackingRecord& record);
-  // Items `done_`.. of a record, one request each.
-  Delivery items(const TrackingRecord& record, const std::vector<Json>& bodies, const std::string& call);
+  // Items `done_`.. of the record being sent, one request each.
+  Delivery items(const std::vector<Json>& bodies, const std::string& call);
   Delivery asset(const TrackingRecord& record);
   HttpResponse post(const std::string& call, const Json& body);
   HttpResponse get(const std::string& call);
