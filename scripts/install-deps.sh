@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev       # test and benchmark frameworks (CMake looks for them)
   zlib1g-dev                                       # gzipped idx files
   libcurl4-openssl-dev                             # the one HTTP client (remote trackers)
+  libssl-dev                                       # digests: artifact manifests, request signing
   dataset-fashion-mnist                            # the main job's data
 )
 test_packages=(

@@ -1,6 +1,7 @@
 #include "trainer/net/http_client.h"
 
 #include "trainer/core/text.h"
+#include "trainer/net/digest.h"
 
 #include <curl/curl.h>
 
@@ -206,24 +207,7 @@ std::string url_encode_path(const std::string& path) {
 }
 
 std::string basic_authorization(const std::string& user, const std::string& password) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::string in = user + ":" + password;
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(v >> shift) & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return "Basic " + out;
+  return "Basic " + base64_encode(user + ":" + password);
 }
 
 }  // namespace trainer

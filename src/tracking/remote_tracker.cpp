@@ -113,6 +113,7 @@ fs::path RemoteTracker::stage(const fs::path& file, const std::string& relative)
   const fs::path staged = dir_ / "staged" / relative;
   fs::create_directories(staged.parent_path());
   std::error_code ec;
+  if (fs::equivalent(file, staged, ec)) return staged;  // staged already (or the same link)
   fs::remove(staged, ec);
   fs::create_hard_link(file, staged, ec);  // checkpoint files are never changed in place: a link is a snapshot
   if (ec) fs::copy_file(file, staged, fs::copy_options::overwrite_existing);

@@ -46,6 +46,22 @@ offline_run() {
 }
 check "offline: the .wandb file holds what wandb sync needs, row for row" offline_run
 
+offline_models() {
+  rm -rf wandb
+  WANDB_MODE=offline WANDB_LOG_MODEL=checkpoint "$BIN" "${common[@]}" --save_total_limit 1 --output_dir models > models.log 2>&1 \
+    || { tail -5 models.log; return 1; }
+  $PY "$SRC/tests/integrations/read_wandb.py" "$(offline_dir)" > read.json || return 1
+  # One model artifact per checkpoint (20, 40, 60), each whole although only checkpoint-60 is left.
+  $PY -c '
+import json, sys
+arts = json.load(open(sys.argv[1]))["artifacts"]
+steps = [a for s in (20, 40, 60) for a in arts if f"checkpoint_global_step_{s}" in a["aliases"]]
+ok = len(arts) == 3 and len(steps) == 3 and all("model.safetensors" in a["files"] and "trainer_state.json" in a["files"] for a in arts)
+sys.exit(0 if ok else 1)' read.json || { echo "artifacts: $(cat read.json)"; return 1; }
+  [[ $(ls -d models/checkpoint-* | wc -l) -eq 1 ]] || { echo "rotation did not happen"; return 1; }
+}
+check "offline, WANDB_LOG_MODEL=checkpoint: each checkpoint a model artifact, whole after rotation" offline_models
+
 killed_offline() {
   rm -rf wandb
   WANDB_MODE=offline "$BIN" "${common[@]}" --max_steps 100000 --save_steps 200 --output_dir killed_offline > killed_offline.log 2>&1 &

@@ -9,10 +9,14 @@ chunks in 32 KiB blocks with an unmasked zlib CRC-32 over the type byte and the 
 decodes and has its record type; a Run record (run_id, project, start_time) before any history;
 history items with _step, _runtime, _timestamp; _step 0, 1, 2, ...; summary records; one Exit
 record (unless --allow-no-exit: a killed run) and no history or summary after it; files/ holds
-config.yaml, wandb-summary.json and wandb-metadata.json. A torn last record (a killed writer) ends
+config.yaml, wandb-summary.json and wandb-metadata.json; each Artifact record's manifest entries
+point at files (local_path) of the stated size and base64 MD5, and its digest is the SDK's manifest
+digest (MD5 of "wandb-artifact-manifest-v1\n" and "path:digest\n" in path order). A torn last record (a killed writer) ends
 the log cleanly; a bad checksum in the middle is an error. Prints a JSON summary on stdout.
 """
 import argparse
+import base64
+import hashlib
 import json
 import os
 import re
@@ -87,6 +91,32 @@ def items(message, number):
     return out
 
 
+def artifact(body, index):
+    """An ArtifactRecord checked as `wandb sync` will upload it."""
+    name, kind = first(body, 5, b"").decode(), first(body, 4, b"").decode()
+    aliases = [v.decode() for n, _, v in fields(body) if n == 11]
+    manifest = first(body, 12, b"")
+    if first(manifest, 1, 0) != 1 or first(manifest, 2, b"").decode() != "wandb-storage-policy-v1":
+        fail(f"record {index}: artifact {name}: manifest version/storage policy")
+    digest_input, files = b"wandb-artifact-manifest-v1\n", {}
+    entries = sorted((first(v, 1, b"").decode(), v) for n, _, v in fields(manifest) if n == 4)
+    for path, entry in entries:
+        digest, size, local = first(entry, 2, b"").decode(), first(entry, 4, 0), first(entry, 6, b"").decode()
+        if not os.path.isfile(local):
+            fail(f"record {index}: artifact {name}: {path}: local_path {local} is not a file")
+        with open(local, "rb") as f:
+            data = f.read()
+        if len(data) != size or base64.b64encode(hashlib.md5(data).digest()).decode() != digest:
+            fail(f"record {index}: artifact {name}: {path}: size or MD5 does not match {local}")
+        digest_input += f"{path}:{digest}\n".encode()
+        files[path] = size
+    if first(body, 6, b"").decode() != hashlib.md5(digest_input).hexdigest():
+        fail(f"record {index}: artifact {name}: digest is not the manifest's")
+    if not name or kind != "model" or "latest" not in aliases:
+        fail(f"record {index}: artifact {name!r} of type {kind!r} with aliases {aliases}")
+    return {"name": name, "aliases": aliases, "files": files}
+
+
 def read_records(data):
     if data[:4] != b":W&B" or data[4:6] != b"\xe1\xbe" or data[6:7] != b"\x00":
         fail("invalid W&B identifier (header)")
@@ -146,7 +176,7 @@ def main():
         fail(f"expected exactly run-{m.group(1)}.wandb in {folder}, found {logs}")
     with open(os.path.join(args.run_dir, logs[0]), "rb") as f:
         records, torn = read_records(f.read())
-    run, history, summary, exits, config, files = None, [], {}, [], {}, []
+    run, history, summary, exits, config, files, artifacts = None, [], {}, [], {}, [], []
     for index, raw in enumerate(records):
         try:
             decoded = fields(raw)
@@ -178,6 +208,8 @@ def main():
             summary.update(items(body, 1))
         elif kind == "exit":
             exits.append(first(body, 1, 0))
+        elif kind == "artifact":
+            artifacts.append(artifact(body, index))
         elif kind == "files":
             files += [first(v, 1, b"").decode() for n, _, v in fields(body) if n == 1]
     if run is None:
@@ -204,7 +236,8 @@ def main():
         with open(args.history_out, "w") as f:
             json.dump(history, f)
     print(json.dumps({"run": run, "records": len(records), "history_rows": len(history), "summary": summary,
-                      "exit_code": exit_code, "torn_tail": torn, "config_keys": len(config), "files": files}))
+                      "exit_code": exit_code, "torn_tail": torn, "config_keys": len(config), "files": files,
+                      "artifacts": artifacts}))
 
 
 if __name__ == "__main__":

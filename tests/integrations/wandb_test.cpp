@@ -20,6 +20,7 @@
 #include "trainer/integrations/wandb/wandb_offline_run.h"
 #include "trainer/integrations/wandb/wandb_settings.h"
 #include "trainer/integrations/wandb/wandb_tracker.h"
+#include "trainer/net/digest.h"
 #include "trainer/net/http_client.h"
 #include "wandb_record.pb.h"
 
@@ -417,6 +418,119 @@ TEST_F(WandbTest, CheckpointsAreUploadedAsRunFilesWithoutTheApiKey) {
   ASSERT_EQ(files.count("checkpoint-5/model.safetensors"), 1u);
   EXPECT_EQ(files.at("checkpoint-5/model.safetensors"), "weights");
   EXPECT_EQ(files.count("checkpoint-5/trainer_state.json"), 1u);
+}
+
+// The offline run's Artifact records, and the folder they were written in.
+std::vector<wandb_internal::ArtifactRecord> offline_artifacts(const fs::path& wandb_dir, fs::path* run_dir = nullptr) {
+  std::vector<wandb_internal::ArtifactRecord> out;
+  for (const auto& e : fs::directory_iterator(wandb_dir)) {
+    if (!e.is_directory() || e.is_symlink()) continue;
+    if (run_dir) *run_dir = e.path();
+    for (const auto& f : fs::directory_iterator(e.path()))
+      if (f.path().extension() == ".wandb")
+        for (const auto& record : decode(read_records(read_file(f.path()))))
+          if (record.has_artifact()) out.push_back(record.artifact());
+  }
+  return out;
+}
+
+// What `wandb sync` checks before it uploads an entry: the file at local_path, its size, its MD5.
+void expect_manifest_matches_its_files(const wandb_internal::ArtifactRecord& artifact, const std::map<std::string, std::string>& expected) {
+  std::map<std::string, std::string> found;
+  std::string digest_input = "wandb-artifact-manifest-v1\n";
+  for (const auto& entry : artifact.manifest().contents()) {
+    const std::string bytes = read_file(entry.local_path());
+    found[entry.path()] = bytes;
+    EXPECT_EQ(entry.size(), static_cast<int64_t>(bytes.size())) << entry.path();
+    EXPECT_EQ(entry.digest(), base64_encode(md5(bytes))) << entry.path();
+    digest_input += entry.path() + ":" + entry.digest() + "\n";
+  }
+  EXPECT_EQ(found, expected);
+  EXPECT_EQ(artifact.digest(), hex_encode(md5(digest_input)));
+  EXPECT_EQ(artifact.manifest().version(), 1);
+  EXPECT_EQ(artifact.manifest().storage_policy(), "wandb-storage-policy-v1");
+  EXPECT_EQ(artifact.type(), "model");
+  EXPECT_TRUE(artifact.finalize());
+  EXPECT_EQ(artifact.client_id().size(), 128u);
+}
+
+void write_checkpoint(const fs::path& dir, const std::string& weights) {
+  fs::create_directories(dir);
+  std::ofstream(dir / "model.safetensors") << weights;
+  std::ofstream(dir / "trainer_state.json") << "{}";
+}
+
+TEST_F(WandbTest, OfflineCheckpointsAreModelArtifactsThatOutliveRotation) {
+  env.set("WANDB_MODE", "offline").set("WANDB_LOG_MODEL", "checkpoint");
+  testing::CapturedLogs logs;
+  {
+    DrivenRun r(tmp.path() / "out");
+    r.begin();
+    for (int step : {5, 10}) {
+      r.steps(step - 4, step);
+      const fs::path checkpoint = tmp.path() / "out" / ("checkpoint-" + std::to_string(step));
+      write_checkpoint(checkpoint, "weights at " + std::to_string(step));
+      r.run.ctx.checkpoint_dir = checkpoint.string();
+      r.callback->on_checkpoint_published(r.run.args, r.run.state, r.run.control, r.run.ctx);
+      fs::remove_all(checkpoint);  // rotated away (save_total_limit) before wandb sync runs
+    }
+    r.end();
+  }
+  EXPECT_FALSE(logs.contains("not as a model artifact"));  // only said online
+  const auto artifacts = offline_artifacts(tmp.path() / "wandb");
+  ASSERT_EQ(artifacts.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const auto& a = artifacts[i];
+    const int step = i == 0 ? 5 : 10;
+    EXPECT_EQ(a.name(), "model-wandb-run");
+    expect_manifest_matches_its_files(a, {{"model.safetensors", "weights at " + std::to_string(step)}, {"trainer_state.json", "{}"}});
+    const std::vector<std::string> aliases(a.aliases().begin(), a.aliases().end());
+    EXPECT_EQ(aliases, (std::vector<std::string>{"latest", i == 0 ? "epoch_0.5" : "epoch_1.0",
+                                                 "checkpoint_global_step_" + std::to_string(step)}));
+    const Json metadata = parse_json(a.metadata());
+    EXPECT_EQ(metadata.at("model/num_parameters"), 1234);
+    EXPECT_EQ(metadata.at("train/global_step"), step);
+    EXPECT_FALSE(metadata.contains("eval/note"));  // numbers only
+  }
+  EXPECT_EQ(artifacts[0].sequence_client_id(), artifacts[1].sequence_client_id());  // versions of one artifact
+  EXPECT_NE(artifacts[0].client_id(), artifacts[1].client_id());
+}
+
+TEST_F(WandbTest, OfflineEndLogsTheLastCheckpointAsTheFinalModel) {
+  env.set("WANDB_MODE", "offline").set("WANDB_LOG_MODEL", "end");
+  {
+    DrivenRun r(tmp.path() / "out");
+    r.begin();
+    for (int step : {5, 10}) {
+      r.steps(step - 4, step);
+      const fs::path checkpoint = tmp.path() / "out" / ("checkpoint-" + std::to_string(step));
+      write_checkpoint(checkpoint, "weights at " + std::to_string(step));
+      r.run.ctx.checkpoint_dir = checkpoint.string();
+      r.callback->on_checkpoint_published(r.run.args, r.run.state, r.run.control, r.run.ctx);
+      fs::remove_all(checkpoint);
+    }
+    r.final_metrics(10);
+    r.end();
+  }
+  const auto artifacts = offline_artifacts(tmp.path() / "wandb");
+  ASSERT_EQ(artifacts.size(), 1u);
+  expect_manifest_matches_its_files(artifacts[0], {{"model.safetensors", "weights at 10"}, {"trainer_state.json", "{}"}});
+  EXPECT_EQ(std::vector<std::string>(artifacts[0].aliases().begin(), artifacts[0].aliases().end()),
+            (std::vector<std::string>{"latest", "final_model"}));
+  const Json metadata = parse_json(artifacts[0].metadata());
+  EXPECT_EQ(metadata.at("final_model"), true);
+  EXPECT_EQ(metadata.at("train_runtime"), 1.5);
+}
+
+TEST_F(WandbTest, OnlineSaysAtSetUpThatCheckpointsAreRunFiles) {
+  online();
+  env.set("WANDB_LOG_MODEL", "checkpoint");
+  testing::CapturedLogs logs;
+  DrivenRun r(tmp.path() / "out");
+  r.begin();
+  EXPECT_TRUE(logs.contains("not as a model artifact"));
+  EXPECT_TRUE(logs.contains("WANDB_MODE=offline"));
+  r.end();
 }
 
 TEST_F(WandbTest, BadCredentialsKeepEverythingForTrainerSync) {

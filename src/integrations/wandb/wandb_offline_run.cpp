@@ -2,10 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 
 #include "trainer/core/atomic_file.h"
+#include "trainer/integrations/wandb/wandb_settings.h"
+#include "trainer/net/digest.h"
 #include "trainer/integrations/wandb/wandb_log_writer.h"
 #include "wandb_record.pb.h"
 
@@ -75,7 +78,8 @@ fs::path wandb_data_dir(const std::string& root) {
   return fs::is_directory(base / ".wandb") ? base / ".wandb" : base / "wandb";
 }
 
-WandbOfflineRun::WandbOfflineRun(const fs::path& data_dir, WandbRunInfo info) : info_(std::move(info)) {
+WandbOfflineRun::WandbOfflineRun(const fs::path& data_dir, WandbRunInfo info)
+    : info_(std::move(info)), sequence_client_id_(random_wandb_id(128)) {
   dir_ = data_dir / run_folder_name(info_);
   for (int i = 2; fs::exists(dir_); ++i) dir_ = data_dir / (run_folder_name(info_) + "-" + std::to_string(i));
   fs::create_directories(dir_ / "files");
@@ -179,21 +183,54 @@ void WandbOfflineRun::summary(const Json& changed) {
   for (auto it = changed.begin(); it != changed.end(); ++it) summary_[it.key()] = it.value();
 }
 
-void WandbOfflineRun::log_files(const std::vector<std::pair<fs::path, std::string>>& files) {
-  if (files.empty()) return;
-  wandb_internal::Record record;
-  record.set_num(++num_);
-  for (const auto& [source, name] : files) {
-    const fs::path target = dir_ / "files" / name;
+WandbArtifact WandbOfflineRun::stage_artifact(WandbArtifact artifact, const std::string& folder) const {
+  const fs::path root = dir_ / "artifacts" / folder;
+  std::error_code ec;
+  fs::remove_all(root, ec);
+  for (auto& [source, name] : artifact.files) {
+    const fs::path target = root / name;
     fs::create_directories(target.parent_path());
-    std::error_code ec;
-    fs::remove(target, ec);
     fs::create_hard_link(source, target, ec);  // checkpoint files are never changed in place
     if (ec) fs::copy_file(source, target, fs::copy_options::overwrite_existing);
-    wandb_internal::FilesItem* item = record.mutable_files()->add_files();
-    item->set_path(name);
-    item->set_policy(wandb_internal::FilesItem::NOW);
+    source = target;
   }
+  return artifact;
+}
+
+void WandbOfflineRun::log_artifact(const WandbArtifact& artifact) {
+  wandb_internal::Record record;
+  record.set_num(++num_);
+  wandb_internal::ArtifactRecord* a = record.mutable_artifact();
+  a->set_run_id(info_.run_id);
+  a->set_project(info_.project);
+  a->set_entity(info_.entity);
+  a->set_type(artifact.type);
+  a->set_name(artifact.name);
+  a->set_metadata(dump_json(artifact.metadata, {-1, false, false}));
+  a->add_aliases("latest");
+  for (const auto& alias : artifact.aliases) a->add_aliases(alias);
+  a->set_finalize(true);
+  a->set_client_id(random_wandb_id(128));
+  a->set_sequence_client_id(sequence_client_id_);
+  wandb_internal::ArtifactManifest* manifest = a->mutable_manifest();
+  manifest->set_version(1);
+  manifest->set_storage_policy("wandb-storage-policy-v1");
+  wandb_internal::StoragePolicyConfigItem* layout = manifest->add_storage_policy_config();
+  layout->set_key("storageLayout");
+  layout->set_value_json("\"V2\"");
+  auto files = artifact.files;
+  std::sort(files.begin(), files.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
+  // The SDK's manifest digest: MD5 over a version line and "name:digest" lines in name order.
+  std::string digest_input = "wandb-artifact-manifest-v1\n";
+  for (const auto& [file, name] : files) {
+    wandb_internal::ArtifactManifestEntry* entry = manifest->add_contents();
+    entry->set_path(name);
+    entry->set_digest(base64_encode(md5_of_file(file)));
+    entry->set_size(static_cast<int64_t>(fs::file_size(file)));
+    entry->set_local_path(fs::absolute(file).string());
+    digest_input += name + ":" + entry->digest() + "\n";
+  }
+  a->set_digest(hex_encode(md5(digest_input)));
   log_->append(record.SerializeAsString());
 }
 

@@ -1,6 +1,7 @@
 #include "trainer/integrations/wandb/wandb_tracker.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
@@ -41,7 +42,7 @@ WandbTracker::~WandbTracker() {
 std::string WandbTracker::choose_run_id(const RunStart& run) const {
   const std::string restored = field_or<std::string>(restored_, "run_id", "");
   if (run.resumed && !restored.empty() && settings_.resume != WandbResume::never) return restored;
-  return settings_.run_id.empty() ? random_wandb_run_id() : settings_.run_id;
+  return settings_.run_id.empty() ? random_wandb_id() : settings_.run_id;
 }
 
 // The original's combined dict: the model's configuration overlaid by the arguments, then the
@@ -96,11 +97,14 @@ void WandbTracker::start_run(const RunStart& run) {
     writer_ = std::make_unique<BackgroundWriter>("wandb");
   }
   started_ = true;
-  if (settings_.log_model != WandbLogModel::none)
-    log_info(std::string("W&B: WANDB_LOG_MODEL=") + (settings_.log_model == WandbLogModel::end ? "end" : "checkpoint") +
-             ": the checkpoint's files are logged as the run's files (under " +
+  artifact_name_ = "model-" + (info.display_name.empty() ? run_id_ : info.display_name);
+  num_parameters_ = info.config.value("model/num_parameters", Json());
+  if (settings_.log_model != WandbLogModel::none && !offline)
+    log_warning(std::string("W&B: WANDB_LOG_MODEL=") + (settings_.log_model == WandbLogModel::end ? "end" : "checkpoint") +
+             " online: the checkpoint's files are logged as the run's files (under " +
              (settings_.log_model == WandbLogModel::end ? "final_model/" : "checkpoint-N/") +
-             "), not as a model artifact");
+             "), not as a model artifact (this client does not implement the online artifact API); "
+             "WANDB_MODE=offline logs " + artifact_name_ + " as a model artifact that `wandb sync` uploads");
   log_info("W&B: run " + run_id_ + (offline ? " offline in " + offline_->dir().string() : " online at " + settings_.base_url));
 }
 
@@ -148,10 +152,6 @@ void WandbTracker::predicted(const Json& metrics) {
 }
 
 void WandbTracker::log_files(const std::vector<std::pair<fs::path, std::string>>& files) {
-  if (offline_) {  // now: the checkpoint's files may be rotated away once this returns
-    writer_->drain();
-    offline_->log_files(files);
-  }
   Json list = Json::array();
   for (const auto& [file, name] : files) list.push_back({{"file", stage(file, name).string()}, {"name", name}});
   for (size_t i = 0; i < list.size(); i += 100) {  // CreateRunFiles takes a list; keep each request modest
@@ -160,20 +160,54 @@ void WandbTracker::log_files(const std::vector<std::pair<fs::path, std::string>>
   }
 }
 
+// The original's artifact metadata: the numeric summary values whose keys do not start with '_'.
+Json WandbTracker::numeric_summary() const {
+  Json metadata = Json::object();
+  for (auto it = summary_.begin(); it != summary_.end(); ++it)
+    if (it.value().is_number() && !it.key().empty() && it.key()[0] != '_') metadata[it.key()] = it.value();
+  return metadata;
+}
+
+// The model artifact of the offline run: its files linked now (a checkpoint may be rotated away
+// soon), their digests and the record written off the training thread.
+void WandbTracker::log_model_artifact(WandbArtifact artifact, const std::string& folder) {
+  auto staged = std::make_shared<WandbArtifact>(offline_->stage_artifact(std::move(artifact), folder));
+  writer_->enqueue([this, staged] { offline_->log_artifact(*staged); });
+}
+
 void WandbTracker::log_artifact(const fs::path& dir, const std::string& name) {
   if (!started_) return;
   std::vector<std::pair<fs::path, std::string>> files;
   for (const auto& entry : fs::recursive_directory_iterator(dir))
     if (entry.is_regular_file()) files.emplace_back(entry.path(), fs::relative(entry.path(), dir).generic_string());
   std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-  if (settings_.log_model == WandbLogModel::checkpoint) {
-    for (auto& f : files) f.second = name + "/" + f.second;
-    log_files(files);
+  if (settings_.log_model == WandbLogModel::end) {  // keep a snapshot of the newest checkpoint for finish()
+    last_checkpoint_.clear();
+    for (const auto& [file, relative] : files) last_checkpoint_.emplace_back(stage(file, "final_model/" + relative), relative);
     return;
   }
-  last_checkpoint_.clear();  // end: keep a snapshot of the newest checkpoint for finish()
-  for (const auto& [file, relative] : files)
-    last_checkpoint_.emplace_back(stage(file, "final_model/" + relative), "final_model/" + relative);
+  if (offline_) {
+    WandbArtifact artifact{artifact_name_, "model", {}, numeric_summary(), files};
+    artifact.metadata["model/num_parameters"] = num_parameters_;
+    const double epoch = summary_.value("train/epoch", 0.0);
+    artifact.aliases = {"epoch_" + python_float_repr(std::round(epoch * 100) / 100),
+                        "checkpoint_global_step_" + name.substr(name.rfind('-') + 1)};
+    log_model_artifact(std::move(artifact), name);
+  }
+  for (auto& f : files) f.second = name + "/" + f.second;
+  log_files(files);  // the journal's run files: sent now when online, by `trainer sync` otherwise
+}
+
+void WandbTracker::log_final_model() {
+  if (last_checkpoint_.empty()) return;
+  if (offline_) {
+    WandbArtifact artifact{artifact_name_, "model", {"final_model"}, numeric_summary(), last_checkpoint_};
+    artifact.metadata["final_model"] = true;
+    log_model_artifact(std::move(artifact), "final_model");
+  }
+  for (auto& f : last_checkpoint_) f.second = "final_model/" + f.second;
+  log_files(last_checkpoint_);
+  last_checkpoint_.clear();
 }
 
 void WandbTracker::checkpoint_saved() {
@@ -186,10 +220,7 @@ void WandbTracker::checkpoint_saved() {
 void WandbTracker::finish(RunStatus status) {
   if (!started_) return;
   exit_code_ = exit_code_for(status);
-  if (settings_.log_model == WandbLogModel::end && !last_checkpoint_.empty()) {
-    log_files(last_checkpoint_);
-    last_checkpoint_.clear();
-  }
+  if (settings_.log_model == WandbLogModel::end) log_final_model();
   RemoteTracker::checkpoint_saved();  // the run is durable; it is ended when the tracker goes
   if (offline_) {
     writer_->finish();

@@ -7,7 +7,8 @@
 //     files/config.yaml           {key: {value: v}} for every config entry
 //     files/wandb-summary.json    the summary (rewritten at every sync and at the exit)
 //     files/wandb-metadata.json   host, program, start time (never the command line: it can hold secrets)
-//     files/<name>                files logged with log_files() (uploaded as run files by `wandb sync`)
+//     artifacts/<folder>/...      the files of each model artifact (hard links: checkpoints may be
+//                                 rotated away before `wandb sync` uploads them)
 //   <data_dir>/latest-run -> the run's folder
 // Never holds the API key.
 
@@ -23,6 +24,15 @@
 namespace trainer {
 
 class WandbLogWriter;
+
+// One artifact version as the SDK logs it: files under their names in the artifact.
+struct WandbArtifact {
+  std::string name;  // model-<run id or name>
+  std::string type = "model";
+  std::vector<std::string> aliases;  // "latest" is added
+  Json metadata = Json::object();
+  std::vector<std::pair<std::filesystem::path, std::string>> files;  // (file, name in the artifact)
+};
 
 struct WandbRunInfo {
   std::string run_id, entity, project, display_name, group, job_type, notes, host;
@@ -44,8 +54,11 @@ class WandbOfflineRun {
 
   void history(const Json& row);  // one row: the user's keys with _step, _runtime, _timestamp
   void summary(const Json& changed);  // the keys whose summary value changed
-  // Files copied (or linked) under files/ as `name`, and listed in a Files record.
-  void log_files(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
+  // The artifact's files linked (or copied) under artifacts/<folder>/, which it then points at.
+  // Cheap: call it while the files exist; log_artifact() may then run later, on another thread.
+  WandbArtifact stage_artifact(WandbArtifact artifact, const std::string& folder) const;
+  // An Artifact record: the manifest with each file's size and base64 MD5, and its digest.
+  void log_artifact(const WandbArtifact& artifact);
   void sync();  // the log to disk, wandb-summary.json rewritten
   void exit(int exit_code, double runtime_seconds);  // Exit, Final and Footer records; the log closed
   const std::filesystem::path& dir() const { return dir_; }
@@ -59,6 +72,7 @@ class WandbOfflineRun {
   std::filesystem::path dir_;
   std::unique_ptr<WandbLogWriter> log_;
   Json summary_ = Json::object();
+  std::string sequence_client_id_;  // one per artifact sequence (the run logs one: its model)
   int64_t num_ = 0;
   bool exited_ = false;
 };

@@ -9,7 +9,8 @@
 //            RecordSender (journal under output_dir/tracking/wandb/)
 //   offline  (WANDB_MODE=offline, or no key): the SDK's offline run folder for `wandb sync`, and
 //            the same journal, unsent, for `trainer sync OUTPUT_DIR`
-//   models   WANDB_LOG_MODEL=checkpoint|end: checkpoint files as run files (not model artifacts)
+//   models   WANDB_LOG_MODEL=checkpoint|end: offline, model artifacts in the .wandb log (for
+//            `wandb sync`); online (and in the journal), the checkpoint's files as run files
 //   exit     when the tracker goes (the end of the process, as the SDK): 0, 1 after a failure,
 //            143 after SIGTERM/SIGINT
 
@@ -28,6 +29,7 @@
 namespace trainer {
 
 class WandbOfflineRun;
+struct WandbArtifact;
 
 class WandbTracker : public RemoteTracker {
  public:
@@ -50,6 +52,9 @@ class WandbTracker : public RemoteTracker {
   void write_history(Json row);
   void write_summary(const Json& changed);
   void log_files(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
+  Json numeric_summary() const;
+  void log_model_artifact(WandbArtifact artifact, const std::string& folder);
+  void log_final_model();
   void write_exit();
   double runtime() const;
 
@@ -65,7 +70,10 @@ class WandbTracker : public RemoteTracker {
   Json summary_ = Json::object();
   int exit_code_ = 0;
   Json restored_ = Json::object();
-  std::vector<std::pair<std::filesystem::path, std::string>> last_checkpoint_;  // WANDB_LOG_MODEL=end
+  std::string artifact_name_;  // model-<run id>, or model-<run name> when the run has a name
+  Json num_parameters_;
+  // WANDB_LOG_MODEL=end: the newest checkpoint's staged files and their names inside it
+  std::vector<std::pair<std::filesystem::path, std::string>> last_checkpoint_;
 };
 
 // The callback the registry makes; reads the environment now (a bad value throws ArgumentError).
