@@ -14,11 +14,13 @@ packages=(
   zlib1g-dev                                       # gzipped idx files
   libcurl4-openssl-dev                             # the one HTTP client (remote trackers)
   libssl-dev                                       # digests: artifact manifests, request signing
+  libsqlite3-dev                                   # trackio's project databases
   dataset-fashion-mnist                            # the main job's data
 )
 test_packages=(
   python3 python3-torch python3-numpy python3-yaml # golden values, interop and file-format checks
   chromium                                         # renders report.html headless
+  sqlite3                                          # reads trackio databases back
 )
 
 case "${1:-}" in

@@ -39,6 +39,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   std::vector<ArgumentSpec> s;
   s.push_back(bind_argument("output_dir", &a.output_dir, "Where checkpoints, the saved arguments and the run's files are written."));
   s.push_back(bind_argument("run_name", &a.run_name, "A name for the run, used by the trackers."));
+  s.push_back(bind_argument("project", &a.project, "The project trackio logs the run into (one database per project)."));
   s.push_back(bind_argument("logging_dir", &a.logging_dir, "Directory for tracker files (TensorBoard); TENSORBOARD_LOGGING_DIR overrides."));
   s.push_back(bind_argument("per_device_train_batch_size", &a.per_device_train_batch_size, "Training batch size per device."));
   s.push_back(bind_argument("per_device_eval_batch_size", &a.per_device_eval_batch_size, "Evaluation batch size per device."));

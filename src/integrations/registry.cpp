@@ -10,6 +10,7 @@
 #include "trainer/tracking/record_sender.h"
 #include "trainer/integrations/report/report_callback.h"
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
+#include "trainer/integrations/trackio/trackio_tracker.h"
 #include "trainer/integrations/wandb/wandb_tracker.h"
 
 namespace trainer {
@@ -34,6 +35,8 @@ std::vector<Integration> builtin_integrations() {
       {"dagshub", nullptr, make_dagshub_callback, [] { return false; }, mlflow_sender_for_journal},
       {"wandb", nullptr, make_wandb_callback, wandb_in_all, wandb_sender_for_journal},
       {"comet_ml", nullptr, make_comet_callback, comet_in_all, comet_sender_for_journal},
+      // Joins `all` only with TRACKIO_DIR (else `all` would write into ~/.cache/huggingface).
+      {"trackio", nullptr, make_trackio_callback, trackio_in_all, nullptr},
   };
 }
 

@@ -20,6 +20,7 @@ struct TrainingArguments {
   // Output
   std::string output_dir = "trainer_output";
   std::optional<std::string> run_name;
+  std::string project = "huggingface";  // the project of trackers that group runs (trackio)
   std::optional<std::string> logging_dir;
 
   // Batches, epochs, steps

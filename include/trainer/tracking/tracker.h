@@ -27,6 +27,9 @@ struct RunStart {
 
   // The model description as a JSON object (the model's configuration), or null when it is not one.
   Json model_config() const;
+  // The original's combined dict (W&B, Trackio): the model's configuration overlaid by the
+  // arguments, plus model/num_parameters when the model says how many it has.
+  Json combined_config() const;
 };
 
 class Tracker {

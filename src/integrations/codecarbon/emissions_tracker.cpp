@@ -2,30 +2,15 @@
 
 #include <chrono>
 #include <filesystem>
-#include <random>
 #include <thread>
 
 #include "trainer/integrations/codecarbon/energy_sources.h"
 #include "trainer/integrations/codecarbon/power_models.h"
 #include "trainer/integrations/local_time.h"
+#include "trainer/integrations/random_id.h"
 
 namespace trainer {
 namespace {
-
-std::string uuid4() {
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  std::uniform_int_distribution<int> hex(0, 15);
-  const char* digits = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 36; ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) out += '-';
-    else if (i == 14) out += '4';
-    else if (i == 19) out += digits[8 + hex(gen) % 4];
-    else out += digits[hex(gen)];
-  }
-  return out;
-}
 
 bool is_arm() {
 #if defined(__aarch64__) || defined(__arm__)
@@ -58,7 +43,7 @@ std::string EmissionsTracker::output_path() const {
 }
 
 void EmissionsTracker::start() {
-  run_id_ = uuid4();
+  run_id_ = random_uuid4();
   cpu_j_ = ram_j_ = gpu_j_ = load_weighted_ = 0;
   start_ = last_ = sources_.seconds();
   last_process_cpu_ = process_cpu_seconds();

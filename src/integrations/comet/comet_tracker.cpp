@@ -1,8 +1,5 @@
 #include "trainer/integrations/comet/comet_tracker.h"
 
-#include <iomanip>
-#include <random>
-#include <sstream>
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
@@ -10,22 +7,12 @@
 #include "trainer/integrations/comet/comet_endpoint.h"
 #include "trainer/integrations/environment.h"
 #include "trainer/integrations/local_time.h"
+#include "trainer/integrations/random_id.h"
 #include "trainer/integrations/log_keys.h"
 
 namespace trainer {
-namespace {
 
 namespace fs = std::filesystem;
-
-std::string random_offline_key() {
-  std::random_device device;
-  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device());
-  std::ostringstream out;
-  out << std::hex << std::setfill('0') << std::setw(16) << rng() << std::setw(16) << rng();
-  return out.str();
-}
-
-}  // namespace
 
 CometTracker::CometTracker(CometSettings settings, const TrainingArguments& args)
     : RemoteTracker("comet_ml", "Comet", args), settings_(std::move(settings)) {}
@@ -36,7 +23,7 @@ fs::path CometTracker::journal_folder(const RunStart& run) const {
   if (settings_.online) return {};
   const std::string earlier = field_or<std::string>(restored_, "offline_journal", "");
   if (run.resumed && !earlier.empty() && fs::is_directory(earlier)) return earlier;
-  return fs::path(settings_.offline_directory) / random_offline_key();
+  return fs::path(settings_.offline_directory) / random_hex(32);
 }
 
 void CometTracker::start_run(const RunStart& run) {

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <random>
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/integrations/local_time.h"
+#include "trainer/integrations/random_id.h"
 #include "trainer/integrations/mlflow/mlflow_endpoints.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
@@ -73,21 +73,8 @@ void append_line(const fs::path& path, const std::string& line) {
   if (!out) throw std::runtime_error(path.string() + ": cannot append");
 }
 
-std::string random_hex(size_t n) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += hex[rng() & 15];
-  return out;
-}
-
 // An 18-digit id, as MLflow's FileStore makes for new experiments.
-std::string new_experiment_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id(1, static_cast<char>('1' + rng() % 9));
-  for (int i = 0; i < 17; ++i) id += static_cast<char>('0' + rng() % 10);
-  return id;
-}
+std::string new_experiment_id() { return random_id(1, "123456789") + random_id(17, "0123456789"); }
 
 Json experiment_meta(const fs::path& root, const std::string& id, const std::string& name) {
   const int64_t now = unix_time_ms();

@@ -7,7 +7,7 @@
 #include <ctime>
 
 #include "trainer/core/atomic_file.h"
-#include "trainer/integrations/wandb/wandb_settings.h"
+#include "trainer/integrations/random_id.h"
 #include "trainer/net/digest.h"
 #include "trainer/integrations/wandb/wandb_log_writer.h"
 #include "wandb_record.pb.h"
@@ -79,7 +79,7 @@ fs::path wandb_data_dir(const std::string& root) {
 }
 
 WandbOfflineRun::WandbOfflineRun(const fs::path& data_dir, WandbRunInfo info)
-    : info_(std::move(info)), sequence_client_id_(random_wandb_id(128)) {
+    : info_(std::move(info)), sequence_client_id_(random_id(128)) {
   dir_ = data_dir / run_folder_name(info_);
   for (int i = 2; fs::exists(dir_); ++i) dir_ = data_dir / (run_folder_name(info_) + "-" + std::to_string(i));
   fs::create_directories(dir_ / "files");
@@ -210,7 +210,7 @@ void WandbOfflineRun::log_artifact(const WandbArtifact& artifact) {
   a->add_aliases("latest");
   for (const auto& alias : artifact.aliases) a->add_aliases(alias);
   a->set_finalize(true);
-  a->set_client_id(random_wandb_id(128));
+  a->set_client_id(random_id(128));
   a->set_sequence_client_id(sequence_client_id_);
   wandb_internal::ArtifactManifest* manifest = a->mutable_manifest();
   manifest->set_version(1);

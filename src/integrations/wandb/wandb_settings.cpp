@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <random>
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
@@ -146,14 +145,5 @@ WandbSettings WandbSettings::from_journal_json(const Json& json) {
   return s;
 }
 
-std::string random_wandb_id(size_t length) {
-  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::random_device device;
-  std::mt19937 rng(device());
-  std::uniform_int_distribution<int> pick(0, 35);
-  std::string id;
-  for (size_t i = 0; i < length; ++i) id += alphabet[pick(rng)];
-  return id;
-}
 
 }  // namespace trainer

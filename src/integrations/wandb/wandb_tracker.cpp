@@ -9,6 +9,7 @@
 #include "trainer/integrations/environment.h"
 #include "trainer/integrations/local_time.h"
 #include "trainer/integrations/log_keys.h"
+#include "trainer/integrations/random_id.h"
 #include "trainer/integrations/wandb/wandb_endpoint.h"
 #include "trainer/integrations/wandb/wandb_offline_run.h"
 
@@ -42,17 +43,7 @@ WandbTracker::~WandbTracker() {
 std::string WandbTracker::choose_run_id(const RunStart& run) const {
   const std::string restored = field_or<std::string>(restored_, "run_id", "");
   if (run.resumed && !restored.empty() && settings_.resume != WandbResume::never) return restored;
-  return settings_.run_id.empty() ? random_wandb_id() : settings_.run_id;
-}
-
-// The original's combined dict: the model's configuration overlaid by the arguments, then the
-// parameter count under model/num_parameters.
-Json WandbTracker::run_config(const RunStart& run) const {
-  const Json model = run.model_config();
-  Json config = model.is_object() ? model : Json::object();
-  for (auto it = run.arguments.begin(); it != run.arguments.end(); ++it) config[it.key()] = it.value();
-  if (model.is_object() && model.contains("num_parameters")) config["model/num_parameters"] = model["num_parameters"];
-  return config;
+  return settings_.run_id.empty() ? random_id(8) : settings_.run_id;
 }
 
 void WandbTracker::start_run(const RunStart& run) {
@@ -85,7 +76,7 @@ void WandbTracker::start_run(const RunStart& run) {
   info.notes = settings_.notes;
   info.tags = settings_.tags;
   info.host = host_name();
-  info.config = run_config(run);
+  info.config = run.combined_config();
   info.start_time_ms = unix_time_ms();
   info.resumed = continues;
   info.starting_step = next_step_;

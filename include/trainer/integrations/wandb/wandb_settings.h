@@ -42,7 +42,5 @@ struct WandbSettings {
 
 const char* to_string(WandbMode mode);
 
-// `length` characters of [a-z0-9], as the SDK's ids: 8 for a run, 128 for an artifact's client ids.
-std::string random_wandb_id(size_t length = 8);
 
 }  // namespace trainer

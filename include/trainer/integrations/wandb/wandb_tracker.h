@@ -48,7 +48,6 @@ class WandbTracker : public RemoteTracker {
 
  private:
   std::string choose_run_id(const RunStart& run) const;
-  Json run_config(const RunStart& run) const;
   void write_history(Json row);
   void write_summary(const Json& changed);
   void log_files(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
