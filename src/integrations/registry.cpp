@@ -7,6 +7,7 @@
 #include "trainer/integrations/log_history_file_callback.h"
 #include "trainer/integrations/mlflow/mlflow_settings.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
+#include "trainer/integrations/neptune/neptune_callback.h"
 #include "trainer/tracking/record_sender.h"
 #include "trainer/integrations/report/report_callback.h"
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
@@ -37,6 +38,8 @@ std::vector<Integration> builtin_integrations() {
       {"comet_ml", nullptr, make_comet_callback, comet_in_all, comet_sender_for_journal},
       // Joins `all` only with TRACKIO_DIR (else `all` would write into ~/.cache/huggingface).
       {"trackio", nullptr, make_trackio_callback, trackio_in_all, nullptr},
+      // Deprecated (the hosted service shut down on 2026-03-05): used only when named, as the original.
+      {"neptune", nullptr, make_neptune_callback, [] { return false; }, nullptr},
   };
 }
 
