@@ -21,13 +21,20 @@ test_packages=(
   python3 python3-torch python3-numpy python3-yaml # golden values, interop and file-format checks
   chromium                                         # renders report.html headless
   sqlite3                                          # reads trackio databases back
+  python3-botocore                                 # an independent SigV4 signer (the S3 tests' checking proxy)
 )
+# From the npm registry, into .test-tools/ (ignored by git): s3rver, the S3-compatible server the
+# Flyte tests sync checkpoints to. Debian's npm is installed only where no npm is on the PATH
+# (a NodeSource nodejs brings its own).
+s3rver_version=3.7.1
 
+tests=false
 case "${1:-}" in
   "") ;;
-  --tests) packages+=("${test_packages[@]}") ;;
+  --tests) tests=true; packages+=("${test_packages[@]}") ;;
   *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
 esac
+if $tests && ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
@@ -38,9 +45,19 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+if $tests; then
+  tools=$(cd "$(dirname "$0")/.." && pwd)/.test-tools
+  if [[ -x $tools/node_modules/.bin/s3rver ]]; then
+    echo "install-deps: s3rver already in $tools"
+  else
+    echo "install-deps: installing s3rver $s3rver_version into $tools (npm registry)"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version" >/dev/null
+  fi
+fi

@@ -70,6 +70,9 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("log_level", &a.log_level, "Library log level.", {"passive", "debug", "info", "warning", "error", "critical"}));
   s.push_back(bind_argument("disable_tqdm", &a.disable_tqdm, "Print plain log lines instead of a progress bar."));
   s.push_back(bind_argument("report_to", &a.report_to, "Trackers to report to: none, all, or a list of integration names."));
+  s.push_back(bind_argument("flyte_checkpoint_path", &a.flyte_checkpoint_path, "Flyte: where each checkpoint is synced (--report_to flyte), a path or s3://bucket/prefix; pass {{.checkpointOutputPrefix}}."));
+  s.push_back(bind_argument("flyte_prev_checkpoint", &a.flyte_prev_checkpoint, "Flyte: the previous attempt's checkpoints, downloaded and resumed from; pass {{.prevCheckpointPrefix}}."));
+  s.push_back(bind_argument("flyte_output_prefix", &a.flyte_output_prefix, "Flyte: where the Log History deck (deck.html) is written as well as output_dir; pass {{.outputPrefix}} or the task's output folder."));
   s.push_back(bind_argument("tracker_flush_timeout", &a.tracker_flush_timeout, "Seconds that remote trackers (mlflow, ...) may go on sending when training ends; what is left stays in output_dir/tracking/ and `trainer sync OUTPUT_DIR` sends it."));
   s.push_back(bind_argument("eval_strategy", &a.eval_strategy, "When to evaluate."));
   s.push_back(bind_argument("eval_steps", &a.eval_steps, "Evaluate every N steps (or a ratio); defaults to --logging_steps."));

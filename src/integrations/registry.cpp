@@ -4,6 +4,7 @@
 #include "trainer/integrations/codecarbon/codecarbon_callback.h"
 #include "trainer/integrations/comet/comet_tracker.h"
 #include "trainer/integrations/dvclive/dvclive_callback.h"
+#include "trainer/integrations/flyte/flyte_callback.h"
 #include "trainer/integrations/log_history_file_callback.h"
 #include "trainer/integrations/mlflow/mlflow_settings.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
@@ -39,6 +40,8 @@ std::vector<Integration> builtin_integrations() {
       // Joins `all` only with TRACKIO_DIR (else `all` would write into ~/.cache/huggingface).
       {"trackio", nullptr, make_trackio_callback, trackio_in_all, nullptr},
       // Deprecated (the hosted service shut down on 2026-03-05): used only when named, as the original.
+      // Inside a Flyte execution only (FLYTE_INTERNAL_EXECUTION_ID), as a task's runs elsewhere have nowhere to sync.
+      {"flyte", nullptr, make_flyte_callback, flyte_in_all, flyte_sender_for_journal},
       {"neptune", nullptr, make_neptune_callback, [] { return false; }, nullptr},
   };
 }

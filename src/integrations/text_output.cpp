@@ -6,6 +6,23 @@
 
 namespace trainer {
 
+std::string escape_html(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+
 void AppendedFile::append(std::string_view text, std::string_view header) {
   if (!out_.is_open()) {
     std::error_code ignored;

@@ -67,6 +67,12 @@ struct TrainingArguments {
   // Not in the original: at the end of training, how long remote trackers may go on sending (seconds);
   // what is still unsent then stays in output_dir/tracking/ for `trainer sync`.
   double tracker_flush_timeout = 30;
+  // Flyte (a raw-container task passes its template variables): where checkpoints are synced,
+  // the previous attempt's checkpoint to resume from, where deck.html goes. Empty or an unrendered
+  // {{...}} template: none. A local path or s3://bucket/prefix.
+  std::string flyte_checkpoint_path;
+  std::string flyte_prev_checkpoint;
+  std::string flyte_output_prefix;
 
   // Evaluation
   IntervalStrategy eval_strategy = IntervalStrategy::no;

@@ -25,6 +25,9 @@ class AppendedFile {
   std::ofstream out_;
 };
 
+// Text made safe for HTML and SVG (the report, the Flyte deck).
+std::string escape_html(const std::string& text);
+
 // A CSV field: as it is, or in double quotes (quotes doubled) when it holds a comma, quote or line end.
 std::string csv_field(std::string_view text);
 

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/integrations/text_output.h"  // escape_html
+
 namespace trainer {
 
 struct ChartSeries {
@@ -27,7 +29,5 @@ std::string svg_line_chart(const std::vector<ChartSeries>& series, const ChartOp
 std::vector<double> nice_ticks(double lo, double hi, int target = 5);
 // A number for an axis or a tooltip: up to 4 significant digits, scientific when tiny or huge.
 std::string format_number(double value);
-// Text made safe for HTML and SVG.
-std::string escape_html(const std::string& text);
 
 }  // namespace trainer
