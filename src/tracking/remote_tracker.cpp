@@ -19,7 +19,7 @@ RemoteTracker::RemoteTracker(std::string name, std::string display, const Traini
       flush_budget_(static_cast<int64_t>(args.tracker_flush_timeout * 1000)) {}
 
 RemoteTracker::~RemoteTracker() {
-  if (sender_ && !sender_->idle() && !sender_options_.offline) {
+  if (sender_ && !sending_finished_ && !sender_->idle() && !sender_options_.offline) {
     const SenderReport r = sender_->finish(flush_budget_);
     if (r.unsent > 0)
       log_warning(display_ + ": " + std::to_string(r.unsent) + " records are not sent yet; they are kept in " +
@@ -82,7 +82,10 @@ void RemoteTracker::open_journal(const RunStart& run, const Json& meta, Endpoint
   if (run.resumed) count_logged_after(run.resume_step);
 }
 
-int64_t RemoteTracker::submit(std::string type, Json body) { return sender_->submit(std::move(type), std::move(body)); }
+int64_t RemoteTracker::submit(std::string type, Json body) {
+  sending_finished_ = false;  // a record after the end (a final evaluation): the tracker's end sends it
+  return sender_->submit(std::move(type), std::move(body));
+}
 
 bool RemoteTracker::logged_before(const std::string& key, int64_t step) {
   auto logged = already_logged_.find({key, step});
@@ -126,6 +129,7 @@ void RemoteTracker::checkpoint_saved() {
 
 void RemoteTracker::finish_sending(const std::string& what) {
   const SenderReport r = sender_->finish(flush_budget_);
+  sending_finished_ = true;  // said once: the end does not say it again
   const std::string where = dir_.parent_path().filename() == "tracking" ? output_dir_ : dir_.string();
   if (sender_options_.offline) {
     log_warning(display_ + ": " + what + "; the run is offline (" + std::to_string(r.unsent) + " records kept in " +

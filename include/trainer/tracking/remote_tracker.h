@@ -76,6 +76,7 @@ class RemoteTracker : public Tracker {
   SenderOptions sender_options_;  // set before open_journal (the resend command is filled in)
 
  private:
+  bool sending_finished_ = false;
   void set_aside_earlier_journal();
   void count_logged_after(int64_t step);
   std::unique_ptr<RecordSender> make_sender(const EndpointFactory& make_endpoint, const std::string& resend_command);

@@ -129,6 +129,7 @@ TrackerTraits flyte_traits() {
   TrackerTraits traits;
   traits.callback_name = "FlyteCallback";
   traits.artifacts = true;  // each complete checkpoint
+  traits.values = ValueFilter::everything;  // it logs no values: nothing to warn about
   return traits;
 }
 
@@ -160,7 +161,8 @@ std::optional<fs::path> restore_from(BlobStore& store, const fs::path& output_di
     if (failed.kind != Delivery::Kind::delivered) throw std::runtime_error(failed.message);
     if (keys.empty()) return std::nullopt;
     if (std::find(keys.begin(), keys.end(), "trainer_state.json") == keys.end())
-      throw std::runtime_error(store.describe() + " holds no checkpoint (no latest_checkpoint, no trainer_state.json)");
+      throw ArgumentError("--flyte_prev_checkpoint: " + store.describe() +
+                          " holds no checkpoint (no latest_checkpoint, no trainer_state.json); pass the task's {{.prevCheckpointPrefix}}");
   }
   const fs::path staging = output_dir / ".flyte-restore";
   fs::remove_all(staging);
@@ -212,6 +214,8 @@ std::optional<fs::path> flyte_restore_checkpoint(const TrainingArguments& args) 
       if (restored) log_info("Flyte: resuming from " + restored->string() + ", restored from " + store->describe());
       else log_info("Flyte: " + store->describe() + " is empty (a first attempt): training starts afresh");
       return restored;
+    } catch (const ArgumentError&) {
+      throw;  // what is there is not a checkpoint: trying again changes nothing
     } catch (const std::exception& e) {
       if (attempt == 4)
         throw std::runtime_error(std::string("--flyte_prev_checkpoint: cannot restore the previous checkpoint: ") + e.what() +
