@@ -5,13 +5,15 @@
 # answering in 5 s, and the peak memory of long runs that log every step to a server that is down
 # (the one sender's memory is bounded: beyond 10,000 records they wait in the journal).
 #   bench/remote_trackers.sh [BUILD_DIR]     prints table rows: | benchmark | measured | ratio |
-# SERVICES="mlflow wandb comet_ml" chooses which; ROUNDS, STEPS as tracker_overhead's.
+# Also the trackers of "Remote trackers (3)": Trackio's database, Neptune's offline log, Flyte's
+# checkpoint sync (a checkpoint every 250 steps in both arms, synced to a folder).
+# SERVICES="mlflow wandb comet_ml trackio neptune flyte" chooses which; ROUNDS, STEPS as tracker_overhead's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 rounds=${ROUNDS:-7}
 steps=${STEPS:-2000}
-services=${SERVICES:-mlflow wandb comet_ml}
+services=${SERVICES:-mlflow wandb comet_ml trackio neptune flyte}
 cmake --build "$build" --target tracker_overhead mock_tracking_server trainer_cli >/dev/null
 work=$(mktemp -d)
 server=
@@ -65,6 +67,11 @@ for service in $services; do
     comet_ml)
       start_server comet "$comet_key"
       COMET_API_KEY=$comet_key COMET_URL_OVERRIDE=http://127.0.0.1:$port/ overhead comet_ml "Comet online, server up" ;;
+    trackio) TRACKIO_DIR=$work/trackio overhead trackio "Trackio (SQLite project database)" ;;
+    neptune) NEPTUNE_DATA_DIRECTORY=$work/neptune overhead neptune "Neptune (offline operation log)" ;;
+    flyte)
+      BENCH_SAVE_STEPS=250 BENCH_FLYTE_CHECKPOINT_PATH=$work/flyte-dest overhead flyte \
+        "Flyte, a checkpoint every 250 steps synced to a folder (both arms save)" ;;
     *) echo "remote_trackers.sh: unknown service $service" >&2; exit 2 ;;
   esac
 done

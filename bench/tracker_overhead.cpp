@@ -9,7 +9,9 @@
 // machine with few cores is time the training threads may lose. These two are steady where steps
 // per second on a shared machine are not.
 // TRACKERS="name ..." measures those trackers instead of all of them (remote ones too: mlflow with
-// MLFLOW_TRACKING_URI set, wandb, comet_ml: see bench/remote_trackers.sh).
+// MLFLOW_TRACKING_URI set, wandb, comet_ml, trackio, neptune, flyte: see bench/remote_trackers.sh).
+// BENCH_SAVE_STEPS=N saves a checkpoint every N steps in both arms; BENCH_FLYTE_CHECKPOINT_PATH is
+// --flyte_checkpoint_path.
 // Prints one JSON line.
 
 #include <dirent.h>
@@ -116,6 +118,12 @@ Result run(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::Tenso
   args.learning_rate = 1e-3;
   args.max_steps = steps;
   args.save_strategy = trainer::SaveStrategy::no;
+  if (const char* every = std::getenv("BENCH_SAVE_STEPS")) {  // both arms save (flyte syncs checkpoints)
+    args.save_strategy = trainer::SaveStrategy::steps;
+    args.save_steps = std::atof(every);
+    args.save_total_limit = 2;
+  }
+  if (const char* dest = std::getenv("BENCH_FLYTE_CHECKPOINT_PATH")) args.flyte_checkpoint_path = dest;
   args.logging_steps = 10;
   args.report_to = {"none"};  // the trackers are added below, each wrapped in a Timed
   args.tracker_flush_timeout = 1;  // a remote tracker's end-of-run wait is not part of the steps measured

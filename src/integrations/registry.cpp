@@ -1,6 +1,7 @@
 #include "trainer/integrations/registry.h"
 
 #include "trainer/core/argument_spec.h"
+#include "trainer/integrations/clearml/clearml_tracker.h"
 #include "trainer/integrations/codecarbon/codecarbon_callback.h"
 #include "trainer/integrations/comet/comet_tracker.h"
 #include "trainer/integrations/dvclive/dvclive_callback.h"
@@ -38,6 +39,7 @@ std::vector<Integration> builtin_integrations() {
       {"wandb", nullptr, make_wandb_callback, wandb_in_all, wandb_sender_for_journal},
       {"comet_ml", nullptr, make_comet_callback, comet_in_all, comet_sender_for_journal},
       // Joins `all` only with TRACKIO_DIR (else `all` would write into ~/.cache/huggingface).
+      {"clearml", nullptr, make_clearml_callback, clearml_in_all, clearml_sender_for_journal},
       {"trackio", nullptr, make_trackio_callback, trackio_in_all, nullptr},
       // Deprecated (the hosted service shut down on 2026-03-05): used only when named, as the original.
       // Inside a Flyte execution only (FLYTE_INTERNAL_EXECUTION_ID), as a task's runs elsewhere have nowhere to sync.

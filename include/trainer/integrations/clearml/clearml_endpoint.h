@@ -1,0 +1,49 @@
+#pragma once
+// ClearMLEndpoint: the ClearML REST API (tracking-integrations.md §6.2) for the RecordSender:
+//   auth.login            Basic access_key:secret_key (or Bearer CLEARML_AUTH_TOKEN) -> a token,
+//                         sent as Bearer on every call; a 401 logs in again once
+//   task    {project, name, hyperparams, configuration}
+//                         projects.get_all (^name$) or projects.create, tasks.create (training),
+//                         tasks.edit (hyper-parameters, configuration), tasks.started
+//   metrics {step, metrics, events: [{metric, variant, iter, value, timestamp}]}
+//                         events.add_batch: newline-delimited JSON, several records per request
+//   status  {status: completed | failed | stopped, reason}
+//                         tasks.completed, tasks.failed or tasks.stopped
+// Calls are POST <api_host>/v<version>/<service>.<action> with a JSON body, the version the login
+// answered with. The task's identity {task_id, project_id} is kept in the journal.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "trainer/integrations/clearml/clearml_settings.h"
+#include "trainer/net/http_client.h"
+#include "trainer/tracking/record_sender.h"
+
+namespace trainer {
+
+class ClearMLEndpoint : public RemoteEndpoint {
+ public:
+  explicit ClearMLEndpoint(const ClearMLSettings& settings);
+
+  Delivery send(const std::vector<TrackingRecord>& pending) override;
+  Json run() const override;
+  void restore_run(const Json& run) override;
+  void set_aborted(bool aborted) override { http_.set_aborted(aborted); }
+
+ private:
+  HttpResponse call(const std::string& endpoint, const Json& body);
+  HttpResponse post(const std::string& endpoint, const std::string& body, const std::string& content_type);
+  Delivery login();
+  Delivery create_task(const TrackingRecord& record);
+  Delivery scalars(const std::vector<TrackingRecord>& pending);
+  Delivery status(const TrackingRecord& record);
+
+  ClearMLSettings settings_;
+  HttpClient http_;
+  std::string token_, api_version_;
+  std::string project_id_, task_id_;
+  bool task_edited_ = false, task_started_ = false;  // how far the task's creation got (a retry goes on)
+};
+
+}  // namespace trainer

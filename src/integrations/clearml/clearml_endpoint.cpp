@@ -1,0 +1,175 @@
+#include "trainer/integrations/clearml/clearml_endpoint.h"
+
+#include <unistd.h>
+
+#include "trainer/integrations/environment.h"
+
+namespace trainer {
+namespace {
+
+HttpOptions http_options(const ClearMLSettings& s) {
+  HttpOptions o;
+  o.request_timeout = s.request_timeout;
+  o.insecure_skip_tls_verify = !s.verify_cert;
+  return o;
+}
+
+// The name as a regular expression that matches only itself (projects.get_all takes a pattern).
+std::string exact_pattern(const std::string& name) {
+  std::string out = "^";
+  for (char c : name) {
+    if (std::string("\\^$.|?*+()[]{}").find(c) != std::string::npos) out += '\\';
+    out += c;
+  }
+  return out + "$";
+}
+
+Json data_of(const HttpResponse& r) {
+  try {
+    return parse_json(r.body).value("data", Json::object());
+  } catch (const std::exception&) {
+    return Json::object();
+  }
+}
+
+}  // namespace
+
+ClearMLEndpoint::ClearMLEndpoint(const ClearMLSettings& settings) : settings_(settings), http_(http_options(settings)) {}
+
+Json ClearMLEndpoint::run() const {
+  if (task_id_.empty()) return nullptr;
+  return Json{{"task_id", task_id_}, {"project_id", project_id_}};
+}
+
+void ClearMLEndpoint::restore_run(const Json& run) {
+  task_id_ = field_or<std::string>(run, "task_id", "");
+  project_id_ = field_or<std::string>(run, "project_id", "");
+  task_edited_ = task_started_ = !task_id_.empty();
+}
+
+HttpResponse ClearMLEndpoint::post(const std::string& endpoint, const std::string& body, const std::string& content_type) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = settings_.api_host + (api_version_.empty() ? "" : "/v" + api_version_) + "/" + endpoint;
+  request.headers = {{"Content-Type", content_type}, {"X-ClearML-Client", "trainer-cpp"},
+                     {"X-ClearML-Worker", host_name() + ":" + std::to_string(::getpid())}};
+  if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
+  request.body = body;
+  return http_.send(request);
+}
+
+HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const Json& body) {
+  const std::string text = dump_json(body, {-1, false, false});
+  HttpResponse r = post(endpoint, text, "application/json");
+  if (r.status == 401 && !token_.empty()) {  // the token expired: log in again, once
+    token_.clear();
+    if (login().kind != Delivery::Kind::delivered) return r;
+    r = post(endpoint, text, "application/json");
+  }
+  return r;
+}
+
+Delivery ClearMLEndpoint::login() {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = settings_.api_host + "/auth.login";
+  request.headers = {{"Content-Type", "application/json"},
+                     {"Authorization", !settings_.auth_token.empty() ? "Bearer " + settings_.auth_token
+                                                                     : basic_authorization(settings_.access_key, settings_.secret_key)}};
+  request.body = "{}";
+  const HttpResponse r = http_.send(request);
+  Delivery d = classify_response(r, 1, "ClearML auth.login");
+  if (d.kind == Delivery::Kind::rejected) d.kind = Delivery::Kind::blocked;  // bad credentials: nothing can go
+  if (d.kind != Delivery::Kind::delivered) return d;
+  const Json answer = parse_json(r.body);
+  token_ = answer.value("data", Json::object()).value("token", "");
+  api_version_ = answer.value("meta", Json::object()).value("api_version", "");
+  if (token_.empty()) return {Delivery::Kind::retry, 1, "ClearML auth.login answered without a token", std::nullopt};
+  return d;
+}
+
+Delivery ClearMLEndpoint::send(const std::vector<TrackingRecord>& pending) {
+  if (token_.empty()) {
+    const Delivery d = login();
+    if (d.kind != Delivery::Kind::delivered) return d;
+  }
+  const TrackingRecord& r = pending.front();
+  if (r.type == "task") return create_task(r);
+  if (task_id_.empty())
+    return {Delivery::Kind::blocked, 1, "ClearML: no task to report to (its creation was not acknowledged)", std::nullopt};
+  if (r.type == "metrics") return scalars(pending);
+  if (r.type == "status") return status(r);
+  return {Delivery::Kind::rejected, 1, "ClearML: unknown record type " + r.type, std::nullopt};
+}
+
+Delivery ClearMLEndpoint::create_task(const TrackingRecord& record) {
+  const Json& b = record.body;
+  if (project_id_.empty()) {
+    const HttpResponse found = call("projects.get_all", Json{{"name", exact_pattern(b.value("project", ""))}, {"only_fields", {"id"}}});
+    Delivery d = classify_response(found, 1, "ClearML projects.get_all");
+    if (d.kind != Delivery::Kind::delivered) return d;
+    const Json projects = data_of(found).value("projects", Json::array());
+    if (!projects.empty()) project_id_ = projects[0].value("id", "");
+    if (project_id_.empty()) {
+      const HttpResponse created = call("projects.create", Json{{"name", b.value("project", "")}, {"description", ""}});
+      d = classify_response(created, 1, "ClearML projects.create");
+      if (d.kind != Delivery::Kind::delivered) return d;
+      project_id_ = data_of(created).value("id", "");
+    }
+  }
+  if (task_id_.empty()) {
+    const HttpResponse created = call("tasks.create", Json{{"name", b.value("name", "")}, {"type", "training"}, {"project", project_id_},
+                                                            {"comment", "Created by trainer (C++)"}, {"system_tags", {"development"}}});
+    const Delivery d = classify_response(created, 1, "ClearML tasks.create");
+    if (d.kind != Delivery::Kind::delivered) return d;
+    task_id_ = data_of(created).value("id", "");
+    if (task_id_.empty()) return {Delivery::Kind::retry, 1, "ClearML tasks.create answered without an id", std::nullopt};
+  }
+  if (!task_edited_) {
+    const Delivery d = classify_response(call("tasks.edit", Json{{"task", task_id_}, {"force", true}, {"hyperparams", b["hyperparams"]},
+                                                                 {"configuration", b["configuration"]}}),
+                                         1, "ClearML tasks.edit");
+    if (d.kind != Delivery::Kind::delivered) return d;
+    task_edited_ = true;
+  }
+  if (!task_started_) {
+    const Delivery d = classify_response(call("tasks.started", Json{{"task", task_id_}, {"force", true}}), 1, "ClearML tasks.started");
+    if (d.kind != Delivery::Kind::delivered) return d;
+    task_started_ = true;
+  }
+  return Delivery::delivered(1);
+}
+
+// Up to 500 events of consecutive scalars records in one events.add_batch: one JSON object per line.
+Delivery ClearMLEndpoint::scalars(const std::vector<TrackingRecord>& pending) {
+  std::string body;
+  size_t records = 0, events = 0;
+  for (const auto& r : pending) {
+    if (r.type != "metrics" || (records > 0 && events + r.body["events"].size() > 500)) break;
+    for (const auto& e : r.body["events"]) {
+      body += dump_json(Json{{"type", "training_stats_scalar"}, {"task", task_id_}, {"timestamp", e["timestamp"]}, {"iter", e["iter"]},
+                             {"metric", e["metric"]}, {"variant", e["variant"]}, {"value", e["value"]}},
+                        {-1, false, false}) + "\n";
+      ++events;
+    }
+    ++records;
+  }
+  HttpResponse r = post("events.add_batch", body, "application/json-lines");
+  if (r.status == 401) {
+    token_.clear();
+    const Delivery d = login();
+    if (d.kind != Delivery::Kind::delivered) return d;
+    r = post("events.add_batch", body, "application/json-lines");
+  }
+  return classify_response(r, records, "ClearML events.add_batch");
+}
+
+Delivery ClearMLEndpoint::status(const TrackingRecord& record) {
+  const std::string status = record.body.value("status", "completed");
+  Json body{{"task", task_id_}, {"force", true}};
+  if (status != "completed") body["status_reason"] = record.body.value("reason", status);
+  const std::string endpoint = status == "failed" ? "tasks.failed" : status == "stopped" ? "tasks.stopped" : "tasks.completed";
+  return classify_response(call(endpoint, body), 1, "ClearML " + endpoint);
+}
+
+}  // namespace trainer
