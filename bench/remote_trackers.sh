@@ -7,13 +7,13 @@
 #   bench/remote_trackers.sh [BUILD_DIR]     prints table rows: | benchmark | measured | ratio |
 # Also the trackers of "Remote trackers (3)": Trackio's database, Neptune's offline log, Flyte's
 # checkpoint sync (a checkpoint every 250 steps in both arms, synced to a folder).
-# SERVICES="mlflow wandb comet_ml trackio neptune flyte" chooses which; ROUNDS, STEPS as tracker_overhead's.
+# SERVICES="mlflow wandb comet_ml clearml trackio neptune flyte" chooses which; ROUNDS, STEPS as tracker_overhead's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 rounds=${ROUNDS:-7}
 steps=${STEPS:-2000}
-services=${SERVICES:-mlflow wandb comet_ml trackio neptune flyte}
+services=${SERVICES:-mlflow wandb comet_ml clearml trackio neptune flyte}
 cmake --build "$build" --target tracker_overhead mock_tracking_server trainer_cli >/dev/null
 work=$(mktemp -d)
 server=
@@ -67,6 +67,10 @@ for service in $services; do
     comet_ml)
       start_server comet "$comet_key"
       COMET_API_KEY=$comet_key COMET_URL_OVERRIDE=http://127.0.0.1:$port/ overhead comet_ml "Comet online, server up" ;;
+    clearml)
+      start_server clearml "Basic $(printf 'benchkey:benchsecret' | base64 -w0)"
+      CLEARML_API_HOST=http://127.0.0.1:$port CLEARML_API_ACCESS_KEY=benchkey CLEARML_API_SECRET_KEY=benchsecret \
+        CLEARML_CONFIG_FILE=/dev/null overhead clearml "ClearML online, server up" ;;
     trackio) TRACKIO_DIR=$work/trackio overhead trackio "Trackio (SQLite project database)" ;;
     neptune) NEPTUNE_DATA_DIRECTORY=$work/neptune overhead neptune "Neptune (offline operation log)" ;;
     flyte)

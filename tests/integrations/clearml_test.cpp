@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <set>
 
@@ -221,12 +224,69 @@ TEST_P(ClearMLFaultTest, EveryScalarArrivesOnceAndTrainingNeverWaits) {
 INSTANTIATE_TEST_SUITE_P(Faults, ClearMLFaultTest, ::testing::ValuesIn(testing::standard_fault_cases()),
                          testing::fault_case_name<::testing::TestParamInfo<testing::FaultCase>>);
 
+// A zip's entries as Python's zipfile reads them (after its CRC check): "name=bytes;..." in order.
+std::string python_unzip(const fs::path& zip) {
+  static int n = 0;
+  const fs::path out = fs::temp_directory_path() / ("trainer-unzip-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".txt");
+  const std::string cmd = "/usr/bin/python3 -c \"import zipfile, sys; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+                          "print(';'.join(n + '=' + z.read(n).decode() for n in z.namelist()), end='')\" '" + zip.string() + "' > '" +
+                          out.string() + "'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  const std::string text = read_file(out);
+  fs::remove(out);
+  return text;
+}
+
+void publish_checkpoint(DrivenRun& r, int step) {
+  const fs::path dir = fs::path(r.run.args.output_dir) / ("checkpoint-" + std::to_string(step));
+  fs::create_directories(dir);
+  std::ofstream(dir / "model.safetensors") << "weights " << step;
+  std::ofstream(dir / "trainer_state.json") << "{}";
+  r.run.ctx.checkpoint_dir = dir.string();
+  r.callback->on_checkpoint_published(r.run.args, r.run.state, r.run.control, r.run.ctx);
+  fs::remove_all(dir);  // rotated before the upload, perhaps: the staged copies are sent
+}
+
+TEST_F(ClearMLTest, CheckpointsAreZippedOutputModelsRotatedWithSaveTotalLimit) {
+  online();
+  env.set("CLEARML_FILES_HOST", server.url());
+  DrivenRun r(tmp.path() / "out");
+  r.run.args.save_total_limit = 1;
+  r.begin();
+  r.steps(1, 5);
+  publish_checkpoint(r, 5);
+  r.steps(6, 10);
+  publish_checkpoint(r, 10);
+  r.end();
+  EXPECT_TRUE(server.violations().empty()) << server.violations().front();
+  const auto tasks = server.tasks();
+  ASSERT_EQ(tasks.size(), 1u);
+  const std::string suffix = tasks[0].name.find('_') == std::string::npos ? "" : tasks[0].name.substr(tasks[0].name.find('_'));
+  const auto models = server.models();
+  ASSERT_EQ(models.size(), 1u);  // checkpoint-5's deleted beyond save_total_limit
+  EXPECT_EQ(models[0].name, "checkpoint-10" + suffix);
+  EXPECT_EQ(models[0].iteration, 10);
+  EXPECT_EQ(models[0].framework, "PyTorch");
+  EXPECT_EQ(models[0].task, tasks[0].id);
+  const std::string path = "HuggingFace Transformers/" + tasks[0].name + "." + tasks[0].id + "/models/checkpoint-10" + suffix + ".zip";
+  EXPECT_EQ(models[0].uri, server.url() + "/" + url_encode_path(path));
+  const auto files = server.files();
+  ASSERT_EQ(files.size(), 1u);  // the rotated model's weights deleted from the files server too
+  ASSERT_EQ(files.count(path), 1u);
+  std::ofstream(tmp.path() / "model.zip", std::ios::binary) << files.at(path);
+  EXPECT_EQ(python_unzip(tmp.path() / "model.zip"), "model.safetensors=weights 10;trainer_state.json={}");
+}
+
 TEST_F(ClearMLTest, TheOfflineSessionHoldsTheTaskFileByFile) {
   env.set("CLEARML_OFFLINE_MODE", "1").set("CLEARML_CACHE_DIR", (tmp.path() / "cache").string())
       .set("CLEARML_API_ACCESS_KEY", kAccess).set("CLEARML_API_SECRET_KEY", kSecret);
   DrivenRun r(tmp.path() / "out");
+  r.run.args.save_total_limit = 1;
   r.begin();
-  r.steps(1, 10);
+  r.steps(1, 5);
+  publish_checkpoint(r, 5);
+  r.steps(6, 10);
+  publish_checkpoint(r, 10);
   r.final_metrics(10);
   r.end();
   EXPECT_TRUE(server.tasks().empty());
@@ -242,7 +302,14 @@ TEST_F(ClearMLTest, TheOfflineSessionHoldsTheTaskFileByFile) {
   EXPECT_EQ(task.at("project_name"), "HuggingFace Transformers");
   EXPECT_EQ(task.at("status"), "completed");
   EXPECT_EQ(task.at("offline_folder"), dir.string());
-  EXPECT_TRUE(task.at("offline_output_models").is_array());
+  ASSERT_EQ(task.at("offline_output_models").size(), 1u);  // checkpoint-5's removed beyond save_total_limit
+  const Json model = task.at("offline_output_models")[0];
+  EXPECT_EQ(model.at("iteration"), 10);
+  EXPECT_EQ(python_unzip(model.at("local_path").get<std::string>()), "model.safetensors=weights 10;trainer_state.json={}");
+  EXPECT_EQ(fs::path(model.at("local_path").get<std::string>()).parent_path(), dir / "data");
+  std::vector<std::string> data;
+  for (const auto& e : fs::directory_iterator(dir / "data")) data.push_back(e.path().filename().string());
+  EXPECT_EQ(data, std::vector<std::string>{fs::path(model.at("local_path").get<std::string>()).filename().string()});
   EXPECT_TRUE(task.at("hyperparams").contains("Transformers"));
   std::multiset<Scalar> got;
   std::ifstream metrics(dir / "metrics.jsonl");

@@ -1,5 +1,6 @@
 #include "mock_clearml_server.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "test_control.h"
@@ -37,6 +38,27 @@ TestResponse MockClearMLServer::handle(const ReceivedRequest& request) {
   std::string path = request.path;
   if (path.rfind("/v", 0) == 0 && path.find('/', 1) != std::string::npos) path = path.substr(path.find('/', 1));
   const std::string endpoint = path.substr(1);
+  if (request.method == "POST" && request.path == "/") {  // the files server: multipart parts named by their paths
+    const std::string type = request.headers.count("content-type") ? request.headers.at("content-type") : "";
+    const size_t b = type.find("boundary=");
+    if (type.rfind("multipart/form-data", 0) != 0 || b == std::string::npos) return violation("files: not multipart/form-data");
+    const std::string boundary = "--" + type.substr(b + 9);
+    for (size_t part = request.body.find(boundary); part != std::string::npos;) {
+      const size_t head_end = request.body.find("\r\n\r\n", part);
+      if (head_end == std::string::npos) break;
+      const std::string head = request.body.substr(part, head_end - part);
+      const size_t name = head.find("name=\"");
+      const size_t end = request.body.find("\r\n" + boundary, head_end + 4);
+      if (name == std::string::npos || end == std::string::npos) break;
+      files_[head.substr(name + 6, head.find('"', name + 6) - name - 6)] = request.body.substr(head_end + 4, end - head_end - 4);
+      part = end + 2;
+    }
+    return answer(200, Json::array());
+  }
+  if (request.method == "DELETE") {
+    files_.erase(request.path.substr(1));
+    return answer(200, Json::object());
+  }
   const std::string auth = request.headers.count("authorization") ? request.headers.at("authorization") : "";
   if (endpoint == "auth.login") {
     if (auth != basic_) return answer(401, Json::object(), "Unauthorized (invalid credentials)");
@@ -107,6 +129,27 @@ TestResponse MockClearMLServer::call(const std::string& endpoint, const Received
     tasks_.push_back(t);
     return answer(200, Json{{"id", t.id}});
   }
+  if (endpoint == "models.create") {
+    if (!find(body.value("task", "")) || body.value("uri", "").empty() || body.value("name", "").empty())
+      return violation("models.create: needs a known task, a uri and a name");
+    models_.push_back({"model-" + std::to_string(next_id_++), body.value("name", ""), body.value("uri", ""), body.value("task", ""),
+                       body.value("framework", "")});
+    return answer(200, Json{{"id", models_.back().id}});
+  }
+  if (endpoint == "models.update_for_task") {
+    for (auto& m : models_)
+      if (m.id == body.value("override_model_id", "")) {
+        m.iteration = body.value("iteration", -1);
+        return answer(200, Json{{"updated", 1}});
+      }
+    return answer(400, Json::object(), "model not found");
+  }
+  if (endpoint == "models.delete") {
+    const auto before = models_.size();
+    models_.erase(std::remove_if(models_.begin(), models_.end(), [&](const StoredClearMLModel& m) { return m.id == body.value("model", ""); }),
+                  models_.end());
+    return before == models_.size() ? answer(400, Json::object(), "model not found") : answer(200, Json{{"deleted", true}});
+  }
   StoredClearMLTask* t = find(body.value("task", ""));
   if (!t) return answer(400, Json::object(), "task not found");
   if (endpoint == "tasks.edit") {
@@ -138,6 +181,14 @@ std::vector<std::string> MockClearMLServer::violations() const {
 int MockClearMLServer::logins() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return logins_;
+}
+std::vector<StoredClearMLModel> MockClearMLServer::models() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return models_;
+}
+std::map<std::string, std::string> MockClearMLServer::files() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return files_;
 }
 void MockClearMLServer::expire_tokens() {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -23,6 +23,11 @@ struct StoredClearMLScalar {
   double value;
 };
 
+struct StoredClearMLModel {
+  std::string id, name, uri, task, framework;
+  int64_t iteration = -1;
+};
+
 struct StoredClearMLTask {
   std::string id, name, project, status = "created";
   Json hyperparams = Json::object(), configuration = Json::object();
@@ -40,6 +45,10 @@ class MockClearMLServer {
   std::vector<StoredClearMLTask> tasks() const;
   std::map<std::string, std::string> projects() const;  // id -> name
   std::vector<std::string> violations() const;
+  std::vector<StoredClearMLModel> models() const;
+  // The files server on the same port: a form POST to / stores each file part under its field's
+  // name (the path); DELETE /<path> removes one.
+  std::map<std::string, std::string> files() const;
   int logins() const;
   void expire_tokens();
   Json state_json() const;
@@ -58,6 +67,8 @@ class MockClearMLServer {
   std::vector<StoredClearMLTask> tasks_;
   std::vector<std::string> violations_;
   std::map<std::string, int> seen_events_;
+  std::vector<StoredClearMLModel> models_;
+  std::map<std::string, std::string> files_;
   int next_id_ = 1;
   HttpTestServer server_;  // last: its threads call handle() and must stop before the state goes
 };

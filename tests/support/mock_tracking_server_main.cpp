@@ -1,5 +1,5 @@
 // The mock services as a program, for the command-line tests and bench/:
-//   mock_tracking_server --service mlflow|wandb|comet [--port-file F] [--port N] [--auth 'Basic ...'] [--state-file S]
+//   mock_tracking_server --service mlflow|wandb|comet|clearml [--port-file F] [--port N] [--auth 'Basic ...'] [--state-file S]
 // Writes its port to F once listening; on SIGTERM writes its state (GET /__test__/state) to S.
 // POST /__test__/fault injects faults (test_control.h).
 #include <signal.h>
@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "mock_clearml_server.h"
 #include "mock_comet_server.h"
 #include "mock_mlflow_server.h"
 #include "mock_wandb_server.h"
@@ -54,8 +55,9 @@ int main(int argc, char** argv) {
   if (service == "mlflow") s = start<trainer::testing::MockMlflowServer>(auth, port);
   else if (service == "wandb") s = start<trainer::testing::MockWandbServer>(auth, port);
   else if (service == "comet") s = start<trainer::testing::MockCometServer>(auth, port);
+  else if (service == "clearml") s = start<trainer::testing::MockClearMLServer>(auth, port);
   else {
-    std::cerr << "mock_tracking_server: --service must be mlflow, wandb or comet, got " << service << "\n";
+    std::cerr << "mock_tracking_server: --service must be mlflow, wandb, comet or clearml, got " << service << "\n";
     return 2;
   }
   if (!port_file.empty()) {

@@ -1,6 +1,6 @@
 #pragma once
 // The low `bytes` bytes of `value`, least significant first: the integer fields of the binary
-// record formats the trackers write (TFRecord, W&B's transaction log).
+// record formats the trackers write (TFRecord, W&B's transaction log, zip archives).
 
 #include <cstdint>
 #include <string>

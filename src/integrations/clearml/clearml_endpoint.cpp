@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "trainer/integrations/environment.h"
+#include "trainer/integrations/zip_archive.h"
+#include "trainer/net/multipart.h"
 
 namespace trainer {
 namespace {
@@ -38,12 +42,14 @@ ClearMLEndpoint::ClearMLEndpoint(const ClearMLSettings& settings) : settings_(se
 
 Json ClearMLEndpoint::run() const {
   if (task_id_.empty()) return nullptr;
-  return Json{{"task_id", task_id_}, {"project_id", project_id_}};
+  return Json{{"task_id", task_id_}, {"project_id", project_id_}, {"task_name", task_name_}, {"models", models_}};
 }
 
 void ClearMLEndpoint::restore_run(const Json& run) {
   task_id_ = field_or<std::string>(run, "task_id", "");
   project_id_ = field_or<std::string>(run, "project_id", "");
+  task_name_ = field_or<std::string>(run, "task_name", "");
+  models_ = run.is_object() ? run.value("models", Json::object()) : Json::object();
   task_edited_ = task_started_ = !task_id_.empty();
 }
 
@@ -99,6 +105,8 @@ Delivery ClearMLEndpoint::send(const std::vector<TrackingRecord>& pending) {
     return {Delivery::Kind::blocked, 1, "ClearML: no task to report to (its creation was not acknowledged)", std::nullopt};
   if (r.type == "metrics") return scalars(pending);
   if (r.type == "status") return status(r);
+  if (r.type == "model") return model(r);
+  if (r.type == "delete_model") return delete_model(r);
   return {Delivery::Kind::rejected, 1, "ClearML: unknown record type " + r.type, std::nullopt};
 }
 
@@ -123,6 +131,7 @@ Delivery ClearMLEndpoint::create_task(const TrackingRecord& record) {
     const Delivery d = classify_response(created, 1, "ClearML tasks.create");
     if (d.kind != Delivery::Kind::delivered) return d;
     task_id_ = data_of(created).value("id", "");
+    task_name_ = b.value("name", "");
     if (task_id_.empty()) return {Delivery::Kind::retry, 1, "ClearML tasks.create answered without an id", std::nullopt};
   }
   if (!task_edited_) {
@@ -170,6 +179,83 @@ Delivery ClearMLEndpoint::status(const TrackingRecord& record) {
   if (status != "completed") body["status_reason"] = record.body.value("reason", status);
   const std::string endpoint = status == "failed" ? "tasks.failed" : status == "stopped" ? "tasks.stopped" : "tasks.completed";
   return classify_response(call(endpoint, body), 1, "ClearML " + endpoint);
+}
+
+// The files server: CLEARML_FILES_HOST, else the one beside the API server as ClearML lays them
+// out (api.<domain> -> files.<domain>, port 8008 -> 8081).
+std::string ClearMLEndpoint::files_host() const {
+  if (!settings_.files_host.empty()) return settings_.files_host;
+  std::string host = settings_.api_host;
+  if (const size_t at = host.find("://api."); at != std::string::npos) return host.replace(at + 3, 4, "files.");
+  if (const size_t at = host.rfind(":8008"); at != std::string::npos) return host.replace(at, 5, ":8081");
+  return "";
+}
+
+Delivery ClearMLEndpoint::model(const TrackingRecord& record) {
+  const Json& b = record.body;
+  const std::string name = b.value("name", "");
+  if (record.seq != model_seq_) {
+    model_seq_ = record.seq;
+    model_uri_.clear();
+  }
+  const std::string files = files_host();
+  if (files.empty())
+    return {Delivery::Kind::blocked, 1, "ClearML: no files server to upload " + name + " to; set CLEARML_FILES_HOST", std::nullopt};
+  if (model_uri_.empty()) {  // the zip, uploaded: the form field names the path under the files server
+    std::vector<std::pair<std::filesystem::path, std::string>> entries;
+    for (const auto& f : b["files"]) entries.emplace_back(f.value("file", ""), f.value("name", ""));
+    const std::filesystem::path zip =
+        std::filesystem::temp_directory_path() / ("trainer-clearml-" + std::to_string(::getpid()) + "-" + std::to_string(record.seq) + ".zip");
+    try {
+      write_zip_archive(zip, entries);
+    } catch (const std::exception& e) {
+      return {Delivery::Kind::rejected, 1, std::string("ClearML: model ") + name + ": " + e.what(), std::nullopt};
+    }
+    const std::string path = b.value("project", "") + "/" + task_name_ + "." + task_id_ + "/models/" + name + ".zip";
+    MultipartForm form;
+    form.add_file(path, name + ".zip", zip);
+    std::error_code ignored;
+    std::filesystem::remove(zip, ignored);
+    HttpRequest request;
+    request.method = "POST";
+    request.url = files + "/";
+    request.headers = {{"Content-Type", form.content_type()}};
+    if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
+    request.body = form.finish();
+    const Delivery d = classify_response(http_.send(request), 1, "ClearML files server upload of " + name);
+    if (d.kind != Delivery::Kind::delivered) return d;
+    model_uri_ = files + "/" + url_encode_path(path);
+  }
+  if (!models_.contains(name) || models_[name].value("uri", "") != model_uri_) {
+    const HttpResponse created = call("models.create", Json{{"uri", model_uri_}, {"name", name}, {"task", task_id_}, {"project", project_id_},
+                                                             {"framework", "PyTorch"}, {"ready", true}});
+    const Delivery d = classify_response(created, 1, "ClearML models.create");
+    if (d.kind != Delivery::Kind::delivered) return d;
+    models_[name] = Json{{"id", data_of(created).value("id", "")}, {"uri", model_uri_}};
+  }
+  const Delivery d = classify_response(call("models.update_for_task", Json{{"task", task_id_}, {"override_model_id", models_[name]["id"]},
+                                                                          {"iteration", b.value("iteration", 0)}}),
+                                       1, "ClearML models.update_for_task");
+  for (const auto& f : b["files"]) {  // the staged copies are done with
+    std::error_code ignored;
+    if (d.kind == Delivery::Kind::delivered) std::filesystem::remove(f.value("file", ""), ignored);
+  }
+  return d;
+}
+
+Delivery ClearMLEndpoint::delete_model(const TrackingRecord& record) {
+  const std::string name = record.body.value("name", "");
+  if (!models_.contains(name)) return Delivery::delivered(1);  // never registered: nothing to delete
+  const Json model = models_[name];
+  const Delivery d = classify_response(call("models.delete", Json{{"model", model.value("id", "")}, {"force", true}}), 1, "ClearML models.delete");
+  if (d.kind != Delivery::Kind::delivered) return d;
+  HttpRequest request;  // the weights too; a files server that cannot delete keeps them (not an error)
+  request.method = "DELETE";
+  request.url = model.value("uri", "");
+  if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
+  http_.send(request);
+  models_.erase(name);
+  return d;
 }
 
 }  // namespace trainer

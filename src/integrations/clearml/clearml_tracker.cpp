@@ -1,5 +1,6 @@
 #include "trainer/integrations/clearml/clearml_tracker.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "trainer/integrations/local_time.h"
 #include "trainer/integrations/log_keys.h"
 #include "trainer/integrations/random_id.h"
+#include "trainer/integrations/zip_archive.h"
 
 namespace trainer {
 namespace {
@@ -70,6 +72,20 @@ class ClearMLOfflineSession {
     append(dir_ / "log.jsonl", Json::array({Json{{"type", "log"}, {"task", id_}, {"timestamp", unix_time_ms()},
                                                  {"level", "info"}, {"worker", host_name()}, {"msg", message}}}));
   }
+  // The checkpoint zipped into data/ and listed in task.json; the oldest removed beyond `keep`.
+  void model(const std::string& name, int64_t iteration, const std::vector<std::pair<fs::path, std::string>>& files,
+             std::optional<int64_t> keep) {
+    const fs::path zip = dir_ / "data" / (name + ".zip");
+    write_zip_archive(zip, files);
+    task_["offline_output_models"].push_back(Json{{"name", name}, {"iteration", iteration}, {"local_path", zip.string()}});
+    auto& models = task_["offline_output_models"];
+    while (keep && *keep > 0 && static_cast<int64_t>(models.size()) > *keep) {
+      std::error_code ignored;
+      fs::remove(models[0].value("local_path", ""), ignored);
+      models.erase(models.begin());
+    }
+    write_task(task_.value("status", "in_progress"));
+  }
   void finish(const std::string& status) {
     log("task " + status);
     write_task(status);
@@ -93,7 +109,7 @@ class ClearMLOfflineSession {
 };
 
 ClearMLTracker::ClearMLTracker(ClearMLSettings settings, const TrainingArguments& args)
-    : RemoteTracker("clearml", "ClearML", args), settings_(std::move(settings)) {}
+    : RemoteTracker("clearml", "ClearML", args), settings_(std::move(settings)), save_total_limit_(args.save_total_limit) {}
 
 ClearMLTracker::~ClearMLTracker() {
   writer_.reset();
@@ -145,9 +161,6 @@ void ClearMLTracker::start_run(const RunStart& run) {
     writer_ = std::make_unique<BackgroundWriter>("clearml");
     log_info("ClearML: offline session in " + offline_->dir().string());
   }
-  if (settings_.log_model && settings_.log_model_given)
-    log_warning("ClearML: CLEARML_LOG_MODEL is set, but checkpoints are not uploaded as output models by this client "
-                "(not implemented); scalars, parameters and the configuration are");
   started_ = true;
 }
 
@@ -181,6 +194,31 @@ void ClearMLTracker::log_metrics(const Json& values, int64_t step) {
   if (offline_) writer_->enqueue([this, events] { offline_->metrics(events); });
 }
 
+// A complete checkpoint as the output model checkpoint-N<suffix>: its files staged now (it may be
+// rotated away before it is sent), zipped and uploaded by the sender.
+void ClearMLTracker::log_artifact(const fs::path& dir, const std::string& name) {
+  if (!started_ || !settings_.log_model) return;
+  const std::string model = name + suffix_;
+  std::vector<std::pair<fs::path, std::string>> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) files.emplace_back(entry.path(), fs::relative(entry.path(), dir).generic_string());
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  Json list = Json::array();
+  std::vector<std::pair<fs::path, std::string>> staged;
+  for (const auto& [file, relative] : files) {
+    staged.emplace_back(stage(file, "models/" + model + "/" + relative), relative);
+    list.push_back(Json{{"file", staged.back().first.string()}, {"name", relative}});
+  }
+  const int64_t iteration = std::stoll("0" + name.substr(name.rfind('-') + 1));
+  submit("model", Json{{"name", model}, {"iteration", iteration}, {"project", settings_.project}, {"files", list}});
+  models_.push_back(model);
+  if (save_total_limit_ && *save_total_limit_ > 0 && static_cast<int64_t>(models_.size()) > *save_total_limit_) {
+    submit("delete_model", Json{{"name", models_.front()}});
+    models_.erase(models_.begin());
+  }
+  if (offline_) writer_->enqueue([this, model, iteration, staged] { offline_->model(model, iteration, staged, save_total_limit_); });
+}
+
 void ClearMLTracker::checkpoint_saved() {
   RemoteTracker::checkpoint_saved();
   if (writer_) writer_->drain();
@@ -207,6 +245,7 @@ std::shared_ptr<StatefulTrackerCallback> make_clearml_callback() {
   traits.callback_name = "ClearMLCallback";
   traits.keys = KeyStyle::as_logged;   // titles and series are the tracker's own
   traits.values = ValueFilter::numbers;  // int and float only, others dropped with a warning
+  traits.artifacts = settings.log_model;  // each complete checkpoint as an output model
   return std::make_shared<StatefulTrackerCallback>(traits, [settings](const TrainingArguments& args) {
     return std::make_unique<ClearMLTracker>(settings, args);
   });

@@ -9,6 +9,12 @@
 //                         events.add_batch: newline-delimited JSON, several records per request
 //   status  {status: completed | failed | stopped, reason}
 //                         tasks.completed, tasks.failed or tasks.stopped
+//   model   {name, iteration, files: [{file, name}]}   (CLEARML_LOG_MODEL)
+//                         the checkpoint's files zipped and uploaded to the files server (a form
+//                         POST whose field is the path <project>/<task>.<task id>/models/<name>.zip),
+//                         then models.create (uri, name, task, project, framework) and
+//                         models.update_for_task (iteration)
+//   delete_model {name}   models.delete and the weights' DELETE on the files server (rotation)
 // Calls are POST <api_host>/v<version>/<service>.<action> with a JSON body, the version the login
 // answered with. The task's identity {task_id, project_id} is kept in the journal.
 
@@ -38,12 +44,19 @@ class ClearMLEndpoint : public RemoteEndpoint {
   Delivery create_task(const TrackingRecord& record);
   Delivery scalars(const std::vector<TrackingRecord>& pending);
   Delivery status(const TrackingRecord& record);
+  Delivery model(const TrackingRecord& record);
+  Delivery delete_model(const TrackingRecord& record);
+  std::string files_host() const;
 
   ClearMLSettings settings_;
   HttpClient http_;
   std::string token_, api_version_;
   std::string project_id_, task_id_;
+  std::string task_name_;
   bool task_edited_ = false, task_started_ = false;  // how far the task's creation got (a retry goes on)
+  Json models_ = Json::object();  // name -> {id, uri}: the output models registered
+  int64_t model_seq_ = -1;        // the model record being sent, and how far it got
+  std::string model_uri_;
 };
 
 }  // namespace trainer

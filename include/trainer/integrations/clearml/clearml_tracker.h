@@ -13,11 +13,15 @@
 //   offline   CLEARML_OFFLINE_MODE=1: the SDK's offline session folder
 //             <cache>/offline/offline-<hex>/ (task.json, metrics.jsonl, log.jsonl, data/) for
 //             `clearml-task --import-offline-session`, and the journal, unsent, for `trainer sync`
-// Not done: CLEARML_LOG_MODEL's output models (zipped checkpoints on the files server).
+//   models    CLEARML_LOG_MODEL (default true): each checkpoint zipped as the output model
+//             checkpoint-N<suffix>, on the files server (offline: in the session's data/), the
+//             oldest deleted beyond --save_total_limit
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "trainer/core/background_writer.h"
 #include "trainer/integrations/clearml/clearml_settings.h"
@@ -35,6 +39,7 @@ class ClearMLTracker : public RemoteTracker {
 
   void start_run(const RunStart& run) override;
   void log_metrics(const Json& values, int64_t step) override;
+  void log_artifact(const std::filesystem::path& dir, const std::string& name) override;
   void checkpoint_saved() override;
   void finish(RunStatus status) override;
 
@@ -43,6 +48,8 @@ class ClearMLTracker : public RemoteTracker {
   Json configuration(const RunStart& run) const;
 
   ClearMLSettings settings_;
+  std::optional<int64_t> save_total_limit_;
+  std::vector<std::string> models_;  // the output models logged, oldest first
   std::string suffix_;  // "", "_2", "_3", ... for each later train() of the process
   int run_number_ = 1;
   std::unique_ptr<ClearMLOfflineSession> offline_;
