@@ -5,27 +5,13 @@
 
 #include "trainer/core/text.h"
 #include "trainer/net/digest.h"
+#include "trainer/net/http_client.h"  // url_encode: RFC 3986, as SigV4 wants it
 
 namespace trainer {
 
-std::string aws_uri_encode(std::string_view text, bool keep_slash) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string aws_canonical_query(const HeaderList& query) {
   std::vector<std::pair<std::string, std::string>> encoded;
-  for (const auto& [k, v] : query) encoded.emplace_back(aws_uri_encode(k, false), aws_uri_encode(v, false));
+  for (const auto& [k, v] : query) encoded.emplace_back(url_encode(k), url_encode(v));
   std::sort(encoded.begin(), encoded.end());
   std::string out;
   for (const auto& [k, v] : encoded) out += (out.empty() ? "" : "&") + k + "=" + v;
@@ -53,7 +39,7 @@ std::string signed_header_names(const HeaderList& headers) {
 
 std::string sigv4_canonical_request(const SigV4Request& request, const std::string& amz_date, const std::string& session_token) {
   const HeaderList headers = canonical_headers(request, amz_date, session_token);
-  std::string text = request.method + "\n" + aws_uri_encode(request.path.empty() ? "/" : request.path, true) + "\n" +
+  std::string text = request.method + "\n" + url_encode_path(request.path.empty() ? "/" : request.path) + "\n" +
                      aws_canonical_query(request.query) + "\n";
   for (const auto& [name, value] : headers) text += name + ":" + value + "\n";
   return text + "\n" + signed_header_names(headers) + "\n" + request.payload_sha256;

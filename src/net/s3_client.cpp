@@ -109,7 +109,7 @@ HttpResponse S3Client::request(const std::string& method, const std::string& buc
   HttpRequest r;
   r.method = method;
   const std::string canonical_query = aws_canonical_query(query);
-  r.url = base + aws_uri_encode(path, true) + (canonical_query.empty() ? "" : "?" + canonical_query);
+  r.url = base + url_encode_path(path) + (canonical_query.empty() ? "" : "?" + canonical_query);
   r.headers = std::move(headers);
   if (!settings_.credentials.access_key_id.empty())
     for (auto& h : sigv4_sign(signing, settings_.credentials, settings_.region, "s3", amz_date_now())) r.headers.push_back(std::move(h));

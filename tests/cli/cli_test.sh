@@ -86,6 +86,8 @@ check "progress is plain lines when not a terminal" bash -c "
   has 'train: 100%' && ! grep -q \$'\r' $work/out"
 
 # Waits (up to 60 s) until a background run has started training, so its signal handlers are in place.
+# Callers empty $work/out before they start the run: an earlier run's "Training" line must not count
+# (the background shell truncates the file only when it gets to run).
 wait_training() {
   for _ in $(seq 600); do
     grep -q '^Training ' "$work/out" 2>/dev/null && { sleep 0.5; return 0; }
@@ -96,6 +98,7 @@ wait_training() {
 }
 
 preempt() {
+  : >"$work/out"
   "$BIN" train --train_file train.csv --max_steps 200000 --per_device_train_batch_size 4 --output_dir pre_out \
     --save_strategy no --eval_strategy no --logging_steps 100000 >"$work/out" 2>&1 &
   local pid=$!
@@ -113,6 +116,7 @@ preempt() {
 }
 abort_twice() {
   # Slow steps (a CNN on large batches), so the second interrupt lands while the first step finishes.
+  : >"$work/out"
   "$BIN" train --model cnn --train_file "$FMNIST/t10k-images-idx3-ubyte.gz" --max_train_samples 4096 \
     --per_device_train_batch_size 1024 --max_steps 1000 --output_dir abort_out --save_strategy no \
     --eval_strategy no >"$work/out" 2>&1 &

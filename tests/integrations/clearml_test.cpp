@@ -237,14 +237,12 @@ std::string python_unzip(const fs::path& zip) {
   return text;
 }
 
-void publish_checkpoint(DrivenRun& r, int step) {
-  const fs::path dir = fs::path(r.run.args.output_dir) / ("checkpoint-" + std::to_string(step));
-  fs::create_directories(dir);
-  std::ofstream(dir / "model.safetensors") << "weights " << step;
-  std::ofstream(dir / "trainer_state.json") << "{}";
-  r.run.ctx.checkpoint_dir = dir.string();
-  r.callback->on_checkpoint_published(r.run.args, r.run.state, r.run.control, r.run.ctx);
-  fs::remove_all(dir);  // rotated before the upload, perhaps: the staged copies are sent
+// Steps 1..10 with checkpoint-5 and checkpoint-10 published (and rotated away before the upload).
+void steps_with_checkpoints(DrivenRun& r) {
+  for (int step : {5, 10}) {
+    r.steps(step - 4, step);
+    r.run.publish_checkpoint(*r.callback, step, {{"model.safetensors", "weights " + std::to_string(step)}, {"trainer_state.json", "{}"}});
+  }
 }
 
 TEST_F(ClearMLTest, CheckpointsAreZippedOutputModelsRotatedWithSaveTotalLimit) {
@@ -253,10 +251,7 @@ TEST_F(ClearMLTest, CheckpointsAreZippedOutputModelsRotatedWithSaveTotalLimit) {
   DrivenRun r(tmp.path() / "out");
   r.run.args.save_total_limit = 1;
   r.begin();
-  r.steps(1, 5);
-  publish_checkpoint(r, 5);
-  r.steps(6, 10);
-  publish_checkpoint(r, 10);
+  steps_with_checkpoints(r);
   r.end();
   EXPECT_TRUE(server.violations().empty()) << server.violations().front();
   const auto tasks = server.tasks();
@@ -283,10 +278,7 @@ TEST_F(ClearMLTest, TheOfflineSessionHoldsTheTaskFileByFile) {
   DrivenRun r(tmp.path() / "out");
   r.run.args.save_total_limit = 1;
   r.begin();
-  r.steps(1, 5);
-  publish_checkpoint(r, 5);
-  r.steps(6, 10);
-  publish_checkpoint(r, 10);
+  steps_with_checkpoints(r);
   r.final_metrics(10);
   r.end();
   EXPECT_TRUE(server.tasks().empty());

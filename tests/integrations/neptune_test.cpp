@@ -44,7 +44,7 @@ class NeptuneTest : public ::testing::Test {
 };
 
 // Evaluations with these losses, each followed by a checkpoint, as the Trainer orders them.
-void evaluate_and_save(TrainerCallback& cb, testing::FakeRun& run, const fs::path& out, const std::vector<double>& losses) {
+void evaluate_and_save(TrainerCallback& cb, testing::FakeRun& run, const std::vector<double>& losses) {
   int64_t step = 0;
   for (double loss : losses) {
     step += 10;
@@ -54,13 +54,8 @@ void evaluate_and_save(TrainerCallback& cb, testing::FakeRun& run, const fs::pat
     cb.on_evaluate(run.args, run.state, run.control, run.ctx);
     run.ctx.metrics = nullptr;
     if (!run.state.best_metric || loss < *run.state.best_metric) run.state.best_metric = loss;
-    const fs::path checkpoint = out / ("checkpoint-" + std::to_string(step));
-    fs::create_directories(checkpoint);
-    std::ofstream(checkpoint / "model.safetensors") << "w" << step;
     cb.on_save(run.args, run.state, run.control, run.ctx);
-    run.ctx.checkpoint_dir = checkpoint.string();
-    cb.on_checkpoint_published(run.args, run.state, run.control, run.ctx);
-    fs::remove_all(checkpoint);  // rotated
+    run.publish_checkpoint(cb, step, {{"model.safetensors", "w" + std::to_string(step)}});
   }
 }
 
@@ -74,7 +69,7 @@ TEST_F(NeptuneTest, BestUploadsOnlyImprovementsAndDeletesThePreviousOne) {
   run.args.load_best_model_at_end = true;
   cb.on_init_end(run.args, run.state, run.control, run.ctx);
   cb.on_train_begin(run.args, run.state, run.control, run.ctx);
-  evaluate_and_save(cb, run, tmp.path() / "out", {0.5, 0.7, 0.3});
+  evaluate_and_save(cb, run, {0.5, 0.7, 0.3});
   cb.on_train_end(run.args, run.state, run.control, run.ctx);
   const auto ops = operations(tmp.path() / "nep");
   const auto uploads = of_type(ops, "UploadFileSet");

@@ -64,6 +64,12 @@ std::string query_one(const fs::path& db_path, const std::string& sql) {
   return out;
 }
 
+// A step's log, and the row trackio must hold for it.
+Json log_at(int64_t s, double scale = 1.0) { return Json{{"loss", scale / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}}; }
+Json row_at(int64_t s, double scale = 1.0) {
+  return Json{{"train/loss", scale / static_cast<double>(s)}, {"train/learning_rate", 1e-3}, {"train/epoch", s / 10.0}, {"train/global_step", s}};
+}
+
 struct DrivenRun {
   testing::FakeRun run;
   std::shared_ptr<StatefulTrackerCallback> callback;
@@ -80,9 +86,8 @@ struct DrivenRun {
   void begin() { callback->on_train_begin(run.args, run.state, run.control, run.ctx); }
   void steps(int64_t from, int64_t to, double scale = 1.0) {
     for (int64_t s = from; s <= to; ++s) {
-      run.log(*callback, s, Json{{"loss", scale / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}});
-      rows.push_back(Json{{"train/loss", scale / static_cast<double>(s)}, {"train/learning_rate", 1e-3},
-                          {"train/epoch", s / 10.0}, {"train/global_step", s}});
+      run.log(*callback, s, log_at(s, scale));
+      rows.push_back(row_at(s, scale));
       if (s % 5 == 0) {
         run.state.global_step = s;
         callback->on_save(run.args, run.state, run.control, run.ctx);
@@ -178,9 +183,7 @@ TEST_F(TrackioTest, ResumeContinuesTheRunAndReplacesTheRowsAfterTheCheckpoint) {
   second.steps(6, 10, 2.0);
   second.end();
   std::vector<Json> want;  // steps 1..5 of the first process, then the second's 6..10
-  for (int64_t s = 1; s <= 5; ++s)
-    want.push_back(Json{{"train/loss", 1.0 / static_cast<double>(s)}, {"train/learning_rate", 1e-3},
-                        {"train/epoch", s / 10.0}, {"train/global_step", s}});
+  for (int64_t s = 1; s <= 5; ++s) want.push_back(row_at(s));
   want.insert(want.end(), second.rows.begin(), second.rows.end());
   auto rows = metrics_rows(db());
   EXPECT_EQ(metrics_of(rows, "trackio-run"), want);
@@ -269,8 +272,10 @@ TEST_F(TrackioTest, ResumeFillsInTheRowsAKilledProcessHadNotWritten) {
   second.callback->load_state(parse_json(testing::read_file(state_file)));
   std::vector<Json> want;
   for (int64_t s = 1; s <= 5; ++s) {  // the checkpoint's log_history
-    second.run.state.log_history.push_back(Json{{"loss", 1.0 / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}, {"step", s}});
-    want.push_back(Json{{"train/loss", 1.0 / static_cast<double>(s)}, {"train/learning_rate", 1e-3}, {"train/epoch", s / 10.0}, {"train/global_step", s}});
+    Json entry = log_at(s);
+    entry["step"] = s;
+    second.run.state.log_history.push_back(entry);
+    want.push_back(row_at(s));
   }
   second.run.state.global_step = 5;
   second.begin();

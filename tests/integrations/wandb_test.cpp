@@ -454,10 +454,12 @@ void expect_manifest_matches_its_files(const wandb_internal::ArtifactRecord& art
   EXPECT_EQ(artifact.client_id().size(), 128u);
 }
 
-void write_checkpoint(const fs::path& dir, const std::string& weights) {
-  fs::create_directories(dir);
-  std::ofstream(dir / "model.safetensors") << weights;
-  std::ofstream(dir / "trainer_state.json") << "{}";
+// Steps 1..10 with checkpoint-5 and checkpoint-10 published (and rotated away: wandb sync runs later).
+void steps_with_checkpoints(DrivenRun& r) {
+  for (int step : {5, 10}) {
+    r.steps(step - 4, step);
+    r.run.publish_checkpoint(*r.callback, step, {{"model.safetensors", "weights at " + std::to_string(step)}, {"trainer_state.json", "{}"}});
+  }
 }
 
 TEST_F(WandbTest, OfflineCheckpointsAreModelArtifactsThatOutliveRotation) {
@@ -466,14 +468,7 @@ TEST_F(WandbTest, OfflineCheckpointsAreModelArtifactsThatOutliveRotation) {
   {
     DrivenRun r(tmp.path() / "out");
     r.begin();
-    for (int step : {5, 10}) {
-      r.steps(step - 4, step);
-      const fs::path checkpoint = tmp.path() / "out" / ("checkpoint-" + std::to_string(step));
-      write_checkpoint(checkpoint, "weights at " + std::to_string(step));
-      r.run.ctx.checkpoint_dir = checkpoint.string();
-      r.callback->on_checkpoint_published(r.run.args, r.run.state, r.run.control, r.run.ctx);
-      fs::remove_all(checkpoint);  // rotated away (save_total_limit) before wandb sync runs
-    }
+    steps_with_checkpoints(r);
     r.end();
   }
   EXPECT_FALSE(logs.contains("not as a model artifact"));  // only said online
@@ -501,14 +496,7 @@ TEST_F(WandbTest, OfflineEndLogsTheLastCheckpointAsTheFinalModel) {
   {
     DrivenRun r(tmp.path() / "out");
     r.begin();
-    for (int step : {5, 10}) {
-      r.steps(step - 4, step);
-      const fs::path checkpoint = tmp.path() / "out" / ("checkpoint-" + std::to_string(step));
-      write_checkpoint(checkpoint, "weights at " + std::to_string(step));
-      r.run.ctx.checkpoint_dir = checkpoint.string();
-      r.callback->on_checkpoint_published(r.run.args, r.run.state, r.run.control, r.run.ctx);
-      fs::remove_all(checkpoint);
-    }
+    steps_with_checkpoints(r);
     r.final_metrics(10);
     r.end();
   }

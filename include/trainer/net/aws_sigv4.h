@@ -7,7 +7,6 @@
 // published example signatures and against botocore's signer (tests/cli/flyte_test.sh).
 
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,8 +29,6 @@ struct SigV4Request {
   std::string payload_sha256;  // hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"
 };
 
-// RFC 3986 encoding as SigV4 wants it: unreserved characters kept, '/' kept when `keep_slash`.
-std::string aws_uri_encode(std::string_view text, bool keep_slash);
 // key=value pairs sorted by key (then value), each encoded, joined with '&'.
 std::string aws_canonical_query(const HeaderList& query);
 std::string sigv4_canonical_request(const SigV4Request& request, const std::string& amz_date,
