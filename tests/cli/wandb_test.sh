@@ -51,12 +51,15 @@ offline_models() {
   WANDB_MODE=offline WANDB_LOG_MODEL=checkpoint "$BIN" "${common[@]}" --save_total_limit 1 --output_dir models > models.log 2>&1 \
     || { tail -5 models.log; return 1; }
   $PY "$SRC/tests/integrations/read_wandb.py" "$(offline_dir)" > read.json || return 1
-  # One model artifact per checkpoint (20, 40, 60), each whole although only checkpoint-60 is left.
+  # The base model, then one model artifact per checkpoint (20, 40, 60), each whole although only
+  # checkpoint-60 is left.
   $PY -c '
 import json, sys
 arts = json.load(open(sys.argv[1]))["artifacts"]
+base = [a for a in arts if "base_model" in a["aliases"]]
 steps = [a for s in (20, 40, 60) for a in arts if f"checkpoint_global_step_{s}" in a["aliases"]]
-ok = len(arts) == 3 and len(steps) == 3 and all("model.safetensors" in a["files"] and "trainer_state.json" in a["files"] for a in arts)
+ok = len(arts) == 4 and len(base) == 1 and list(base[0]["files"]) == ["model_architecture.txt"] and len(steps) == 3 \
+    and all("model.safetensors" in a["files"] and "trainer_state.json" in a["files"] for a in steps)
 sys.exit(0 if ok else 1)' read.json || { echo "artifacts: $(cat read.json)"; return 1; }
   [[ $(ls -d models/checkpoint-* | wc -l) -eq 1 ]] || { echo "rotation did not happen"; return 1; }
 }

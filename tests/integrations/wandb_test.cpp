@@ -472,8 +472,14 @@ TEST_F(WandbTest, OfflineCheckpointsAreModelArtifactsThatOutliveRotation) {
     r.end();
   }
   EXPECT_FALSE(logs.contains("not as a model artifact"));  // only said online
-  const auto artifacts = offline_artifacts(tmp.path() / "wandb");
-  ASSERT_EQ(artifacts.size(), 2u);
+  auto artifacts = offline_artifacts(tmp.path() / "wandb");
+  ASSERT_EQ(artifacts.size(), 3u);
+  const auto base = artifacts[0];  // the original's first: the model's description, alias base_model
+  EXPECT_EQ(std::vector<std::string>(base.aliases().begin(), base.aliases().end()), (std::vector<std::string>{"latest", "base_model"}));
+  expect_manifest_matches_its_files(base, {{"model_architecture.txt", std::string(R"({"architecture": "Mlp", "num_parameters": 1234})") + "\n"}});
+  EXPECT_EQ(parse_json(base.metadata()).at("initial_model"), true);
+  EXPECT_EQ(parse_json(base.metadata()).at("model_config").at("architecture"), "Mlp");
+  artifacts.erase(artifacts.begin());
   for (size_t i = 0; i < 2; ++i) {
     const auto& a = artifacts[i];
     const int step = i == 0 ? 5 : 10;
@@ -500,14 +506,39 @@ TEST_F(WandbTest, OfflineEndLogsTheLastCheckpointAsTheFinalModel) {
     r.final_metrics(10);
     r.end();
   }
-  const auto artifacts = offline_artifacts(tmp.path() / "wandb");
-  ASSERT_EQ(artifacts.size(), 1u);
+  const auto all = offline_artifacts(tmp.path() / "wandb");
+  ASSERT_EQ(all.size(), 2u);  // base_model, then final_model
+  const std::vector<wandb_internal::ArtifactRecord> artifacts(all.begin() + 1, all.end());
   expect_manifest_matches_its_files(artifacts[0], {{"model.safetensors", "weights at 10"}, {"trainer_state.json", "{}"}});
   EXPECT_EQ(std::vector<std::string>(artifacts[0].aliases().begin(), artifacts[0].aliases().end()),
             (std::vector<std::string>{"latest", "final_model"}));
   const Json metadata = parse_json(artifacts[0].metadata());
   EXPECT_EQ(metadata.at("final_model"), true);
   EXPECT_EQ(metadata.at("train_runtime"), 1.5);
+}
+
+TEST_F(WandbTest, WithTheBestModelLoadedAtTheEndTheFinalModelIsTheBestCheckpoint) {
+  env.set("WANDB_MODE", "offline").set("WANDB_LOG_MODEL", "end");
+  {
+    DrivenRun r(tmp.path() / "out");
+    r.run.args.load_best_model_at_end = true;
+    r.begin();
+    steps_with_checkpoints(r);  // both rotated away ...
+    const fs::path best = tmp.path() / "out" / "checkpoint-5";  // ... but the best one is kept on disk
+    fs::create_directories(best);
+    std::ofstream(best / "model.safetensors") << "best weights";
+    r.run.state.best_model_checkpoint = best.string();
+    r.run.state.best_metric = 0.25;
+    r.run.state.total_flos = 1e9;
+    r.end();
+  }
+  const auto artifacts = offline_artifacts(tmp.path() / "wandb");
+  ASSERT_EQ(artifacts.size(), 2u);
+  expect_manifest_matches_its_files(artifacts[1], {{"model.safetensors", "best weights"}});
+  const Json metadata = parse_json(artifacts[1].metadata());
+  EXPECT_EQ(metadata.at("eval/loss"), 0.25);
+  EXPECT_EQ(metadata.at("train/total_floss"), 1e9);
+  EXPECT_EQ(metadata.at("final_model"), true);
 }
 
 TEST_F(WandbTest, OnlineSaysAtSetUpThatCheckpointsAreRunFiles) {

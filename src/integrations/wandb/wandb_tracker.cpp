@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "trainer/core/argument_spec.h"
+#include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/integrations/environment.h"
@@ -90,6 +91,7 @@ void WandbTracker::start_run(const RunStart& run) {
   started_ = true;
   artifact_name_ = "model-" + (info.display_name.empty() ? run_id_ : info.display_name);
   num_parameters_ = info.config.value("model/num_parameters", Json());
+  if (offline_ && settings_.log_model != WandbLogModel::none && !continues) log_base_model(run);
   if (settings_.log_model != WandbLogModel::none && !offline)
     log_warning(std::string("W&B: WANDB_LOG_MODEL=") + (settings_.log_model == WandbLogModel::end ? "end" : "checkpoint") +
              " online: the checkpoint's files are logged as the run's files (under " +
@@ -189,13 +191,49 @@ void WandbTracker::log_artifact(const fs::path& dir, const std::string& name) {
   log_files(files);  // the journal's run files: sent now when online, by `trainer sync` otherwise
 }
 
+// The original's first artifact: the model's description as model_architecture.txt, alias base_model.
+void WandbTracker::log_base_model(const RunStart& run) {
+  const fs::path file = offline_->dir() / "tmp" / "model_architecture.txt";
+  fs::create_directories(file.parent_path());
+  write_file_atomic(file, run.model_description + "\n", Durability::kReplaceOnly);
+  const Json config = run.model_config();
+  WandbArtifact artifact{artifact_name_, "model", {"base_model"},
+                         Json{{"model_config", config.is_object() ? config : Json(run.model_description)},
+                              {"num_parameters", num_parameters_}, {"initial_model", true}},
+                         {{file, "model_architecture.txt"}}};
+  log_model_artifact(std::move(artifact), "base_model");
+}
+
+// The files of the model training ends with: with --load_best_model_at_end the best checkpoint
+// (kept on disk by rotation), else the last one.
+std::vector<std::pair<fs::path, std::string>> WandbTracker::final_model_files(Json* metadata) const {
+  const auto& best = state().best_model_checkpoint;
+  if (args().load_best_model_at_end && best && fs::is_directory(*best) && state().best_metric) {
+    std::vector<std::pair<fs::path, std::string>> files;
+    for (const auto& entry : fs::recursive_directory_iterator(*best))
+      if (entry.is_regular_file()) files.emplace_back(entry.path(), fs::relative(entry.path(), *best).generic_string());
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::string metric = args().metric_for_best_model.value_or("loss");
+    if (metric.rfind("eval_", 0) == 0) metric = metric.substr(5);
+    *metadata = Json{{"eval/" + metric, *state().best_metric}, {"train/total_floss", state().total_flos}};
+    return files;
+  }
+  *metadata = numeric_summary();
+  return last_checkpoint_;
+}
+
 void WandbTracker::log_final_model() {
-  if (last_checkpoint_.empty()) return;
+  Json metadata;
+  std::vector<std::pair<fs::path, std::string>> files = final_model_files(&metadata);
+  if (files.empty()) return;
   if (offline_) {
-    WandbArtifact artifact{artifact_name_, "model", {"final_model"}, numeric_summary(), last_checkpoint_};
+    WandbArtifact artifact{artifact_name_, "model", {"final_model"}, metadata, files};
     artifact.metadata["final_model"] = true;
     log_model_artifact(std::move(artifact), "final_model");
   }
+  if (files != last_checkpoint_)  // the best checkpoint: staged now, for the run files
+    for (auto& [file, relative] : files) file = stage(file, "final_model/" + relative);
+  last_checkpoint_ = std::move(files);
   for (auto& f : last_checkpoint_) f.second = "final_model/" + f.second;
   log_files(last_checkpoint_);
   last_checkpoint_.clear();

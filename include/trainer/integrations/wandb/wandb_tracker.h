@@ -53,6 +53,8 @@ class WandbTracker : public RemoteTracker {
   void log_files(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
   Json numeric_summary() const;
   void log_model_artifact(WandbArtifact artifact, const std::string& folder);
+  void log_base_model(const RunStart& run);
+  std::vector<std::pair<std::filesystem::path, std::string>> final_model_files(Json* metadata) const;
   void log_final_model();
   void write_exit();
   double runtime() const;
