@@ -11,7 +11,7 @@
 #include <fstream>
 #include <set>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
 #include "mock_clearml_server.h"

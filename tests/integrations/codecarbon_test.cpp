@@ -6,7 +6,7 @@
 #include <sstream>
 #include <thread>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/integrations/codecarbon/energy_sources.h"
 #include "trainer/integrations/codecarbon/power_models.h"
 

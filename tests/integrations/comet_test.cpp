@@ -8,7 +8,7 @@
 #include <set>
 #include <tuple>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
 #include "killed_process.h"

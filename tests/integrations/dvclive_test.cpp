@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "fake_run.h"
 #include "trainer/integrations/log_keys.h"
 

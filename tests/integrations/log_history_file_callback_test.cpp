@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/integrations/registry.h"
 
 namespace trainer {

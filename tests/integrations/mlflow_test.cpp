@@ -10,7 +10,7 @@
 #include <thread>
 #include <tuple>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
 #include "mock_mlflow_server.h"

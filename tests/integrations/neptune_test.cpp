@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "fake_run.h"
 #include "scoped_env.h"
 #include "trainer/core/argument_spec.h"

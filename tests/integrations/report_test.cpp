@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/integrations/report/html_report.h"
 #include "trainer/integrations/report/svg_chart.h"
 

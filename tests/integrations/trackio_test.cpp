@@ -16,7 +16,7 @@
 #include <cmath>
 #include <limits>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "fake_run.h"
 #include "killed_process.h"
 #include "scoped_env.h"

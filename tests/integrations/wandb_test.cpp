@@ -9,7 +9,7 @@
 #include <regex>
 #include <thread>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
 #include "killed_process.h"

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 
 namespace trainer {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "s3rver_process.h"
 #include "scoped_env.h"
 #include "trainer/core/argument_spec.h"

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <map>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "torch_test_support.h"
 #include "trainer/trainer.h"
 

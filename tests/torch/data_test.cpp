@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/datasets.h"
 

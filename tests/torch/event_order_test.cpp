@@ -7,7 +7,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/trainer.h"
 
 namespace trainer {

@@ -7,7 +7,7 @@
 
 #include <torch/torch.h>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/core/json.h"
 
 namespace trainer {

@@ -6,7 +6,7 @@
 
 #include <cstdlib>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/trainer.h"
 
 namespace trainer {

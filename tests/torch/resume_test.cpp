@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "trainer/trainer.h"
 
 namespace trainer {

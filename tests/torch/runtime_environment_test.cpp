@@ -7,7 +7,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "torch_test_support.h"
 #include "trainer/torch/runtime_environment.h"
 

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 
 namespace trainer {
 namespace {

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 #include "torch_test_support.h"
 #include "trainer/trainer.h"
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include "../core/test_support.h"
+#include "test_support.h"
 
 namespace trainer {
 namespace {
