@@ -5,6 +5,7 @@
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/text.h"
+#include "trainer/integrations/environment.h"
 #include "trainer/net/digest.h"
 
 namespace trainer {
@@ -12,10 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? trim_space(v) : "";
-}
+std::string env(const char* name) { return trim_space(env_string(name)); }
 
 std::string decode_entities(const std::string& text) {
   std::string out;

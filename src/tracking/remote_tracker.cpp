@@ -1,5 +1,7 @@
 #include "trainer/tracking/remote_tracker.h"
 
+#include "trainer/integrations/file_snapshot.h"
+
 #include <algorithm>
 
 #include "trainer/core/argument_spec.h"
@@ -114,12 +116,7 @@ std::vector<std::pair<fs::path, std::string>> RemoteTracker::output_dir_files() 
 
 fs::path RemoteTracker::stage(const fs::path& file, const std::string& relative) {
   const fs::path staged = dir_ / "staged" / relative;
-  fs::create_directories(staged.parent_path());
-  std::error_code ec;
-  if (fs::equivalent(file, staged, ec)) return staged;  // staged already (or the same link)
-  fs::remove(staged, ec);
-  fs::create_hard_link(file, staged, ec);  // checkpoint files are never changed in place: a link is a snapshot
-  if (ec) fs::copy_file(file, staged, fs::copy_options::overwrite_existing);
+  snapshot_file(file, staged);
   return staged;
 }
 

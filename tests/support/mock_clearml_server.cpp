@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "form_parts.h"
 #include "test_control.h"
 
 namespace trainer::testing {
@@ -39,20 +40,9 @@ TestResponse MockClearMLServer::handle(const ReceivedRequest& request) {
   if (path.rfind("/v", 0) == 0 && path.find('/', 1) != std::string::npos) path = path.substr(path.find('/', 1));
   const std::string endpoint = path.substr(1);
   if (request.method == "POST" && request.path == "/") {  // the files server: multipart parts named by their paths
-    const std::string type = request.headers.count("content-type") ? request.headers.at("content-type") : "";
-    const size_t b = type.find("boundary=");
-    if (type.rfind("multipart/form-data", 0) != 0 || b == std::string::npos) return violation("files: not multipart/form-data");
-    const std::string boundary = "--" + type.substr(b + 9);
-    for (size_t part = request.body.find(boundary); part != std::string::npos;) {
-      const size_t head_end = request.body.find("\r\n\r\n", part);
-      if (head_end == std::string::npos) break;
-      const std::string head = request.body.substr(part, head_end - part);
-      const size_t name = head.find("name=\"");
-      const size_t end = request.body.find("\r\n" + boundary, head_end + 4);
-      if (name == std::string::npos || end == std::string::npos) break;
-      files_[head.substr(name + 6, head.find('"', name + 6) - name - 6)] = request.body.substr(head_end + 4, end - head_end - 4);
-      part = end + 2;
-    }
+    const auto parts = form_parts(request);
+    if (!parts) return violation("files: not multipart/form-data");
+    for (const auto& [path, bytes] : *parts) files_[path] = bytes;
     return answer(200, Json::array());
   }
   if (request.method == "DELETE") {

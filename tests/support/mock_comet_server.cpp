@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "form_parts.h"
 #include "test_control.h"
 
 namespace trainer::testing {
@@ -63,18 +64,11 @@ TestResponse MockCometServer::write(const std::string& call, const ReceivedReque
   if (call == "upload-asset") {
     StoredExperiment* e = find(request.query.count("experimentKey") ? request.query.at("experimentKey") : "");
     if (!e) return answer(400, Json{{"msg", "experiment not found"}});
-    const std::string type = request.headers.count("content-type") ? request.headers.at("content-type") : "";
-    const size_t b = type.find("boundary=");
-    if (type.rfind("multipart/form-data", 0) != 0 || b == std::string::npos) return violation("upload-asset: not multipart/form-data");
-    const std::string boundary = "--" + type.substr(b + 9);
-    const size_t part = request.body.find(boundary);
-    const size_t head_end = request.body.find("\r\n\r\n", part);
-    if (part == std::string::npos || head_end == std::string::npos ||
-        request.body.substr(part, head_end - part).find("name=\"file\"") == std::string::npos)
-      return violation("upload-asset: no part named file");
-    const size_t end = request.body.find("\r\n" + boundary, head_end + 4);
+    const auto parts = form_parts(request);
+    if (!parts) return violation("upload-asset: not multipart/form-data");
+    if (parts->empty() || parts->front().first != "file") return violation("upload-asset: no part named file");
     if (!request.query.count("fileName")) return violation("upload-asset: no fileName");
-    e->assets[request.query.at("fileName")] = request.body.substr(head_end + 4, end - head_end - 4);
+    e->assets[request.query.at("fileName")] = parts->front().second;
     return answer(200, Json::object());
   }
   if (request.headers.count("content-type") == 0 || request.headers.at("content-type").rfind("application/json", 0) != 0)

@@ -9,6 +9,9 @@ namespace trainer {
 bool env_flag(const char* name, bool fallback = false);
 // The value, or "" when unset.
 std::string env_string(const char* name);
+// A setting that must be a boolean (1/true/yes/on, 0/false/no/off, any case); empty is `fallback`.
+// Throws ArgumentError "NAME: expected true or false (1 or 0), got 'x'".
+bool parse_bool_setting(const std::string& name, const std::string& value, bool fallback);
 // This machine's host name ("localhost" when it has none): file names and run metadata.
 std::string host_name();
 

@@ -64,15 +64,18 @@ HttpResponse ClearMLEndpoint::post(const std::string& endpoint, const std::strin
   return http_.send(request);
 }
 
-HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const Json& body) {
-  const std::string text = dump_json(body, {-1, false, false});
-  HttpResponse r = post(endpoint, text, "application/json");
+HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const std::string& body, const std::string& content_type) {
+  HttpResponse r = post(endpoint, body, content_type);
   if (r.status == 401 && !token_.empty()) {  // the token expired: log in again, once
     token_.clear();
     if (login().kind != Delivery::Kind::delivered) return r;
-    r = post(endpoint, text, "application/json");
+    r = post(endpoint, body, content_type);
   }
   return r;
+}
+
+HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const Json& body) {
+  return call(endpoint, dump_json(body, {-1, false, false}), "application/json");
 }
 
 Delivery ClearMLEndpoint::login() {
@@ -163,14 +166,7 @@ Delivery ClearMLEndpoint::scalars(const std::vector<TrackingRecord>& pending) {
     }
     ++records;
   }
-  HttpResponse r = post("events.add_batch", body, "application/json-lines");
-  if (r.status == 401) {
-    token_.clear();
-    const Delivery d = login();
-    if (d.kind != Delivery::Kind::delivered) return d;
-    r = post("events.add_batch", body, "application/json-lines");
-  }
-  return classify_response(r, records, "ClearML events.add_batch");
+  return classify_response(call("events.add_batch", body, "application/json-lines"), records, "ClearML events.add_batch");
 }
 
 Delivery ClearMLEndpoint::status(const TrackingRecord& record) {

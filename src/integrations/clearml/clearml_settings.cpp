@@ -12,13 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool parse_bool(const std::string& name, const std::string& value) {
-  const std::string v = ascii_lower(trim_space(value));
-  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
-  if (v == "0" || v == "false" || v == "no" || v == "off" || v.empty()) return false;
-  throw ArgumentError(name + ": expected true or false, got '" + value + "'");
-}
-
 std::string unquote(std::string v) {
   v = trim_space(v);
   if (!v.empty() && v.back() == ',') v = trim_space(v.substr(0, v.size() - 1));
@@ -123,7 +116,7 @@ ClearMLSettings ClearMLSettings::from_environment() {
   s.task = env_or("CLEARML_TASK", nullptr, s.task);
   const std::string log_model = env_string("CLEARML_LOG_MODEL");
   s.log_model_given = !log_model.empty();
-  if (s.log_model_given) s.log_model = parse_bool("CLEARML_LOG_MODEL", log_model);
+  if (s.log_model_given) s.log_model = parse_bool_setting("CLEARML_LOG_MODEL", log_model, true);
   s.api_host = env_or("CLEARML_API_HOST", "TRAINS_API_HOST", first_of(conf, {"api.api_server"}, s.api_host));
   s.files_host = env_or("CLEARML_FILES_HOST", "TRAINS_FILES_HOST", first_of(conf, {"api.files_server"}, ""));
   while (!s.api_host.empty() && s.api_host.back() == '/') s.api_host.pop_back();
@@ -135,9 +128,9 @@ ClearMLSettings ClearMLSettings::from_environment() {
   if (s.access_key.empty() != s.secret_key.empty())
     throw ArgumentError(std::string("ClearML: CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY go together (or api.credentials in clearml.conf): ") +
                         (s.access_key.empty() ? "the access key" : "the secret key") + " is missing");
-  s.offline = parse_bool("CLEARML_OFFLINE_MODE", env_string("CLEARML_OFFLINE_MODE"));
+  s.offline = parse_bool_setting("CLEARML_OFFLINE_MODE", env_string("CLEARML_OFFLINE_MODE"), false);
   const std::string verify = env_or("CLEARML_API_HOST_VERIFY_CERT", nullptr, first_of(conf, {"api.verify_certificate"}, "true"));
-  s.verify_cert = parse_bool("CLEARML_API_HOST_VERIFY_CERT", verify);
+  s.verify_cert = parse_bool_setting("CLEARML_API_HOST_VERIFY_CERT", verify, true);
   const std::string cache = env_or("CLEARML_CACHE_DIR", "TRAINS_CACHE_DIR", first_of(conf, {"sdk.storage.cache.default_base_dir"}, ""));
   s.cache_dir = cache.empty() ? fs::temp_directory_path() / "clearml_cache" : fs::path(cache);
   return s;

@@ -12,6 +12,7 @@
 #include "trainer/core/training_arguments.h"
 #include "trainer/integrations/clearml/clearml_endpoint.h"
 #include "trainer/integrations/environment.h"
+#include "trainer/integrations/file_snapshot.h"
 #include "trainer/integrations/local_time.h"
 #include "trainer/integrations/log_keys.h"
 #include "trainer/integrations/random_id.h"
@@ -199,13 +200,9 @@ void ClearMLTracker::log_metrics(const Json& values, int64_t step) {
 void ClearMLTracker::log_artifact(const fs::path& dir, const std::string& name) {
   if (!started_ || !settings_.log_model) return;
   const std::string model = name + suffix_;
-  std::vector<std::pair<fs::path, std::string>> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files.emplace_back(entry.path(), fs::relative(entry.path(), dir).generic_string());
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   Json list = Json::array();
   std::vector<std::pair<fs::path, std::string>> staged;
-  for (const auto& [file, relative] : files) {
+  for (const auto& [file, relative] : files_under(dir)) {
     staged.emplace_back(stage(file, "models/" + model + "/" + relative), relative);
     list.push_back(Json{{"file", staged.back().first.string()}, {"name", relative}});
   }

@@ -27,13 +27,6 @@ CometMode parse_mode(const std::string& value, bool& online) {
                       "offline, disabled)");
 }
 
-bool parse_start_online(const std::string& value) {
-  const std::string v = ascii_lower(value);
-  if (v.empty() || v == "1" || v == "true" || v == "yes" || v == "on") return true;
-  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
-  throw ArgumentError("COMET_START_ONLINE: expected true or false (1 or 0), got '" + value + "'");
-}
-
 }  // namespace
 
 std::string comet_api_url(const std::string& url_override) {
@@ -48,7 +41,7 @@ std::string comet_api_url(const std::string& url_override) {
 CometSettings CometSettings::from_environment() {
   CometSettings s;
   s.mode = parse_mode(env_string("COMET_MODE"), s.online);
-  s.online = s.online && parse_start_online(env_string("COMET_START_ONLINE"));
+  s.online = s.online && parse_bool_setting("COMET_START_ONLINE", env_string("COMET_START_ONLINE"), true);
   s.api_key = env_string("COMET_API_KEY");
   if (s.api_key.empty()) s.online = false;
   if (const std::string p = env_string("COMET_PROJECT_NAME"); !p.empty()) s.project = p;

@@ -9,6 +9,7 @@
 #include "trainer/core/text.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/integrations/environment.h"
+#include "trainer/integrations/file_snapshot.h"
 #include "trainer/integrations/flyte/blob_store.h"
 #include "trainer/integrations/text_output.h"
 #include "trainer/net/s3_client.h"
@@ -86,13 +87,11 @@ class FlyteTracker : public RemoteTracker {
   // A complete checkpoint: its files, then the pointer to it, then the previous one's removal.
   void log_artifact(const fs::path& dir, const std::string& name) override {
     if (!destination_) return;
-    std::vector<std::pair<fs::path, std::string>> files;
-    for (const auto& entry : fs::recursive_directory_iterator(dir))
-      if (entry.is_regular_file()) files.emplace_back(entry.path(), name + "/" + fs::relative(entry.path(), dir).generic_string());
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-    for (const auto& [file, key] : files)
+    for (const auto& [file, relative] : files_under(dir)) {
+      const std::string key = name + "/" + relative;
       submit("put_file", Json{{"root", *destination_}, {"key", key}, {"file", stage(file, key).string()},
                               {"content_type", "application/octet-stream"}});
+    }
     submit("put_text", Json{{"root", *destination_}, {"key", kLatest}, {"text", name}});
     if (!previous_.empty() && previous_ != name) submit("delete_prefix", Json{{"root", *destination_}, {"prefix", previous_ + "/"}});
     previous_ = name;

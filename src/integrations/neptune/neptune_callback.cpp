@@ -12,6 +12,7 @@
 #include "trainer/core/text.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/integrations/environment.h"
+#include "trainer/integrations/file_snapshot.h"
 #include "trainer/integrations/local_time.h"
 #include "trainer/integrations/random_id.h"
 
@@ -65,14 +66,7 @@ class NeptuneOfflineRun {
   // The checkpoint's files linked under upload/, where neptune sync finds them after rotation.
   fs::path stage(const fs::path& checkpoint) const {
     const fs::path target = dir_ / "upload" / checkpoint.filename();
-    for (const auto& entry : fs::recursive_directory_iterator(checkpoint)) {
-      if (!entry.is_regular_file()) continue;
-      const fs::path to = target / fs::relative(entry.path(), checkpoint);
-      fs::create_directories(to.parent_path());
-      std::error_code ec;
-      fs::create_hard_link(entry.path(), to, ec);
-      if (ec) fs::copy_file(entry.path(), to, fs::copy_options::overwrite_existing);
-    }
+    for (const auto& [file, relative] : files_under(checkpoint)) snapshot_file(file, target / relative);
     return target;
   }
   const fs::path& dir() const { return dir_; }

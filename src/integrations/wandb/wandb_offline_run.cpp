@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "trainer/core/atomic_file.h"
+#include "trainer/integrations/file_snapshot.h"
 #include "trainer/integrations/random_id.h"
 #include "trainer/net/digest.h"
 #include "trainer/integrations/wandb/wandb_log_writer.h"
@@ -188,11 +189,8 @@ WandbArtifact WandbOfflineRun::stage_artifact(WandbArtifact artifact, const std:
   std::error_code ec;
   fs::remove_all(root, ec);
   for (auto& [source, name] : artifact.files) {
-    const fs::path target = root / name;
-    fs::create_directories(target.parent_path());
-    fs::create_hard_link(source, target, ec);  // checkpoint files are never changed in place
-    if (ec) fs::copy_file(source, target, fs::copy_options::overwrite_existing);
-    source = target;
+    snapshot_file(source, root / name);
+    source = root / name;
   }
   return artifact;
 }

@@ -8,6 +8,7 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/integrations/environment.h"
+#include "trainer/integrations/file_snapshot.h"
 #include "trainer/integrations/local_time.h"
 #include "trainer/integrations/log_keys.h"
 #include "trainer/integrations/random_id.h"
@@ -170,10 +171,7 @@ void WandbTracker::log_model_artifact(WandbArtifact artifact, const std::string&
 
 void WandbTracker::log_artifact(const fs::path& dir, const std::string& name) {
   if (!started_) return;
-  std::vector<std::pair<fs::path, std::string>> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files.emplace_back(entry.path(), fs::relative(entry.path(), dir).generic_string());
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  std::vector<std::pair<fs::path, std::string>> files = files_under(dir);
   if (settings_.log_model == WandbLogModel::end) {  // keep a snapshot of the newest checkpoint for finish()
     last_checkpoint_.clear();
     for (const auto& [file, relative] : files) last_checkpoint_.emplace_back(stage(file, "final_model/" + relative), relative);
@@ -209,10 +207,7 @@ void WandbTracker::log_base_model(const RunStart& run) {
 std::vector<std::pair<fs::path, std::string>> WandbTracker::final_model_files(Json* metadata) const {
   const auto& best = state().best_model_checkpoint;
   if (args().load_best_model_at_end && best && fs::is_directory(*best) && state().best_metric) {
-    std::vector<std::pair<fs::path, std::string>> files;
-    for (const auto& entry : fs::recursive_directory_iterator(*best))
-      if (entry.is_regular_file()) files.emplace_back(entry.path(), fs::relative(entry.path(), *best).generic_string());
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::vector<std::pair<fs::path, std::string>> files = files_under(*best);
     std::string metric = args().metric_for_best_model.value_or("loss");
     if (metric.rfind("eval_", 0) == 0) metric = metric.substr(5);
     *metadata = Json{{"eval/" + metric, *state().best_metric}, {"train/total_floss", state().total_flos}};

@@ -38,6 +38,8 @@ class ClearMLEndpoint : public RemoteEndpoint {
   void set_aborted(bool aborted) override { http_.set_aborted(aborted); }
 
  private:
+  // A call with the token; a 401 logs in again once and repeats it.
+  HttpResponse call(const std::string& endpoint, const std::string& body, const std::string& content_type);
   HttpResponse call(const std::string& endpoint, const Json& body);
   HttpResponse post(const std::string& endpoint, const std::string& body, const std::string& content_type);
   Delivery login();
