@@ -22,7 +22,10 @@ const char* kUsage =
     "  env     print the versions, CPU, threads, BLAS kernel and devices a bug report needs\n"
     "\n"
     "exit status: 0 success, 1 runtime error (data, files), 2 bad arguments, 3 the loss diverged,\n"
-    "             4 stopped by SIGTERM/SIGINT after saving a checkpoint (resume with --resume_from_checkpoint last)\n";
+    "             4 stopped by SIGTERM/SIGINT after saving a checkpoint (resume with --resume_from_checkpoint last),\n"
+    "             5 data-parallel: another rank was lost or failed (the message names it)\n"
+    "\n"
+    "data-parallel: scripts/torchrun --nproc_per_node N --no_python ./build/trainer train ... (docs/distributed.md)\n";
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include <trainer/trainer.h>
 
@@ -145,32 +146,41 @@ int run_train(const std::vector<std::string>& tokens) {
       callbacks.push_back(std::make_shared<EarlyStoppingCallback>(*opts.early_stopping_patience, opts.early_stopping_threshold));
 
     Trainer trainer(model, args, train, eval, callbacks, compute_accuracy);
-    std::cerr << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << classes << " classes) on "
-              << train->size() << " examples, device " << trainer.device() << "\n";
+    // In a data-parallel job, rank 0 alone speaks (errors aside), as it alone writes.
+    std::ostringstream muted;
+    std::ostream& out = trainer.process().is_world_process_zero() ? std::cout : muted;
+    std::ostream& info = trainer.process().is_world_process_zero() ? std::cerr : muted;
+    info << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << classes << " classes) on "
+              << train->size() << " examples, device " << trainer.device()
+         << (trainer.process().distributed() ? ", " + std::to_string(trainer.process().world_size) + " processes" : std::string()) << "\n";
     auto result = trainer.train();
     if (result.already_complete) {
-      std::cout << "Nothing to do: " << result.resumed_from << " has already trained " << result.global_step << " of "
+      out << "Nothing to do: " << result.resumed_from << " has already trained " << result.global_step << " of "
                 << result.max_steps << " steps. Raise --max_steps or --num_train_epochs to train further, or train into a "
                 << "new --output_dir.\n";
       return kOk;
     }
     if (int sig = PreemptionCallback::requested_signal()) {
       const auto ckpt = fs::path(trainer.args().output_dir) / checkpoint_dir_name(result.global_step);
-      std::cerr << "Stopped by " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << " after step " << result.global_step
+      info << "Stopped by " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << " after step " << result.global_step
                 << "; checkpoint saved in " << ckpt.string() << ".\nResume with the same command and "
                 << "--resume_from_checkpoint last\n";
       return kPreempted;
     }
-    std::cout << "train_loss " << python_float_repr(result.training_loss) << " after " << result.global_step << " steps\n";
+    out << "train_loss " << python_float_repr(result.training_loss) << " after " << result.global_step << " steps"
+        << (result.resumed_from.empty() ? std::string() : " (resumed from " + result.resumed_from + ")") << "\n";
     if (eval) {
       // The loop's own evaluation at the final step, when there was one, is the final evaluation.
       const auto reused = trainer.evaluation_of_current_weights();
       const Json metrics = reused ? *reused : trainer.evaluate();
-      std::cout << "test accuracy: " << metrics.value("eval_accuracy", 0.0) << " (loss " << metrics.value("eval_loss", 0.0)
+      out << "test accuracy: " << metrics.value("eval_accuracy", 0.0) << " (loss " << metrics.value("eval_loss", 0.0)
                 << ", " << eval->size() << " examples)\n";
     }
     trainer.save_state();
     return kOk;
+  } catch (const DistributedError& e) {
+    std::cerr << "trainer train: error: " << e.what() << "\n";
+    return kPeerLost;
   } catch (const StopRequested& e) {
     std::cerr << "trainer train: " << e.what() << "\n";
     return kPreempted;

@@ -35,6 +35,8 @@
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/datasets.h"
 #include "trainer/torch/device.h"
+#include "trainer/torch/distributed/gradient_reducer.h"
+#include "trainer/torch/distributed/process_group.h"
 #include "trainer/torch/fused_optimizers.h"
 #include "trainer/torch/model.h"
 #include "trainer/torch/models.h"

@@ -161,6 +161,23 @@ ArgumentSpec bind_choice_argument(std::string name, std::vector<std::string> cho
   return spec;
 }
 
+ArgumentSpec bind_optional_choice_argument(std::string name, std::vector<std::string> choices, std::string help,
+                                           std::function<void(std::optional<size_t>)> set,
+                                           std::function<std::optional<size_t>()> get) {
+  ArgumentSpec spec = bind_choice_argument(
+      name, choices, std::move(help), [set](size_t i) { set(i); }, [] { return size_t{0}; });
+  auto set_choice = spec.set;
+  spec.set = [name, set, set_choice](const std::vector<std::string>& values) {
+    if (is_none(single(name, values))) set(std::nullopt);
+    else set_choice(values);
+  };
+  spec.get = [choices, get]() -> Json {
+    const auto i = get();
+    return i ? Json(choices.at(*i)) : Json(nullptr);
+  };
+  return spec;
+}
+
 ArgumentSpec bind_argument(std::string name, std::optional<double>* target, std::string help) {
   return bind_scalar(std::move(name), target, std::move(help), "float", Arity::one,
                      [](const std::string& f, const std::string& t) -> std::optional<double> {

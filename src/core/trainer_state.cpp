@@ -10,16 +10,6 @@
 namespace trainer {
 namespace {
 
-int64_t env_int(const char* name, int64_t fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  long long x = std::strtoll(v, &end, 10);
-  if (*end != '\0' || x < 0)
-    throw std::invalid_argument(std::string("environment variable ") + name + "='" + v + "' is not a non-negative integer");
-  return x;
-}
-
 template <typename T>
 Json opt(const std::optional<T>& v) {
   return v ? Json(*v) : Json(nullptr);
@@ -32,17 +22,6 @@ const char* const kKnownKeys[] = {
     "total_flos", "train_batch_size", "trial_name", "trial_params"};
 
 }  // namespace
-
-ProcessInfo ProcessInfo::from_environment() {
-  ProcessInfo p;
-  p.rank = env_int("RANK", 0);
-  p.local_rank = env_int("LOCAL_RANK", p.rank);
-  p.world_size = env_int("WORLD_SIZE", 1);
-  if (p.world_size < 1) throw std::invalid_argument("environment variable WORLD_SIZE must be >= 1");
-  if (p.rank >= p.world_size)
-    throw std::invalid_argument("environment variable RANK=" + std::to_string(p.rank) + " must be below WORLD_SIZE=" + std::to_string(p.world_size));
-  return p;
-}
 
 void TrainerState::compute_steps(const TrainingArguments& args, int64_t max) {
   auto resolve = [max](std::optional<double> value, int64_t& target) {

@@ -68,6 +68,11 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("logging_first_step", &a.logging_first_step, "Also log after the first optimizer step."));
   s.push_back(bind_argument("logging_nan_inf_filter", &a.logging_nan_inf_filter, "Leave NaN/Inf micro-batch losses out of the logged loss."));
   s.push_back(bind_argument("log_level", &a.log_level, "Library log level.", {"passive", "debug", "info", "warning", "error", "critical"}));
+  s.push_back(bind_argument("log_level_replica", &a.log_level_replica, "Log level of every process but world rank 0 in data-parallel runs.", {"passive", "debug", "info", "warning", "error", "critical"}));
+  s.push_back(bind_argument("ddp_backend", &a.ddp_backend, "Data-parallel backend (with WORLD_SIZE > 1): gloo, or nccl when LibTorch has CUDA; default nccl on CUDA, else gloo."));
+  s.push_back(bind_argument("ddp_timeout", &a.ddp_timeout, "Seconds the rendezvous and each collective wait for a peer before the run stops, naming the rank that was lost."));
+  s.push_back(bind_argument("ddp_bucket_cap_mb", &a.ddp_bucket_cap_mb, "Gradient all-reduce bucket size in MiB (default 25; the first bucket 1 MiB, as DDP)."));
+  s.push_back(bind_argument("ddp_broadcast_buffers", &a.ddp_broadcast_buffers, "Broadcast the model's buffers from rank 0 before every step (default true)."));
   s.push_back(bind_argument("disable_tqdm", &a.disable_tqdm, "Print plain log lines instead of a progress bar."));
   s.push_back(bind_argument("report_to", &a.report_to, "Trackers to report to: none, all, or a list of integration names."));
   s.push_back(bind_argument("flyte_checkpoint_path", &a.flyte_checkpoint_path, "Flyte: where each checkpoint is synced (--report_to flyte), a path or s3://bucket/prefix; pass {{.checkpointOutputPrefix}}."));
@@ -129,9 +134,11 @@ void TrainingArguments::finalize() {
     if (value.is_number_float() && !std::isfinite(value.get<double>()))
       throw ArgumentError("--" + spec.name + ": must be a finite number, got " +
                           (std::isnan(value.get<double>()) ? "nan" : value.get<double>() > 0 ? "inf" : "-inf"));
-    if (!spec.choices.empty()) spec.set({value.get<std::string>()});
+    if (!spec.choices.empty() && value.is_string()) spec.set({value.get<std::string>()});
   }
   if (output_dir.empty()) throw ArgumentError("--output_dir: must not be empty");
+  if (ddp_timeout < 1) throw ArgumentError("--ddp_timeout: must be >= 1 (seconds)");
+  if (ddp_bucket_cap_mb && *ddp_bucket_cap_mb < 1) throw ArgumentError("--ddp_bucket_cap_mb: must be >= 1 (MiB)");
   output_dir = expand_user(output_dir);
   if (per_device_train_batch_size < 1) throw ArgumentError("--per_device_train_batch_size: must be >= 1");
   if (per_device_eval_batch_size < 1) throw ArgumentError("--per_device_eval_batch_size: must be >= 1");

@@ -6,7 +6,7 @@
 
 namespace trainer {
 
-TrainingPlan plan_training(const TrainingArguments& args, int64_t num_examples, int64_t batches_per_epoch) {
+TrainingPlan plan_training(const TrainingArguments& args, int64_t num_examples, int64_t batches_per_epoch, int64_t world_size) {
   if (batches_per_epoch == 0)
     throw ArgumentError("the training dataset (" + std::to_string(num_examples) +
                         " examples) yields no batch of --per_device_train_batch_size " + std::to_string(args.train_batch_size()) +
@@ -18,7 +18,7 @@ TrainingPlan plan_training(const TrainingArguments& args, int64_t num_examples, 
   if (args.max_steps > 0) {
     plan.max_steps = args.max_steps;
     plan.num_train_epochs = (plan.max_steps + plan.updates_per_epoch - 1) / plan.updates_per_epoch;
-    plan.num_train_samples = plan.max_steps * args.train_batch_size() * ga;
+    plan.num_train_samples = plan.max_steps * args.train_batch_size() * ga * world_size;  // total_train_batch_size
   } else {
     plan.max_steps = static_cast<int64_t>(std::ceil(args.num_train_epochs * static_cast<double>(plan.updates_per_epoch)));
     plan.num_train_epochs = static_cast<int64_t>(std::ceil(args.num_train_epochs));

@@ -108,8 +108,11 @@ std::string checkpoint_problem(const fs::path& dir, bool weights_only) {
     return std::string("model.safetensors: ") + e.what();
   }
   if (!weights_only) {
-    for (const char* f : {"optimizer.safetensors", "scheduler.json", "rng_state.pth", "loop_state.json"})
+    for (const char* f : {"optimizer.safetensors", "scheduler.json", "loop_state.json"})
       if (!fs::exists(dir / f)) return std::string(f) + " is missing (saved with --save_only_model?)";
+    // One process writes rng_state.pth, a data-parallel job rng_state_<rank>.pth for each rank.
+    if (!fs::exists(dir / "rng_state.pth") && !fs::exists(dir / "rng_state_0.pth"))
+      return "rng_state.pth is missing (saved with --save_only_model?)";
     try {
       LoopState::read(dir / "loop_state.json", torch::kCPU);
     } catch (const std::exception& e) {

@@ -26,26 +26,44 @@ TensorDataLoader::TensorDataLoader(std::shared_ptr<const TensorDataset> dataset,
     : dataset_(std::move(dataset)), options_(options) {
   if (!dataset_) throw std::invalid_argument("TensorDataLoader: no dataset");
   if (options_.batch_size < 1) throw std::invalid_argument("TensorDataLoader: batch_size must be >= 1");
+  if (options_.num_replicas < 1 || options_.rank < 0 || options_.rank >= options_.num_replicas)
+    throw std::invalid_argument("TensorDataLoader: rank must be in [0, num_replicas)");
   set_epoch(0);
 }
 
+int64_t TensorDataLoader::shard_size() const {
+  const int64_t n = dataset_->size(), w = options_.num_replicas;
+  if (w == 1) return n;
+  return options_.pad_shards ? (n + w - 1) / w : (n - options_.rank + w - 1) / w;
+}
+
 int64_t TensorDataLoader::num_batches() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size;
+  const int64_t n = shard_size(), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
 void TensorDataLoader::set_epoch(int64_t epoch) {
-  if (!options_.shuffle) {
+  const int64_t n = dataset_->size(), w = options_.num_replicas;
+  if (!options_.shuffle && w == 1) {
     order_ = torch::Tensor();
     return;
   }
-  // A permutation that depends on (seed, epoch) alone: the same on every run and after resume.
-  std::vector<int64_t> idx(static_cast<size_t>(dataset_->size()));
+  // A permutation that depends on (seed, epoch) alone: the same on every run, every rank and after resume.
+  std::vector<int64_t> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
-  std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
-  for (size_t i = idx.size(); i > 1; --i) {
-    std::uniform_int_distribution<size_t> pick(0, i - 1);
-    std::swap(idx[i - 1], idx[pick(rng)]);
+  if (options_.shuffle) {
+    std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
+    for (size_t i = idx.size(); i > 1; --i) {
+      std::uniform_int_distribution<size_t> pick(0, i - 1);
+      std::swap(idx[i - 1], idx[pick(rng)]);
+    }
+  }
+  if (w > 1) {
+    // This rank's share: every w-th example from `rank`, of the order padded from its start.
+    const int64_t total = options_.pad_shards ? shard_size() * w : n;
+    std::vector<int64_t> shard;
+    for (int64_t i = options_.rank; i < total && n > 0; i += w) shard.push_back(idx[static_cast<size_t>(i % n)]);
+    idx = std::move(shard);
   }
   order_ = torch::tensor(idx, torch::kLong);
 }
@@ -53,7 +71,7 @@ void TensorDataLoader::set_epoch(int64_t epoch) {
 Batch TensorDataLoader::batch(int64_t index) const {
   if (index < 0 || index >= num_batches()) throw std::out_of_range("TensorDataLoader: batch index out of range");
   const int64_t start = index * options_.batch_size;
-  const int64_t stop = std::min(start + options_.batch_size, dataset_->size());
+  const int64_t stop = std::min(start + options_.batch_size, shard_size());
   Batch b;
   if (order_.defined()) {
     auto rows = order_.slice(0, start, stop);

@@ -11,8 +11,11 @@
 
 namespace trainer {
 
-torch::Device resolve_device(const TrainingArguments& args) {
-  if (!args.use_cpu && torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
+torch::Device resolve_device(const TrainingArguments& args, int64_t local_rank) {
+  if (!args.use_cpu && torch::cuda::is_available()) {
+    const auto count = static_cast<int64_t>(torch::cuda::device_count());
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % count));
+  }
   return torch::Device(torch::kCPU);
 }
 

@@ -47,6 +47,7 @@ Json LoopState::to_json(const Accumulated& now) const {
   j["grad_norm"] = optional_json(now.grad_norm);
   j["learning_rate"] = optional_json(learning_rate);
   j["num_train_examples"] = num_train_examples ? Json(*num_train_examples) : Json(nullptr);
+  j["world_size"] = world_size ? Json(*world_size) : Json(nullptr);
   return j;
 }
 
@@ -62,6 +63,7 @@ LoopState LoopState::from_json(const Json& j, torch::Device device) {
   const auto grad_norm = optional_field<double>(j, "grad_norm");
   s.learning_rate = optional_field<double>(j, "learning_rate");
   s.num_train_examples = optional_field<int64_t>(j, "num_train_examples");
+  s.world_size = optional_field<int64_t>(j, "world_size");
   s.tr_loss = torch::full({}, tr, float_on(device));
   s.nonfinite = torch::full({}, bad, float_on(device));
   if (grad_norm) s.grad_norm = torch::full({}, *grad_norm, float_on(device));

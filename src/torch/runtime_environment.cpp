@@ -1,5 +1,6 @@
 #include "trainer/torch/runtime_environment.h"
 
+#include <algorithm>
 #include <dlfcn.h>
 #include <sched.h>
 
@@ -140,10 +141,12 @@ std::vector<std::string> machine_performance_hints(const RuntimeEnvironment& env
   return hints;
 }
 
-CpuThreadsScope::CpuThreadsScope(const RuntimeEnvironment& env) {
-  if (std::getenv("OMP_NUM_THREADS") || env.physical_cores <= env.intra_op_threads) return;
+CpuThreadsScope::CpuThreadsScope(const RuntimeEnvironment& env, int64_t processes_here) {
+  const int64_t share = std::max<int64_t>(1, env.physical_cores / std::max<int64_t>(processes_here, 1));
+  const bool shared = processes_here > 1 && share < env.intra_op_threads;
+  if (std::getenv("OMP_NUM_THREADS") || (share <= env.intra_op_threads && !shared)) return;
   previous_threads_ = static_cast<int>(env.intra_op_threads);
-  at::set_num_threads(static_cast<int>(env.physical_cores));
+  at::set_num_threads(static_cast<int>(share));
   auto set_blas = reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   auto get_blas = reinterpret_cast<BlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   if (set_blas && get_blas && !std::getenv("OPENBLAS_NUM_THREADS")) {

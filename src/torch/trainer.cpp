@@ -15,6 +15,8 @@
 #include "trainer/core/speed_metrics.h"
 #include "trainer/integrations/registry.h"
 #include "trainer/torch/device.h"
+#include "trainer/torch/distributed/gradient_reducer.h"
+#include "trainer/torch/distributed/process_group.h"
 #include "trainer/torch/fused_optimizers.h"
 #include "trainer/torch/optimizers.h"
 #include "trainer/torch/runtime_environment.h"
@@ -56,16 +58,19 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
       device_(torch::kCPU) {
   if (!model_) throw std::invalid_argument("Trainer: no model");
   args_.finalize();
-  if (args_.log_level != "passive") set_log_level(parse_log_level(args_.log_level));
+  process_ = ProcessInfo::from_environment();
+  // The original's log_level_replica: ranks other than 0 say only what matters (warnings).
+  const std::string& level = process_.is_world_process_zero() ? args_.log_level : args_.log_level_replica;
+  if (level != "passive") set_log_level(parse_log_level(level));
   if (args_.fp16)
     throw ArgumentError("--fp16: float16 training needs a gradient scaler, which this library does not have yet; "
                         "use --bf16 (bfloat16 autocast, on CPU and CUDA) instead");
   if (args_.do_eval() && !eval_dataset_)
     throw ArgumentError("--eval_strategy " + to_string(args_.eval_strategy) + ": needs an evaluation dataset (--eval_file, or pass eval_dataset)");
-  process_ = ProcessInfo::from_environment();
-  device_ = resolve_device(args_);
+  device_ = resolve_device(args_, process_.local_rank);
   set_seed(args_.seed);
   model_->to(device_);
+  join_process_group();
   args_json_text_ = dump_json(args_.to_json()) + "\n";
 
   state_.is_world_process_zero = process_.is_world_process_zero();
@@ -98,6 +103,9 @@ std::unique_ptr<TensorDataLoader> Trainer::get_train_dataloader() {
   o.seed = static_cast<uint64_t>(args_.effective_data_seed());
   o.device = device_;
   o.pin_memory = args_.dataloader_pin_memory;
+  o.num_replicas = process_.world_size;
+  o.rank = process_.rank;
+  o.pad_shards = true;
   return std::make_unique<TensorDataLoader>(train_dataset_, o);
 }
 
@@ -106,6 +114,9 @@ std::unique_ptr<TensorDataLoader> Trainer::get_eval_dataloader(std::shared_ptr<c
   o.batch_size = args_.eval_batch_size();
   o.device = device_;
   o.pin_memory = args_.dataloader_pin_memory;
+  o.num_replicas = process_.world_size;
+  o.rank = process_.rank;
+  o.pad_shards = false;  // every example once; the results are gathered in dataset order
   return std::make_unique<TensorDataLoader>(std::move(dataset), o);
 }
 
@@ -240,7 +251,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   std::optional<CpuThreadsScope> cpu_threads;
   if (device_.is_cpu()) {
     flush_to_zero.emplace(args_.flush_denormal);
-    cpu_threads.emplace(machine);
+    cpu_threads.emplace(machine, process_.local_world_size);
   }
   set_up_training(plan);
   LoopState loop = LoopState::start(device_, 0);
@@ -255,6 +266,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     out.max_steps = plan.max_steps;
     return out;
   } catch (...) {
+    report_failure_to_peers(std::current_exception());
     handler_.on_exception(args_, state_, control_, std::current_exception());
     throw;
   }
@@ -263,7 +275,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
 TrainingPlan Trainer::prepare_run() {
   if (!train_dataset_) throw std::invalid_argument("Trainer::train: no training dataset was given");
   train_loader_ = get_train_dataloader();
-  const TrainingPlan plan = plan_training(args_, train_dataset_->size(), train_loader_->num_batches());
+  const TrainingPlan plan = plan_training(args_, train_dataset_->size(), train_loader_->num_batches(), process_.world_size);
   validate_data_and_model();
   return plan;
 }
@@ -296,6 +308,11 @@ void Trainer::set_up_training(const TrainingPlan& plan) {
   flos_per_example_ = 6.0 * static_cast<double>(model_->num_parameters());
   create_optimizer();
   create_scheduler(plan.max_steps);
+  if (process_group_) {
+    const int64_t cap = args_.ddp_bucket_cap_mb ? *args_.ddp_bucket_cap_mb << 20 : GradientReducer::kDefaultBucketBytes;
+    gradient_reducer_.reset();  // its hooks go before the new one's are added
+    gradient_reducer_ = std::make_unique<GradientReducer>(*process_group_, parameters_, cap);
+  }
   checkpoint_writer_ = std::make_unique<CheckpointWriter>(args_.save_async);
   subnormal_state_checked_ = false;
   save_stall_seconds_ = 0;
@@ -334,12 +351,15 @@ void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_m
     if (micro % ga == 0) {
       current_gradient_accumulation_steps_ = std::min(ga, batches - micro);
       handler_.on_step_begin(args_, state_, control_);
+      broadcast_buffers();
     }
-    accumulate_micro_batch(prefetcher ? prefetcher->next() : train_loader_->batch(micro), loop);
-    if ((micro + 1) % ga == 0 || micro + 1 == batches) {
+    const bool last_of_step = (micro + 1) % ga == 0 || micro + 1 == batches;
+    accumulate_micro_batch(prefetcher ? prefetcher->next() : train_loader_->batch(micro), loop, last_of_step);
+    if (last_of_step) {
       optimizer_step(loop);
       state_.epoch = static_cast<double>(epoch) + static_cast<double>(micro + 1) / static_cast<double>(batches);
       handler_.on_step_end(args_, state_, control_);
+      synchronize_control();
       maybe_log_save_evaluate(loop);
       deliver_published_checkpoints();
     } else {
@@ -348,13 +368,18 @@ void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_m
     if (control_.should_epoch_stop || control_.should_training_stop) break;
   }
   handler_.on_epoch_end(args_, state_, control_);
+  synchronize_control();
   maybe_log_save_evaluate(loop);
 }
 
-void Trainer::accumulate_micro_batch(const Batch& batch, LoopState& loop) {
+void Trainer::accumulate_micro_batch(const Batch& batch, LoopState& loop, bool synchronize) {
   loop.current_flos += flos_per_example_ * static_cast<double>(batch.size());
   loop.examples_seen += batch.size();
+  // Accumulation micro-batches keep their gradients local; the last one's backward averages them.
+  const bool reduce = gradient_reducer_ && synchronize;
+  if (reduce) gradient_reducer_->prepare_for_backward();
   auto loss = training_step(*model_, batch);
+  if (reduce) gradient_reducer_->finish_backward();
   ++loop.micro_batches_since_log;
   auto bad = loss.isfinite().logical_not();
   loop.nonfinite.add_(bad);
@@ -380,11 +405,13 @@ void Trainer::optimizer_step(LoopState& loop) {
 }
 
 void Trainer::maybe_log_save_evaluate(LoopState& loop) {
+  // Callbacks of on_log, on_evaluate and on_save may ask for a stop: the ranks agree on it after.
+  const bool acts = control_.should_log || control_.should_evaluate || control_.should_save;
   if (control_.should_log && state_.global_step > loop.last_logged_step) {
     log_training_loss(loop);
   } else if (control_.should_evaluate || control_.should_save) {
     // Evaluating or saving a model that has already diverged helps nobody: check first.
-    check_divergence(read_accumulators(loop).nonfinite, loop.micro_batches_since_log, /*at_log=*/false);
+    check_divergence(read_accumulators(loop).nonfinite, loop.micro_batches_since_log * process_.world_size, /*at_log=*/false);
   }
   if (control_.should_evaluate) evaluate_during_training();
   if (control_.should_save) {
@@ -392,6 +419,7 @@ void Trainer::maybe_log_save_evaluate(LoopState& loop) {
     handler_.on_save(args_, state_, control_);
     deliver_published_checkpoints();
   }
+  if (acts) synchronize_control();
 }
 
 void Trainer::log_training_loss(LoopState& loop) {
@@ -409,18 +437,21 @@ void Trainer::log_training_loss(LoopState& loop) {
   loop.micro_batches_since_log = 0;
   store_flos(loop);
   log(logs);
-  check_divergence(now.nonfinite, micro, /*at_log=*/true);
+  check_divergence(now.nonfinite, micro * process_.world_size, /*at_log=*/true);
   if (state_.global_step >= kSubnormalCheckStep) check_subnormal_state_once();
 }
 
 TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
   checkpoint_writer_->wait();  // every checkpoint is on disk before the best is loaded or rotation ends
   deliver_published_checkpoints();
-  if (args_.load_best_model_at_end && state_.best_model_checkpoint) load_best_model();
+  if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
+    if (state_.is_world_process_zero) load_best_model();
+    share_weights_of_rank_zero();
+  }
   // The unlogged remainder joins the total (one read at the end of training).
   const auto rest = read_accumulators(loop);
   loop.total_loss_scalar += rest.tr_loss;
-  check_divergence(rest.nonfinite, loop.micro_batches_since_log, /*at_log=*/false);
+  check_divergence(rest.nonfinite, loop.micro_batches_since_log * process_.world_size, /*at_log=*/false);
   if (state_.global_step >= kSubnormalCheckStep) check_subnormal_state_once();
   const double train_loss = loop.total_loss_scalar / std::max<double>(static_cast<double>(state_.global_step), 0.001);
   // The rates of the steps this call ran (the original divides the planned steps, which overstates
@@ -431,7 +462,8 @@ TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
   metrics["total_flos"] = state_.total_flos;
   metrics["train_loss"] = train_loss;
   log(metrics);
-  if (state_.best_model_checkpoint && args_.save_total_limit && *args_.save_total_limit == 1) delete_checkpoints_except_best();
+  if (state_.best_model_checkpoint && args_.save_total_limit && *args_.save_total_limit == 1 && state_.is_world_process_zero)
+    delete_checkpoints_except_best();
   handler_.on_train_end(args_, state_, control_);
   TrainOutput out;
   out.global_step = state_.global_step;
@@ -463,14 +495,30 @@ void Trainer::check_subnormal_state_once() {
 
 LoopState::Accumulated Trainer::read_accumulators(const LoopState& loop) {
   ++host_reads_;
-  return loop.read_accumulators();
+  auto now = loop.read_accumulators();
+  if (process_group_) {
+    // The original gathers the loss and takes the mean; NaN counts add up, so every rank agrees on divergence.
+    auto sums = torch::tensor({now.tr_loss, static_cast<double>(now.nonfinite)}, torch::kDouble).to(device_);
+    process_group_->all_reduce({sums});
+    const auto host = sums.cpu();
+    now.tr_loss = host[0].item<double>() / static_cast<double>(process_.world_size);
+    now.nonfinite = static_cast<int64_t>(host[1].item<double>());
+  }
+  return now;
 }
 
 void Trainer::store_flos(LoopState& loop) {
-  state_.total_flos += loop.current_flos;
+  double flos = loop.current_flos;
+  if (process_group_) {
+    auto sum = torch::tensor({flos}, torch::kDouble).to(device_);
+    process_group_->all_reduce({sum});
+    flos = sum.cpu().item<double>();
+  }
+  state_.total_flos += flos;
   loop.current_flos = 0;
 }
 
+// `nonfinite` and `micro_batches` count every rank's micro-batches.
 void Trainer::check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log) {
   if (nonfinite <= 0) return;
   const std::string where = std::to_string(nonfinite) + " of the last " + std::to_string(micro_batches) +

@@ -35,6 +35,12 @@ std::optional<fs::path> Trainer::resolve_resume_dir(const std::optional<std::str
   if (r->empty() || *r == "false" || *r == "False") return std::nullopt;
   if (*r == "last" || *r == "true" || *r == "True") {
     auto found = latest_valid_checkpoint(args_.output_dir);
+    if (!found && process_.agent_store) {
+      // Under torchrun, the same command starts the job and restarts it (--max_restarts): a first
+      // attempt, or one that failed before its first save, has nothing to resume yet.
+      log_info("--resume_from_checkpoint " + *r + ": no checkpoint in " + args_.output_dir + " yet; training from the start");
+      return std::nullopt;
+    }
     if (!found)
       throw ArgumentError("--resume_from_checkpoint " + *r + ": no checkpoint to resume from in --output_dir " + args_.output_dir);
     return found;
@@ -79,8 +85,7 @@ void Trainer::restore_checkpoint(ResumePoint& resume, LoopState& loop) {
     load_optimizer_state(*optimizer_, dir / "optimizer.safetensors");
     lr_scheduler_->load_state_dict(read_json_file(dir / "scheduler.json"));
   }
-  if (fs::exists(dir / "rng_state.pth")) load_rng_state(dir / "rng_state.pth");
-  else log_info("No rng_state.pth in the checkpoint; random state not restored");
+  restore_rng_state(dir);
 
   TrainerState saved = std::move(resume.state);
   if (saved.logging_steps != state_.logging_steps || saved.eval_steps != state_.eval_steps || saved.save_steps != state_.save_steps)
@@ -95,8 +100,12 @@ void Trainer::restore_checkpoint(ResumePoint& resume, LoopState& loop) {
     state_.best_model_checkpoint.reset();
   }
   // The loss accumulated since the last log, so the next log and train_loss match an uninterrupted run.
-  if (resume.loop) loop = std::move(*resume.loop);
-  else loop.last_logged_step = state_.global_step;
+  if (resume.loop) {
+    loop = std::move(*resume.loop);
+    restore_loop_across_ranks(loop);
+  } else {
+    loop.last_logged_step = state_.global_step;
+  }
   loop.examples_seen = 0;
 
   if (args_.restore_callback_states_from_checkpoint) restore_callback_states(state_.stateful_callbacks);
@@ -140,34 +149,45 @@ void Trainer::restore_callback_states(const Json& stored) {
 
 // ---- saving --------------------------------------------------------------------------------------
 
-void Trainer::save_checkpoint(const LoopState& loop) {
+void Trainer::save_checkpoint(LoopState& loop) {
   const auto started = Clock::now();
   const fs::path run_dir = args_.output_dir;
   const int64_t step = state_.global_step;
   // The previous asynchronous save must be published first: the best checkpoint may be that one.
   checkpoint_writer_->wait();
   deliver_published_checkpoints();
+  // Every rank takes part (the loss and RNG states of all ranks go into the checkpoint); rank 0 alone writes.
+  if (process_group_) store_flos(loop);
+  CheckpointFiles files;
+  std::optional<LoopState::Accumulated> accumulated;
+  if (!args_.save_only_model) {
+    accumulated = read_accumulators(loop);
+    add_rng_state_files(files);
+  }
+  if (state_.best_global_step) {
+    const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);
+    if (*state_.best_global_step == step || (state_.is_world_process_zero && fs::exists(best)) ||
+        (!state_.is_world_process_zero && state_.best_model_checkpoint == best.string()))
+      state_.best_model_checkpoint = best.string();
+  }
+  state_.stateful_callbacks = stateful_callback_states();
+  ++saves_;
+  if (!state_.is_world_process_zero) return;
   // The loop only copies the state (tensors to host memory, small files serialised); encoding and
   // writing the large files happens in the writer, on its thread with --save_async.
-  CheckpointFiles files;
   NamedTensors weights;
   for (auto& [name, t] : model_->state_dict()) weights.emplace_back(name, snapshot_pool_.copy("model." + name, t));
   files.emplace_back("model.safetensors", [weights = std::move(weights)] { return safetensors_bytes(weights); });
   files.emplace_back("training_args.json", contents(args_json_text_));
-  if (!args_.save_only_model) {
+  if (accumulated) {
     files.emplace_back("optimizer.safetensors",
                        [snapshot = snapshot_optimizer(*optimizer_, &snapshot_pool_)] { return optimizer_state_bytes(snapshot); });
     files.emplace_back("scheduler.json", contents(dump_json(lr_scheduler_->state_dict()) + "\n"));
-    files.emplace_back("rng_state.pth", contents(rng_state_bytes()));
     LoopState saved = loop;
     saved.num_train_examples = train_dataset_->size();
-    files.emplace_back("loop_state.json", contents(dump_json(saved.to_json(read_accumulators(loop))) + "\n"));
+    saved.world_size = process_.world_size;
+    files.emplace_back("loop_state.json", contents(dump_json(saved.to_json(*accumulated)) + "\n"));
   }
-  if (state_.best_global_step) {
-    const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);
-    if (*state_.best_global_step == step || fs::exists(best)) state_.best_model_checkpoint = best.string();
-  }
-  state_.stateful_callbacks = stateful_callback_states();
   files.emplace_back("trainer_state.json", contents(state_.to_json_string()));
 
   std::function<void()> rotate;
@@ -175,7 +195,6 @@ void Trainer::save_checkpoint(const LoopState& loop) {
     rotate = [run_dir, limit = *args_.save_total_limit, best = state_.best_model_checkpoint] { rotate_checkpoints(run_dir, limit, best); };
   checkpoint_writer_->submit(run_dir, step, std::move(files), std::move(rotate));
   save_stall_seconds_ += std::chrono::duration<double>(Clock::now() - started).count();
-  ++saves_;
 }
 
 // Stateful callbacks, replaced (not appended) on every save; duplicates become a list.
@@ -225,6 +244,7 @@ void Trainer::save_state() {
 }
 
 void Trainer::save_model(const std::string& dir) {
+  if (!state_.is_world_process_zero) return;  // one copy of the weights per job, as the original's should_save
   fs::create_directories(dir);
   save_safetensors(fs::path(dir) / "model.safetensors", model_->state_dict());
   write_file_atomic(fs::path(dir) / "training_args.json", args_json_text_);

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "trainer/core/speed_metrics.h"
+#include "trainer/torch/distributed/process_group.h"
 
 // The Trainer's evaluation and prediction, and the best-metric bookkeeping of evaluations during training.
 
@@ -38,13 +39,30 @@ Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefi
   }
   model_->train();
   Json metrics = Json::object();
+  const int64_t total = loader.num_examples();
+  if (process_group_) {
+    // Each rank evaluated its shard: the loss is summed, the outputs gathered in dataset order,
+    // so that every rank computes the same metrics and takes the same decisions on them.
+    process_group_->all_reduce({loss_sum});
+    if (collect) {
+      const auto none = torch::TensorOptions().device(device_);
+      auto logits = all_logits.empty() ? torch::zeros({0, 0}, none) : torch::cat(all_logits);
+      auto labels_here = all_labels.empty() ? torch::zeros({0}, none.dtype(torch::kLong)) : torch::cat(all_labels);
+      // A rank with no example still needs the logits' width to gather.
+      auto width = torch::tensor({logits.size(1)}, torch::kLong);
+      process_group_->all_reduce({width}, ProcessGroup::Reduce::max);
+      if (logits.size(0) == 0) logits = torch::zeros({0, width.item<int64_t>()}, none);
+      all_logits = {gather_in_dataset_order(logits, total)};
+      all_labels = {gather_in_dataset_order(labels_here, total)};
+    }
+  }
   if (collect && !all_logits.empty()) {
     EvalPrediction p{torch::cat(all_logits).to(torch::kCPU), torch::cat(all_labels).to(torch::kCPU)};
     if (compute_metrics_) metrics = compute_metrics_(p);
     if (predictions) *predictions = p.predictions;
     if (labels) *labels = p.label_ids;
   }
-  const auto n = static_cast<double>(loader.num_examples());
+  const auto n = static_cast<double>(total);
   if (n > 0) metrics[prefix + "_loss"] = read_scalar(loss_sum) / n;
   // Prefix every key, moving renamed keys to the end as the original does.
   std::vector<std::string> keys;

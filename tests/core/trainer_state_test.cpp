@@ -95,25 +95,5 @@ TEST(TrainerState, ComputeStepsResolvesRatiosAgainstMaxSteps) {
   EXPECT_EQ(fresh.eval_steps, 500);
 }
 
-TEST(ProcessInfo, ReadsRankVariables) {
-  ::setenv("RANK", "2", 1);
-  ::setenv("LOCAL_RANK", "0", 1);
-  ::setenv("WORLD_SIZE", "4", 1);
-  auto p = ProcessInfo::from_environment();
-  EXPECT_FALSE(p.is_world_process_zero());
-  EXPECT_TRUE(p.is_local_process_zero());
-  EXPECT_EQ(p.world_size, 4);
-  ::setenv("RANK", "x", 1);
-  EXPECT_THROW(ProcessInfo::from_environment(), std::invalid_argument);
-  ::setenv("RANK", "5", 1);
-  EXPECT_THROW(ProcessInfo::from_environment(), std::invalid_argument);
-  ::unsetenv("RANK");
-  ::unsetenv("LOCAL_RANK");
-  ::unsetenv("WORLD_SIZE");
-  auto single = ProcessInfo::from_environment();
-  EXPECT_TRUE(single.is_world_process_zero());
-  EXPECT_EQ(single.world_size, 1);
-}
-
 }  // namespace
 }  // namespace trainer

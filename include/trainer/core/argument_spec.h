@@ -78,6 +78,23 @@ ArgumentSpec bind_argument(std::string name, E* target, std::string help) {
       std::move(name), choice_names<E>(), std::move(help), [target](size_t i) { *target = static_cast<E>(i); },
       [target] { return static_cast<size_t>(*target); });
 }
+// An optional choice: unset (saved as null, given as None) or one of the spellings.
+ArgumentSpec bind_optional_choice_argument(std::string name, std::vector<std::string> choices, std::string help,
+                                           std::function<void(std::optional<size_t> index)> set,
+                                           std::function<std::optional<size_t>()> get);
+template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+ArgumentSpec bind_argument(std::string name, std::optional<E>* target, std::string help) {
+  return bind_optional_choice_argument(
+      std::move(name), choice_names<E>(), std::move(help),
+      [target](std::optional<size_t> i) {
+        if (i) *target = static_cast<E>(*i);
+        else target->reset();
+      },
+      [target]() -> std::optional<size_t> {
+        if (!*target) return std::nullopt;
+        return static_cast<size_t>(**target);
+      });
+}
 // A JSON object, given on the command line as JSON text: --lr_scheduler_kwargs '{"num_cycles": 2}'.
 ArgumentSpec bind_json_object_argument(std::string name, Json* target, std::string help);
 

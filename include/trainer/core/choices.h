@@ -32,6 +32,8 @@ enum class SchedulerType {
 };
 // The optimizers --optim offers (a subset of the original's OptimizerNames).
 enum class OptimizerNames { adamw_torch_fused, adamw_torch, adamw, adam, sgd };
+// The original's --ddp_backend spellings; this build runs gloo, and nccl when LibTorch has CUDA.
+enum class DdpBackend { nccl, gloo, mpi, ccl, hccl, cncl, mccl };
 
 // The spellings of each choice, in the order of the enum's values.
 template <typename E>
@@ -53,6 +55,11 @@ struct ChoiceNames<SchedulerType> {
 template <>
 struct ChoiceNames<OptimizerNames> {
   static constexpr std::array<std::string_view, 5> names = {"adamw_torch_fused", "adamw_torch", "adamw", "adam", "sgd"};
+};
+
+template <>
+struct ChoiceNames<DdpBackend> {
+  static constexpr std::array<std::string_view, 7> names = {"nccl", "gloo", "mpi", "ccl", "hccl", "cncl", "mccl"};
 };
 
 template <typename E>

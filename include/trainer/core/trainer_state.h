@@ -8,21 +8,11 @@
 #include <string>
 
 #include "trainer/core/json.h"
+#include "trainer/core/process_info.h"
 
 namespace trainer {
 
 struct TrainingArguments;
-
-// Rank of this process, from the launcher's RANK, LOCAL_RANK and WORLD_SIZE variables.
-struct ProcessInfo {
-  int64_t rank = 0;
-  int64_t local_rank = 0;
-  int64_t world_size = 1;
-  bool is_world_process_zero() const { return rank == 0; }
-  bool is_local_process_zero() const { return local_rank == 0; }
-  // Throws std::invalid_argument naming the variable when one is not a valid number.
-  static ProcessInfo from_environment();
-};
 
 struct TrainerState {
   double epoch = 0;

@@ -62,6 +62,7 @@ struct TrainingArguments {
   bool logging_first_step = false;
   bool logging_nan_inf_filter = true;
   std::string log_level = "passive";
+  std::string log_level_replica = "warning";  // the level of every process but world rank 0
   std::optional<bool> disable_tqdm;
   std::vector<std::string> report_to = {"none"};
   // Not in the original: at the end of training, how long remote trackers may go on sending (seconds);
@@ -96,6 +97,12 @@ struct TrainingArguments {
   std::optional<std::string> resume_from_checkpoint;
   // Not in the original: resume even when the checkpoint's batch layout or data order differs.
   bool force_resume = false;
+
+  // Data-parallel training (docs/distributed.md); read only when WORLD_SIZE > 1.
+  std::optional<DdpBackend> ddp_backend;     // None: nccl on CUDA (when built with it), else gloo
+  int64_t ddp_timeout = 1800;                // seconds a collective or the rendezvous may wait for a peer
+  std::optional<int64_t> ddp_bucket_cap_mb;  // gradient bucket size in MiB (None: 25, the first bucket 1)
+  std::optional<bool> ddp_broadcast_buffers; // None/true: buffers follow rank 0 at every step
 
   // Reproducibility and data
   int64_t seed = 42;

@@ -45,11 +45,21 @@ class TensorDataLoader : public DataLoader {
     uint64_t seed = 0;
     torch::Device device = torch::kCPU;
     bool pin_memory = false;  // only meaningful when `device` is a GPU
+    // Data-parallel sharding, as torch's DistributedSampler: rank r reads the examples r, r + n,
+    // r + 2n, ... of each epoch's order (n = num_replicas). With pad_shards (training) the order is
+    // first padded from its start to a multiple of n, so that every rank takes as many steps;
+    // without (evaluation) the shards differ by at most one example and nothing is read twice.
+    int64_t num_replicas = 1;
+    int64_t rank = 0;
+    bool pad_shards = true;
   };
   TensorDataLoader(std::shared_ptr<const TensorDataset> dataset, Options options);
 
   int64_t num_batches() const override;
+  // The whole dataset's size (every rank's shard together), as the original's num_examples().
   int64_t num_examples() const override { return dataset_->size(); }
+  // The examples this rank reads per epoch.
+  int64_t shard_size() const;
   int64_t batch_size() const override { return options_.batch_size; }
 
   // Fixes the order for `epoch` (a permutation from seed and epoch when shuffling).
@@ -63,7 +73,7 @@ class TensorDataLoader : public DataLoader {
  private:
   std::shared_ptr<const TensorDataset> dataset_;
   Options options_;
-  torch::Tensor order_;  // int64 indices of the current epoch; undefined when sequential
+  torch::Tensor order_;  // int64 indices of this rank's epoch; undefined when sequential and unsharded
 };
 
 // Prepares the batches [first, end) of a loader's current epoch ahead of the loop on `workers`

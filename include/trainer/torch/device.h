@@ -9,7 +9,9 @@
 
 namespace trainer {
 
-torch::Device resolve_device(const TrainingArguments& args);
+// The device to train on: CUDA unless --use_cpu or none is present; in a job of several processes
+// on one box, local rank r takes CUDA device r (modulo the devices present).
+torch::Device resolve_device(const TrainingArguments& args, int64_t local_rank = 0);
 
 // Seeds LibTorch's CPU and CUDA generators (the original's set_seed).
 void set_seed(int64_t seed);

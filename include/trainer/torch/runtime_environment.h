@@ -38,9 +38,13 @@ std::vector<std::string> machine_performance_hints(const RuntimeEnvironment& env
 // runs one thread (unless OPENBLAS_NUM_THREADS is set) so its spinning pool does not compete with
 // LibTorch's. The previous settings are restored afterwards. Measured on a 2-core AMD EPYC VM
 // where LibTorch chose 1 thread: the CNN 1.6x faster, the MLP unchanged (docs/performance.md).
+//
+// `processes_here` processes of one data-parallel job on this machine (LOCAL_WORLD_SIZE) share its
+// cores: each takes physical cores / processes_here threads (at least one), fewer than LibTorch
+// chose if need be, so that the ranks do not take turns on the same cores.
 class CpuThreadsScope {
  public:
-  explicit CpuThreadsScope(const RuntimeEnvironment& env);
+  explicit CpuThreadsScope(const RuntimeEnvironment& env, int64_t processes_here = 1);
   ~CpuThreadsScope();
   CpuThreadsScope(const CpuThreadsScope&) = delete;
   CpuThreadsScope& operator=(const CpuThreadsScope&) = delete;

@@ -34,6 +34,9 @@
 
 namespace trainer {
 
+class GradientReducer;
+class ProcessGroup;
+
 // What compute_metrics receives: the logits of every evaluated example and their labels (on CPU).
 struct EvalPrediction {
   torch::Tensor predictions;
@@ -119,6 +122,10 @@ class Trainer {
   LRScheduler* lr_scheduler() { return lr_scheduler_.get(); }
   // Device-to-host reads made by the loop so far (one per logged value; none per plain step).
   int64_t host_reads() const { return host_reads_; }
+  // Where this process sits in a data-parallel job (rank 0 of 1 without one), and its process
+  // group (nullptr in a single process). See docs/distributed.md.
+  const ProcessInfo& process() const { return process_; }
+  ProcessGroup* process_group() { return process_group_.get(); }
 
   // Time the training loop spent in checkpoint saves (serialising, and with --save_async nothing
   // else), and how many saves, in the last train() call.
@@ -192,10 +199,31 @@ class Trainer {
   void restore_checkpoint(ResumePoint& resume, LoopState& loop);
   TrainOutput run_training(const TrainingPlan& plan, const ResumePosition& from, LoopState& loop);
   void run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_micro_batch, LoopState& loop);
-  void accumulate_micro_batch(const Batch& batch, LoopState& loop);
+  // `synchronize`: the last micro-batch of a step, whose backward pass averages the gradients over ranks.
+  void accumulate_micro_batch(const Batch& batch, LoopState& loop, bool synchronize);
   void optimizer_step(LoopState& loop);
   void maybe_log_save_evaluate(LoopState& loop);
   TrainOutput finish_training(LoopState& loop, int64_t first_step);
+
+  // Data-parallel pieces (trainer_distributed.cpp); each is a no-op in a single process.
+  // Joins the job, checks that every rank has the same model and gives it rank 0's weights.
+  void join_process_group();
+  // Every rank takes the same branch: the control flags (and a stop signal) OR-ed over ranks.
+  void synchronize_control();
+  // Rank 0's buffers (running statistics) to every rank, before each step (--ddp_broadcast_buffers).
+  void broadcast_buffers();
+  // Every rank's rows of an evaluation (rank r holds examples r, r + n, ...), in dataset order.
+  torch::Tensor gather_in_dataset_order(const torch::Tensor& local, int64_t total);
+  // Files of a checkpoint that every rank contributes: rng_state_<rank>.pth (rng_state.pth alone).
+  void add_rng_state_files(CheckpointFiles& files);
+  void restore_rng_state(const std::filesystem::path& dir);
+  // Rank 0's weights (after it loaded the best checkpoint) to every rank, which read no file.
+  void share_weights_of_rank_zero();
+  // A restored LoopState in this job: a warning when the checkpoint's world size differs, and the
+  // NaN count (a total over the ranks that wrote it) kept on rank 0 only.
+  void restore_loop_across_ranks(LoopState& loop);
+  // Lets the other ranks know why this one stops, so that their errors name it.
+  void report_failure_to_peers(std::exception_ptr error) noexcept;
 
   // Pieces of the phases.
   // The evaluation data against the training data, and one batch through the model.
@@ -206,17 +234,18 @@ class Trainer {
   void load_checkpoint_weights(const std::filesystem::path& dir);
   void restore_callback_states(const Json& stored);
   std::optional<std::filesystem::path> resolve_resume_dir(const std::optional<std::string>& request) const;
-  // The loop's accumulators on the host: the only read of them (counted in host_reads()).
+  // The loop's accumulators on the host: the only read of them (counted in host_reads()). In a
+  // data-parallel job, the mean loss and the total NaN count over ranks (a collective).
   LoopState::Accumulated read_accumulators(const LoopState& loop);
   void log_training_loss(LoopState& loop);
   void evaluate_during_training();
   // Throws TrainingDivergedError when the NaN/Inf losses counted since the last log cannot be
   // filtered away (filter off, all of them, or the weights themselves non-finite).
   void check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log);
-  // Moves the operations counted since the last log into state_.total_flos.
+  // Moves the operations counted since the last log into state_.total_flos (summed over ranks).
   void store_flos(LoopState& loop);
   bool determine_best_metric(const Json& metrics);
-  void save_checkpoint(const LoopState& loop);
+  void save_checkpoint(LoopState& loop);
   Json stateful_callback_states() const;
   // on_checkpoint_published for every checkpoint the writer has completed since the last call.
   void deliver_published_checkpoints();
@@ -234,6 +263,9 @@ class Trainer {
   double current_learning_rate() const;
   void zero_grad();
 
+  std::unique_ptr<ProcessGroup> process_group_;
+  std::unique_ptr<GradientReducer> gradient_reducer_;
+  std::vector<torch::Tensor> buffers_;
   bool subnormal_state_checked_ = false;
   std::string args_json_text_;  // training_args.json, serialised once (the arguments do not change)
   int64_t host_reads_ = 0;

@@ -1,0 +1,67 @@
+// How much of the gradient all-reduce the backward pass hides. Run as each rank of a job (the
+// launcher's variables set; bench/distributed.sh starts two). Per iteration of the CNN on a batch
+// of 32, in one process:
+//   local     forward + backward, no communication
+//   reduce    the same gradients' all-reduce alone, after backward (what a post-backward loop pays)
+//   overlap   forward + backward with the GradientReducer armed, until the averaged gradients are in
+// hidden = (local + reduce - overlap) / reduce, clamped to [0, 1]: 1 when the all-reduce costs the
+// step nothing, 0 when it all comes after backward. Prints one JSON line on rank 0.
+//   ddp_overlap [ITERATIONS] [BUCKET_MB]
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include <torch/torch.h>
+
+#include "trainer/core/process_info.h"
+#include "trainer/torch/distributed/gradient_reducer.h"
+#include "trainer/torch/distributed/process_group.h"
+#include "trainer/torch/models.h"
+
+using namespace trainer;
+using Clock = std::chrono::steady_clock;
+
+int main(int argc, char** argv) {
+  const int iterations = argc > 1 ? std::atoi(argv[1]) : 30;
+  const int64_t bucket_mb = argc > 2 ? std::atoll(argv[2]) : 25;
+  const auto process = ProcessInfo::from_environment();
+  auto group = ProcessGroup::join(process, DdpBackend::gloo, std::chrono::seconds(60), torch::kCPU);
+  torch::manual_seed(0);
+  auto model = make_builtin_model("cnn", 784, 10);
+  std::vector<torch::Tensor> params;
+  for (auto& [name, p] : model->named_parameters()) params.push_back(p);
+  const auto inputs = torch::randn({32, 1, 28, 28});
+  const auto labels = torch::randint(0, 10, {32}, torch::kLong);
+  auto step = [&] {
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    torch::nn::functional::cross_entropy(model->forward(inputs), labels).backward();
+  };
+  auto seconds_per = [&](auto&& body) {
+    body();  // warm-up
+    group->all_reduce({torch::zeros({1})});  // start together
+    const auto start = Clock::now();
+    for (int i = 0; i < iterations; ++i) body();
+    return std::chrono::duration<double>(Clock::now() - start).count() / iterations;
+  };
+  const double local = seconds_per(step);
+  const double reduce = seconds_per([&] {
+    std::vector<torch::Tensor> flat;
+    for (auto& p : params) flat.push_back(p.grad().reshape({-1}));
+    group->all_reduce({torch::cat(flat)});
+  });
+  GradientReducer reducer(*group, params, bucket_mb << 20);
+  const double overlap = seconds_per([&] {
+    reducer.prepare_for_backward();
+    step();
+    reducer.finish_backward();
+  });
+  const double hidden = std::clamp((local + reduce - overlap) / reduce, 0.0, 1.0);
+  if (process.is_world_process_zero())
+    std::printf("{\"local_ms\": %.3f, \"reduce_ms\": %.3f, \"overlap_ms\": %.3f, \"hidden_fraction\": %.3f, \"buckets\": %zu, "
+                "\"exposed_wait_ms\": %.3f}\n",
+                local * 1e3, reduce * 1e3, overlap * 1e3, hidden, reducer.bucket_count(),
+                reducer.exposed_wait().count() * 1e3 / (iterations + 1));
+  return 0;
+}

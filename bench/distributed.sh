@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Data-parallel training on one box, as ratios measured in this run:
+#   1. steps/s of the CNN, 1 process x 2 threads (batch 64) against 2 processes x 1 thread
+#      (batch 32 each, the same global batch), through the trainer program, 3 rounds interleaved;
+#   2. the share of the gradient all-reduce that the backward pass hides (bench/ddp_overlap.cpp).
+#   bench/distributed.sh [BUILD_DIR]   (default: build; builds the program and the benchmark)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+[[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target trainer_cli ddp_overlap >/dev/null
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+steps=${BENCH_STEPS:-300}
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%Y-%m-%d)"
+
+port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+common=(train --model cnn --max_steps "$steps" --logging_steps 100 --eval_strategy no --save_strategy no --report_to none
+        --disable_tqdm true --max_train_samples 20000)
+steps_per_second() { /usr/bin/python3 -c 'import json, sys; print([e for e in json.load(open(sys.argv[1]))["log_history"] if "train_runtime" in e][0]["train_steps_per_second"])' "$1"; }
+
+one=() two=()
+for round in 1 2 3; do
+  OMP_NUM_THREADS=2 "$build/trainer" "${common[@]}" --per_device_train_batch_size 64 --output_dir "$out/one" >/dev/null 2>&1
+  one+=("$(steps_per_second "$out/one/trainer_state.json")")
+  p=$(port)
+  for rank in 0 1; do
+    RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p OMP_NUM_THREADS=1 \
+      "$build/trainer" "${common[@]}" --per_device_train_batch_size 32 --output_dir "$out/two" >/dev/null 2>&1 &
+  done
+  wait
+  two+=("$(steps_per_second "$out/two/trainer_state.json")")
+done
+/usr/bin/python3 - "${one[*]}" "${two[*]}" <<'PYEOF'
+import statistics, sys
+one, two = ([float(x) for x in a.split()] for a in sys.argv[1:3])
+print(f"CNN, global batch 64: 1 process x 2 threads {statistics.median(one):.1f} steps/s, "
+      f"2 processes x 1 thread {statistics.median(two):.1f} steps/s; ratio (2 processes / 1) {statistics.median(two) / statistics.median(one):.3f}"
+      f"  (rounds: {one} / {two})")
+PYEOF
+
+for bucket in 25 1; do
+  p=$(port)
+  for rank in 1 0; do
+    RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p OMP_NUM_THREADS=1 \
+      "$build/bench/ddp_overlap" 40 "$bucket" > "$out/overlap$rank.json" &
+  done
+  wait
+  echo "all-reduce hidden behind backward, buckets of $bucket MiB: $(cat "$out/overlap0.json")"
+done

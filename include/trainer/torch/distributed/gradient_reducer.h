@@ -1,0 +1,52 @@
+#pragma once
+// GradientReducer: averages gradients over the ranks of a ProcessGroup while the backward pass is
+// still running, as DDP's reducer does. The parameters are cut into buckets in reverse order (the
+// order autograd produces their gradients): the first bucket up to 1 MiB, the others up to
+// --ddp_bucket_cap_mb (25 MiB by default). A hook on each parameter's gradient accumulator copies
+// the gradient, divided by the world size, into its bucket; a full bucket starts its all-reduce
+// at once, in bucket order on every rank, while autograd goes on with earlier layers.
+// finish_backward() waits for the buckets and leaves every gradient a view of its averaged bucket.
+//
+// Only the backward passes between prepare_for_backward() and finish_backward() are reduced, so
+// gradient accumulation communicates on the last micro-batch of a step only. A parameter that gets
+// no gradient on a rank counts as zero there.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace trainer {
+
+class ProcessGroup;
+
+class GradientReducer {
+ public:
+  static constexpr int64_t kFirstBucketBytes = int64_t{1} << 20;
+  static constexpr int64_t kDefaultBucketBytes = int64_t{25} << 20;
+
+  GradientReducer(ProcessGroup& group, std::vector<torch::Tensor> parameters, int64_t bucket_bytes = kDefaultBucketBytes,
+                  int64_t first_bucket_bytes = kFirstBucketBytes);
+  ~GradientReducer();
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
+  // The next backward pass's gradients are all-reduced as they are produced.
+  void prepare_for_backward();
+  // Starts what the backward pass did not (buckets with parameters that got no gradient), waits
+  // for every bucket and sets the averaged gradients. Throws DistributedError when a peer is lost.
+  void finish_backward();
+
+  size_t bucket_count() const;
+  // Time spent in finish_backward() waiting for all-reduces that the backward pass did not hide.
+  std::chrono::duration<double> exposed_wait() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace trainer

@@ -1,0 +1,132 @@
+#include "trainer/torch/trainer.h"
+
+#include <torch/torch.h>
+
+#include "trainer/callbacks/preemption_callback.h"
+#include "trainer/core/logging.h"
+#include "trainer/torch/distributed/gradient_reducer.h"
+#include "trainer/torch/distributed/process_group.h"
+#include "trainer/torch/rng_state.h"
+
+// The Trainer's data-parallel pieces (docs/distributed.md). In a single process each is a no-op or
+// does what a single process does; in a job of several, they are collectives that every rank calls
+// at the same point of the loop.
+
+namespace trainer {
+
+namespace fs = std::filesystem;
+
+void Trainer::join_process_group() {
+  if (!process_.distributed()) return;
+  process_group_ = ProcessGroup::join(process_, args_.ddp_backend, std::chrono::seconds(args_.ddp_timeout), device_);
+  std::vector<torch::Tensor> parameters, state;
+  for (auto& [name, p] : model_->named_parameters()) parameters.push_back(p);
+  for (auto& [name, b] : model_->named_buffers()) buffers_.push_back(b);
+  process_group_->check_same_parameters(parameters);
+  // Every rank starts from rank 0's weights, whatever its own seed or file gave it (DDP's _sync_module_states).
+  state = parameters;
+  state.insert(state.end(), buffers_.begin(), buffers_.end());
+  process_group_->broadcast(state);
+  log_info("Data-parallel training: " + process_.describe() + ", backend " + to_string(process_group_->backend()) + ", " +
+           std::to_string(args_.ddp_timeout) + " s timeout");
+}
+
+void Trainer::broadcast_buffers() {
+  if (!process_group_ || buffers_.empty() || !args_.ddp_broadcast_buffers.value_or(true)) return;
+  process_group_->broadcast(buffers_);
+}
+
+void Trainer::synchronize_control() {
+  if (!process_group_) return;
+  // One small all-reduce per step: a flag any rank raised is raised on all, so that every rank logs,
+  // evaluates, saves and stops at the same step. A stop signal travels with them, so that every rank
+  // reports it as the one that received it does.
+  auto flags = torch::tensor({static_cast<double>(control_.should_training_stop), static_cast<double>(control_.should_epoch_stop),
+                              static_cast<double>(control_.should_save), static_cast<double>(control_.should_evaluate),
+                              static_cast<double>(control_.should_log), static_cast<double>(PreemptionCallback::requested_signal())},
+                             torch::kDouble)
+                   .to(device_);
+  process_group_->all_reduce({flags}, ProcessGroup::Reduce::max);
+  const auto host = flags.cpu();
+  const double* v = host.data_ptr<double>();
+  control_.should_training_stop = v[0] > 0;
+  control_.should_epoch_stop = v[1] > 0;
+  control_.should_save = v[2] > 0;
+  control_.should_evaluate = v[3] > 0;
+  control_.should_log = v[4] > 0;
+  if (v[5] > 0 && PreemptionCallback::requested_signal() == 0) PreemptionCallback::request(static_cast<int>(v[5]));
+}
+
+torch::Tensor Trainer::gather_in_dataset_order(const torch::Tensor& local, int64_t total) {
+  if (!process_group_) return local;
+  // Rank r holds examples r, r + n, r + 2n, ...: pad every shard to the longest, gather, interleave.
+  const int64_t world = process_.world_size, longest = (total + world - 1) / world;
+  auto sizes = local.sizes().vec();
+  sizes[0] = longest - local.size(0);
+  const auto padded = torch::cat({local, torch::zeros(sizes, local.options())}).to(device_);
+  const auto shards = process_group_->all_gather(padded);
+  auto interleaved = torch::stack(shards, 1);  // [longest, world, ...]
+  auto flat_sizes = interleaved.sizes().vec();
+  flat_sizes.erase(flat_sizes.begin());
+  flat_sizes[0] = longest * world;
+  return interleaved.reshape(flat_sizes).slice(0, 0, total);
+}
+
+void Trainer::add_rng_state_files(CheckpointFiles& files) {
+  // The original: rng_state.pth in a single process, one rng_state_<rank>.pth per rank otherwise.
+  // Rank 0 writes them all, so that no other rank writes into the checkpoint.
+  if (!process_group_) {
+    files.emplace_back("rng_state.pth", contents(rng_state_bytes()));
+    return;
+  }
+  const auto states = process_group_->all_gather_bytes(rng_state_bytes());
+  if (!state_.is_world_process_zero) return;
+  for (size_t r = 0; r < states.size(); ++r) files.emplace_back("rng_state_" + std::to_string(r) + ".pth", contents(states[r]));
+}
+
+void Trainer::restore_rng_state(const fs::path& dir) {
+  const fs::path file = dir / (process_group_ ? "rng_state_" + std::to_string(process_.rank) + ".pth" : std::string("rng_state.pth"));
+  if (fs::exists(file)) {
+    load_rng_state(file);
+    return;
+  }
+  log_info("No " + file.filename().string() + " in the checkpoint" +
+           (process_group_ ? " (it was written by a job of another size)" : std::string()) +
+           "; random state not restored, so dropout and other draws differ from the uninterrupted run");
+}
+
+void Trainer::share_weights_of_rank_zero() {
+  if (!process_group_) return;
+  std::vector<torch::Tensor> state;
+  for (auto& [name, p] : model_->named_parameters()) state.push_back(p);
+  state.insert(state.end(), buffers_.begin(), buffers_.end());
+  process_group_->broadcast(state);
+  if (!state_.is_world_process_zero) ++weights_version_;
+}
+
+void Trainer::restore_loop_across_ranks(LoopState& loop) {
+  const int64_t written_by = loop.world_size.value_or(1);
+  if (written_by != process_.world_size)
+    log_warning("Resuming a checkpoint written by " + std::to_string(written_by) + " process(es) with " +
+                std::to_string(process_.world_size) + ": each rank's share of the data, so the order of the examples and the "
+                "random state, differ from the uninterrupted run's (training goes on from the same step and weights)");
+  if (!process_group_) return;
+  // The saved loss is the mean over the ranks, so every rank keeps it (their mean is unchanged);
+  // the NaN count is their total, so rank 0 alone keeps it.
+  if (!state_.is_world_process_zero) loop.nonfinite.zero_();
+}
+
+void Trainer::report_failure_to_peers(std::exception_ptr error) noexcept {
+  if (!process_group_ || !error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const DistributedError&) {
+    // A lost peer: the others found out themselves.
+  } catch (const std::exception& e) {
+    process_group_->report_failure(e.what());
+  } catch (...) {
+    process_group_->report_failure("an unknown error");
+  }
+}
+
+}  // namespace trainer

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Data-parallel training end to end: two processes on 127.0.0.1, through scripts/torchrun and
+# launched directly with the environment variables. Needs TRAINER_BIN and TRAINER_SOURCE_DIR.
+set -uo pipefail
+BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer program}
+SRC=${TRAINER_SOURCE_DIR:?set TRAINER_SOURCE_DIR}
+source "$SRC/tests/cli/lib.sh"
+TORCHRUN="$SRC/scripts/torchrun"
+
+make_sign_dataset 512 128
+common=(train --train_file "$work/train.csv" --eval_file "$work/eval.csv" --model mlp --learning_rate 0.01 --seed 1
+        --disable_tqdm true --report_to none --train_sampling_strategy sequential --ddp_timeout 30)
+
+free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# start_rank RANK PORT NAME ARGS...: rank RANK of 2 in the background, launched as torchrun would
+# but without it; its pid in pid_NAME, its output in NAME.out and NAME.err.
+start_rank() {
+  local rank=$1 port=$2 name=$3
+  shift 3
+  RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port OMP_NUM_THREADS=1 \
+    "$BIN" "$@" > "$name.out" 2> "$name.err" &
+  printf -v "pid_$name" '%s' $!
+}
+
+# two_ranks NAME ARGS...: both ranks with the same arguments; their statuses in status_NAME0/1.
+two_ranks() {
+  local name=$1 port
+  shift
+  port=$(free_port)
+  start_rank 0 "$port" "${name}0" "$@"
+  start_rank 1 "$port" "${name}1" "$@"
+  local p0="pid_${name}0" p1="pid_${name}1"
+  wait "${!p0}"; printf -v "status_${name}0" '%s' $?
+  wait "${!p1}"; printf -v "status_${name}1" '%s' $?
+}
+
+wait_for() {  # wait_for PATH [TENTHS]: until PATH exists (default 60 s)
+  for _ in $(seq "${2:-600}"); do [[ -e $1 ]] && return 0; sleep 0.1; done
+  return 1
+}
+
+# (a) 2 ranks x batch 8 follow 1 rank x batch 16 on the same data order.
+equivalent_to_one_big_batch() {
+  local flags=(--max_steps 20 --logging_steps 1 --eval_strategy no --save_strategy steps --save_steps 20)
+  "$BIN" "${common[@]}" "${flags[@]}" --per_device_train_batch_size 16 --output_dir one > one.log 2>&1 || { tail -3 one.log; return 1; }
+  "$TORCHRUN" --nproc_per_node 2 --master_port "$(free_port)" --no_python "$BIN" "${common[@]}" "${flags[@]}" \
+    --per_device_train_batch_size 8 --output_dir two > two.log 2>&1 || { tail -5 two.log; return 1; }
+  $PY - <<'PYEOF' || return 1
+import json
+one = [e["loss"] for e in json.load(open("one/trainer_state.json"))["log_history"] if "loss" in e]
+two = [e["loss"] for e in json.load(open("two/trainer_state.json"))["log_history"] if "loss" in e]
+assert len(one) == len(two) == 20, (len(one), len(two))
+worst = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(one, two))
+print(f"loss trajectories: largest relative difference {worst:.2g}")
+assert worst < 1e-5, worst
+state = json.load(open("two/trainer_state.json"))
+assert state["train_batch_size"] == 8, state["train_batch_size"]
+PYEOF
+  $PY "$SRC/tests/cli/compare_weights.py" one/checkpoint-20/model.safetensors two/checkpoint-20/model.safetensors 1e-5
+}
+check "2 ranks x batch 8 = 1 rank x batch 16 (loss per step, final weights)" equivalent_to_one_big_batch
+
+# (b) a stop on one rank stops both at the same step; resuming gives the uninterrupted weights bit for bit.
+stop_and_resume_is_exact() {
+  local flags=(--max_steps 2000 --logging_steps 100 --eval_strategy no --save_strategy steps --save_steps 200 --per_device_train_batch_size 8)
+  two_ranks full "${common[@]}" "${flags[@]}" --output_dir full
+  [[ $status_full0 -eq 0 && $status_full1 -eq 0 ]] || { echo "full run: $status_full0 $status_full1"; tail -n 3 full0.err full1.err; return 1; }
+  local port
+  port=$(free_port)
+  start_rank 0 "$port" stop0 "${common[@]}" "${flags[@]}" --output_dir stopped
+  start_rank 1 "$port" stop1 "${common[@]}" "${flags[@]}" --output_dir stopped
+  wait_for stopped/checkpoint-200 || { echo "no checkpoint-200"; return 1; }
+  kill -TERM "$pid_stop1"  # rank 1 alone is told to stop
+  wait "$pid_stop0"; local s0=$?
+  wait "$pid_stop1"; local s1=$?
+  [[ $s0 -eq 4 && $s1 -eq 4 ]] || { echo "statuses after SIGTERM to rank 1: $s0 $s1 (want 4 4)"; tail -n 3 stop0.err stop1.err; return 1; }
+  grep -q "Stopped by SIGTERM after step" stop0.err || { echo "rank 0 did not report the stop"; cat stop0.err; return 1; }
+  local stopped_at
+  stopped_at=$(ls -d stopped/checkpoint-* | sed 's/.*-//' | sort -n | tail -1)
+  [[ $stopped_at -lt 2000 ]] || { echo "the run was not stopped early"; return 1; }
+  echo "both ranks stopped at step $stopped_at"
+  two_ranks resumed "${common[@]}" "${flags[@]}" --output_dir stopped --resume_from_checkpoint last
+  [[ $status_resumed0 -eq 0 && $status_resumed1 -eq 0 ]] || { echo "resume: $status_resumed0 $status_resumed1"; tail -n 3 resumed0.err resumed1.err; return 1; }
+  cmp full/checkpoint-2000/model.safetensors stopped/checkpoint-2000/model.safetensors &&
+    cmp full/checkpoint-2000/optimizer.safetensors stopped/checkpoint-2000/optimizer.safetensors
+}
+check "SIGTERM to rank 1 stops both at one step; resume = uninterrupted, bit for bit" stop_and_resume_is_exact
+
+# torchrun --max_restarts with --resume_from_checkpoint last: a killed worker, the job restarted.
+torchrun_restart_resumes() {
+  local flags=(--max_steps 2000 --logging_steps 100 --eval_strategy no --save_strategy steps --save_steps 200 --per_device_train_batch_size 8)
+  "$TORCHRUN" --nproc_per_node 2 --max_restarts 1 --master_port "$(free_port)" --no_python "$BIN" "${common[@]}" "${flags[@]}" \
+    --output_dir restarted --resume_from_checkpoint last > restarted.log 2>&1 &
+  local launcher=$!
+  wait_for restarted/checkpoint-200 || { echo "no checkpoint-200"; kill $launcher; return 1; }
+  local worker
+  worker=$(pgrep -f -- "--output_dir restarted" | while read -r p; do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx 'RANK=1' && echo "$p"; done | head -1)
+  [[ -n $worker ]] || { echo "rank 1's process not found"; kill $launcher; return 1; }
+  kill -9 "$worker"
+  wait $launcher || { echo "torchrun failed"; tail -5 restarted.log; return 1; }
+  grep -q "steps (resumed from restarted/checkpoint-" restarted.log || { echo "the restart did not resume"; tail -5 restarted.log; return 1; }
+  cmp full/checkpoint-2000/model.safetensors restarted/checkpoint-2000/model.safetensors
+}
+check "torchrun --max_restarts 1 + --resume_from_checkpoint last: killed worker, same weights" torchrun_restart_resumes
+
+# (c) a rank that dies or hangs: the other exits within --ddp_timeout, naming it.
+lost_rank_is_named() {
+  local signal=$1 timeout=$2 port
+  port=$(free_port)
+  local flags=(--max_steps 1000000 --logging_steps 100000 --eval_strategy no --save_strategy no --ddp_timeout "$timeout")
+  start_rank 0 "$port" lost0 "${common[@]}" "${flags[@]}" --output_dir lost
+  start_rank 1 "$port" lost1 "${common[@]}" "${flags[@]}" --output_dir lost
+  sleep 3
+  local started=$SECONDS
+  kill "-$signal" "$pid_lost1"
+  wait "$pid_lost0"; local s0=$?
+  local took=$((SECONDS - started))
+  kill -9 "$pid_lost1" 2>/dev/null; wait "$pid_lost1" 2>/dev/null
+  echo "rank 0 exited with $s0 after ${took} s (--ddp_timeout $timeout): $(tail -1 lost0.err)"
+  [[ $s0 -eq 5 && $took -le $timeout ]] && grep -q "rank 1 stopped responding" lost0.err && ! grep -q "terminate called\|Traceback\|Exception raised from" lost0.err
+}
+check "SIGKILL of rank 1: rank 0 exits 5 at once, naming rank 1" lost_rank_is_named KILL 30
+check "rank 1 hangs (SIGSTOP): rank 0 exits 5 within --ddp_timeout, naming rank 1" lost_rank_is_named STOP 8
+
+# (d) only rank 0 writes: rank 1, given its own output folder and working directory, leaves both empty.
+only_rank_zero_writes() {
+  mkdir -p cwd0 cwd1
+  local port flags=(--max_steps 60 --logging_steps 10 --eval_strategy steps --eval_steps 30 --save_strategy steps --save_steps 30 --report_to tensorboard)
+  port=$(free_port)
+  (cd cwd0 && RANK=0 LOCAL_RANK=0 WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+     exec "$BIN" "${common[@]}" "${flags[@]}" --disable_tqdm false --output_dir "$work/written0" > ../w0.out 2> ../w0.err) &
+  local p0=$!
+  (cd cwd1 && RANK=1 LOCAL_RANK=1 WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+     exec "$BIN" "${common[@]}" "${flags[@]}" --disable_tqdm false --output_dir "$work/written1" > ../w1.out 2> ../w1.err) &
+  local p1=$!
+  wait $p0 || { echo "rank 0 failed"; tail -3 w0.err; return 1; }
+  wait $p1 || { echo "rank 1 failed"; tail -3 w1.err; return 1; }
+  [[ ! -e written1 ]] || { echo "rank 1 wrote:"; find written1; return 1; }
+  [[ -z $(ls -A cwd1) ]] || { echo "rank 1 wrote in its working directory:"; ls -A cwd1; return 1; }
+  [[ ! -s w1.out && ! -s w1.err ]] || { echo "rank 1 printed:"; head -3 w1.out w1.err; return 1; }
+  grep -q "test accuracy" w0.out || { echo "rank 0 printed no result"; return 1; }
+  $PY - <<'PYEOF'
+import json, os
+ckpt = "written0/checkpoint-60"
+files = set(os.listdir(ckpt))
+assert {"rng_state_0.pth", "rng_state_1.pth"} <= files and "rng_state.pth" not in files, files
+assert json.load(open(f"{ckpt}/loop_state.json"))["world_size"] == 2
+state = json.load(open(f"{ckpt}/trainer_state.json"))
+expected = {"best_global_step", "best_metric", "best_model_checkpoint", "epoch", "eval_steps", "global_step",
+            "is_hyper_param_search", "is_local_process_zero", "is_world_process_zero", "log_history", "logging_steps",
+            "max_steps", "num_input_tokens_seen", "num_train_epochs", "save_steps", "stateful_callbacks", "total_flos",
+            "train_batch_size", "trial_name", "trial_params"}
+assert set(state) == expected, set(state) ^ expected
+assert os.listdir("written0/runs"), "no TensorBoard events from rank 0"
+PYEOF
+}
+check "only rank 0 writes and prints; the checkpoint records world size 2 and both RNG states" only_rank_zero_writes
+
+# (e) early stopping takes the same decision on both ranks (metrics reduced over the ranks' shards).
+early_stopping_stops_both() {
+  local flags=(--max_steps 400 --eval_strategy steps --eval_steps 20 --save_strategy steps --save_steps 20 --load_best_model_at_end true
+               --early_stopping_patience 1 --early_stopping_threshold 10)
+  "$TORCHRUN" --nproc_per_node 2 --master_port "$(free_port)" --no_python "$BIN" "${common[@]}" "${flags[@]}" \
+    --output_dir early > early.log 2>&1 || { echo "torchrun failed"; tail -5 early.log; return 1; }
+  $PY - <<'PYEOF'
+import json
+state = json.load(open("early/trainer_state.json"))
+evals = [e for e in state["log_history"] if "eval_loss" in e]
+assert state["global_step"] == 40, state["global_step"]  # patience 1, threshold 10: the second evaluation stops
+assert [e["step"] for e in evals][:2] == [20, 40], evals
+PYEOF
+}
+check "early stopping stops both ranks at the same step (torchrun)" early_stopping_stops_both
+
+# Evaluation sharded over 2 ranks gives the single process's metrics.
+sharded_evaluation_matches() {
+  local flags=(--max_steps 10 --eval_strategy no --save_strategy no --per_device_eval_batch_size 7)
+  "$BIN" "${common[@]}" "${flags[@]}" --per_device_train_batch_size 16 --output_dir eval_one > eval_one.log 2>&1 || return 1
+  two_ranks evaltwo "${common[@]}" "${flags[@]}" --per_device_train_batch_size 8 --output_dir eval_two
+  [[ $status_evaltwo0 -eq 0 && $status_evaltwo1 -eq 0 ]] || { tail -n 3 evaltwo0.err evaltwo1.err; return 1; }
+  local a b
+  a=$(grep "test accuracy" eval_one.log | sed 's/(loss \([0-9.e-]*\).*/\1/')
+  b=$(grep "test accuracy" evaltwo0.out | sed 's/(loss \([0-9.e-]*\).*/\1/')
+  echo "one process: $(grep 'test accuracy' eval_one.log); two: $(cat evaltwo0.out | grep 'test accuracy')"
+  $PY -c 'import sys; a, b = sys.argv[1].split(), sys.argv[2].split(); assert a[2] == b[2], (a, b); assert abs(float(a[3]) - float(b[3])) < 1e-5, (a, b)' "$a" "$b"
+}
+check "sharded evaluation over 2 ranks = one process's accuracy and loss" sharded_evaluation_matches
+
+# A misconfigured job fails fast and clearly.
+bad_launch() {
+  local out
+  out=$(RANK=0 WORLD_SIZE=2 "$BIN" "${common[@]}" --max_steps 1 --output_dir bad 2>&1); local s=$?
+  [[ $s -eq 2 && $out == *"MASTER_ADDR is not set"* ]] || { echo "$s: $out"; return 1; }
+  out=$(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$(free_port) "$BIN" "${common[@]}" --max_steps 1 --ddp_timeout 2 \
+        --output_dir bad 2>&1); s=$?
+  [[ $s -eq 5 && $out == *"did not complete within --ddp_timeout 2 s"* ]] || { echo "$s: $out"; return 1; }
+  out=$(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$(free_port) "$BIN" "${common[@]}" --max_steps 1 --ddp_backend nccl \
+        --output_dir bad 2>&1); s=$?
+  [[ $s -eq 2 && $out == *"--ddp_backend nccl: this build of LibTorch has no NCCL"* ]] || { echo "$s: $out"; return 1; }
+}
+check "bad launches: missing MASTER_ADDR (2), nobody joins (5), nccl without CUDA (2)" bad_launch
+
+summary

@@ -1,0 +1,174 @@
+// The data-parallel engine in one process: two ranks on two threads, each with its own c10d
+// process group over a TCPStore on 127.0.0.1, as two processes would have.
+
+#include "trainer/torch/distributed/process_group.h"
+
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "free_port.h"
+#include "trainer/core/argument_spec.h"
+#include "trainer/torch/distributed/gradient_reducer.h"
+
+namespace trainer {
+namespace {
+
+using std::chrono::seconds;
+
+ProcessInfo rank_of_two(int64_t rank, int port) {
+  ProcessInfo p;
+  p.rank = p.local_rank = rank;
+  p.world_size = p.local_world_size = 2;
+  p.master_addr = "127.0.0.1";
+  p.master_port = port;
+  return p;
+}
+
+// Runs body(rank, group) for ranks 0 and 1 at once; returns what each returned.
+template <typename Body>
+auto on_two_ranks(Body body, seconds timeout = seconds(20)) {
+  const int port = test::free_tcp_port();
+  auto run = [&](int64_t rank) {
+    auto group = ProcessGroup::join(rank_of_two(rank, port), DdpBackend::gloo, timeout, torch::kCPU);
+    return body(rank, *group);
+  };
+  auto one = std::async(std::launch::async, run, 1);
+  auto zero = run(0);
+  return std::make_pair(std::move(zero), one.get());
+}
+
+TEST(ProcessGroup, CollectivesGiveEveryRankTheSameAnswer) {
+  auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
+    auto sum = torch::full({3}, static_cast<double>(rank + 1), torch::kDouble);
+    group.all_reduce({sum});
+    auto max = torch::tensor({static_cast<double>(rank)}, torch::kDouble);
+    group.all_reduce({max}, ProcessGroup::Reduce::max);
+    auto weights = torch::full({2, 2}, static_cast<float>(rank + 7));
+    group.broadcast({weights});
+    const auto bytes = group.all_gather_bytes(std::string(static_cast<size_t>(rank * 3 + 1), static_cast<char>('a' + rank)));
+    return std::make_tuple(sum[0].item<double>(), max.item<double>(), weights.sum().item<float>(), bytes);
+  });
+  EXPECT_EQ(std::get<0>(zero), 3.0);
+  EXPECT_EQ(std::get<1>(zero), 1.0);
+  EXPECT_EQ(std::get<2>(zero), 28.0f);  // rank 0's 7s
+  EXPECT_EQ(zero, one);
+  EXPECT_EQ(std::get<3>(one), (std::vector<std::string>{"a", "bbbb"}));
+}
+
+torch::nn::Linear seeded_layer() {
+  torch::manual_seed(3);
+  return torch::nn::Linear(4, 3);
+}
+
+torch::Tensor batch_of(int64_t rank) {
+  return torch::arange(8, torch::kFloat).reshape({2, 4}) * static_cast<float>(rank + 1) - 3.0f;
+}
+
+TEST(GradientReducer, AveragesGradientsAsOneBatchOfBothRanksWould) {
+  // Reference: one process, the mean of the two ranks' batch losses.
+  auto reference = seeded_layer();
+  (reference(batch_of(0)).pow(2).mean() / 2 + reference(batch_of(1)).pow(2).mean() / 2).backward();
+  const auto expected_weight = reference->weight.grad().clone();
+
+  auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
+    auto layer = seeded_layer();
+    // A bucket per parameter (1-byte caps), so that the hooks start reductions during backward.
+    GradientReducer reducer(group, layer->parameters(), 1, 1);
+    EXPECT_EQ(reducer.bucket_count(), 2u);
+    reducer.prepare_for_backward();
+    layer(batch_of(rank)).pow(2).mean().backward();
+    reducer.finish_backward();
+    return layer->weight.grad().clone();
+  });
+  EXPECT_TRUE(torch::allclose(zero, expected_weight, 1e-6, 1e-6)) << zero << expected_weight;
+  EXPECT_TRUE(torch::equal(zero, one));
+}
+
+TEST(GradientReducer, AccumulationMicroBatchesStayLocalUntilTheLast) {
+  auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
+    auto layer = seeded_layer();
+    GradientReducer reducer(group, layer->parameters());
+    layer(batch_of(rank)).sum().backward();  // not prepared: no communication
+    const auto local = layer->bias.grad().clone();
+    reducer.prepare_for_backward();
+    layer(batch_of(rank)).sum().backward();
+    reducer.finish_backward();
+    return std::make_pair(local, layer->bias.grad().clone());
+  });
+  // Both micro-batches' sums per rank (2 rows each: bias grad 2 + 2), averaged: 4.
+  EXPECT_TRUE(torch::equal(zero.first, torch::full({3}, 2.0f)));
+  EXPECT_TRUE(torch::equal(zero.second, torch::full({3}, 4.0f)));
+  EXPECT_TRUE(torch::equal(one.second, zero.second));
+}
+
+TEST(ProcessGroup, DifferentModelsAreRefusedNamingTheRank) {
+  auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
+    torch::nn::Linear layer(4, rank == 0 ? 3 : 5);
+    try {
+      group.check_same_parameters(layer->parameters());
+    } catch (const DistributedError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  });
+  EXPECT_NE(zero.find("rank 1's model differs from rank 0's"), std::string::npos) << zero;
+  EXPECT_EQ(zero, one);
+}
+
+std::string error_on_rank_zero_when_rank_one(bool reports) {
+  const int port = test::free_tcp_port();
+  std::promise<void> joined, rank_one_gone;
+  std::thread rank_one([&] {
+    auto group = ProcessGroup::join(rank_of_two(1, port), DdpBackend::gloo, seconds(20), torch::kCPU);
+    joined.set_value();
+    if (reports) group->report_failure("disk full");
+    group.reset();  // its connections close, as when the process dies
+    rank_one_gone.set_value();
+  });
+  auto group = ProcessGroup::join(rank_of_two(0, port), DdpBackend::gloo, seconds(20), torch::kCPU);
+  joined.get_future().wait();
+  rank_one_gone.get_future().wait();
+  std::string message = "no error";
+  try {
+    auto t = torch::ones({4});
+    group->all_reduce({t});
+  } catch (const DistributedError& e) {
+    message = e.what();
+  }
+  rank_one.join();
+  return message;
+}
+
+TEST(ProcessGroup, ALostPeerIsNamed) {
+  const auto message = error_on_rank_zero_when_rank_one(/*reports=*/false);
+  EXPECT_NE(message.find("rank 1 stopped responding"), std::string::npos) << message;
+  EXPECT_NE(message.find("--resume_from_checkpoint last"), std::string::npos) << message;
+}
+
+TEST(ProcessGroup, APeerThatFailedIsNamedWithItsReason) {
+  const auto message = error_on_rank_zero_when_rank_one(/*reports=*/true);
+  EXPECT_NE(message.find("rank 1 failed: disk full"), std::string::npos) << message;
+}
+
+TEST(ProcessGroup, ARendezvousThatNobodyJoinsTimesOut) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    ProcessGroup::join(rank_of_two(0, test::free_tcp_port()), DdpBackend::gloo, seconds(2), torch::kCPU);
+    FAIL() << "joined alone";
+  } catch (const DistributedError& e) {
+    EXPECT_NE(std::string(e.what()).find("did not complete within --ddp_timeout 2 s"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(10));
+}
+
+TEST(ProcessGroup, BackendsThisBuildCannotRunAreRefused) {
+  EXPECT_EQ(resolve_ddp_backend(std::nullopt, torch::kCPU), DdpBackend::gloo);
+  EXPECT_THROW(resolve_ddp_backend(DdpBackend::mpi, torch::kCPU), ArgumentError);
+  EXPECT_THROW(resolve_ddp_backend(DdpBackend::nccl, torch::kCPU), ArgumentError);
+}
+
+}  // namespace
+}  // namespace trainer
