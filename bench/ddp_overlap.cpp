@@ -6,7 +6,7 @@
 //   overlap   forward + backward with the GradientReducer armed, until the averaged gradients are in
 // hidden = (local + reduce - overlap) / reduce, clamped to [0, 1]: 1 when the all-reduce costs the
 // step nothing, 0 when it all comes after backward. Prints one JSON line on rank 0.
-//   ddp_overlap [ITERATIONS] [BUCKET_MB]
+//   ddp_overlap [ITERATIONS] [BUCKET_KIB]   (the first bucket: the smaller of BUCKET_KIB and DDP's 1 MiB)
 
 #include <algorithm>
 #include <chrono>
@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 30;
-  const int64_t bucket_mb = argc > 2 ? std::atoll(argv[2]) : 25;
+  const int64_t bucket_bytes = (argc > 2 ? std::atoll(argv[2]) : 25 * 1024) << 10;
   const auto process = ProcessInfo::from_environment();
   auto group = ProcessGroup::join(process, DdpBackend::gloo, std::chrono::seconds(60), torch::kCPU);
   torch::manual_seed(0);
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     for (auto& p : params) flat.push_back(p.grad().reshape({-1}));
     group->all_reduce({torch::cat(flat)});
   });
-  GradientReducer reducer(*group, params, bucket_mb << 20);
+  GradientReducer reducer(*group, params, bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes));
   const double overlap = seconds_per([&] {
     reducer.prepare_for_backward();
     step();
