@@ -101,7 +101,9 @@ void Trainer::share_weights_of_rank_zero() {
   for (auto& [name, p] : model_->named_parameters()) state.push_back(p);
   state.insert(state.end(), buffers_.begin(), buffers_.end());
   process_group_->broadcast(state);
-  if (!state_.is_world_process_zero) ++weights_version_;
+  // On every rank, whether or not rank 0 found the best weights: the ranks must agree on whether
+  // the last evaluation still holds (a fresh one is a collective).
+  ++weights_version_;
 }
 
 void Trainer::restore_loop_across_ranks(LoopState& loop) {
