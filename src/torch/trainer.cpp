@@ -498,23 +498,15 @@ LoopState::Accumulated Trainer::read_accumulators(const LoopState& loop) {
   auto now = loop.read_accumulators();
   if (process_group_) {
     // The original gathers the loss and takes the mean; NaN counts add up, so every rank agrees on divergence.
-    auto sums = torch::tensor({now.tr_loss, static_cast<double>(now.nonfinite)}, torch::kDouble).to(device_);
-    process_group_->all_reduce({sums});
-    const auto host = sums.cpu();
-    now.tr_loss = host[0].item<double>() / static_cast<double>(process_.world_size);
-    now.nonfinite = static_cast<int64_t>(host[1].item<double>());
+    const auto sums = process_group_->all_reduce_values({now.tr_loss, static_cast<double>(now.nonfinite)});
+    now.tr_loss = sums[0] / static_cast<double>(process_.world_size);
+    now.nonfinite = static_cast<int64_t>(sums[1]);
   }
   return now;
 }
 
 void Trainer::store_flos(LoopState& loop) {
-  double flos = loop.current_flos;
-  if (process_group_) {
-    auto sum = torch::tensor({flos}, torch::kDouble).to(device_);
-    process_group_->all_reduce({sum});
-    flos = sum.cpu().item<double>();
-  }
-  state_.total_flos += flos;
+  state_.total_flos += process_group_ ? process_group_->all_reduce_values({loop.current_flos})[0] : loop.current_flos;
   loop.current_flos = 0;
 }
 

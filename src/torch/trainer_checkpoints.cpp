@@ -166,8 +166,8 @@ void Trainer::save_checkpoint(LoopState& loop) {
   }
   if (state_.best_global_step) {
     const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);
-    if (*state_.best_global_step == step || (state_.is_world_process_zero && fs::exists(best)) ||
-        (!state_.is_world_process_zero && state_.best_model_checkpoint == best.string()))
+    // Other ranks keep what they had: the folder is rank 0's, and may not be on their disk.
+    if (*state_.best_global_step == step || (state_.is_world_process_zero && fs::exists(best)))
       state_.best_model_checkpoint = best.string();
   }
   state_.stateful_callbacks = stateful_callback_states();

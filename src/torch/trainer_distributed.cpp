@@ -19,14 +19,12 @@ namespace fs = std::filesystem;
 void Trainer::join_process_group() {
   if (!process_.distributed()) return;
   process_group_ = ProcessGroup::join(process_, args_.ddp_backend, std::chrono::seconds(args_.ddp_timeout), device_);
-  std::vector<torch::Tensor> parameters, state;
+  std::vector<torch::Tensor> parameters;
   for (auto& [name, p] : model_->named_parameters()) parameters.push_back(p);
   for (auto& [name, b] : model_->named_buffers()) buffers_.push_back(b);
   process_group_->check_same_parameters(parameters);
   // Every rank starts from rank 0's weights, whatever its own seed or file gave it (DDP's _sync_module_states).
-  state = parameters;
-  state.insert(state.end(), buffers_.begin(), buffers_.end());
-  process_group_->broadcast(state);
+  broadcast_model_state();
   log_info("Data-parallel training: " + process_.describe() + ", backend " + to_string(process_group_->backend()) + ", " +
            std::to_string(args_.ddp_timeout) + " s timeout");
 }
@@ -41,14 +39,11 @@ void Trainer::synchronize_control() {
   // One small all-reduce per step: a flag any rank raised is raised on all, so that every rank logs,
   // evaluates, saves and stops at the same step. A stop signal travels with them, so that every rank
   // reports it as the one that received it does.
-  auto flags = torch::tensor({static_cast<double>(control_.should_training_stop), static_cast<double>(control_.should_epoch_stop),
-                              static_cast<double>(control_.should_save), static_cast<double>(control_.should_evaluate),
-                              static_cast<double>(control_.should_log), static_cast<double>(PreemptionCallback::requested_signal())},
-                             torch::kDouble)
-                   .to(device_);
-  process_group_->all_reduce({flags}, ProcessGroup::Reduce::max);
-  const auto host = flags.cpu();
-  const double* v = host.data_ptr<double>();
+  const auto v = process_group_->all_reduce_values(
+      {static_cast<double>(control_.should_training_stop), static_cast<double>(control_.should_epoch_stop),
+       static_cast<double>(control_.should_save), static_cast<double>(control_.should_evaluate),
+       static_cast<double>(control_.should_log), static_cast<double>(PreemptionCallback::requested_signal())},
+      ProcessGroup::Reduce::max);
   control_.should_training_stop = v[0] > 0;
   control_.should_epoch_stop = v[1] > 0;
   control_.should_save = v[2] > 0;
@@ -95,12 +90,16 @@ void Trainer::restore_rng_state(const fs::path& dir) {
            "; random state not restored, so dropout and other draws differ from the uninterrupted run");
 }
 
-void Trainer::share_weights_of_rank_zero() {
-  if (!process_group_) return;
+void Trainer::broadcast_model_state() {
   std::vector<torch::Tensor> state;
   for (auto& [name, p] : model_->named_parameters()) state.push_back(p);
   state.insert(state.end(), buffers_.begin(), buffers_.end());
   process_group_->broadcast(state);
+}
+
+void Trainer::share_weights_of_rank_zero() {
+  if (!process_group_) return;
+  broadcast_model_state();
   // On every rank, whether or not rank 0 found the best weights: the ranks must agree on whether
   // the last evaluation still holds (a fresh one is a collective).
   ++weights_version_;

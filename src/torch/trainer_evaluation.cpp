@@ -49,9 +49,9 @@ Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefi
       auto logits = all_logits.empty() ? torch::zeros({0, 0}, none) : torch::cat(all_logits);
       auto labels_here = all_labels.empty() ? torch::zeros({0}, none.dtype(torch::kLong)) : torch::cat(all_labels);
       // A rank with no example still needs the logits' width to gather.
-      auto width = torch::tensor({logits.size(1)}, torch::kLong);
-      process_group_->all_reduce({width}, ProcessGroup::Reduce::max);
-      if (logits.size(0) == 0) logits = torch::zeros({0, width.item<int64_t>()}, none);
+      const auto width = static_cast<int64_t>(
+          process_group_->all_reduce_values({static_cast<double>(logits.size(1))}, ProcessGroup::Reduce::max)[0]);
+      if (logits.size(0) == 0) logits = torch::zeros({0, width}, none);
       all_logits = {gather_in_dataset_order(logits, total)};
       all_labels = {gather_in_dataset_order(labels_here, total)};
     }

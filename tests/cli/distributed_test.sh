@@ -14,12 +14,13 @@ common=(train --train_file "$work/train.csv" --eval_file "$work/eval.csv" --mode
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start_rank RANK PORT NAME ARGS...: rank RANK of 2 in the background, launched as torchrun would
-# but without it; its pid in pid_NAME, its output in NAME.out and NAME.err.
+# but without it, in the folder $RANK_CWD (default: here); its pid in pid_NAME, its output in
+# NAME.out and NAME.err (here).
 start_rank() {
   local rank=$1 port=$2 name=$3
   shift 3
-  RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port OMP_NUM_THREADS=1 \
-    "$BIN" "$@" > "$name.out" 2> "$name.err" &
+  (cd "${RANK_CWD:-.}" && RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+     OMP_NUM_THREADS=1 exec "$BIN" "$@") > "$name.out" 2> "$name.err" &
   printf -v "pid_$name" '%s' $!
 }
 
@@ -129,14 +130,10 @@ only_rank_zero_writes() {
   mkdir -p cwd0 cwd1
   local port flags=(--max_steps 60 --logging_steps 10 --eval_strategy steps --eval_steps 30 --save_strategy steps --save_steps 30 --report_to tensorboard)
   port=$(free_port)
-  (cd cwd0 && RANK=0 LOCAL_RANK=0 WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
-     exec "$BIN" "${common[@]}" "${flags[@]}" --disable_tqdm false --output_dir "$work/written0" > ../w0.out 2> ../w0.err) &
-  local p0=$!
-  (cd cwd1 && RANK=1 LOCAL_RANK=1 WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
-     exec "$BIN" "${common[@]}" "${flags[@]}" --disable_tqdm false --output_dir "$work/written1" > ../w1.out 2> ../w1.err) &
-  local p1=$!
-  wait $p0 || { echo "rank 0 failed"; tail -3 w0.err; return 1; }
-  wait $p1 || { echo "rank 1 failed"; tail -3 w1.err; return 1; }
+  RANK_CWD=cwd0 start_rank 0 "$port" w0 "${common[@]}" "${flags[@]}" --disable_tqdm false --output_dir "$work/written0"
+  RANK_CWD=cwd1 start_rank 1 "$port" w1 "${common[@]}" "${flags[@]}" --disable_tqdm false --output_dir "$work/written1"
+  wait "$pid_w0" || { echo "rank 0 failed"; tail -n 3 w0.err; return 1; }
+  wait "$pid_w1" || { echo "rank 1 failed"; tail -n 3 w1.err; return 1; }
   [[ ! -e written1 ]] || { echo "rank 1 wrote:"; find written1; return 1; }
   [[ -z $(ls -A cwd1) ]] || { echo "rank 1 wrote in its working directory:"; ls -A cwd1; return 1; }
   [[ ! -s w1.out && ! -s w1.err ]] || { echo "rank 1 printed:"; head -3 w1.out w1.err; return 1; }

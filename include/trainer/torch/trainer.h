@@ -217,6 +217,8 @@ class Trainer {
   // Files of a checkpoint that every rank contributes: rng_state_<rank>.pth (rng_state.pth alone).
   void add_rng_state_files(CheckpointFiles& files);
   void restore_rng_state(const std::filesystem::path& dir);
+  // Rank 0's parameters and buffers to every rank.
+  void broadcast_model_state();
   // Rank 0's weights (after it loaded the best checkpoint) to every rank, which read no file.
   void share_weights_of_rank_zero();
   // A restored LoopState in this job: a warning when the checkpoint's world size differs, and the

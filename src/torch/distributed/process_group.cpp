@@ -116,9 +116,9 @@ struct ProcessGroup::Impl {
   }
 };
 
-class GlooPendingReduction : public PendingReduction {
+class WorkInFlight : public PendingReduction {
  public:
-  GlooPendingReduction(ProcessGroup::Impl& impl, c10::intrusive_ptr<c10d::Work> work) : impl_(impl), work_(std::move(work)) {}
+  WorkInFlight(ProcessGroup::Impl& impl, c10::intrusive_ptr<c10d::Work> work) : impl_(impl), work_(std::move(work)) {}
   void wait() override {
     impl_.guarded("the gradient all-reduce", [&] { work_->wait(); });
   }
@@ -258,10 +258,17 @@ void ProcessGroup::all_reduce(const std::vector<torch::Tensor>& tensors, Reduce 
     if (!list[i].is_same(tensors[i])) tensors[i].copy_(list[i]);
 }
 
+std::vector<double> ProcessGroup::all_reduce_values(std::vector<double> values, Reduce op) {
+  auto tensor = torch::tensor(values, torch::kDouble);
+  all_reduce({tensor}, op);
+  std::copy_n(tensor.data_ptr<double>(), values.size(), values.begin());
+  return values;
+}
+
 std::unique_ptr<PendingReduction> ProcessGroup::all_reduce_async(const torch::Tensor& tensor) {
   std::vector<torch::Tensor> list = {tensor};
   auto work = impl_->guarded("the gradient all-reduce", [&] { return impl_->group->allreduce(list); });
-  return std::make_unique<GlooPendingReduction>(*impl_, std::move(work));
+  return std::make_unique<WorkInFlight>(*impl_, std::move(work));
 }
 
 std::vector<torch::Tensor> ProcessGroup::all_gather(const torch::Tensor& tensor) {

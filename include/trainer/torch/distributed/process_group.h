@@ -64,6 +64,8 @@ class ProcessGroup {
   void broadcast(const std::vector<torch::Tensor>& tensors);
   // The element-wise sum or max over ranks, in place.
   void all_reduce(const std::vector<torch::Tensor>& tensors, Reduce op = Reduce::sum);
+  // Host numbers (counts, flags, sums) reduced element-wise over ranks; returns the result.
+  std::vector<double> all_reduce_values(std::vector<double> values, Reduce op = Reduce::sum);
   // Starts a sum over ranks of `tensor`, in place; wait() on the result before reading it.
   std::unique_ptr<PendingReduction> all_reduce_async(const torch::Tensor& tensor);
   // Every rank's `tensor` (the same shape on every rank), indexed by rank.
