@@ -12,6 +12,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+
+#include <sys/resource.h>
 
 #include <torch/torch.h>
 
@@ -38,30 +41,48 @@ int main(int argc, char** argv) {
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
     torch::nn::functional::cross_entropy(model->forward(inputs), labels).backward();
   };
+  auto thread_cpu = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+  };
+  auto minor_faults = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_minflt);
+  };
+  double main_thread_cpu = 0, faults = 0;  // of the last phase measured, per iteration
   auto seconds_per = [&](auto&& body) {
     body();  // warm-up
     group->all_reduce({torch::zeros({1})});  // start together
     const auto start = Clock::now();
+    const double cpu_start = thread_cpu(), faults_start = minor_faults();
     for (int i = 0; i < iterations; ++i) body();
+    main_thread_cpu = (thread_cpu() - cpu_start) / iterations;
+    faults = (minor_faults() - faults_start) / iterations;
     return std::chrono::duration<double>(Clock::now() - start).count() / iterations;
   };
   const double local = seconds_per(step);
+  const double local_cpu = main_thread_cpu, local_faults = faults;
   const double reduce = seconds_per([&] {
     std::vector<torch::Tensor> flat;
     for (auto& p : params) flat.push_back(p.grad().reshape({-1}));
     group->all_reduce({torch::cat(flat)});
   });
+  // The Trainer's per-step agreement on TrainerControl's flags: six numbers, all-reduced.
+  const double control = seconds_per([&] { group->all_reduce_values({0, 0, 0, 0, 0, 0}, ProcessGroup::Reduce::max); });
   GradientReducer reducer(*group, params, bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes));
   const double overlap = seconds_per([&] {
     reducer.prepare_for_backward();
     step();
     reducer.finish_backward();
   });
+  const double overlap_cpu = main_thread_cpu, overlap_faults = faults;
   const double hidden = std::clamp((local + reduce - overlap) / reduce, 0.0, 1.0);
   if (process.is_world_process_zero())
-    std::printf("{\"local_ms\": %.3f, \"reduce_ms\": %.3f, \"overlap_ms\": %.3f, \"hidden_fraction\": %.3f, \"buckets\": %zu, "
-                "\"exposed_wait_ms\": %.3f}\n",
-                local * 1e3, reduce * 1e3, overlap * 1e3, hidden, reducer.bucket_count(),
-                reducer.exposed_wait().count() * 1e3 / (iterations + 1));
+    std::printf("{\"local_ms\": %.3f, \"reduce_ms\": %.3f, \"control_flags_ms\": %.3f, \"overlap_ms\": %.3f, \"hidden_fraction\": %.3f, \"buckets\": %zu, "
+                "\"exposed_wait_ms\": %.3f, \"local_cpu_ms\": %.3f, \"overlap_cpu_ms\": %.3f, \"local_page_faults\": %.0f, \"overlap_page_faults\": %.0f}\n",
+                local * 1e3, reduce * 1e3, control * 1e3, overlap * 1e3, hidden, reducer.bucket_count(),
+                reducer.exposed_wait().count() * 1e3 / (iterations + 1), local_cpu * 1e3, overlap_cpu * 1e3, local_faults, overlap_faults);
   return 0;
 }

@@ -38,6 +38,7 @@ struct GradientReducer::State {
   std::mutex mutex;  // hooks of CUDA parameters run on autograd's device threads
   bool armed = false;
   size_t next_to_launch = 0;
+  size_t started_during_backward = 0;  // of the last reduced backward pass
   std::chrono::duration<double> exposed{0};
 
   torch::Tensor view_of(const Slot& slot) const {
@@ -133,6 +134,7 @@ void GradientReducer::finish_backward() {
   std::lock_guard<std::mutex> lock(st.mutex);
   if (!st.armed) return;
   st.armed = false;
+  st.started_during_backward = st.next_to_launch;
   for (auto& s : st.slots)
     if (!s.ready) st.copy_in(s);
   st.launch_ready_buckets();
@@ -143,6 +145,10 @@ void GradientReducer::finish_backward() {
 }
 
 size_t GradientReducer::bucket_count() const { return state_->buckets.size(); }
+size_t GradientReducer::buckets_started_during_backward() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->started_during_backward;
+}
 std::chrono::duration<double> GradientReducer::exposed_wait() const { return state_->exposed; }
 
 }  // namespace trainer

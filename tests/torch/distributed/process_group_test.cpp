@@ -4,6 +4,7 @@
 #include "trainer/torch/distributed/process_group.h"
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -59,6 +60,9 @@ TEST(ProcessGroup, CollectivesGiveEveryRankTheSameAnswer) {
 }
 
 torch::nn::Linear seeded_layer() {
+  // The ranks are threads of one process, and share LibTorch's global generator.
+  static std::mutex generator;
+  std::lock_guard<std::mutex> lock(generator);
   torch::manual_seed(3);
   return torch::nn::Linear(4, 3);
 }
@@ -81,10 +85,32 @@ TEST(GradientReducer, AveragesGradientsAsOneBatchOfBothRanksWould) {
     reducer.prepare_for_backward();
     layer(batch_of(rank)).pow(2).mean().backward();
     reducer.finish_backward();
+    EXPECT_EQ(reducer.buckets_started_during_backward(), 2u);
     return layer->weight.grad().clone();
   });
   EXPECT_TRUE(torch::allclose(zero, expected_weight, 1e-6, 1e-6)) << zero << expected_weight;
   EXPECT_TRUE(torch::equal(zero, one));
+}
+
+TEST(GradientReducer, AParameterWithoutAGradientCountsAsZeroAndHoldsBackLaterBuckets) {
+  auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
+    auto used = seeded_layer();
+    auto unused = seeded_layer();
+    auto parameters = used->parameters();
+    for (const auto& p : unused->parameters()) parameters.push_back(p);
+    GradientReducer reducer(group, parameters, 1, 1);
+    reducer.prepare_for_backward();
+    used(batch_of(rank)).sum().backward();
+    reducer.finish_backward();
+    // Buckets start in order, and the first (the unused layer's, produced last in reverse order)
+    // never fills during backward: every all-reduce waits for finish_backward.
+    EXPECT_EQ(reducer.buckets_started_during_backward(), 0u);
+    EXPECT_TRUE(torch::equal(unused->bias.grad(), torch::zeros({3})));
+    return used->bias.grad().clone();
+  });
+  // Each rank's bias gradient is its batch size, 2: the average is 2.
+  EXPECT_TRUE(torch::equal(zero, torch::full({3}, 2.0f)));
+  EXPECT_TRUE(torch::equal(one, zero));
 }
 
 TEST(GradientReducer, AccumulationMicroBatchesStayLocalUntilTheLast) {

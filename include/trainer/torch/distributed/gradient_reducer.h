@@ -40,6 +40,9 @@ class GradientReducer {
   void finish_backward();
 
   size_t bucket_count() const;
+  // How many buckets of the last reduced backward pass started their all-reduce before it ended
+  // (the rest started in finish_backward): what overlap with the backward pass there can be.
+  size_t buckets_started_during_backward() const;
   // Time spent in finish_backward() waiting for all-reduces that the backward pass did not hide.
   std::chrono::duration<double> exposed_wait() const;
 
