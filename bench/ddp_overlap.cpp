@@ -4,6 +4,9 @@
 //   local     forward + backward, no communication
 //   reduce    the same gradients' all-reduce alone, after backward (what a post-backward loop pays)
 //   overlap   forward + backward with the GradientReducer armed, until the averaged gradients are in
+//   control   the Trainer's per-step agreement on TrainerControl's flags (six numbers all-reduced)
+// with the main thread's CPU time and the process's minor page faults per iteration of the local and
+// overlap phases (the time a phase spends neither computing nor faulting is waiting), and
 // hidden = (local + reduce - overlap) / reduce, clamped to [0, 1]: 1 when the all-reduce costs the
 // step nothing, 0 when it all comes after backward. Prints one JSON line on rank 0.
 //   ddp_overlap [ITERATIONS] [BUCKET_KIB]   (the first bucket: the smaller of BUCKET_KIB and DDP's 1 MiB)
@@ -30,6 +33,10 @@ int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 30;
   const int64_t bucket_bytes = (argc > 2 ? std::atoll(argv[2]) : 25 * 1024) << 10;
   const auto process = ProcessInfo::from_environment();
+  if (!process.distributed()) {
+    std::fprintf(stderr, "ddp_overlap: run it as every rank of a job of 2 or more (bench/distributed.sh starts two)\n");
+    return 2;
+  }
   auto group = ProcessGroup::join(process, DdpBackend::gloo, std::chrono::seconds(60), torch::kCPU);
   torch::manual_seed(0);
   auto model = make_builtin_model("cnn", 784, 10);
@@ -80,9 +87,9 @@ int main(int argc, char** argv) {
   const double overlap_cpu = main_thread_cpu, overlap_faults = faults;
   const double hidden = std::clamp((local + reduce - overlap) / reduce, 0.0, 1.0);
   if (process.is_world_process_zero())
-    std::printf("{\"local_ms\": %.3f, \"reduce_ms\": %.3f, \"control_flags_ms\": %.3f, \"overlap_ms\": %.3f, \"hidden_fraction\": %.3f, \"buckets\": %zu, "
+    std::printf("{\"local_ms\": %.3f, \"reduce_ms\": %.3f, \"control_flags_ms\": %.3f, \"overlap_ms\": %.3f, \"hidden_fraction\": %.3f, \"buckets\": %zu, \"started_during_backward\": %zu, "
                 "\"exposed_wait_ms\": %.3f, \"local_cpu_ms\": %.3f, \"overlap_cpu_ms\": %.3f, \"local_page_faults\": %.0f, \"overlap_page_faults\": %.0f}\n",
-                local * 1e3, reduce * 1e3, control * 1e3, overlap * 1e3, hidden, reducer.bucket_count(),
+                local * 1e3, reduce * 1e3, control * 1e3, overlap * 1e3, hidden, reducer.bucket_count(), reducer.buckets_started_during_backward(),
                 reducer.exposed_wait().count() * 1e3 / (iterations + 1), local_cpu * 1e3, overlap_cpu * 1e3, local_faults, overlap_faults);
   return 0;
 }

@@ -57,6 +57,14 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const ProcessInfo& proces
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
+c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, const ProcessInfo& process,
+                                                  milliseconds timeout) {
+  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  options->devices.push_back(gloo_device(process));
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(process.rank), static_cast<int>(process.world_size),
+                                                     options);
+}
+
 }  // namespace
 
 bool nccl_available() {
@@ -90,6 +98,9 @@ struct ProcessGroup::Impl {
   bool broken = false;     // a collective failed: the group is left to the process's exit
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  // Host numbers (control flags, loss sums, byte strings) go through Gloo even under NCCL: through
+  // NCCL they would be copied to the device and back, a device sync on every step.
+  c10::intrusive_ptr<c10d::ProcessGroup> host_group;
 
   static std::string status_key(int64_t rank) { return "trainer/status/" + std::to_string(rank); }
 
@@ -106,6 +117,8 @@ struct ProcessGroup::Impl {
   }
 
   [[noreturn]] void lost(const std::string& during, const std::string& cause);
+  // On the host group, host tensors stay where they are.
+  std::vector<torch::Tensor> all_gather(c10d::ProcessGroup& on, const torch::Tensor& tensor);
   std::string who_is_lost();
   // NCCL reduces CUDA tensors only: host tensors travel through the group's device.
   torch::Tensor on_group_device(const torch::Tensor& t) const {
@@ -179,7 +192,10 @@ ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 ProcessGroup::~ProcessGroup() {
   // After a failed collective, c10d's destructor would run every queued one to its timeout before
   // returning: the group is left for the process's exit to clean up instead.
-  if (impl_ && impl_->broken) impl_->group.release();
+  if (impl_ && impl_->broken) {
+    impl_->group.release();
+    impl_->host_group.release();
+  }
 }
 
 std::unique_ptr<ProcessGroup> ProcessGroup::join(const ProcessInfo& process, std::optional<DdpBackend> backend,
@@ -216,17 +232,17 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const ProcessInfo& process, std
   // Keys of earlier torchrun attempts stay in the agent's store: each attempt has its own prefix.
   impl->store = c10::make_intrusive<c10d::PrefixStore>("/trainer/attempt_" + std::to_string(process.restart_count), tcp);
   try {
-    const int rank = static_cast<int>(process.rank), size = static_cast<int>(process.world_size);
     if (impl->backend == DdpBackend::nccl) {
 #ifdef TRAINER_WITH_NCCL
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = impl->timeout;
-      impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, rank, size, options);
+      impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, static_cast<int>(process.rank),
+                                                                static_cast<int>(process.world_size), options);
+      impl->host_group = gloo_group(c10::make_intrusive<c10d::PrefixStore>("host", impl->store), process, impl->timeout);
 #endif
     } else {
-      auto options = c10d::ProcessGroupGloo::Options::create(impl->timeout);
-      options->devices.push_back(gloo_device(process));
-      impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, rank, size, options);
+      impl->group = gloo_group(impl->store, process, impl->timeout);
+      impl->host_group = impl->group;
     }
   } catch (const std::exception& e) {
     throw DistributedError("the rendezvous at " + where + " did not complete within --ddp_timeout " + std::to_string(timeout.count()) +
@@ -259,8 +275,11 @@ void ProcessGroup::all_reduce(const std::vector<torch::Tensor>& tensors, Reduce 
 }
 
 std::vector<double> ProcessGroup::all_reduce_values(std::vector<double> values, Reduce op) {
-  auto tensor = torch::tensor(values, torch::kDouble);
-  all_reduce({tensor}, op);
+  std::vector<torch::Tensor> list = {torch::tensor(values, torch::kDouble)};
+  c10d::AllreduceOptions options;
+  options.reduceOp = op == Reduce::sum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
+  impl_->guarded("an all-reduce", [&] { impl_->host_group->allreduce(list, options)->wait(); });
+  const auto& tensor = list[0];
   std::copy_n(tensor.data_ptr<double>(), values.size(), values.begin());
   return values;
 }
@@ -271,22 +290,25 @@ std::unique_ptr<PendingReduction> ProcessGroup::all_reduce_async(const torch::Te
   return std::make_unique<WorkInFlight>(*impl_, std::move(work));
 }
 
-std::vector<torch::Tensor> ProcessGroup::all_gather(const torch::Tensor& tensor) {
-  std::vector<torch::Tensor> input = {impl_->on_group_device(tensor.contiguous())};
+std::vector<torch::Tensor> ProcessGroup::Impl::all_gather(c10d::ProcessGroup& on, const torch::Tensor& tensor) {
+  std::vector<torch::Tensor> input = {&on == host_group.get() ? tensor.contiguous() : on_group_device(tensor.contiguous())};
   std::vector<std::vector<torch::Tensor>> output(1);
-  for (int64_t r = 0; r < world_size(); ++r) output[0].push_back(torch::empty_like(input[0]));
-  impl_->guarded("an all-gather", [&] { impl_->group->allgather(output, input)->wait(); });
+  for (int64_t r = 0; r < process.world_size; ++r) output[0].push_back(torch::empty_like(input[0]));
+  guarded("an all-gather", [&] { on.allgather(output, input)->wait(); });
   for (auto& t : output[0]) t = t.to(tensor.device());
   return output[0];
 }
 
+std::vector<torch::Tensor> ProcessGroup::all_gather(const torch::Tensor& tensor) { return impl_->all_gather(*impl_->group, tensor); }
+
 std::vector<std::string> ProcessGroup::all_gather_bytes(const std::string& bytes) {
-  const auto lengths = all_gather(torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kLong));
+  auto& host = *impl_->host_group;
+  const auto lengths = impl_->all_gather(host, torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kLong));
   int64_t longest = 0;
   for (const auto& l : lengths) longest = std::max(longest, l.item<int64_t>());
   auto padded = torch::zeros({std::max<int64_t>(longest, 1)}, torch::kUInt8);
   std::copy(bytes.begin(), bytes.end(), padded.data_ptr<uint8_t>());
-  const auto gathered = all_gather(padded);
+  const auto gathered = impl_->all_gather(host, padded);
   std::vector<std::string> out;
   for (size_t r = 0; r < gathered.size(); ++r) {
     const auto* data = gathered[r].data_ptr<uint8_t>();
@@ -305,7 +327,7 @@ void ProcessGroup::check_same_parameters(const std::vector<torch::Tensor>& param
   }
   const auto digest = static_cast<int64_t>(std::hash<std::string>{}(layout.str()) & 0x7fffffffffffffffULL);
   const auto mine = torch::tensor({static_cast<int64_t>(parameters.size()), values, digest}, torch::kLong);
-  const auto all = all_gather(mine);
+  const auto all = impl_->all_gather(*impl_->host_group, mine);
   const auto* zero = all[0].data_ptr<int64_t>();
   for (size_t r = 1; r < all.size(); ++r) {
     const auto* other = all[r].data_ptr<int64_t>();

@@ -64,13 +64,14 @@ class ProcessGroup {
   void broadcast(const std::vector<torch::Tensor>& tensors);
   // The element-wise sum or max over ranks, in place.
   void all_reduce(const std::vector<torch::Tensor>& tensors, Reduce op = Reduce::sum);
-  // Host numbers (counts, flags, sums) reduced element-wise over ranks; returns the result.
+  // Host numbers (counts, flags, sums) reduced element-wise over ranks; returns the result. They
+  // travel through Gloo under every backend, so that NCCL jobs do not sync the device for them.
   std::vector<double> all_reduce_values(std::vector<double> values, Reduce op = Reduce::sum);
   // Starts a sum over ranks of `tensor`, in place; wait() on the result before reading it.
   std::unique_ptr<PendingReduction> all_reduce_async(const torch::Tensor& tensor);
   // Every rank's `tensor` (the same shape on every rank), indexed by rank.
   std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor);
-  // Every rank's bytes (any length), indexed by rank.
+  // Every rank's bytes (any length), indexed by rank (through Gloo, as host numbers).
   std::vector<std::string> all_gather_bytes(const std::string& bytes);
   // Throws DistributedError unless every rank's parameters have rank 0's count, shapes and types.
   void check_same_parameters(const std::vector<torch::Tensor>& parameters);
