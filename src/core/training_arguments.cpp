@@ -107,17 +107,43 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   return s;
 }
 
-ResumeDifferences compare_resume_arguments(const Json& saved, const TrainingArguments& current) {
-  ResumeDifferences out;
-  if (!saved.is_object()) return out;
+namespace {
+
+// "--name: <current> <here>, <other> <there>" for each argument that `keep` accepts and that differs.
+template <typename Keep>
+void differing_arguments(const Json& other, const TrainingArguments& current, const std::string& here, const std::string& there,
+                         Keep&& keep) {
+  if (!other.is_object()) return;
   TrainingArguments copy = current;
   for (const auto& spec : training_argument_specs(copy)) {
-    if (spec.resume_effect == ResumeEffect::none || spec.secret || !saved.contains(spec.name)) continue;
-    const Json now = spec.get(), then = saved[spec.name];
+    if (spec.secret || !other.contains(spec.name)) continue;
+    const Json now = spec.get(), then = other[spec.name];
     if (now == then) continue;
-    const std::string line = "--" + spec.name + ": " + dump_json(now, {-1}) + " now, " + dump_json(then, {-1}) + " in the checkpoint";
-    (spec.resume_effect == ResumeEffect::changes_batches ? out.changes_batches : out.changes_training).push_back(line);
+    keep(spec, "--" + spec.name + ": " + dump_json(now, {-1}) + " " + here + ", " + dump_json(then, {-1}) + " " + there);
   }
+}
+
+// Ranks that disagree on these would call different collectives and hang until --ddp_timeout.
+bool shapes_collectives(const std::string& name) {
+  return name == "ddp_backend" || name == "ddp_bucket_cap_mb" || name == "ddp_broadcast_buffers";
+}
+
+}  // namespace
+
+ResumeDifferences compare_resume_arguments(const Json& saved, const TrainingArguments& current) {
+  ResumeDifferences out;
+  differing_arguments(saved, current, "now", "in the checkpoint", [&](const ArgumentSpec& spec, std::string line) {
+    if (spec.resume_effect == ResumeEffect::changes_batches) out.changes_batches.push_back(std::move(line));
+    else if (spec.resume_effect == ResumeEffect::changes_training) out.changes_training.push_back(std::move(line));
+  });
+  return out;
+}
+
+std::vector<std::string> compare_rank_arguments(const Json& rank_zero, const TrainingArguments& current, int64_t rank) {
+  std::vector<std::string> out;
+  differing_arguments(rank_zero, current, "on rank " + std::to_string(rank), "on rank 0", [&](const ArgumentSpec& spec, std::string line) {
+    if (spec.resume_effect != ResumeEffect::none || shapes_collectives(spec.name)) out.push_back(std::move(line));
+  });
   return out;
 }
 

@@ -22,6 +22,7 @@ void Trainer::join_process_group() {
   std::vector<torch::Tensor> parameters;
   for (auto& [name, p] : model_->named_parameters()) parameters.push_back(p);
   for (auto& [name, b] : model_->named_buffers()) buffers_.push_back(b);
+  check_same_arguments();
   process_group_->check_same_parameters(parameters);
   // Every rank starts from rank 0's weights, whatever its own seed or file gave it (DDP's _sync_module_states).
   broadcast_model_state();
@@ -32,6 +33,22 @@ void Trainer::join_process_group() {
 void Trainer::broadcast_buffers() {
   if (!process_group_ || buffers_.empty() || !args_.ddp_broadcast_buffers.value_or(true)) return;
   process_group_->broadcast(buffers_);
+}
+
+void Trainer::check_same_arguments() {
+  // Every rank sees every rank's arguments, so that all stop with the same error instead of some
+  // waiting in a collective for the others.
+  const auto all = process_group_->all_gather_bytes(dump_json(args_.to_json()));
+  const Json rank_zero = parse_json(all[0], "rank 0's arguments");
+  for (size_t rank = 1; rank < all.size(); ++rank) {
+    const auto theirs = TrainingArguments::from_json(parse_json(all[rank], "rank " + std::to_string(rank) + "'s arguments"));
+    const auto differences = compare_rank_arguments(rank_zero, theirs, static_cast<int64_t>(rank));
+    if (differences.empty()) continue;
+    std::string list;
+    for (const auto& line : differences) list += (list.empty() ? "" : "; ") + line;
+    throw DistributedError("rank " + std::to_string(rank) + "'s arguments differ from rank 0's (" + list +
+                           "); start every rank with the same command");
+  }
 }
 
 void Trainer::synchronize_control() {

@@ -199,4 +199,21 @@ bad_launch() {
 }
 check "bad launches: missing MASTER_ADDR (2), nobody joins (5), nccl without CUDA (2)" bad_launch
 
+# Ranks started with other arguments would train apart (or hang in mismatched collectives): both stop.
+ranks_with_other_arguments() {
+  local port
+  port=$(free_port)
+  start_rank 0 "$port" args0 "${common[@]}" --max_steps 4 --output_dir args
+  start_rank 1 "$port" args1 "${common[@]}" --max_steps 4 --output_dir args --learning_rate 0.02 --ddp_bucket_cap_mb 1
+  wait "$pid_args0"; local s0=$?
+  wait "$pid_args1"; local s1=$?
+  local want="rank 1's arguments differ from rank 0's (--learning_rate: 0.02 on rank 1, 0.01 on rank 0; --ddp_bucket_cap_mb: 1 on rank 1, null on rank 0)"
+  for r in 0 1; do
+    grep -qF "$want" "args$r.err" || { echo "rank $r:"; cat "args$r.err"; return 1; }
+    ! grep -q "terminate called\|Traceback" "args$r.err" || { cat "args$r.err"; return 1; }
+  done
+  [[ $s0 -eq 5 && $s1 -eq 5 && ! -e args/checkpoint-4 ]] || { echo "statuses $s0 $s1"; return 1; }
+}
+check "a rank started with another --learning_rate and bucket size: both exit 5, naming both" ranks_with_other_arguments
+
 summary

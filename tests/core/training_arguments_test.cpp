@@ -168,6 +168,22 @@ TEST(TrainingArguments, ResumeDifferencesAreSortedByWhatTheyBreak) {
   EXPECT_TRUE(compare_resume_arguments(saved.to_json(), saved).changes_training.empty());
 }
 
+TEST(TrainingArguments, RanksAreComparedOnWhatChangesTrainingOrCollectives) {
+  TrainingArguments zero;
+  TrainingArguments one = zero;
+  one.learning_rate = 1e-4;
+  one.seed = 7;
+  one.ddp_broadcast_buffers = false;
+  one.output_dir = "elsewhere";  // output only: not compared
+  one.logging_steps = 3;
+  const auto d = compare_rank_arguments(zero.to_json(), one, 1);
+  ASSERT_EQ(d.size(), 3u);  // in the argument table's order
+  EXPECT_EQ(d[0], "--learning_rate: 0.0001 on rank 1, 5e-05 on rank 0");
+  EXPECT_EQ(d[1], "--ddp_broadcast_buffers: false on rank 1, null on rank 0");
+  EXPECT_EQ(d[2], "--seed: 7 on rank 1, 42 on rank 0");
+  EXPECT_TRUE(compare_rank_arguments(zero.to_json(), zero, 1).empty());
+}
+
 TEST(TrainingArguments, RatiosThatMatchAreAccepted) {
   TrainingArguments a;
   a.load_best_model_at_end = true;

@@ -142,6 +142,11 @@ struct ResumeDifferences {
 };
 ResumeDifferences compare_resume_arguments(const Json& saved, const TrainingArguments& current);
 
+// How a data-parallel rank's arguments differ from rank 0's (its to_json()), one line per argument
+// that would make it train otherwise or call other collectives ("--learning_rate: 0.002 on rank 1,
+// 0.001 on rank 0"); arguments that change only output, logging or trackers are not compared.
+std::vector<std::string> compare_rank_arguments(const Json& rank_zero, const TrainingArguments& current, int64_t rank);
+
 // Resolves warmup_steps against the final max_steps (v5 rule: >= 1 are steps, else a ratio).
 int64_t num_warmup_steps(const TrainingArguments& args, int64_t max_steps);
 

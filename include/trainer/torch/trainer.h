@@ -208,6 +208,8 @@ class Trainer {
   // Data-parallel pieces (trainer_distributed.cpp); each is a no-op in a single process.
   // Joins the job, checks that every rank has the same model and gives it rank 0's weights.
   void join_process_group();
+  // DistributedError on every rank when a rank's arguments would make it train otherwise than rank 0.
+  void check_same_arguments();
   // Every rank takes the same branch: the control flags (and a stop signal) OR-ed over ranks.
   void synchronize_control();
   // Rank 0's buffers (running statistics) to every rank, before each step (--ddp_broadcast_buffers).
