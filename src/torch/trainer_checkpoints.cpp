@@ -156,8 +156,9 @@ void Trainer::save_checkpoint(LoopState& loop) {
   // The previous asynchronous save must be published first: the best checkpoint may be that one.
   checkpoint_writer_->wait();
   deliver_published_checkpoints();
+  // The original's store_flos() first, so that trainer_state.json counts every step it holds.
   // Every rank takes part (the loss and RNG states of all ranks go into the checkpoint); rank 0 alone writes.
-  if (process_group_) store_flos(loop);
+  store_flos(loop);
   CheckpointFiles files;
   std::optional<LoopState::Accumulated> accumulated;
   if (!args_.save_only_model) {

@@ -50,6 +50,24 @@ TEST(Trainer, LearnsAndLogsTheOriginalsKeys) {
   EXPECT_EQ(history.back()["step"], 64);  // the evaluate() after training logs too
 }
 
+TEST(Trainer, ACheckpointCountsTheFlosOfEveryStepItHolds) {
+  // The original's _save_checkpoint starts with store_flos(): saved between two logs, the
+  // checkpoint's total_flos still covers its steps. Logs come at steps 5 and 10; the checkpoint at
+  // the last step, 12, must hold all 12 steps' flos, as the end of training counts them (without
+  // store_flos it would hold 10 steps' worth).
+  testing::TempDir dir;
+  auto a = quiet_args(dir.path());
+  a.max_steps = 12;
+  a.save_strategy = SaveStrategy::steps;
+  a.save_steps = 12;
+  Trainer t(make_builtin_model("mlp", 6, 3), a, blobs(512, 1), nullptr, {}, compute_accuracy);
+  silence(t);
+  t.train();
+  const Json saved = read_json_file(dir.path() / "checkpoint-12" / "trainer_state.json");
+  EXPECT_GT(saved["total_flos"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(saved["total_flos"].get<double>(), t.state().total_flos);
+}
+
 TEST(Trainer, LoggedLossIsTheMeanOfStepLossesAndLearningRateTheOneUsed) {
   struct Recording : Trainer {
     using Trainer::Trainer;
