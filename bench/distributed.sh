@@ -45,7 +45,7 @@ for bucket in 25600 256; do
   p=$(port)
   for rank in 1 0; do
     RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p OMP_NUM_THREADS=1 \
-      "$build/bench/ddp_overlap" 40 "$bucket" > "$out/overlap$rank.json" &
+      "$build/bench/ddp_overlap" 10 "$bucket" 5 > "$out/overlap$rank.json" &
   done
   wait
   echo "all-reduce hidden behind backward, buckets of $bucket KiB: $(cat "$out/overlap0.json")"
