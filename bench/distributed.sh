@@ -2,7 +2,8 @@
 # Data-parallel training on one box, as ratios measured in this run:
 #   1. steps/s of the CNN, 1 process x 2 threads (batch 64) against 2 processes x 1 thread
 #      (batch 32 each, the same global batch), through the trainer program, 3 rounds interleaved;
-#   2. the share of the gradient all-reduce that the backward pass hides (bench/ddp_overlap.cpp).
+#   2. the share of the gradient all-reduce that the backward pass hides (bench/ddp_overlap.cpp);
+#   3. PyTorch's own Gloo all-reduce of the same sizes (bench/gloo_latency.py), the baseline.
 #   bench/distributed.sh [BUILD_DIR]   (default: build; builds the program and the benchmark)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,3 +51,7 @@ for bucket in 25600 256; do
   wait
   echo "all-reduce hidden behind backward, buckets of $bucket KiB: $(cat "$out/overlap0.json")"
 done
+
+OMP_NUM_THREADS=1 "$root/scripts/torchrun" --nproc_per_node 2 --master_port "$(port)" "$root/bench/gloo_latency.py" \
+  > "$out/torch.txt" 2>/dev/null
+echo "PyTorch's own Gloo all-reduce (torch.distributed, the same 2 processes): $(grep -o '{.*}' "$out/torch.txt" | tail -1)"
