@@ -65,6 +65,12 @@ c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d:
                                                      options);
 }
 
+c10d::AllreduceOptions reduce_options(ProcessGroup::Reduce op) {
+  c10d::AllreduceOptions options;
+  options.reduceOp = op == ProcessGroup::Reduce::sum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
+  return options;
+}
+
 }  // namespace
 
 bool nccl_available() {
@@ -265,10 +271,9 @@ void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors) {
 
 void ProcessGroup::all_reduce(const std::vector<torch::Tensor>& tensors, Reduce op) {
   if (tensors.empty()) return;
-  c10d::AllreduceOptions options;
-  options.reduceOp = op == Reduce::sum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
   std::vector<torch::Tensor> list;
   for (const auto& t : tensors) list.push_back(impl_->on_group_device(t));
+  auto options = reduce_options(op);
   impl_->guarded("an all-reduce", [&] { impl_->group->allreduce(list, options)->wait(); });
   for (size_t i = 0; i < tensors.size(); ++i)
     if (!list[i].is_same(tensors[i])) tensors[i].copy_(list[i]);
@@ -276,8 +281,7 @@ void ProcessGroup::all_reduce(const std::vector<torch::Tensor>& tensors, Reduce 
 
 std::vector<double> ProcessGroup::all_reduce_values(std::vector<double> values, Reduce op) {
   std::vector<torch::Tensor> list = {torch::tensor(values, torch::kDouble)};
-  c10d::AllreduceOptions options;
-  options.reduceOp = op == Reduce::sum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
+  auto options = reduce_options(op);
   impl_->guarded("an all-reduce", [&] { impl_->host_group->allreduce(list, options)->wait(); });
   const auto& tensor = list[0];
   std::copy_n(tensor.data_ptr<double>(), values.size(), values.begin());
