@@ -151,20 +151,20 @@ int run_train(const std::vector<std::string>& tokens) {
     std::ostream& out = trainer.process().is_world_process_zero() ? std::cout : muted;
     std::ostream& info = trainer.process().is_world_process_zero() ? std::cerr : muted;
     info << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << classes << " classes) on "
-              << train->size() << " examples, device " << trainer.device()
+         << train->size() << " examples, device " << trainer.device()
          << (trainer.process().distributed() ? ", " + std::to_string(trainer.process().world_size) + " processes" : std::string()) << "\n";
     auto result = trainer.train();
     if (result.already_complete) {
       out << "Nothing to do: " << result.resumed_from << " has already trained " << result.global_step << " of "
-                << result.max_steps << " steps. Raise --max_steps or --num_train_epochs to train further, or train into a "
-                << "new --output_dir.\n";
+          << result.max_steps << " steps. Raise --max_steps or --num_train_epochs to train further, or train into a "
+          << "new --output_dir.\n";
       return kOk;
     }
     if (int sig = PreemptionCallback::requested_signal()) {
       const auto ckpt = fs::path(trainer.args().output_dir) / checkpoint_dir_name(result.global_step);
       info << "Stopped by " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << " after step " << result.global_step
-                << "; checkpoint saved in " << ckpt.string() << ".\nResume with the same command and "
-                << "--resume_from_checkpoint last\n";
+           << "; checkpoint saved in " << ckpt.string() << ".\nResume with the same command and "
+           << "--resume_from_checkpoint last\n";
       return kPreempted;
     }
     out << "train_loss " << python_float_repr(result.training_loss) << " after " << result.global_step << " steps"
@@ -174,7 +174,7 @@ int run_train(const std::vector<std::string>& tokens) {
       const auto reused = trainer.evaluation_of_current_weights();
       const Json metrics = reused ? *reused : trainer.evaluate();
       out << "test accuracy: " << metrics.value("eval_accuracy", 0.0) << " (loss " << metrics.value("eval_loss", 0.0)
-                << ", " << eval->size() << " examples)\n";
+          << ", " << eval->size() << " examples)\n";
     }
     trainer.save_state();
     return kOk;

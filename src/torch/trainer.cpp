@@ -411,7 +411,7 @@ void Trainer::maybe_log_save_evaluate(LoopState& loop) {
     log_training_loss(loop);
   } else if (control_.should_evaluate || control_.should_save) {
     // Evaluating or saving a model that has already diverged helps nobody: check first.
-    check_divergence(read_accumulators(loop).nonfinite, loop.micro_batches_since_log * process_.world_size, /*at_log=*/false);
+    check_divergence(read_accumulators(loop).nonfinite, loop.micro_batches_since_log, /*at_log=*/false);
   }
   if (control_.should_evaluate) evaluate_during_training();
   if (control_.should_save) {
@@ -437,7 +437,7 @@ void Trainer::log_training_loss(LoopState& loop) {
   loop.micro_batches_since_log = 0;
   store_flos(loop);
   log(logs);
-  check_divergence(now.nonfinite, micro * process_.world_size, /*at_log=*/true);
+  check_divergence(now.nonfinite, micro, /*at_log=*/true);
   if (state_.global_step >= kSubnormalCheckStep) check_subnormal_state_once();
 }
 
@@ -451,7 +451,7 @@ TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
   // The unlogged remainder joins the total (one read at the end of training).
   const auto rest = read_accumulators(loop);
   loop.total_loss_scalar += rest.tr_loss;
-  check_divergence(rest.nonfinite, loop.micro_batches_since_log * process_.world_size, /*at_log=*/false);
+  check_divergence(rest.nonfinite, loop.micro_batches_since_log, /*at_log=*/false);
   if (state_.global_step >= kSubnormalCheckStep) check_subnormal_state_once();
   const double train_loss = loop.total_loss_scalar / std::max<double>(static_cast<double>(state_.global_step), 0.001);
   // The rates of the steps this call ran (the original divides the planned steps, which overstates
@@ -510,9 +510,9 @@ void Trainer::store_flos(LoopState& loop) {
   loop.current_flos = 0;
 }
 
-// `nonfinite` and `micro_batches` count every rank's micro-batches.
-void Trainer::check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log) {
+void Trainer::check_divergence(int64_t nonfinite, int64_t local_micro_batches, bool at_log) {
   if (nonfinite <= 0) return;
+  const int64_t micro_batches = local_micro_batches * process_.world_size;  // as nonfinite, over every rank
   const std::string where = std::to_string(nonfinite) + " of the last " + std::to_string(micro_batches) +
                             " micro-batch losses before step " + std::to_string(state_.global_step) + " were NaN or infinite";
   const char* advice = "; lower --learning_rate, keep --max_grad_norm > 0, or check the data for NaN values";

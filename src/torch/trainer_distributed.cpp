@@ -69,6 +69,24 @@ void Trainer::synchronize_control() {
   if (v[5] > 0 && PreemptionCallback::requested_signal() == 0) PreemptionCallback::request(static_cast<int>(v[5]));
 }
 
+void Trainer::combine_evaluation_shards(torch::Tensor& loss_sum, std::vector<torch::Tensor>& all_logits,
+                                        std::vector<torch::Tensor>& all_labels, bool collect, int64_t total) {
+  if (!process_group_) return;
+  // Each rank evaluated its shard: the loss is summed, the outputs gathered in dataset order, so
+  // that every rank computes the same metrics and takes the same decisions on them.
+  process_group_->all_reduce({loss_sum});
+  if (!collect) return;
+  const auto on_device = torch::TensorOptions().device(device_);
+  auto logits = all_logits.empty() ? torch::zeros({0, 0}, on_device) : torch::cat(all_logits);
+  auto labels = all_labels.empty() ? torch::zeros({0}, on_device.dtype(torch::kLong)) : torch::cat(all_labels);
+  // A rank with no example still needs the logits' width to gather.
+  const auto width = static_cast<int64_t>(
+      process_group_->all_reduce_values({static_cast<double>(logits.size(1))}, ProcessGroup::Reduce::max)[0]);
+  if (logits.size(0) == 0) logits = torch::zeros({0, width}, on_device);
+  all_logits = {gather_in_dataset_order(logits, total)};
+  all_labels = {gather_in_dataset_order(labels, total)};
+}
+
 torch::Tensor Trainer::gather_in_dataset_order(const torch::Tensor& local, int64_t total) {
   if (!process_group_) return local;
   // Rank r holds examples r, r + n, r + 2n, ...: pad every shard to the longest, gather, interleave.

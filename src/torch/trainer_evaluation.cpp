@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include "trainer/core/speed_metrics.h"
-#include "trainer/torch/distributed/process_group.h"
 
 // The Trainer's evaluation and prediction, and the best-metric bookkeeping of evaluations during training.
 
@@ -40,22 +39,7 @@ Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefi
   model_->train();
   Json metrics = Json::object();
   const int64_t total = loader.num_examples();
-  if (process_group_) {
-    // Each rank evaluated its shard: the loss is summed, the outputs gathered in dataset order,
-    // so that every rank computes the same metrics and takes the same decisions on them.
-    process_group_->all_reduce({loss_sum});
-    if (collect) {
-      const auto none = torch::TensorOptions().device(device_);
-      auto logits = all_logits.empty() ? torch::zeros({0, 0}, none) : torch::cat(all_logits);
-      auto labels_here = all_labels.empty() ? torch::zeros({0}, none.dtype(torch::kLong)) : torch::cat(all_labels);
-      // A rank with no example still needs the logits' width to gather.
-      const auto width = static_cast<int64_t>(
-          process_group_->all_reduce_values({static_cast<double>(logits.size(1))}, ProcessGroup::Reduce::max)[0]);
-      if (logits.size(0) == 0) logits = torch::zeros({0, width}, none);
-      all_logits = {gather_in_dataset_order(logits, total)};
-      all_labels = {gather_in_dataset_order(labels_here, total)};
-    }
-  }
+  combine_evaluation_shards(loss_sum, all_logits, all_labels, collect, total);
   if (collect && !all_logits.empty()) {
     EvalPrediction p{torch::cat(all_logits).to(torch::kCPU), torch::cat(all_labels).to(torch::kCPU)};
     if (compute_metrics_) metrics = compute_metrics_(p);

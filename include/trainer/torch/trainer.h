@@ -214,6 +214,10 @@ class Trainer {
   void synchronize_control();
   // Rank 0's buffers (running statistics) to every rank, before each step (--ddp_broadcast_buffers).
   void broadcast_buffers();
+  // Every rank's part of an evaluation of `total` examples: the loss sum over ranks, and (when
+  // collected) the logits and labels gathered in dataset order, so every rank sees one process's.
+  void combine_evaluation_shards(torch::Tensor& loss_sum, std::vector<torch::Tensor>& logits, std::vector<torch::Tensor>& labels,
+                                 bool collect, int64_t total);
   // Every rank's rows of an evaluation (rank r holds examples r, r + n, ...), in dataset order.
   torch::Tensor gather_in_dataset_order(const torch::Tensor& local, int64_t total);
   // Files of a checkpoint that every rank contributes: rng_state_<rank>.pth (rng_state.pth alone).
@@ -244,7 +248,8 @@ class Trainer {
   void log_training_loss(LoopState& loop);
   void evaluate_during_training();
   // Throws TrainingDivergedError when the NaN/Inf losses counted since the last log cannot be
-  // filtered away (filter off, all of them, or the weights themselves non-finite).
+  // filtered away (filter off, all of them, or the weights themselves non-finite). `nonfinite` is
+  // every rank's count (read_accumulators sums it); `micro_batches` is this rank's.
   void check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log);
   // Moves the operations counted since the last log into state_.total_flos (summed over ranks).
   void store_flos(LoopState& loop);
