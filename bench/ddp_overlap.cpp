@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     return torch::cat(flat);
   };
   const auto gradients = flat_gradients();
-  GradientReducer reducer(*group, params, bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes));
+  GradientReducer reducer(*group, params, {bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes)});
   double compute_seconds = 0.02;  // as long as a forward + backward: set from the first round's local phase
   auto a = torch::randn({256, 256}), b = torch::randn({256, 256}) * 1e-2;
 

@@ -2,6 +2,8 @@
 # Data-parallel training on one box, as ratios measured in this run:
 #   1. steps/s of the CNN, 1 process x 2 threads (batch 64) against 2 processes x 1 thread
 #      (batch 32 each, the same global batch), through the trainer program, 3 rounds interleaved;
+#      and 2 processes with --ddp_find_unused_parameters false against the default (true): what
+#      agreeing on unused parameters costs;
 #   2. the share of the gradient all-reduce that the backward pass hides (bench/ddp_overlap.cpp);
 #   3. PyTorch's own Gloo all-reduce of the same sizes (bench/gloo_latency.py), the baseline.
 #   bench/distributed.sh [BUILD_DIR]   (default: build; builds the program and the benchmark)
@@ -20,24 +22,36 @@ common=(train --model cnn --max_steps "$steps" --logging_steps 100 --eval_strate
         --disable_tqdm true --max_train_samples 20000)
 steps_per_second() { /usr/bin/python3 -c 'import json, sys; print([e for e in json.load(open(sys.argv[1]))["log_history"] if "train_runtime" in e][0]["train_steps_per_second"])' "$1"; }
 
-one=() two=()
-for round in 1 2 3; do
-  OMP_NUM_THREADS=2 "$build/trainer" "${common[@]}" --per_device_train_batch_size 64 --output_dir "$out/one" >/dev/null 2>&1
-  one+=("$(steps_per_second "$out/one/trainer_state.json")")
+two_processes() {  # two_processes OUTPUT_DIR ARGS...: 2 ranks x 1 thread, batch 32 each
+  local dir=$1 p
+  shift
   p=$(port)
   for rank in 0 1; do
     RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p OMP_NUM_THREADS=1 \
-      "$build/trainer" "${common[@]}" --per_device_train_batch_size 32 --output_dir "$out/two" >/dev/null 2>&1 &
+      "$build/trainer" "${common[@]}" --per_device_train_batch_size 32 --output_dir "$dir" "$@" >/dev/null 2>&1 &
   done
   wait
+}
+
+one=() two=() two_no_find=()
+for round in 1 2 3; do
+  OMP_NUM_THREADS=2 "$build/trainer" "${common[@]}" --per_device_train_batch_size 64 --output_dir "$out/one" >/dev/null 2>&1
+  one+=("$(steps_per_second "$out/one/trainer_state.json")")
+  two_processes "$out/two"
   two+=("$(steps_per_second "$out/two/trainer_state.json")")
+  two_processes "$out/two_no_find" --ddp_find_unused_parameters false
+  two_no_find+=("$(steps_per_second "$out/two_no_find/trainer_state.json")")
 done
-/usr/bin/python3 - "${one[*]}" "${two[*]}" <<'PYEOF'
+/usr/bin/python3 - "${one[*]}" "${two[*]}" "${two_no_find[*]}" <<'PYEOF'
 import statistics, sys
-one, two = ([float(x) for x in a.split()] for a in sys.argv[1:3])
-print(f"CNN, global batch 64: 1 process x 2 threads {statistics.median(one):.1f} steps/s, "
-      f"2 processes x 1 thread {statistics.median(two):.1f} steps/s; ratio (2 processes / 1) {statistics.median(two) / statistics.median(one):.3f}"
+one, two, no_find = ([float(x) for x in a.split()] for a in sys.argv[1:4])
+m = statistics.median
+print(f"CNN, global batch 64: 1 process x 2 threads {m(one):.1f} steps/s, "
+      f"2 processes x 1 thread {m(two):.1f} steps/s; ratio (2 processes / 1) {m(two) / m(one):.3f}"
       f"  (rounds: {one} / {two})")
+pairs = [a / b for a, b in zip(two, no_find)]
+print(f"2 processes, --ddp_find_unused_parameters true (default) / false: {m(two):.1f} / {m(no_find):.1f} steps/s; "
+      f"median of the rounds' ratios {m(pairs):.3f} (rounds: {[round(r, 3) for r in pairs]})")
 PYEOF
 
 # The CNN's gradients (0.9 MiB) fit DDP's first 1 MiB bucket, which fills only when backward ends:

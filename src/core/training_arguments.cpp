@@ -73,6 +73,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("ddp_timeout", &a.ddp_timeout, "Seconds the rendezvous and each collective wait for a peer before the run stops, naming the rank that was lost."));
   s.push_back(bind_argument("ddp_bucket_cap_mb", &a.ddp_bucket_cap_mb, "Gradient all-reduce bucket size in MiB (default 25; the first bucket 1 MiB, as DDP)."));
   s.push_back(bind_argument("ddp_broadcast_buffers", &a.ddp_broadcast_buffers, "Broadcast the model's buffers from rank 0 before every step (default true)."));
+  s.push_back(bind_argument("ddp_find_unused_parameters", &a.ddp_find_unused_parameters, "Agree after each backward pass on the parameters no rank used, which then keep no gradient as in one process (default true, as the original; false saves one small all-reduce per step)."));
   s.push_back(bind_argument("disable_tqdm", &a.disable_tqdm, "Print plain log lines instead of a progress bar."));
   s.push_back(bind_argument("report_to", &a.report_to, "Trackers to report to: none, all, or a list of integration names."));
   s.push_back(bind_argument("flyte_checkpoint_path", &a.flyte_checkpoint_path, "Flyte: where each checkpoint is synced (--report_to flyte), a path or s3://bucket/prefix; pass {{.checkpointOutputPrefix}}."));
@@ -125,7 +126,8 @@ void differing_arguments(const Json& other, const TrainingArguments& current, co
 
 // Ranks that disagree on these would call different collectives and hang until --ddp_timeout.
 bool shapes_collectives(const std::string& name) {
-  return name == "ddp_backend" || name == "ddp_bucket_cap_mb" || name == "ddp_broadcast_buffers";
+  return name == "ddp_backend" || name == "ddp_bucket_cap_mb" || name == "ddp_broadcast_buffers" ||
+         name == "ddp_find_unused_parameters";
 }
 
 }  // namespace

@@ -244,9 +244,10 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   std::optional<ResumePoint> resume = find_resume_point(resume_from_checkpoint);
   if (resume && resume->state.global_step >= plan.max_steps) return nothing_to_do(*resume, plan);
   if (resume) check_resume_compatible(*resume);
-  // The machine as the caller left it, detected once: hints, then this call's CPU settings.
+  // The machine as the caller left it, detected once: hints (from one process per box), then this
+  // call's CPU settings.
   const auto machine = RuntimeEnvironment::detect();
-  log_machine_hints_once(machine);
+  if (process_.is_local_process_zero()) log_machine_hints_once(machine);
   std::optional<FlushDenormalScope> flush_to_zero;
   std::optional<CpuThreadsScope> cpu_threads;
   if (device_.is_cpu()) {
@@ -304,15 +305,15 @@ void Trainer::set_up_training(const TrainingPlan& plan) {
 
   // The parameter handles, once: the step must not rebuild name lists.
   parameters_.clear();
-  for (auto& [name, p] : model_->named_parameters()) parameters_.push_back(p);
+  parameter_names_.clear();
+  for (auto& [name, p] : model_->named_parameters()) {
+    parameters_.push_back(p);
+    parameter_names_.push_back(name);
+  }
   flos_per_example_ = 6.0 * static_cast<double>(model_->num_parameters());
   create_optimizer();
   create_scheduler(plan.max_steps);
-  if (process_group_) {
-    const int64_t cap = args_.ddp_bucket_cap_mb ? *args_.ddp_bucket_cap_mb << 20 : GradientReducer::kDefaultBucketBytes;
-    gradient_reducer_.reset();  // its hooks go before the new one's are added
-    gradient_reducer_ = std::make_unique<GradientReducer>(*process_group_, parameters_, cap);
-  }
+  create_gradient_reducer();
   checkpoint_writer_ = std::make_unique<CheckpointWriter>(args_.save_async);
   subnormal_state_checked_ = false;
   save_stall_seconds_ = 0;
@@ -379,7 +380,10 @@ void Trainer::accumulate_micro_batch(const Batch& batch, LoopState& loop, bool s
   const bool reduce = gradient_reducer_ && synchronize;
   if (reduce) gradient_reducer_->prepare_for_backward();
   auto loss = training_step(*model_, batch);
-  if (reduce) gradient_reducer_->finish_backward();
+  if (reduce) {
+    gradient_reducer_->finish_backward();
+    warn_of_unused_parameters();
+  }
   ++loop.micro_batches_since_log;
   auto bad = loss.isfinite().logical_not();
   loop.nonfinite.add_(bad);
@@ -484,7 +488,8 @@ void Trainer::log_machine_hints_once(const RuntimeEnvironment& env) {
 }
 
 void Trainer::check_subnormal_state_once() {
-  if (subnormal_state_checked_ || !device_.is_cpu() || args_.flush_denormal) return;
+  // Every rank's optimizer state is the same: one of them says it.
+  if (subnormal_state_checked_ || !device_.is_cpu() || args_.flush_denormal || !process_.is_local_process_zero()) return;
   subnormal_state_checked_ = true;
   const double share = subnormal_share_of_optimizer_state(*optimizer_);
   if (share < 0.01) return;

@@ -35,6 +35,29 @@ void Trainer::broadcast_buffers() {
   process_group_->broadcast(buffers_);
 }
 
+void Trainer::create_gradient_reducer() {
+  if (!process_group_) return;
+  GradientReducer::Options options;
+  if (args_.ddp_bucket_cap_mb) options.bucket_bytes = *args_.ddp_bucket_cap_mb << 20;
+  // The original's Trainer asks DDP to find unused parameters unless told otherwise.
+  options.find_unused_parameters = args_.ddp_find_unused_parameters.value_or(true);
+  gradient_reducer_.reset();  // its hooks go before the new one's are added
+  gradient_reducer_ = std::make_unique<GradientReducer>(*process_group_, parameters_, options);
+  unused_parameters_warned_ = false;
+}
+
+void Trainer::warn_of_unused_parameters() {
+  if (unused_parameters_warned_ || args_.ddp_find_unused_parameters.value_or(true)) return;
+  const auto unused = gradient_reducer_->unused_here();
+  if (unused.empty()) return;
+  unused_parameters_warned_ = true;
+  log_warning("Parameter '" + parameter_names_[unused.front()] + "'" +
+              (unused.size() > 1 ? " and " + std::to_string(unused.size() - 1) + " more" : "") + " got no gradient on " +
+              process_.describe() + " at step " + std::to_string(state_.global_step + 1) +
+              ": averaged as zero (--ddp_find_unused_parameters false). With --ddp_find_unused_parameters true a parameter "
+              "that no rank uses keeps no gradient, as in a single process");
+}
+
 void Trainer::check_same_arguments() {
   // Every rank sees every rank's arguments, so that all stop with the same error instead of some
   // waiting in a collective for the others.

@@ -216,4 +216,49 @@ ranks_with_other_arguments() {
 }
 check "a rank started with another --learning_rate and bucket size: both exit 5, naming both" ranks_with_other_arguments
 
+# A parameter that no rank uses keeps no gradient, as in one process (the original's default,
+# find_unused_parameters); with --ddp_find_unused_parameters false it is averaged as zero, which
+# weight decay then acts on, and rank 0 says so once.
+unused_parameter_stays_untouched() {
+  cat > spare.py <<'PYEOF'
+import torch
+class WithSpare(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+        self.spare = torch.nn.Parameter(torch.ones(4))
+    def forward(self, x):
+        return self.fc(x)
+torch.jit.script(WithSpare()).save("spare.pt")
+PYEOF
+  $PY spare.py || return 1
+  local flags=(--model spare.pt --max_steps 6 --eval_strategy no --save_strategy steps --save_steps 6 --weight_decay 0.5)
+  "$BIN" "${common[@]}" "${flags[@]}" --per_device_train_batch_size 16 --output_dir spare_one > spare_one.log 2>&1 || { tail -3 spare_one.log; return 1; }
+  two_ranks sparefind "${common[@]}" "${flags[@]}" --per_device_train_batch_size 8 --output_dir spare_find
+  two_ranks sparezero "${common[@]}" "${flags[@]}" --per_device_train_batch_size 8 --output_dir spare_zero --ddp_find_unused_parameters false
+  for s in "$status_sparefind0" "$status_sparefind1" "$status_sparezero0" "$status_sparezero1"; do
+    [[ $s -eq 0 ]] || { echo "statuses $status_sparefind0 $status_sparefind1 $status_sparezero0 $status_sparezero1"; tail -n 3 sparefind0.err sparezero0.err; return 1; }
+  done
+  ! grep -q "got no gradient" sparefind0.err sparefind1.err || { echo "warned with find_unused_parameters"; return 1; }
+  grep -q "Parameter 'spare' got no gradient on rank 0 of 2 at step 1: averaged as zero (--ddp_find_unused_parameters false)" sparezero0.err ||
+    { echo "no warning naming 'spare':"; cat sparezero0.err; return 1; }
+  [[ $(grep -c "got no gradient" sparezero0.err) -eq 1 ]] || { echo "warned more than once"; return 1; }
+  $PY - <<'PYEOF' || return 1
+import json, struct
+import numpy as np
+def spare(path):
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    info = json.loads(raw[8 : 8 + n])["spare"]
+    begin, end = info["data_offsets"]
+    return np.frombuffer(raw[8 + n + begin : 8 + n + end], dtype=np.float32)
+one, find, zero = (spare(f"{d}/checkpoint-6/model.safetensors") for d in ("spare_one", "spare_find", "spare_zero"))
+assert (one == 1).all() and (find == 1).all(), (one, find)
+assert (zero < 1).all(), zero  # decayed six times
+print(f"spare parameter: one process {one[0]}, find_unused {find[0]}, averaged as zero {zero[0]:.6f}")
+PYEOF
+  $PY "$SRC/tests/cli/compare_weights.py" spare_one/checkpoint-6/model.safetensors spare_find/checkpoint-6/model.safetensors 1e-5
+}
+check "a parameter no rank uses keeps no gradient as in one process; --ddp_find_unused_parameters false averages it as zero, with a warning" unused_parameter_stays_untouched
+
 summary

@@ -174,13 +174,15 @@ TEST(TrainingArguments, RanksAreComparedOnWhatChangesTrainingOrCollectives) {
   one.learning_rate = 1e-4;
   one.seed = 7;
   one.ddp_broadcast_buffers = false;
+  one.ddp_find_unused_parameters = false;
   one.output_dir = "elsewhere";  // output only: not compared
   one.logging_steps = 3;
   const auto d = compare_rank_arguments(zero.to_json(), one, 1);
-  ASSERT_EQ(d.size(), 3u);  // in the argument table's order
+  ASSERT_EQ(d.size(), 4u);  // in the argument table's order
   EXPECT_EQ(d[0], "--learning_rate: 0.0001 on rank 1, 5e-05 on rank 0");
   EXPECT_EQ(d[1], "--ddp_broadcast_buffers: false on rank 1, null on rank 0");
-  EXPECT_EQ(d[2], "--seed: 7 on rank 1, 42 on rank 0");
+  EXPECT_EQ(d[2], "--ddp_find_unused_parameters: false on rank 1, null on rank 0");
+  EXPECT_EQ(d[3], "--seed: 7 on rank 1, 42 on rank 0");
   EXPECT_TRUE(compare_rank_arguments(zero.to_json(), zero, 1).empty());
 }
 

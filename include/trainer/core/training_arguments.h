@@ -103,6 +103,7 @@ struct TrainingArguments {
   int64_t ddp_timeout = 1800;                // seconds a collective or the rendezvous may wait for a peer
   std::optional<int64_t> ddp_bucket_cap_mb;  // gradient bucket size in MiB (None: 25, the first bucket 1)
   std::optional<bool> ddp_broadcast_buffers; // None/true: buffers follow rank 0 at every step
+  std::optional<bool> ddp_find_unused_parameters;  // None/true: a parameter no rank used keeps no gradient
 
   // Reproducibility and data
   int64_t seed = 42;

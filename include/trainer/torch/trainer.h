@@ -214,6 +214,10 @@ class Trainer {
   void synchronize_control();
   // Rank 0's buffers (running statistics) to every rank, before each step (--ddp_broadcast_buffers).
   void broadcast_buffers();
+  // The reducer that averages gradients during backward (--ddp_bucket_cap_mb, --ddp_find_unused_parameters).
+  void create_gradient_reducer();
+  // Once per run, with --ddp_find_unused_parameters false: a parameter without a gradient here.
+  void warn_of_unused_parameters();
   // Every rank's part of an evaluation of `total` examples: the loss sum over ranks, and (when
   // collected) the logits and labels gathered in dataset order, so every rank sees one process's.
   void combine_evaluation_shards(torch::Tensor& loss_sum, std::vector<torch::Tensor>& logits, std::vector<torch::Tensor>& labels,
@@ -281,6 +285,8 @@ class Trainer {
   int64_t weights_version_ = 0;  // bumped by every optimizer step and every load of weights
   std::optional<EvaluationRecord> last_evaluation_;
   std::vector<torch::Tensor> parameters_;
+  std::vector<std::string> parameter_names_;
+  bool unused_parameters_warned_ = false;
   std::vector<torch::Tensor> grads_;
   std::unique_ptr<CheckpointWriter> checkpoint_writer_;
   SnapshotPool snapshot_pool_;

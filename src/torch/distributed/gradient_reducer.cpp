@@ -18,9 +18,11 @@ using Clock = std::chrono::steady_clock;
 struct GradientReducer::State {
   struct Slot {
     torch::Tensor parameter;
+    size_t position = 0;  // in the constructor's list
     size_t bucket = 0;
     int64_t offset = 0;  // in the bucket's flat buffer
     bool ready = false;
+    bool used = false;   // had a gradient on this rank (from this backward pass or earlier micro-batches)
   };
   struct Bucket {
     torch::Tensor flat;
@@ -31,6 +33,8 @@ struct GradientReducer::State {
 
   ProcessGroup* group = nullptr;
   double scale = 1;  // 1 / world size
+  bool find_unused = true;
+  torch::Tensor usage;  // host int32, one per slot: after the all-reduce, how many ranks used it
   std::vector<Slot> slots;
   std::vector<Bucket> buckets;
   // The grad accumulators, kept alive with the hooks registered on them (autograd holds them weakly).
@@ -48,6 +52,7 @@ struct GradientReducer::State {
   void copy_in(Slot& slot) {
     const auto grad = slot.parameter.grad();
     auto view = view_of(slot);
+    slot.used = grad.defined();
     if (!grad.defined()) view.zero_();
     else if (grad.data_ptr() == view.data_ptr()) view.mul_(scale);  // the gradient already is its bucket view
     else torch::mul_out(view, grad.reshape({-1}), torch::scalar_tensor(scale, view.options()));
@@ -62,6 +67,14 @@ struct GradientReducer::State {
       b.reduction = group->all_reduce_async(b.flat);
     }
   }
+
+  std::unique_ptr<PendingReduction> start_usage_reduction() {
+    auto* count = usage.data_ptr<int32_t>();
+    for (size_t i = 0; i < slots.size(); ++i) count[i] = slots[i].used ? 1 : 0;
+    return group->all_reduce_host_async(usage);
+  }
+
+  bool used_by_some_rank(size_t slot) const { return !find_unused || usage.data_ptr<int32_t>()[slot] > 0; }
 
   void on_gradient(size_t index) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -93,15 +106,16 @@ struct GradientReducer::State {
   }
 };
 
-GradientReducer::GradientReducer(ProcessGroup& group, std::vector<torch::Tensor> parameters, int64_t bucket_bytes,
-                                 int64_t first_bucket_bytes)
+GradientReducer::GradientReducer(ProcessGroup& group, std::vector<torch::Tensor> parameters, Options options)
     : state_(std::make_shared<State>()) {
   state_->group = &group;
   state_->scale = 1.0 / static_cast<double>(group.world_size());
+  state_->find_unused = options.find_unused_parameters;
   // Reverse order: the last layers' gradients come first.
-  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it)
-    if (it->requires_grad()) state_->slots.push_back(State::Slot{*it});
-  state_->assign_buckets(bucket_bytes, first_bucket_bytes);
+  for (size_t i = parameters.size(); i-- > 0;)
+    if (parameters[i].requires_grad()) state_->slots.push_back(State::Slot{parameters[i], i});
+  state_->usage = torch::zeros({static_cast<int64_t>(state_->slots.size())}, torch::kInt);
+  state_->assign_buckets(options.bucket_bytes, options.first_bucket_bytes);
   std::weak_ptr<State> weak = state_;
   for (size_t i = 0; i < state_->slots.size(); ++i) {
     auto accumulator = torch::autograd::impl::grad_accumulator(state_->slots[i].parameter);
@@ -138,10 +152,15 @@ void GradientReducer::finish_backward() {
   for (auto& s : st.slots)
     if (!s.ready) st.copy_in(s);
   st.launch_ready_buckets();
+  auto usage = st.find_unused ? st.start_usage_reduction() : nullptr;
   const auto started = Clock::now();
   for (auto& b : st.buckets) b.reduction->wait();
+  if (usage) usage->wait();
   st.exposed += Clock::now() - started;
-  for (auto& s : st.slots) s.parameter.mutable_grad() = st.view_of(s).view(s.parameter.sizes());
+  for (size_t i = 0; i < st.slots.size(); ++i) {
+    auto& s = st.slots[i];
+    if (st.used_by_some_rank(i)) s.parameter.mutable_grad() = st.view_of(s).view(s.parameter.sizes());
+  }
 }
 
 size_t GradientReducer::bucket_count() const { return state_->buckets.size(); }
@@ -149,6 +168,23 @@ size_t GradientReducer::buckets_started_during_backward() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->started_during_backward;
 }
+std::vector<size_t> GradientReducer::unused_here() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<size_t> out;
+  for (auto it = state_->slots.rbegin(); it != state_->slots.rend(); ++it)
+    if (!it->used) out.push_back(it->position);
+  return out;
+}
+
+std::vector<size_t> GradientReducer::unused_everywhere() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<size_t> out;
+  if (!state_->find_unused) return out;
+  for (size_t i = state_->slots.size(); i-- > 0;)
+    if (!state_->used_by_some_rank(i)) out.push_back(state_->slots[i].position);
+  return out;
+}
+
 std::chrono::duration<double> GradientReducer::exposed_wait() const { return state_->exposed; }
 
 }  // namespace trainer

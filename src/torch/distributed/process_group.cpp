@@ -137,14 +137,16 @@ struct ProcessGroup::Impl {
 
 class WorkInFlight : public PendingReduction {
  public:
-  WorkInFlight(ProcessGroup::Impl& impl, c10::intrusive_ptr<c10d::Work> work) : impl_(impl), work_(std::move(work)) {}
+  WorkInFlight(ProcessGroup::Impl& impl, c10::intrusive_ptr<c10d::Work> work, std::string during)
+      : impl_(impl), work_(std::move(work)), during_(std::move(during)) {}
   void wait() override {
-    impl_.guarded("the gradient all-reduce", [&] { work_->wait(); });
+    impl_.guarded(during_, [&] { work_->wait(); });
   }
 
  private:
   ProcessGroup::Impl& impl_;
   c10::intrusive_ptr<c10d::Work> work_;
+  std::string during_;
 };
 
 void ProcessGroup::Impl::lost(const std::string& during, const std::string& cause) {
@@ -290,8 +292,16 @@ std::vector<double> ProcessGroup::all_reduce_values(std::vector<double> values, 
 
 std::unique_ptr<PendingReduction> ProcessGroup::all_reduce_async(const torch::Tensor& tensor) {
   std::vector<torch::Tensor> list = {tensor};
-  auto work = impl_->guarded("the gradient all-reduce", [&] { return impl_->group->allreduce(list); });
-  return std::make_unique<WorkInFlight>(*impl_, std::move(work));
+  const std::string during = "the gradient all-reduce";
+  auto work = impl_->guarded(during, [&] { return impl_->group->allreduce(list); });
+  return std::make_unique<WorkInFlight>(*impl_, std::move(work), during);
+}
+
+std::unique_ptr<PendingReduction> ProcessGroup::all_reduce_host_async(const torch::Tensor& host_tensor) {
+  std::vector<torch::Tensor> list = {host_tensor};
+  const std::string during = "an all-reduce of host numbers";
+  auto work = impl_->guarded(during, [&] { return impl_->host_group->allreduce(list); });
+  return std::make_unique<WorkInFlight>(*impl_, std::move(work), during);
 }
 
 std::vector<torch::Tensor> ProcessGroup::Impl::all_gather(c10d::ProcessGroup& on, const torch::Tensor& tensor) {

@@ -80,7 +80,7 @@ TEST(GradientReducer, AveragesGradientsAsOneBatchOfBothRanksWould) {
   auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
     auto layer = seeded_layer();
     // A bucket per parameter (1-byte caps), so that the hooks start reductions during backward.
-    GradientReducer reducer(group, layer->parameters(), 1, 1);
+    GradientReducer reducer(group, layer->parameters(), {1, 1});
     EXPECT_EQ(reducer.bucket_count(), 2u);
     reducer.prepare_for_backward();
     layer(batch_of(rank)).pow(2).mean().backward();
@@ -92,25 +92,61 @@ TEST(GradientReducer, AveragesGradientsAsOneBatchOfBothRanksWould) {
   EXPECT_TRUE(torch::equal(zero, one));
 }
 
-TEST(GradientReducer, AParameterWithoutAGradientCountsAsZeroAndHoldsBackLaterBuckets) {
+// Three layers: one every rank uses, one only rank 1 uses, one no rank uses.
+struct ThreeLayers {
+  torch::nn::Linear used = seeded_layer(), on_rank_one = seeded_layer(), unused = seeded_layer();
+  std::vector<torch::Tensor> parameters() const {
+    std::vector<torch::Tensor> all;
+    for (const auto& layer : {used, on_rank_one, unused})
+      for (const auto& p : layer->parameters()) all.push_back(p);
+    return all;  // weight 0, bias 1; weight 2, bias 3; weight 4, bias 5
+  }
+  void backward(int64_t rank) {
+    auto loss = used(batch_of(rank)).sum();
+    if (rank == 1) loss = loss + on_rank_one(batch_of(rank)).sum();
+    loss.backward();
+  }
+};
+
+TEST(GradientReducer, AParameterNoRankUsesKeepsNoGradientAndOneUsedElsewhereAveragesWithZero) {
   auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
-    auto used = seeded_layer();
-    auto unused = seeded_layer();
-    auto parameters = used->parameters();
-    for (const auto& p : unused->parameters()) parameters.push_back(p);
-    GradientReducer reducer(group, parameters, 1, 1);
+    ThreeLayers model;
+    GradientReducer reducer(group, model.parameters(), {1, 1});
     reducer.prepare_for_backward();
-    used(batch_of(rank)).sum().backward();
+    model.backward(rank);
     reducer.finish_backward();
     // Buckets start in order, and the first (the unused layer's, produced last in reverse order)
     // never fills during backward: every all-reduce waits for finish_backward.
     EXPECT_EQ(reducer.buckets_started_during_backward(), 0u);
-    EXPECT_TRUE(torch::equal(unused->bias.grad(), torch::zeros({3})));
-    return used->bias.grad().clone();
+    EXPECT_FALSE(model.unused->weight.grad().defined());
+    EXPECT_FALSE(model.unused->bias.grad().defined());
+    EXPECT_EQ(reducer.unused_everywhere(), (std::vector<size_t>{4, 5}));
+    return std::make_tuple(model.used->bias.grad().clone(), model.on_rank_one->bias.grad().clone(), reducer.unused_here());
   });
-  // Each rank's bias gradient is its batch size, 2: the average is 2.
-  EXPECT_TRUE(torch::equal(zero, torch::full({3}, 2.0f)));
-  EXPECT_TRUE(torch::equal(one, zero));
+  // Each rank's bias gradient is its batch size, 2: the average is 2; rank 1's alone averages to 1.
+  EXPECT_TRUE(torch::equal(std::get<0>(zero), torch::full({3}, 2.0f)));
+  EXPECT_TRUE(torch::equal(std::get<1>(zero), torch::full({3}, 1.0f)));
+  EXPECT_TRUE(torch::equal(std::get<0>(one), std::get<0>(zero)));
+  EXPECT_TRUE(torch::equal(std::get<1>(one), std::get<1>(zero)));
+  EXPECT_EQ(std::get<2>(zero), (std::vector<size_t>{2, 3, 4, 5}));
+  EXPECT_EQ(std::get<2>(one), (std::vector<size_t>{4, 5}));
+}
+
+TEST(GradientReducer, WithoutFindingUnusedParametersOneNoRankUsesGetsAZeroGradient) {
+  auto [zero, one] = on_two_ranks([](int64_t rank, ProcessGroup& group) {
+    ThreeLayers model;
+    GradientReducer reducer(group, model.parameters(), {1, 1, /*find_unused_parameters=*/false});
+    reducer.prepare_for_backward();
+    model.backward(rank);
+    reducer.finish_backward();
+    EXPECT_TRUE(reducer.unused_everywhere().empty());
+    return std::make_pair(model.unused->bias.grad().defined() ? model.unused->bias.grad().clone() : torch::Tensor(),
+                          model.on_rank_one->bias.grad().clone());
+  });
+  ASSERT_TRUE(zero.first.defined());
+  EXPECT_TRUE(torch::equal(zero.first, torch::zeros({3})));
+  EXPECT_TRUE(torch::equal(one.first, torch::zeros({3})));
+  EXPECT_TRUE(torch::equal(zero.second, torch::full({3}, 1.0f)));
 }
 
 TEST(GradientReducer, AccumulationMicroBatchesStayLocalUntilTheLast) {

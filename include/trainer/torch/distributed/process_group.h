@@ -69,6 +69,8 @@ class ProcessGroup {
   std::vector<double> all_reduce_values(std::vector<double> values, Reduce op = Reduce::sum);
   // Starts a sum over ranks of `tensor`, in place; wait() on the result before reading it.
   std::unique_ptr<PendingReduction> all_reduce_async(const torch::Tensor& tensor);
+  // The same for a host tensor of counts or flags, through the host numbers' Gloo group.
+  std::unique_ptr<PendingReduction> all_reduce_host_async(const torch::Tensor& host_tensor);
   // Every rank's `tensor` (the same shape on every rank), indexed by rank.
   std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor);
   // Every rank's bytes (any length), indexed by rank (through Gloo, as host numbers).
