@@ -171,8 +171,10 @@ std::vector<std::string> thread_tuning_suggestions(const RuntimeEnvironment& env
   if (omp_num_threads_set || env.physical_cores <= env.intra_op_threads) return {};
   const std::string cores = std::to_string(env.physical_cores);
   return {"LibTorch chose " + std::to_string(env.intra_op_threads) + " intra-op thread(s) on " + cores +
-          " physical cores; the Trainer uses " + cores + " while training, with one OpenBLAS thread (a small CNN trained 1.6x "
-          "faster so on a 2-core AMD EPYC VM, an MLP as fast); set OMP_NUM_THREADS to choose yourself"};
+          " physical cores; the Trainer uses " + cores + " while training, with one OpenBLAS thread (a small CNN trained 1.5-1.6x "
+          "faster so on two 2-core AMD EPYC VMs; an MLP, whose time is OpenBLAS's matrix products, as fast on one and 0.8x as "
+          "fast on the other, with AVX-512); OMP_NUM_THREADS=1 keeps LibTorch's choice and OpenBLAS's threads, any value "
+          "chooses yourself"};
 }
 
 double subnormal_share_of_optimizer_state(const torch::optim::Optimizer& optimizer) {

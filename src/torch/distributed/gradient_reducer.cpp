@@ -152,7 +152,7 @@ void GradientReducer::finish_backward() {
   for (auto& s : st.slots)
     if (!s.ready) st.copy_in(s);
   st.launch_ready_buckets();
-  auto usage = st.find_unused ? st.start_usage_reduction() : nullptr;
+  auto usage = st.find_unused && !st.slots.empty() ? st.start_usage_reduction() : nullptr;
   const auto started = Clock::now();
   for (auto& b : st.buckets) b.reduction->wait();
   if (usage) usage->wait();
