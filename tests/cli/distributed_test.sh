@@ -14,12 +14,12 @@ common=(train --train_file "$work/train.csv" --eval_file "$work/eval.csv" --mode
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start_rank RANK PORT NAME ARGS...: rank RANK of 2 in the background, launched as torchrun would
-# but without it, in the folder $RANK_CWD (default: here); its pid in pid_NAME, its output in
-# NAME.out and NAME.err (here).
+# but without it, in the folder $RANK_CWD (default: here), with files up to $RANK_FILE_LIMIT KiB
+# (default: no limit); its pid in pid_NAME, its output in NAME.out and NAME.err (here).
 start_rank() {
   local rank=$1 port=$2 name=$3
   shift 3
-  (cd "${RANK_CWD:-.}" && RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+  (cd "${RANK_CWD:-.}" && { [[ -z ${RANK_FILE_LIMIT:-} ]] || ulimit -f "$RANK_FILE_LIMIT"; } && RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
      OMP_NUM_THREADS=1 exec "$BIN" "$@") > "$name.out" 2> "$name.err" &
   printf -v "pid_$name" '%s' $!
 }
@@ -124,6 +124,22 @@ lost_rank_is_named() {
 }
 check "SIGKILL of rank 1: rank 0 exits 5 at once, naming rank 1" lost_rank_is_named KILL 30
 check "rank 1 hangs (SIGSTOP): rank 0 exits 5 within --ddp_timeout, naming rank 1" lost_rank_is_named STOP 8
+
+# Rank 0 serves the store: when it fails on its own (here a save over the file size limit), rank 1
+# still learns why before the store goes.
+store_host_failure_is_named() {
+  local port flags=(--max_steps 40 --logging_steps 10 --eval_strategy no --save_strategy steps --save_steps 20)
+  port=$(free_port)
+  RANK_FILE_LIMIT=64 start_rank 0 "$port" host0 "${common[@]}" "${flags[@]}" --output_dir hostfail
+  start_rank 1 "$port" host1 "${common[@]}" "${flags[@]}" --output_dir hostfail
+  wait "$pid_host0"; local s0=$?
+  wait "$pid_host1"; local s1=$?
+  echo "rank 0 exited with $s0: $(tail -1 host0.err)"
+  echo "rank 1 exited with $s1: $(tail -1 host1.err)"
+  [[ $s0 -eq 1 && $s1 -eq 5 ]] && grep -q "rank 0 failed: .*File too large" host1.err &&
+    ! grep -q "terminate called\|Traceback\|Exception raised from" host0.err host1.err
+}
+check "rank 0 (the store's host) fails to save: rank 1 exits 5 quoting rank 0's reason" store_host_failure_is_named
 
 # (d) only rank 0 writes: rank 1, given its own output folder and working directory, leaves both empty.
 only_rank_zero_writes() {

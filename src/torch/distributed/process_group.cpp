@@ -109,10 +109,18 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::ProcessGroup> host_group;
 
   static std::string status_key(int64_t rank) { return "trainer/status/" + std::to_string(rank); }
+  // How many ranks have read the others' statuses after losing a peer.
+  static constexpr const char* kReadStatusesKey = "trainer/statuses_read";
+
+  bool serves_store() const { return process.rank == 0 && !process.agent_store; }
+  void close_and_wait_for_readers();
 
   // Runs a collective; a failure becomes a DistributedError that names the lost rank.
   template <typename F>
   auto guarded(const std::string& during, F&& call) -> decltype(call()) {
+    if (!group || !host_group)
+      throw DistributedError("data-parallel training stopped on " + process.describe() + ": its collectives were closed after it failed (during " +
+                             during + ")");
     try {
       return call();
     } catch (const DistributedError&) {
@@ -181,6 +189,7 @@ std::string ProcessGroup::Impl::who_is_lost() {
       std::this_thread::sleep_for(milliseconds(100));
     }
     silent = waiting;
+    store->add(kReadStatusesKey, 1);  // the store's host may be waiting for this to exit
   } catch (const std::exception&) {
     return "the rendezvous store at " + store_description() + " is unreachable, so " +
            (process.agent_store ? std::string("the torchrun agent that serves it is gone")
@@ -355,9 +364,21 @@ void ProcessGroup::check_same_parameters(const std::vector<torch::Tensor>& param
 void ProcessGroup::report_failure(const std::string& reason) noexcept {
   try {
     impl_->store->set(Impl::status_key(rank()), to_bytes(first_line(reason)));
+    // A failed collective means the peers know already (and closing would wait for its queue).
+    if (impl_->serves_store() && !impl_->broken) impl_->close_and_wait_for_readers();
   } catch (...) {
     // The store is gone with its host: the others find that out themselves.
   }
+}
+
+void ProcessGroup::Impl::close_and_wait_for_readers() {
+  // The others may wait in a collective for this rank: closing its connections makes theirs fail
+  // now, and they then read its reason from the store, which dies with this process.
+  group.reset();
+  host_group.reset();
+  const auto deadline = Clock::now() + window;
+  while (store->add(kReadStatusesKey, 0) < process.world_size - 1 && Clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(20));
 }
 
 }  // namespace trainer

@@ -215,6 +215,39 @@ TEST(ProcessGroup, APeerThatFailedIsNamedWithItsReason) {
   EXPECT_NE(message.find("rank 1 failed: disk full"), std::string::npos) << message;
 }
 
+TEST(ProcessGroup, TheStoreHostsOwnFailureReachesThePeers) {
+  // Rank 0 serves the store: its reason must be read before the store goes with it.
+  const int port = test::free_tcp_port();
+  std::promise<void> joined;
+  std::string message = "no error";
+  std::thread rank_one([&] {
+    auto group = ProcessGroup::join(rank_of_two(1, port), DdpBackend::gloo, seconds(20), torch::kCPU);
+    joined.set_value();
+    try {
+      auto t = torch::ones({4});
+      group->all_reduce({t});
+    } catch (const DistributedError& e) {
+      message = e.what();
+    }
+  });
+  auto group = ProcessGroup::join(rank_of_two(0, port), DdpBackend::gloo, seconds(20), torch::kCPU);
+  joined.get_future().wait();
+  const auto started = std::chrono::steady_clock::now();
+  group->report_failure("disk full");
+  const auto lingered = std::chrono::steady_clock::now() - started;
+  std::string after = "no error";
+  try {
+    auto t = torch::ones({1});
+    group->all_reduce({t});
+  } catch (const DistributedError& e) {
+    after = e.what();
+  }
+  rank_one.join();
+  EXPECT_NE(message.find("rank 0 failed: disk full"), std::string::npos) << message;
+  EXPECT_NE(after.find("its collectives were closed after it failed"), std::string::npos) << after;
+  EXPECT_LT(lingered, seconds(2));  // until rank 1 had read it, not the whole window
+}
+
 TEST(ProcessGroup, ARendezvousThatNobodyJoinsTimesOut) {
   const auto started = std::chrono::steady_clock::now();
   try {

@@ -79,7 +79,10 @@ class ProcessGroup {
   void check_same_parameters(const std::vector<torch::Tensor>& parameters);
 
   // Tells the other ranks, if they are still reachable, that this one stops because of `reason`,
-  // so that their errors name it. Never throws.
+  // so that their errors name it. Never throws. On the rank that serves the rendezvous store
+  // (rank 0 without torchrun) it then closes the collectives, so that the others' fail at once, and
+  // keeps the store up until each has read the reason (or a few seconds): after that call this
+  // group runs no more collectives.
   void report_failure(const std::string& reason) noexcept;
 
   struct Impl;
