@@ -147,6 +147,11 @@ Json RemoteTracker::remote_run() const {
 }
 
 Json RemoteTracker::saved_state() const {
+  // This state goes into a checkpoint, which a resume continues from (W&B's next history offset,
+  // the records logged so far): every record it counts must be in the journal on disk before the
+  // checkpoint can exist. on_save, which also syncs, comes after the checkpoint is published, and a
+  // process killed in between would leave the resumed run a gap of records that were only in memory.
+  if (sender_) sender_->sync_journal();
   const Json run = remote_run();
   return run.is_object() ? Json{{"run", run}} : Json::object();
 }
