@@ -16,6 +16,11 @@ namespace trainer {
 
 namespace fs = std::filesystem;
 
+namespace {
+// The original's Trainer asks DDP to find unused parameters unless told otherwise.
+bool finds_unused_parameters(const TrainingArguments& args) { return args.ddp_find_unused_parameters.value_or(true); }
+}  // namespace
+
 void Trainer::join_process_group() {
   if (!process_.distributed()) return;
   process_group_ = ProcessGroup::join(process_, args_.ddp_backend, std::chrono::seconds(args_.ddp_timeout), device_);
@@ -39,15 +44,14 @@ void Trainer::create_gradient_reducer() {
   if (!process_group_) return;
   GradientReducer::Options options;
   if (args_.ddp_bucket_cap_mb) options.bucket_bytes = *args_.ddp_bucket_cap_mb << 20;
-  // The original's Trainer asks DDP to find unused parameters unless told otherwise.
-  options.find_unused_parameters = args_.ddp_find_unused_parameters.value_or(true);
+  options.find_unused_parameters = finds_unused_parameters(args_);
   gradient_reducer_.reset();  // its hooks go before the new one's are added
   gradient_reducer_ = std::make_unique<GradientReducer>(*process_group_, parameters_, options);
   unused_parameters_warned_ = false;
 }
 
 void Trainer::warn_of_unused_parameters() {
-  if (unused_parameters_warned_ || args_.ddp_find_unused_parameters.value_or(true)) return;
+  if (unused_parameters_warned_ || finds_unused_parameters(args_)) return;
   const auto unused = gradient_reducer_->unused_here();
   if (unused.empty()) return;
   unused_parameters_warned_ = true;

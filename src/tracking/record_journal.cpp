@@ -103,7 +103,10 @@ void RecordJournal::flush() {
 
 void RecordJournal::sync() {
   flush();
+  const uint64_t end = end_offset();
+  if (end == synced_end_ && end != 0) return;  // append-only: nothing was written since the last sync
   if (::fsync(fileno(file_)) != 0) throw std::runtime_error(system_error(path_, "cannot sync"));
+  synced_end_ = end;
 }
 
 uint64_t RecordJournal::end_offset() const {

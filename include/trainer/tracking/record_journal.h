@@ -63,7 +63,8 @@ class RecordJournal {
   void append_run(const Json& run);
   // Hands the appended lines to the OS (survives a crash of the process).
   void flush();
-  // Also to the disk (survives a power loss): at every checkpoint.
+  // Also to the disk (survives a power loss): at every checkpoint. Free when nothing was appended
+  // since the last sync (a checkpoint syncs when it takes a tracker's state, and again in on_save).
   void sync();
 
   // Reads up to `max` records with seq > after, starting the scan at byte `offset` (which is moved
@@ -82,6 +83,7 @@ class RecordJournal {
  private:
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
+  uint64_t synced_end_ = 0;  // end_offset() at the last sync
 };
 
 // Records the service refused for good, with its answer, kept beside the journal

@@ -145,8 +145,8 @@ struct ProcessGroup::Impl {
 
 class WorkInFlight : public PendingReduction {
  public:
-  WorkInFlight(ProcessGroup::Impl& impl, c10::intrusive_ptr<c10d::Work> work, std::string during)
-      : impl_(impl), work_(std::move(work)), during_(std::move(during)) {}
+  WorkInFlight(ProcessGroup::Impl& impl, c10::intrusive_ptr<c10d::Work> work, const char* during)
+      : impl_(impl), work_(std::move(work)), during_(during) {}
   void wait() override {
     impl_.guarded(during_, [&] { work_->wait(); });
   }
@@ -154,7 +154,7 @@ class WorkInFlight : public PendingReduction {
  private:
   ProcessGroup::Impl& impl_;
   c10::intrusive_ptr<c10d::Work> work_;
-  std::string during_;
+  const char* during_;  // a literal: one of these per bucket per step
 };
 
 void ProcessGroup::Impl::lost(const std::string& during, const std::string& cause) {
@@ -301,14 +301,14 @@ std::vector<double> ProcessGroup::all_reduce_values(std::vector<double> values, 
 
 std::unique_ptr<PendingReduction> ProcessGroup::all_reduce_async(const torch::Tensor& tensor) {
   std::vector<torch::Tensor> list = {tensor};
-  const std::string during = "the gradient all-reduce";
+  const char* during = "the gradient all-reduce";
   auto work = impl_->guarded(during, [&] { return impl_->group->allreduce(list); });
   return std::make_unique<WorkInFlight>(*impl_, std::move(work), during);
 }
 
 std::unique_ptr<PendingReduction> ProcessGroup::all_reduce_host_async(const torch::Tensor& host_tensor) {
   std::vector<torch::Tensor> list = {host_tensor};
-  const std::string during = "an all-reduce of host numbers";
+  const char* during = "an all-reduce of host numbers";
   auto work = impl_->guarded(during, [&] { return impl_->host_group->allreduce(list); });
   return std::make_unique<WorkInFlight>(*impl_, std::move(work), during);
 }

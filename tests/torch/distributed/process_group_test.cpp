@@ -180,6 +180,17 @@ TEST(ProcessGroup, DifferentModelsAreRefusedNamingTheRank) {
   EXPECT_EQ(zero, one);
 }
 
+// The error an all-reduce on `group` ends with ("no error" when it completes).
+std::string all_reduce_error(ProcessGroup& group, int64_t values = 4) {
+  try {
+    auto t = torch::ones({values});
+    group.all_reduce({t});
+  } catch (const DistributedError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 std::string error_on_rank_zero_when_rank_one(bool reports) {
   const int port = test::free_tcp_port();
   std::promise<void> joined, rank_one_gone;
@@ -193,13 +204,7 @@ std::string error_on_rank_zero_when_rank_one(bool reports) {
   auto group = ProcessGroup::join(rank_of_two(0, port), DdpBackend::gloo, seconds(20), torch::kCPU);
   joined.get_future().wait();
   rank_one_gone.get_future().wait();
-  std::string message = "no error";
-  try {
-    auto t = torch::ones({4});
-    group->all_reduce({t});
-  } catch (const DistributedError& e) {
-    message = e.what();
-  }
+  const std::string message = all_reduce_error(*group);
   rank_one.join();
   return message;
 }
@@ -223,25 +228,14 @@ TEST(ProcessGroup, TheStoreHostsOwnFailureReachesThePeers) {
   std::thread rank_one([&] {
     auto group = ProcessGroup::join(rank_of_two(1, port), DdpBackend::gloo, seconds(20), torch::kCPU);
     joined.set_value();
-    try {
-      auto t = torch::ones({4});
-      group->all_reduce({t});
-    } catch (const DistributedError& e) {
-      message = e.what();
-    }
+    message = all_reduce_error(*group);
   });
   auto group = ProcessGroup::join(rank_of_two(0, port), DdpBackend::gloo, seconds(20), torch::kCPU);
   joined.get_future().wait();
   const auto started = std::chrono::steady_clock::now();
   group->report_failure("disk full");
   const auto lingered = std::chrono::steady_clock::now() - started;
-  std::string after = "no error";
-  try {
-    auto t = torch::ones({1});
-    group->all_reduce({t});
-  } catch (const DistributedError& e) {
-    after = e.what();
-  }
+  const std::string after = all_reduce_error(*group, 1);
   rank_one.join();
   EXPECT_NE(message.find("rank 0 failed: disk full"), std::string::npos) << message;
   EXPECT_NE(after.find("its collectives were closed after it failed"), std::string::npos) << after;
