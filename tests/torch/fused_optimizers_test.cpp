@@ -69,6 +69,7 @@ TEST(FusedOptimizers, MatchTorchOptimOver100Steps) {
 }
 
 TEST(FusedOptimizers, AgreeWithLibTorchOnALargeTensorAcrossThreads) {
+  torch::manual_seed(11);  // a failure reproduces with the same values
   for (const std::string name : {"adamw", "adam", "sgd"}) {
     const Json kw = name == "sgd" ? Json{{"lr", 0.01}, {"momentum", 0.9}, {"weight_decay", 0.01}}
                                   : Json{{"lr", 1e-3}, {"weight_decay", 0.01}, {"amsgrad", name == "adam"}};
@@ -86,11 +87,12 @@ TEST(FusedOptimizers, AgreeWithLibTorchOnALargeTensorAcrossThreads) {
       ref->step();
     }
     // LibTorch's reference runs CPU-specific vector kernels (AVX2, AVX-512), so its rounding changes
-    // with the machine: each of the five steps may round the parameter differently by an ulp. The
-    // bound is therefore relative, about eight float ulps of each element (float's epsilon is
-    // 1.2e-7), with an absolute floor near zero; a wrong update is off by about the learning rate.
+    // with the machine: each of the five steps may round the parameter differently by an ulp. With
+    // amsgrad, about one run in twenty (of random values) had one element of the million off by
+    // 1.2e-6 to 2.2e-6 (20-35 ulps near 1) on an AMD EPYC with AVX-512. The bound is an absolute
+    // 1e-5 plus eight ulps of each element: a wrong update is off by about the learning rate, 1e-3.
     const auto diff = (a - b).abs();
-    EXPECT_TRUE(torch::allclose(a, b, /*rtol=*/1e-6, /*atol=*/1e-6))
+    EXPECT_TRUE(torch::allclose(a, b, /*rtol=*/1e-6, /*atol=*/1e-5))
         << name << ": largest difference " << diff.max().item<double>() << " at |value| "
         << b.abs().flatten()[diff.argmax()].item<double>();
     // The same state objects, so checkpoints see no difference.
