@@ -2,6 +2,8 @@
 # Data-parallel training on one box, as ratios measured in this run:
 #   1. steps/s of the CNN, 1 process x 2 threads (batch 64) against 2 processes x 1 thread
 #      (batch 32 each, the same global batch), through the trainer program, 3 rounds interleaved;
+#      no thread variables: the Trainer's own choice (a CNN on 2 cores: 2 LibTorch threads and 1
+#      OpenBLAS thread in one process, 1 and 1 in each of two);
 #      and 2 processes with --ddp_find_unused_parameters false against the default (true): what
 #      agreeing on unused parameters costs;
 #   2. the share of the gradient all-reduce that the backward pass hides (bench/ddp_overlap.cpp);
@@ -27,7 +29,7 @@ two_processes() {  # two_processes OUTPUT_DIR ARGS...: 2 ranks x 1 thread, batch
   shift
   p=$(port)
   for rank in 0 1; do
-    RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p OMP_NUM_THREADS=1 \
+    RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p \
       "$build/trainer" "${common[@]}" --per_device_train_batch_size 32 --output_dir "$dir" "$@" >/dev/null 2>&1 &
   done
   wait
@@ -35,7 +37,7 @@ two_processes() {  # two_processes OUTPUT_DIR ARGS...: 2 ranks x 1 thread, batch
 
 one=() two=() two_no_find=()
 for round in 1 2 3; do
-  OMP_NUM_THREADS=2 "$build/trainer" "${common[@]}" --per_device_train_batch_size 64 --output_dir "$out/one" >/dev/null 2>&1
+  "$build/trainer" "${common[@]}" --per_device_train_batch_size 64 --output_dir "$out/one" >/dev/null 2>&1
   one+=("$(steps_per_second "$out/one/trainer_state.json")")
   two_processes "$out/two"
   two+=("$(steps_per_second "$out/two/trainer_state.json")")
@@ -59,7 +61,7 @@ PYEOF
 for bucket in 25600 256; do
   p=$(port)
   for rank in 1 0; do
-    RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p OMP_NUM_THREADS=1 \
+    RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p \
       "$build/bench/ddp_overlap" 10 "$bucket" 5 > "$out/overlap$rank.json" &
   done
   wait

@@ -147,18 +147,40 @@ std::vector<std::string> machine_performance_hints(const RuntimeEnvironment& env
   return hints;
 }
 
-CpuThreadsScope::CpuThreadsScope(const RuntimeEnvironment& env, int64_t processes_here) {
-  const int64_t share = std::max<int64_t>(1, env.physical_cores / std::max<int64_t>(processes_here, 1));
-  const bool shared = processes_here > 1 && share < env.intra_op_threads;
-  if (std::getenv("OMP_NUM_THREADS") || (share <= env.intra_op_threads && !shared)) return;
-  previous_threads_ = static_cast<int>(env.intra_op_threads);
-  at::set_num_threads(static_cast<int>(share));
+CpuWorkload cpu_workload_of(const std::vector<torch::Tensor>& parameters) {
+  for (const auto& p : parameters)
+    if (p.defined() && p.dim() >= 3) return CpuWorkload::convolutions;
+  return CpuWorkload::matrix_products;
+}
+
+const char* to_string(CpuWorkload workload) {
+  return workload == CpuWorkload::convolutions ? "convolutions" : "matrix products";
+}
+
+CpuThreadLayout cpu_thread_layout(const RuntimeEnvironment& env, CpuWorkload workload, int64_t processes_here,
+                                  bool user_chose) {
+  if (user_chose) return {};
+  const int share = static_cast<int>(std::max<int64_t>(1, env.physical_cores / std::max<int64_t>(processes_here, 1)));
+  const int chosen = static_cast<int>(std::max<int64_t>(1, env.intra_op_threads));
+  const bool convolutions = workload == CpuWorkload::convolutions;
+  if (processes_here > 1) return convolutions ? CpuThreadLayout{share, 1} : CpuThreadLayout{std::min(chosen, share), share};
+  if (convolutions && share > chosen) return {share, 1};
+  return {};
+}
+
+CpuThreadsScope::CpuThreadsScope(const RuntimeEnvironment& env, CpuWorkload workload, int64_t processes_here) {
+  const auto layout = cpu_thread_layout(env, workload, processes_here, std::getenv("OMP_NUM_THREADS") != nullptr);
+  if (layout.libtorch_threads > 0 && layout.libtorch_threads != env.intra_op_threads) {
+    previous_threads_ = static_cast<int>(env.intra_op_threads);
+    at::set_num_threads(layout.libtorch_threads);
+  }
   auto set_blas = reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   auto get_blas = reinterpret_cast<BlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  if (set_blas && get_blas && !std::getenv("OPENBLAS_NUM_THREADS")) {
-    set_blas_threads_ = set_blas;
+  if (layout.blas_threads > 0 && set_blas && get_blas && !std::getenv("OPENBLAS_NUM_THREADS")) {
     previous_blas_threads_ = get_blas();
-    set_blas(1);
+    if (previous_blas_threads_ == layout.blas_threads) return;
+    set_blas_threads_ = set_blas;
+    set_blas(layout.blas_threads);
   }
 }
 
@@ -171,10 +193,11 @@ std::vector<std::string> thread_tuning_suggestions(const RuntimeEnvironment& env
   if (omp_num_threads_set || env.physical_cores <= env.intra_op_threads) return {};
   const std::string cores = std::to_string(env.physical_cores);
   return {"LibTorch chose " + std::to_string(env.intra_op_threads) + " intra-op thread(s) on " + cores +
-          " physical cores; the Trainer uses " + cores + " while training, with one OpenBLAS thread (a small CNN trained 1.5-1.6x "
-          "faster so on two 2-core AMD EPYC VMs; an MLP, whose time is OpenBLAS's matrix products, as fast on one and 0.8x as "
-          "fast on the other, with AVX-512); OMP_NUM_THREADS=1 keeps LibTorch's choice and OpenBLAS's threads, any value "
-          "chooses yourself"};
+          " physical cores; while training a model with convolutions the Trainer uses " + cores +
+          ", with one OpenBLAS thread (a small CNN trained 1.5-1.7x faster so on two 2-core AMD EPYC VMs); a model of "
+          "matrix products only (an MLP) keeps these, OpenBLAS's threads doing its work (the other way round, an MLP ran "
+          "0.77-0.8x as fast on an AMD EPYC with AVX-512); OMP_NUM_THREADS set to any value chooses yourself (OpenBLAS "
+          "reads it too)"};
 }
 
 double subnormal_share_of_optimizer_state(const torch::optim::Optimizer& optimizer) {

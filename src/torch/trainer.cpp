@@ -252,7 +252,9 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   std::optional<CpuThreadsScope> cpu_threads;
   if (device_.is_cpu()) {
     flush_to_zero.emplace(args_.flush_denormal);
-    cpu_threads.emplace(machine, process_.local_world_size);
+    std::vector<torch::Tensor> parameters;
+    for (auto& [name, p] : model_->named_parameters()) parameters.push_back(p);
+    cpu_threads.emplace(machine, cpu_workload_of(parameters), process_.local_world_size);
   }
   set_up_training(plan);
   LoopState loop = LoopState::start(device_, 0);

@@ -33,22 +33,45 @@ struct RuntimeEnvironment {
 // generic kernel on a CPU with AVX2/AVX-512, more threads than cores. Each names the fix.
 std::vector<std::string> machine_performance_hints(const RuntimeEnvironment& env);
 
-// While alive (the training loop), LibTorch's intra-op threads are raised to the physical cores
-// this process may use when LibTorch chose fewer and OMP_NUM_THREADS is unset, and OpenBLAS then
-// runs one thread (unless OPENBLAS_NUM_THREADS is set) so its spinning pool does not compete with
-// LibTorch's. The previous settings are restored afterwards. Measured on a 2-core AMD EPYC VM
-// where LibTorch chose 1 thread: the CNN 1.6x faster, the MLP unchanged (docs/performance.md).
-//
+// Where a model's CPU time goes, judged from its parameters' shapes: it decides who gets the cores
+// while training (LibTorch's threads or OpenBLAS's). Deterministic, so a resumed run on the same
+// machine runs the same threads (and sums in the same order) as the run it continues.
+enum class CpuWorkload {
+  matrix_products,  // vectors and matrices only (Linear, Embedding, norms): OpenBLAS's threaded sgemm
+  convolutions,     // a parameter of 3 or more dimensions, a convolution's kernel: LibTorch's threads
+};
+CpuWorkload cpu_workload_of(const std::vector<torch::Tensor>& parameters);
+const char* to_string(CpuWorkload workload);
+
+// The threads a training run gets: 0 leaves a pool as the process has it.
+struct CpuThreadLayout {
+  int libtorch_threads = 0;
+  int blas_threads = 0;
+};
+
+// The choice, pure (no environment read): with `user_chose` (OMP_NUM_THREADS set) nothing changes.
+// One process on the machine:
+//   - convolutions, when LibTorch chose fewer threads than the physical cores: LibTorch gets the
+//     cores and OpenBLAS one thread, so its spinning pool does not compete with LibTorch's (a small
+//     CNN 1.5-1.7x faster on two 2-core AMD EPYC VMs);
+//   - matrix products: nothing changes; OpenBLAS's threads do the work (on the AVX-512 EPYC, 2
+//     LibTorch threads and 1 OpenBLAS thread made the MLP 0.77-0.8x as fast).
 // `processes_here` processes of one data-parallel job on this machine (LOCAL_WORLD_SIZE) share its
-// cores: each takes physical cores / processes_here threads (at least one), fewer than LibTorch
-// chose if need be, so that the ranks do not take turns on the same cores.
+// cores: each takes physical cores / processes_here (at least one) for the pool that does its work,
+// and the other pool at most as many, so that the ranks do not take turns on the same cores.
+CpuThreadLayout cpu_thread_layout(const RuntimeEnvironment& env, CpuWorkload workload, int64_t processes_here,
+                                  bool user_chose);
+
+// While alive (the training loop), applies cpu_thread_layout (OMP_NUM_THREADS set: nothing;
+// OPENBLAS_NUM_THREADS set: OpenBLAS's threads are left alone) and restores the previous settings
+// afterwards (docs/performance.md).
 class CpuThreadsScope {
  public:
-  explicit CpuThreadsScope(const RuntimeEnvironment& env, int64_t processes_here = 1);
+  CpuThreadsScope(const RuntimeEnvironment& env, CpuWorkload workload, int64_t processes_here = 1);
   ~CpuThreadsScope();
   CpuThreadsScope(const CpuThreadsScope&) = delete;
   CpuThreadsScope& operator=(const CpuThreadsScope&) = delete;
-  bool changed() const { return previous_threads_ > 0; }
+  bool changed() const { return previous_threads_ > 0 || set_blas_threads_ != nullptr; }
 
  private:
   int previous_threads_ = 0;
