@@ -1,5 +1,7 @@
 #include "trainer/torch/loop_state.h"
 
+#include <cmath>
+
 #include <torch/torch.h>
 
 namespace trainer {
@@ -34,6 +36,26 @@ LoopState::Accumulated LoopState::read_accumulators() const {
 void LoopState::reset_accumulators() {
   tr_loss.zero_();
   nonfinite.zero_();
+}
+
+void LoopState::add_loss(const torch::Tensor& loss, bool nan_inf_filter, int64_t steps_since_log) {
+  const auto denom = static_cast<float>(steps_since_log);
+  if (loss.is_cpu() && tr_loss.is_cpu() && loss.scalar_type() == torch::kFloat && loss.numel() == 1) {
+    // The values are already in memory: the same float32 arithmetic as the tensor operations below,
+    // without their six dispatches per step (a few microseconds, 1-2% of a small MLP's step).
+    const float value = *loss.data_ptr<float>();
+    float& sum = *tr_loss.data_ptr<float>();
+    const bool bad = !std::isfinite(value);
+    if (bad) *nonfinite.data_ptr<float>() += 1.0f;
+    sum += bad && nan_inf_filter ? sum / denom : value;
+    return;
+  }
+  auto bad = loss.isfinite().logical_not();
+  nonfinite.add_(bad);
+  if (nan_inf_filter)
+    tr_loss.add_(torch::where(bad, tr_loss / denom, loss.to(torch::kFloat)));
+  else
+    tr_loss.add_(loss);
 }
 
 Json LoopState::to_json(const Accumulated& now) const {

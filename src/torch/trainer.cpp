@@ -387,15 +387,7 @@ void Trainer::accumulate_micro_batch(const Batch& batch, LoopState& loop, bool s
     warn_of_unused_parameters();
   }
   ++loop.micro_batches_since_log;
-  auto bad = loss.isfinite().logical_not();
-  loop.nonfinite.add_(bad);
-  if (args_.logging_nan_inf_filter) {
-    // A NaN/Inf loss is replaced by the running mean, as the original does, without a sync.
-    const double denom = static_cast<double>(1 + state_.global_step - loop.last_logged_step);
-    loop.tr_loss.add_(torch::where(bad, loop.tr_loss / denom, loss.to(torch::kFloat)));
-  } else {
-    loop.tr_loss.add_(loss);
-  }
+  loop.add_loss(loss, args_.logging_nan_inf_filter, 1 + state_.global_step - loop.last_logged_step);
 }
 
 void Trainer::optimizer_step(LoopState& loop) {

@@ -41,6 +41,10 @@ struct LoopState {
   // One transfer of tr_loss, nonfinite and grad_norm (the loop counts it in Trainer::host_reads()).
   Accumulated read_accumulators() const;
   void reset_accumulators();
+  // Adds one micro-batch's loss (a float scalar) to tr_loss and counts it in nonfinite when NaN/Inf;
+  // with `nan_inf_filter` such a loss adds tr_loss / steps_since_log instead, as the original does.
+  // No synchronisation on a device; on the CPU, plain float arithmetic on the values.
+  void add_loss(const torch::Tensor& loss, bool nan_inf_filter, int64_t steps_since_log);
 
   // loop_state.json: the host fields with `now`, the accumulators as read.
   Json to_json(const Accumulated& now) const;
