@@ -98,6 +98,7 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   headers.add("Expect:");  // no 100-continue round trip before large bodies
 
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, request.repeat == Repeat::harmful ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode

@@ -138,6 +138,32 @@ TEST_F(ClearMLTest, ATaskArrivesWholeInRequestsOfTheRightShape) {
   EXPECT_EQ(server.projects().size(), 1u);
 }
 
+// The server handles the create and the answer is lost (a reset, a proxy's timeout): the retry
+// must find the task it made, not make a second, empty one. The same for the project.
+TEST_F(ClearMLTest, ACreateWhoseAnswerWasLostMakesOneTaskAndOneProject) {
+  online();
+  for (const char* lost : {"tasks.create", "projects.create"}) {
+    SCOPED_TRACE(lost);
+    env.set("CLEARML_PROJECT", std::string(lost) == "tasks.create" ? "losttask" : "lostproject");  // the mock matches names unescaped
+    testing::Faults f;
+    f.lose_answer_next = 1;
+    f.lose_answer_path = lost;
+    server.http().set_faults(f);
+    const size_t tasks_before = server.tasks().size();
+    DrivenRun r(tmp.path() / lost);
+    r.begin();
+    r.steps(1, 6);
+    r.end();
+    EXPECT_EQ(server.http().faults().lose_answer_next, 0) << "the fault never fired";
+    EXPECT_TRUE(server.violations().empty()) << server.violations().front();
+    const auto tasks = server.tasks();
+    ASSERT_EQ(tasks.size(), tasks_before + 1) << "the retry created a second task";
+    EXPECT_EQ(received(tasks.back()), r.expected);
+    EXPECT_EQ(tasks.back().status, "completed");
+  }
+  EXPECT_EQ(server.projects().size(), 2u) << "the retry created a second project";
+}
+
 TEST_F(ClearMLTest, AnExpiredTokenIsRenewedAndNothingIsLost) {
   online();
   DrivenRun r(tmp.path() / "out");

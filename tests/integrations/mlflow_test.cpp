@@ -16,6 +16,7 @@
 #include "mock_mlflow_server.h"
 #include "scoped_env.h"
 #include "trainer/callbacks/preemption_callback.h"
+#include "trainer/integrations/mlflow/mlflow_endpoints.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
 #include "trainer/integrations/registry.h"
 #include "trainer/net/http_client.h"
@@ -155,6 +156,47 @@ TEST_P(MlflowFaultTest, TrainingGoesOnAndEveryMetricArrivesExactlyOnce) {
 
 INSTANTIATE_TEST_SUITE_P(Faults, MlflowFaultTest, ::testing::ValuesIn(testing::standard_fault_cases()),
                          testing::fault_case_name<::testing::TestParamInfo<testing::FaultCase>>);
+
+// The server makes the run and the answer is lost (a reset, a proxy's timeout): the retry must
+// find that run by the key it was tagged with, not create a second one left RUNNING and empty.
+TEST_F(MlflowTest, ARunWhoseCreateAnswerWasLostIsCreatedOnce) {
+  use_server();
+  testing::Faults f;
+  f.lose_answer_next = 1;
+  f.lose_answer_path = "runs/create";
+  server.http().set_faults(f);
+  DrivenRun r(tmp.path() / "out");
+  r.begin();
+  r.steps(1, 6);
+  r.end();
+  EXPECT_EQ(server.http().faults().lose_answer_next, 0) << "the fault never fired";
+  EXPECT_TRUE(server.violations().empty()) << server.violations().front();
+  const auto runs = server.runs();
+  ASSERT_EQ(runs.size(), 1u) << "the retry created a second run";
+  EXPECT_EQ(received(runs[0]), r.logged);
+  EXPECT_EQ(runs[0].status, "FINISHED");
+  EXPECT_EQ(runs[0].tags.at(kMlflowRunKeyTag).size(), 32u);
+  EXPECT_EQ(server.searches(), 2);  // before the create, and before its retry
+}
+
+// A server that rejects runs/search (some MLflow-compatible services lack it) still gets its run,
+// created as before, with one warning.
+TEST_F(MlflowTest, AServerWithoutSearchStillGetsTheRun) {
+  use_server();
+  testing::Faults f;
+  f.reject_next = 1;
+  f.reject_path = "runs/search";
+  server.http().set_faults(f);
+  testing::CapturedLogs logs;
+  DrivenRun r(tmp.path() / "out");
+  r.begin();
+  r.steps(1, 3);
+  r.end();
+  const auto runs = server.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(received(runs[0]), r.logged);
+  EXPECT_TRUE(logs.contains("runs are created without the look-up"));
+}
 
 TEST_F(MlflowTest, DownForTwentySecondsMidRunStillDeliversEverything) {
   use_server();

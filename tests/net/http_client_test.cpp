@@ -87,6 +87,35 @@ TEST(HttpClientTest, TransportFailuresAreResponsesWithStatusZero) {
   EXPECT_FALSE(r.error.empty());
 }
 
+// The server handles a request on a kept-alive connection and resets it instead of answering.
+// libcurl then sends the request again on a new connection (it cannot tell this from a server
+// that closed an idle connection): fine for a read, a second create for a create. A request
+// marked Repeat::harmful goes on a fresh connection and reaches the server once.
+TEST(HttpClientTest, ARequestWhoseRepeatIsHarmfulIsNotSentAgainByLibcurl) {
+  HttpTestServer server = echo_server();
+  HttpClient client;
+  testing::Faults lose;
+  lose.lose_answer_next = 1;
+  lose.lose_answer_path = "/create";
+  auto creates = [&] {
+    int n = 0;
+    for (const auto& r : server.handled()) n += r.path == "/create";
+    return n;
+  };
+  ASSERT_EQ(client.send({"GET", server.url() + "/warm", {}, "", ""}).status, 200);  // a connection to reuse
+  server.set_faults(lose);
+  EXPECT_EQ(client.send({"POST", server.url() + "/create", {}, "{}", ""}).status, 200);
+  EXPECT_EQ(creates(), 2) << "libcurl no longer re-sends on a reused connection: Repeat::harmful may be unneeded";
+
+  server.set_faults(lose);
+  HttpRequest once{"POST", server.url() + "/create", {}, "{}", ""};
+  once.repeat = Repeat::harmful;
+  const HttpResponse r = client.send(once);
+  EXPECT_EQ(r.status, 0) << "the lost answer is the caller's to handle";
+  EXPECT_EQ(creates(), 3);
+  EXPECT_EQ(client.send({"GET", server.url() + "/after", {}, "", ""}).status, 200);
+}
+
 TEST(HttpClientTest, AbortEndsARequestInFlight) {
   HttpTestServer server = echo_server();
   testing::Faults slow;

@@ -234,9 +234,12 @@ void HttpTestServer::serve(int fd) {
       f = faults_;
       const bool reject_here = f.reject_path.empty() || request.path.find(f.reject_path) != std::string::npos;
       if (!reject_here) f.reject_next = 0;
+      const bool lose_here = f.lose_answer_path.empty() || request.path.find(f.lose_answer_path) != std::string::npos;
+      if (!lose_here) f.lose_answer_next = 0;
       if (faults_.reset_next > 0) --faults_.reset_next;
       else if (faults_.fail_next > 0) --faults_.fail_next;
       else if (faults_.reject_next > 0 && reject_here) --faults_.reject_next;
+      else if (faults_.lose_answer_next > 0 && lose_here) --faults_.lose_answer_next;
     }
     if (f.reset_next > 0) {  // mid-request: the body is never read, nothing is handled
       reset_connection(fd);
@@ -257,6 +260,10 @@ void HttpTestServer::serve(int fd) {
       response = handler_(request);
       std::lock_guard<std::mutex> lock(mutex_);
       handled_.push_back(request);
+    }
+    if (f.reset_next == 0 && f.fail_next == 0 && f.reject_next == 0 && f.lose_answer_next > 0) {  // handled, never answered
+      reset_connection(fd);
+      break;
     }
     std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
     out += "Content-Type: " + response.content_type + "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";

@@ -1,7 +1,8 @@
 #pragma once
 // A small HTTP/1.1 server on 127.0.0.1 for tests of the remote trackers, with the faults a real
 // service shows: down (connections refused, open ones dropped), slow answers, error statuses with
-// Retry-After, and connections reset in the middle of a request.
+// Retry-After, connections reset in the middle of a request, and answers lost after the request was
+// handled (the client cannot tell whether it took effect).
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,8 @@ struct Faults {
   int reset_next = 0;          // this many requests: connection reset after the headers, not handled
   int reject_next = 0;         // this many requests answered 400 INVALID_PARAMETER_VALUE (not handled) ...
   std::string reject_path;     // ... counting only those whose path contains this, when set
+  int lose_answer_next = 0;    // this many requests handled, then the connection reset instead of the answer ...
+  std::string lose_answer_path;  // ... counting only those whose path contains this, when set
 };
 
 class HttpTestServer {

@@ -116,8 +116,22 @@ TestResponse MockClearMLServer::call(const std::string& endpoint, const Received
     t.id = "task-" + std::to_string(next_id_++);
     t.name = body.value("name", "");
     t.project = projects_[body.value("project", "")];
+    t.project_id = body.value("project", "");
+    for (const Json& tag : body.value("system_tags", Json::array())) t.system_tags.push_back(tag.get<std::string>());
     tasks_.push_back(t);
     return answer(200, Json{{"id", t.id}});
+  }
+  if (endpoint == "tasks.get_all") {  // filters: project ids, system tags (a task must have them all)
+    Json found = Json::array();
+    for (const auto& t : tasks_) {
+      const Json projects = body.value("project", Json::array());
+      if (!projects.empty() && std::find(projects.begin(), projects.end(), Json(t.project_id)) == projects.end()) continue;
+      bool all = true;
+      for (const Json& tag : body.value("system_tags", Json::array()))
+        all = all && std::find(t.system_tags.begin(), t.system_tags.end(), tag.get<std::string>()) != t.system_tags.end();
+      if (all) found.push_back(Json{{"id", t.id}, {"name", t.name}});
+    }
+    return answer(200, Json{{"tasks", found}});
   }
   if (endpoint == "models.create") {
     if (!find(body.value("task", "")) || body.value("uri", "").empty() || body.value("name", "").empty())

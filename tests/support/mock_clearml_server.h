@@ -29,7 +29,8 @@ struct StoredClearMLModel {
 };
 
 struct StoredClearMLTask {
-  std::string id, name, project, status = "created";
+  std::string id, name, project, project_id, status = "created";
+  std::vector<std::string> system_tags;
   Json hyperparams = Json::object(), configuration = Json::object();
   std::vector<StoredClearMLScalar> scalars;
   int64_t duplicate_events = 0;

@@ -36,6 +36,16 @@ std::string multipart_filename(const std::string& headers) {
   return headers.substr(at + marker.size(), headers.find('"', at + marker.size()) - at - marker.size());
 }
 
+Json run_json(const StoredRun& run) {
+  Json tags = Json::array();
+  for (const auto& [key, value] : run.tags) tags.push_back({{"key", key}, {"value", value}});
+  return Json{{"info", {{"run_id", run.run_id}, {"run_uuid", run.run_id}, {"experiment_id", run.experiment_id},
+                        {"run_name", run.run_name}, {"status", run.status}, {"start_time", run.start_time},
+                        {"artifact_uri", "mlflow-artifacts:/" + run.experiment_id + "/" + run.run_id + "/artifacts"},
+                        {"lifecycle_stage", "active"}}},
+              {"data", {{"tags", tags}}}};
+}
+
 }  // namespace
 
 MockMlflowServer::MockMlflowServer(std::string auth, int port)
@@ -147,18 +157,14 @@ TestResponse MockMlflowServer::handle_mlflow(const std::string& call, const Rece
     }
     run.tags["mlflow.runName"] = run.run_name;
     runs_.push_back(run);
-    return ok(Json{{"run", {{"info", {{"run_id", run.run_id}, {"run_uuid", run.run_id}, {"experiment_id", run.experiment_id},
-                                      {"run_name", run.run_name}, {"status", "RUNNING"}, {"start_time", run.start_time},
-                                      {"artifact_uri", "mlflow-artifacts:/" + run.experiment_id + "/" + run.run_id + "/artifacts"},
-                                      {"lifecycle_stage", "active"}}},
-                            {"data", {{"tags", Json::array()}}}}}});
+    return ok(Json{{"run", run_json(run)}});
   }
   if (call == "runs/get") {
     StoredRun* run = find_run(request.query.count("run_id") ? request.query.at("run_id") : "");
     if (!run) return error(404, "RESOURCE_DOES_NOT_EXIST", "Run not found");
-    return ok(Json{{"run", {{"info", {{"run_id", run->run_id}, {"experiment_id", run->experiment_id}, {"status", run->status},
-                                      {"artifact_uri", "mlflow-artifacts:/" + run->experiment_id + "/" + run->run_id + "/artifacts"}}}}}});
+    return ok(Json{{"run", run_json(*run)}});
   }
+  if (call == "runs/search") return search_runs(body);
   if (call == "runs/update") {
     StoredRun* run = string_field("run_id") ? find_run(body["run_id"]) : nullptr;
     if (!run) return error(404, "RESOURCE_DOES_NOT_EXIST", "Run not found");
@@ -177,6 +183,30 @@ TestResponse MockMlflowServer::handle_mlflow(const std::string& call, const Rece
   r.content_type = "text/html";
   r.body = "<html>404</html>";
   return r;
+}
+
+// The filters this stand-in understands: none, or one tag compared with =, as MLflow's search
+// grammar writes it (tags.<key> = '<value>'). Anything else is a violation, not an empty answer.
+TestResponse MockMlflowServer::search_runs(const Json& body) {
+  if (!body.contains("experiment_ids") || !body["experiment_ids"].is_array()) return violation("runs/search: experiment_ids is not an array");
+  const std::string filter = body.value("filter", std::string());
+  static const std::regex tag_equals(R"(^tags\.([A-Za-z0-9_]+) = '([^'\\]*)'$)");
+  std::smatch tag;
+  if (!filter.empty() && !std::regex_match(filter, tag, tag_equals)) return violation("runs/search: a filter this mock does not parse: " + filter);
+  const int64_t max_results = body.value("max_results", int64_t{1000});
+  Json found = Json::array();
+  for (const StoredRun& run : runs_) {
+    const auto& ids = body["experiment_ids"];
+    if (std::find(ids.begin(), ids.end(), Json(run.experiment_id)) == ids.end()) continue;
+    if (!filter.empty()) {
+      const auto it = run.tags.find(tag[1].str());
+      if (it == run.tags.end() || it->second != tag[2].str()) continue;
+    }
+    if (static_cast<int64_t>(found.size()) == max_results) break;
+    found.push_back(run_json(run));
+  }
+  ++searches_;
+  return ok(found.empty() ? Json::object() : Json{{"runs", found}});  // MLflow leaves an empty list out
 }
 
 TestResponse MockMlflowServer::log_batch(const Json& body) {
@@ -243,6 +273,10 @@ std::vector<std::string> MockMlflowServer::uploads() const {
 std::vector<std::string> MockMlflowServer::violations() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return violations_;
+}
+int64_t MockMlflowServer::searches() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return searches_;
 }
 int64_t MockMlflowServer::log_batch_calls() const {
   std::lock_guard<std::mutex> lock(mutex_);

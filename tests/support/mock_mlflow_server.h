@@ -47,6 +47,7 @@ class MockMlflowServer {
   std::vector<std::string> uploads() const;                // DagsHub: "<dir>/<file>" per uploaded part
   std::vector<std::string> violations() const;
   int64_t log_batch_calls() const;
+  int64_t searches() const;  // runs/search calls answered
   // Everything, as JSON (the standalone server's GET /__test__/state).
   Json state_json() const;
 
@@ -54,6 +55,7 @@ class MockMlflowServer {
   TestResponse handle(const ReceivedRequest& request);
   TestResponse handle_mlflow(const std::string& call, const ReceivedRequest& request);
   TestResponse log_batch(const Json& body);
+  TestResponse search_runs(const Json& body);
   TestResponse violation(const std::string& what);
   StoredRun* find_run(const std::string& id);
 
@@ -65,6 +67,7 @@ class MockMlflowServer {
   std::vector<std::string> uploads_;
   std::vector<std::string> violations_;
   int64_t log_batch_calls_ = 0;
+  int64_t searches_ = 0;
   int next_id_ = 1;
   HttpTestServer server_;  // last: its threads call handle() and must stop before the state goes
 };

@@ -21,6 +21,13 @@
 
 namespace trainer {
 
+// Whether a request may reach the server twice. libcurl sends a request again, on a new
+// connection, when the kept-alive connection it used fails before any answer: right when the
+// server had closed an idle connection, wrong when the server handled the request and the answer
+// was lost (a create would then be made twice). A request whose repeat is harmful goes on a fresh
+// connection, which libcurl never re-sends on; the caller decides what a failure means.
+enum class Repeat { harmless, harmful };
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -28,6 +35,7 @@ struct HttpRequest {
   std::string body;
   std::string body_file;  // non-empty: the body is streamed from this file (PUT uploads)
   bool without_authorization = false;  // a signed upload URL, often another host: the credentials stay home
+  Repeat repeat = Repeat::harmless;
 };
 
 struct HttpResponse {

@@ -53,9 +53,10 @@ void ClearMLEndpoint::restore_run(const Json& run) {
   task_edited_ = task_started_ = !task_id_.empty();
 }
 
-HttpResponse ClearMLEndpoint::post(const std::string& endpoint, const std::string& body, const std::string& content_type) {
+HttpResponse ClearMLEndpoint::post(const std::string& endpoint, const std::string& body, const std::string& content_type, Repeat repeat) {
   HttpRequest request;
   request.method = "POST";
+  request.repeat = repeat;
   request.url = settings_.api_host + (api_version_.empty() ? "" : "/v" + api_version_) + "/" + endpoint;
   request.headers = {{"Content-Type", content_type}, {"X-ClearML-Client", "trainer-cpp"},
                      {"X-ClearML-Worker", host_name() + ":" + std::to_string(::getpid())}};
@@ -64,18 +65,19 @@ HttpResponse ClearMLEndpoint::post(const std::string& endpoint, const std::strin
   return http_.send(request);
 }
 
-HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const std::string& body, const std::string& content_type) {
-  HttpResponse r = post(endpoint, body, content_type);
+HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const std::string& body, const std::string& content_type,
+                                   Repeat repeat) {
+  HttpResponse r = post(endpoint, body, content_type, repeat);
   if (r.status == 401 && !token_.empty()) {  // the token expired: log in again, once
     token_.clear();
     if (login().kind != Delivery::Kind::delivered) return r;
-    r = post(endpoint, body, content_type);
+    r = post(endpoint, body, content_type, repeat);
   }
   return r;
 }
 
-HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const Json& body) {
-  return call(endpoint, dump_json(body, {-1, false, false}), "application/json");
+HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const Json& body, Repeat repeat) {
+  return call(endpoint, dump_json(body, {-1, false, false}), "application/json", repeat);
 }
 
 Delivery ClearMLEndpoint::login() {
@@ -115,28 +117,10 @@ Delivery ClearMLEndpoint::send(const std::vector<TrackingRecord>& pending) {
 
 Delivery ClearMLEndpoint::create_task(const TrackingRecord& record) {
   const Json& b = record.body;
-  if (project_id_.empty()) {
-    const HttpResponse found = call("projects.get_all", Json{{"name", exact_pattern(b.value("project", ""))}, {"only_fields", {"id"}}});
-    Delivery d = classify_response(found, 1, "ClearML projects.get_all");
-    if (d.kind != Delivery::Kind::delivered) return d;
-    const Json projects = data_of(found).value("projects", Json::array());
-    if (!projects.empty()) project_id_ = projects[0].value("id", "");
-    if (project_id_.empty()) {
-      const HttpResponse created = call("projects.create", Json{{"name", b.value("project", "")}, {"description", ""}});
-      d = classify_response(created, 1, "ClearML projects.create");
-      if (d.kind != Delivery::Kind::delivered) return d;
-      project_id_ = data_of(created).value("id", "");
-    }
-  }
-  if (task_id_.empty()) {
-    const HttpResponse created = call("tasks.create", Json{{"name", b.value("name", "")}, {"type", "training"}, {"project", project_id_},
-                                                            {"comment", "Created by trainer (C++)"}, {"system_tags", {"development"}}});
-    const Delivery d = classify_response(created, 1, "ClearML tasks.create");
-    if (d.kind != Delivery::Kind::delivered) return d;
-    task_id_ = data_of(created).value("id", "");
-    task_name_ = b.value("name", "");
-    if (task_id_.empty()) return {Delivery::Kind::retry, 1, "ClearML tasks.create answered without an id", std::nullopt};
-  }
+  if (project_id_.empty())
+    if (Delivery d = find_or_create_project(b.value("project", "")); d.kind != Delivery::Kind::delivered) return d;
+  if (task_id_.empty())
+    if (Delivery d = find_or_create_task(b); d.kind != Delivery::Kind::delivered) return d;
   if (!task_edited_) {
     const Delivery d = classify_response(call("tasks.edit", Json{{"task", task_id_}, {"force", true}, {"hyperparams", b["hyperparams"]},
                                                                  {"configuration", b["configuration"]}}),
@@ -150,6 +134,50 @@ Delivery ClearMLEndpoint::create_task(const TrackingRecord& record) {
     task_started_ = true;
   }
   return Delivery::delivered(1);
+}
+
+// Looked up before it is created: a create whose answer was lost made it already.
+Delivery ClearMLEndpoint::find_or_create_project(const std::string& name) {
+  const HttpResponse found = call("projects.get_all", Json{{"name", exact_pattern(name)}, {"only_fields", {"id"}}});
+  Delivery d = classify_response(found, 1, "ClearML projects.get_all");
+  if (d.kind != Delivery::Kind::delivered) return d;
+  const Json projects = data_of(found).value("projects", Json::array());
+  if (!projects.empty()) project_id_ = projects[0].value("id", "");
+  if (!project_id_.empty()) return d;
+  const HttpResponse created = call("projects.create", Json{{"name", name}, {"description", ""}}, Repeat::harmful);
+  d = classify_response(created, 1, "ClearML projects.create");
+  if (d.kind == Delivery::Kind::delivered) project_id_ = data_of(created).value("id", "");
+  return d;
+}
+
+// tasks.create cannot be repeated safely (a second create after a lost answer leaves an empty task
+// behind), and task names need not be unique: the task carries its record's key as a system tag,
+// and the task with that key is looked up first.
+Delivery ClearMLEndpoint::find_or_create_task(const Json& b) {
+  const std::string key = b.value("run_key", "");
+  Json system_tags = {"development"};
+  if (!key.empty()) {
+    system_tags.push_back(std::string(kClearMLRunKeyTag) + key);
+    const HttpResponse found = call("tasks.get_all", Json{{"project", {project_id_}}, {"system_tags", {system_tags.back()}},
+                                                          {"only_fields", {"id", "name"}}});
+    const Delivery d = classify_response(found, 1, "ClearML tasks.get_all");
+    if (d.kind != Delivery::Kind::delivered) return d;
+    const Json tasks = data_of(found).value("tasks", Json::array());
+    if (!tasks.empty()) task_id_ = tasks[0].value("id", "");
+    if (!task_id_.empty()) {
+      task_name_ = b.value("name", "");
+      return d;
+    }
+  }
+  const HttpResponse created = call("tasks.create", Json{{"name", b.value("name", "")}, {"type", "training"}, {"project", project_id_},
+                                                          {"comment", "Created by trainer (C++)"}, {"system_tags", system_tags}},
+                                      Repeat::harmful);
+  const Delivery d = classify_response(created, 1, "ClearML tasks.create");
+  if (d.kind != Delivery::Kind::delivered) return d;
+  task_id_ = data_of(created).value("id", "");
+  task_name_ = b.value("name", "");
+  if (task_id_.empty()) return {Delivery::Kind::retry, 1, "ClearML tasks.create answered without an id", std::nullopt};
+  return d;
 }
 
 // Up to 500 events of consecutive scalars records in one events.add_batch: one JSON object per line.

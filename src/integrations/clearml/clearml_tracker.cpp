@@ -152,7 +152,7 @@ void ClearMLTracker::start_run(const RunStart& run) {
   open_journal(run, Json{{"settings", settings_.to_journal_json()}},
                [settings] { return std::make_unique<ClearMLEndpoint>(settings); });
   const Json task{{"project", settings_.project}, {"name", settings_.task + suffix_}, {"hyperparams", hyperparams(run)},
-                  {"configuration", configuration(run)}};
+                  {"configuration", configuration(run)}, {"run_key", random_hex(32)}};
   if (!run.resumed || remote_run().is_null()) submit("task", task);
   if (settings_.offline) {
     Json offline_task{{"name", task["name"]}, {"project_name", settings_.project}, {"type", "training"},

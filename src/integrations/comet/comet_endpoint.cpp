@@ -40,9 +40,10 @@ void CometEndpoint::restore_run(const Json& run) {
   project_ = field_or<std::string>(run, "project", "");
 }
 
-HttpResponse CometEndpoint::post(const std::string& call, const Json& body) {
+HttpResponse CometEndpoint::post(const std::string& call, const Json& body, Repeat repeat) {
   HttpRequest request;
   request.method = "POST";
+  request.repeat = repeat;
   request.url = settings_.api_url + "/" + call;
   request.headers = {{"Content-Type", "application/json"}};
   request.body = dump_json(body, {-1, false, false});
@@ -122,7 +123,7 @@ Delivery CometEndpoint::create(const TrackingRecord& record) {
   }
   Json body{{"workspaceName", workspace_}, {"projectName", project_}};
   if (const std::string name = field_or<std::string>(b, "name", ""); !name.empty()) body["experimentName"] = name;
-  const HttpResponse response = post("write/experiment/create", body);
+  const HttpResponse response = post("write/experiment/create", body, Repeat::harmful);
   Delivery d = classify_response(response, 1, "Comet write/experiment/create");
   if (d.kind != Delivery::Kind::delivered) return d;
   try {

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "trainer/core/logging.h"
 #include "trainer/integrations/mlflow/mlflow_endpoints.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
@@ -84,9 +85,10 @@ MlflowRestEndpoint::MlflowRestEndpoint(const MlflowSettings& settings)
         return o;
       }()) {}
 
-HttpResponse MlflowRestEndpoint::call(const std::string& method, const std::string& path, const Json& body) {
+HttpResponse MlflowRestEndpoint::call(const std::string& method, const std::string& path, const Json& body, Repeat repeat) {
   HttpRequest request;
   request.method = method;
+  request.repeat = repeat;
   request.url = settings_.tracking_uri + "/api/2.0/mlflow/" + path;
   if (!body.is_null()) {
     request.headers.emplace_back("Content-Type", "application/json");
@@ -167,15 +169,55 @@ Delivery MlflowRestEndpoint::open_run(const TrackingRecord& record) {
   }
   std::string experiment_id;
   if (Delivery d = resolve_experiment(record, experiment_id); d.kind != Delivery::Kind::delivered) return d;
+  const std::string key = field_or<std::string>(b, "run_key", "");
+  if (!key.empty()) {
+    Json info;
+    if (Delivery d = find_run_by_key(experiment_id, key, info); d.kind != Delivery::Kind::delivered) return d;
+    if (info.is_object() && info.contains("run_id")) {
+      restore_run(info);
+      if (experiment_id_.empty()) experiment_id_ = experiment_id;
+      return Delivery::delivered(1);
+    }
+  }
+  return create_run(record, experiment_id);
+}
+
+// runs/create cannot be repeated safely: when its answer is lost (a reset, a proxy's timeout) the
+// server may have made the run, and a second create leaves an empty run RUNNING forever. So every
+// run this client creates carries its start record's key as a tag, and before creating, the run
+// with that key is looked up: the retry (or `trainer sync` after a crash) finds it instead.
+Delivery MlflowRestEndpoint::find_run_by_key(const std::string& experiment_id, const std::string& key, Json& info) {
+  const Json body{{"experiment_ids", {experiment_id}},
+                  {"filter", std::string("tags.") + kMlflowRunKeyTag + " = '" + key + "'"},
+                  {"max_results", 1}};
+  const HttpResponse found = call("POST", "runs/search", body);
+  Delivery d = classify_response(found, 1, "MLflow runs/search");
+  if (d.kind == Delivery::Kind::rejected) {
+    // A server without search (some MLflow-compatible services): create as before.
+    if (!warned_no_search_) log_warning(d.message + "; runs are created without the look-up that prevents a duplicate after a lost answer");
+    warned_no_search_ = true;
+    return Delivery::delivered(1);
+  }
+  if (d.kind != Delivery::Kind::delivered) return d;
+  const Json answer = parse_or_null(found.body);
+  if (answer.is_object() && answer.contains("runs") && answer["runs"].is_array() && !answer["runs"].empty())
+    info = answer["runs"][0].value("info", Json());
+  return d;
+}
+
+Delivery MlflowRestEndpoint::create_run(const TrackingRecord& record, const std::string& experiment_id) {
+  const Json& b = record.body;
   Json tags = key_values(b.value("tags", Json::object()));
   if (const std::string parent = field_or<std::string>(b, "parent_run_id", ""); !parent.empty())
     tags.push_back({{"key", "mlflow.parentRunId"}, {"value", parent}});
+  if (const std::string key = field_or<std::string>(b, "run_key", ""); !key.empty())
+    tags.push_back({{"key", kMlflowRunKeyTag}, {"value", key}});
   Json body{{"experiment_id", experiment_id},
             {"user_id", field_or<std::string>(b, "user_id", "")},
             {"start_time", field_or<int64_t>(b, "start_time", 0)},
             {"tags", tags}};
   if (const std::string name = field_or<std::string>(b, "run_name", ""); !name.empty()) body["run_name"] = name;
-  HttpResponse created = call("POST", "runs/create", body);
+  HttpResponse created = call("POST", "runs/create", body, Repeat::harmful);
   Delivery d = classify_response(created, 1, "MLflow runs/create");
   if (d.kind != Delivery::Kind::delivered) return d;
   const Json info = parse_or_null(created.body)["run"]["info"];

@@ -1,6 +1,8 @@
 #include "trainer/integrations/local_time.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
 
+#include "trainer/integrations/random_id.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +55,7 @@ void MlflowTracker::start_run(const RunStart& run) {
   // The journal lost, the checkpoint kept the run: continue that one.
   if (run.resumed && sender_->run().is_null() && restored_run().is_object())
     start["run_id"] = field_or<std::string>(restored_run(), "run_id", "");
+  if (field_or<std::string>(start, "run_id", "").empty()) start["run_key"] = random_hex(32);  // a new run: see kMlflowRunKeyTag
   submit("start_run", std::move(start));
 }
 

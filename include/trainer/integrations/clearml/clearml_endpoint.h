@@ -2,8 +2,10 @@
 // ClearMLEndpoint: the ClearML REST API (tracking-integrations.md §6.2) for the RecordSender:
 //   auth.login            Basic access_key:secret_key (or Bearer CLEARML_AUTH_TOKEN) -> a token,
 //                         sent as Bearer on every call; a 401 logs in again once
-//   task    {project, name, hyperparams, configuration}
-//                         projects.get_all (^name$) or projects.create, tasks.create (training),
+//   task    {project, name, hyperparams, configuration, run_key}
+//                         projects.get_all (^name$) or projects.create; tasks.get_all by the
+//                         system tag trainer_run_key:<run_key>, or tasks.create (training) with
+//                         it (a create whose answer was lost is found, not made twice);
 //                         tasks.edit (hyper-parameters, configuration), tasks.started
 //   metrics {step, metrics, events: [{metric, variant, iter, value, timestamp}]}
 //                         events.add_batch: newline-delimited JSON, several records per request
@@ -28,6 +30,9 @@
 
 namespace trainer {
 
+// The system tag's prefix that names the task record a task was created for.
+inline constexpr const char* kClearMLRunKeyTag = "trainer_run_key:";
+
 class ClearMLEndpoint : public RemoteEndpoint {
  public:
   explicit ClearMLEndpoint(const ClearMLSettings& settings);
@@ -39,11 +44,14 @@ class ClearMLEndpoint : public RemoteEndpoint {
 
  private:
   // A call with the token; a 401 logs in again once and repeats it.
-  HttpResponse call(const std::string& endpoint, const std::string& body, const std::string& content_type);
-  HttpResponse call(const std::string& endpoint, const Json& body);
-  HttpResponse post(const std::string& endpoint, const std::string& body, const std::string& content_type);
+  HttpResponse call(const std::string& endpoint, const std::string& body, const std::string& content_type,
+                    Repeat repeat = Repeat::harmless);
+  HttpResponse call(const std::string& endpoint, const Json& body, Repeat repeat = Repeat::harmless);
+  HttpResponse post(const std::string& endpoint, const std::string& body, const std::string& content_type, Repeat repeat);
   Delivery login();
   Delivery create_task(const TrackingRecord& record);
+  Delivery find_or_create_project(const std::string& name);
+  Delivery find_or_create_task(const Json& task_record);
   Delivery scalars(const std::vector<TrackingRecord>& pending);
   Delivery status(const TrackingRecord& record);
   Delivery model(const TrackingRecord& record);

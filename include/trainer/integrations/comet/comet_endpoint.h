@@ -36,7 +36,7 @@ class CometEndpoint : public RemoteEndpoint {
   // Items `done_`.. of the record being sent, one request each.
   Delivery items(const std::vector<Json>& bodies, const std::string& call);
   Delivery asset(const TrackingRecord& record);
-  HttpResponse post(const std::string& call, const Json& body);
+  HttpResponse post(const std::string& call, const Json& body, Repeat repeat = Repeat::harmless);
   HttpResponse get(const std::string& call);
 
   CometSettings settings_;
