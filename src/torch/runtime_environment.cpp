@@ -153,10 +153,6 @@ CpuWorkload cpu_workload_of(const std::vector<torch::Tensor>& parameters) {
   return CpuWorkload::matrix_products;
 }
 
-const char* to_string(CpuWorkload workload) {
-  return workload == CpuWorkload::convolutions ? "convolutions" : "matrix products";
-}
-
 CpuThreadLayout cpu_thread_layout(const RuntimeEnvironment& env, CpuWorkload workload, int64_t processes_here,
                                   bool user_chose) {
   if (user_chose) return {};

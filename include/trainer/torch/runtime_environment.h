@@ -41,7 +41,6 @@ enum class CpuWorkload {
   convolutions,     // a parameter of 3 or more dimensions, a convolution's kernel: LibTorch's threads
 };
 CpuWorkload cpu_workload_of(const std::vector<torch::Tensor>& parameters);
-const char* to_string(CpuWorkload workload);
 
 // The threads a training run gets: 0 leaves a pool as the process has it.
 struct CpuThreadLayout {
