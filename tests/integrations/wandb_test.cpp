@@ -344,6 +344,7 @@ TEST_P(WandbFaultTest, EveryRowArrivesOnceAndTrainingNeverWaits) {
   r.end();
   r.callback.reset();
   EXPECT_TRUE(server.violations().empty()) << server.violations().front();
+  EXPECT_EQ(server.http().faults().lose_answer_next, 0) << "answers left to lose: the fault never fired";
   const auto runs = server.runs();
   ASSERT_EQ(runs.size(), 1u);
   Json history = Json::array();
@@ -354,7 +355,13 @@ TEST_P(WandbFaultTest, EveryRowArrivesOnceAndTrainingNeverWaits) {
   EXPECT_EQ(runs[0].exitcode, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, WandbFaultTest, ::testing::ValuesIn(testing::standard_fault_cases(700)),
+std::vector<testing::FaultCase> wandb_fault_cases() {
+  auto cases = testing::standard_fault_cases(700);
+  cases.push_back(testing::answers_lost_after_handling());
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, WandbFaultTest, ::testing::ValuesIn(wandb_fault_cases()),
                          testing::fault_case_name<::testing::TestParamInfo<testing::FaultCase>>);
 
 TEST_F(WandbTest, AFailedRunEndsWithANonZeroExitCode) {

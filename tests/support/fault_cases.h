@@ -37,6 +37,18 @@ inline std::vector<FaultCase> standard_fault_cases(int slow_ms = 1000) {
   };
 }
 
+// The server handles the first `n` requests and resets the connection instead of answering: a
+// client that retries must not make anything twice. For services whose every request repeats
+// harmlessly (W&B: the run is upserted by its client-chosen id, history lines go to offsets);
+// where a repeat is visible (a metric point posted twice), the trackers' own tests cover creates.
+inline FaultCase answers_lost_after_handling(int n = 3) {
+  return {"AnswersLostAfterHandling", [n](HttpTestServer& s) {
+            Faults f;
+            f.lose_answer_next = n;
+            s.set_faults(f);
+          }};
+}
+
 template <typename Info>
 std::string fault_case_name(const Info& info) {
   return info.param.name;
