@@ -298,6 +298,25 @@ TEST_F(ClearMLTest, CheckpointsAreZippedOutputModelsRotatedWithSaveTotalLimit) {
   EXPECT_EQ(python_unzip(tmp.path() / "model.zip"), "model.safetensors=weights 10;trainer_state.json={}");
 }
 
+TEST_F(ClearMLTest, AModelWhoseCreateAnswerWasLostIsListedOnce) {
+  online();
+  env.set("CLEARML_FILES_HOST", server.url());
+  testing::Faults f;
+  f.lose_answer_next = 1;
+  f.lose_answer_path = "models.create";
+  server.http().set_faults(f);
+  DrivenRun r(tmp.path() / "out");
+  r.begin();
+  steps_with_checkpoints(r);
+  r.end();
+  EXPECT_EQ(server.http().faults().lose_answer_next, 0) << "the fault never fired";
+  EXPECT_TRUE(server.violations().empty()) << server.violations().front();
+  const auto models = server.models();
+  ASSERT_EQ(models.size(), 2u) << "checkpoint-5 and checkpoint-10, each once";
+  EXPECT_NE(models[0].name, models[1].name);
+  EXPECT_EQ(models[1].iteration, 10);
+}
+
 TEST_F(ClearMLTest, TheOfflineSessionHoldsTheTaskFileByFile) {
   env.set("CLEARML_OFFLINE_MODE", "1").set("CLEARML_CACHE_DIR", (tmp.path() / "cache").string())
       .set("CLEARML_API_ACCESS_KEY", kAccess).set("CLEARML_API_SECRET_KEY", kSecret);

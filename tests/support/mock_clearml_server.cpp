@@ -140,6 +140,16 @@ TestResponse MockClearMLServer::call(const std::string& endpoint, const Received
                        body.value("framework", "")});
     return answer(200, Json{{"id", models_.back().id}});
   }
+  if (endpoint == "models.get_all") {  // filters: task ids, URIs
+    Json found = Json::array();
+    auto listed = [&](const char* key, const std::string& value) {
+      const Json wanted = body.value(key, Json::array());
+      return wanted.empty() || std::find(wanted.begin(), wanted.end(), Json(value)) != wanted.end();
+    };
+    for (const auto& m : models_)
+      if (listed("task", m.task) && listed("uri", m.uri)) found.push_back(Json{{"id", m.id}});
+    return answer(200, Json{{"models", found}});
+  }
   if (endpoint == "models.update_for_task") {
     for (auto& m : models_)
       if (m.id == body.value("override_model_id", "")) {

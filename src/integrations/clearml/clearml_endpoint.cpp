@@ -225,38 +225,10 @@ Delivery ClearMLEndpoint::model(const TrackingRecord& record) {
   const std::string files = files_host();
   if (files.empty())
     return {Delivery::Kind::blocked, 1, "ClearML: no files server to upload " + name + " to; set CLEARML_FILES_HOST", std::nullopt};
-  if (model_uri_.empty()) {  // the zip, uploaded: the form field names the path under the files server
-    std::vector<std::pair<std::filesystem::path, std::string>> entries;
-    for (const auto& f : b["files"]) entries.emplace_back(f.value("file", ""), f.value("name", ""));
-    const std::filesystem::path zip =
-        std::filesystem::temp_directory_path() / ("trainer-clearml-" + std::to_string(::getpid()) + "-" + std::to_string(record.seq) + ".zip");
-    try {
-      write_zip_archive(zip, entries);
-    } catch (const std::exception& e) {
-      return {Delivery::Kind::rejected, 1, std::string("ClearML: model ") + name + ": " + e.what(), std::nullopt};
-    }
-    const std::string path = b.value("project", "") + "/" + task_name_ + "." + task_id_ + "/models/" + name + ".zip";
-    MultipartForm form;
-    form.add_file(path, name + ".zip", zip);
-    std::error_code ignored;
-    std::filesystem::remove(zip, ignored);
-    HttpRequest request;
-    request.method = "POST";
-    request.url = files + "/";
-    request.headers = {{"Content-Type", form.content_type()}};
-    if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
-    request.body = form.finish();
-    const Delivery d = classify_response(http_.send(request), 1, "ClearML files server upload of " + name);
-    if (d.kind != Delivery::Kind::delivered) return d;
-    model_uri_ = files + "/" + url_encode_path(path);
-  }
-  if (!models_.contains(name) || models_[name].value("uri", "") != model_uri_) {
-    const HttpResponse created = call("models.create", Json{{"uri", model_uri_}, {"name", name}, {"task", task_id_}, {"project", project_id_},
-                                                             {"framework", "PyTorch"}, {"ready", true}});
-    const Delivery d = classify_response(created, 1, "ClearML models.create");
-    if (d.kind != Delivery::Kind::delivered) return d;
-    models_[name] = Json{{"id", data_of(created).value("id", "")}, {"uri", model_uri_}};
-  }
+  if (model_uri_.empty())
+    if (Delivery d = upload_model_zip(record, files); d.kind != Delivery::Kind::delivered) return d;
+  if (!models_.contains(name) || models_[name].value("uri", "") != model_uri_)
+    if (Delivery d = find_or_create_model(name); d.kind != Delivery::Kind::delivered) return d;
   const Delivery d = classify_response(call("models.update_for_task", Json{{"task", task_id_}, {"override_model_id", models_[name]["id"]},
                                                                           {"iteration", b.value("iteration", 0)}}),
                                        1, "ClearML models.update_for_task");
@@ -264,6 +236,55 @@ Delivery ClearMLEndpoint::model(const TrackingRecord& record) {
     std::error_code ignored;
     if (d.kind == Delivery::Kind::delivered) std::filesystem::remove(f.value("file", ""), ignored);
   }
+  return d;
+}
+
+// The checkpoint's files as one zip on the files server; the form field names its path there.
+// Sent again, it replaces the same path: a repeat is harmless.
+Delivery ClearMLEndpoint::upload_model_zip(const TrackingRecord& record, const std::string& files) {
+  const Json& b = record.body;
+  const std::string name = b.value("name", "");
+  std::vector<std::pair<std::filesystem::path, std::string>> entries;
+  for (const auto& f : b["files"]) entries.emplace_back(f.value("file", ""), f.value("name", ""));
+  const std::filesystem::path zip =
+      std::filesystem::temp_directory_path() / ("trainer-clearml-" + std::to_string(::getpid()) + "-" + std::to_string(record.seq) + ".zip");
+  try {
+    write_zip_archive(zip, entries);
+  } catch (const std::exception& e) {
+    return {Delivery::Kind::rejected, 1, std::string("ClearML: model ") + name + ": " + e.what(), std::nullopt};
+  }
+  const std::string path = b.value("project", "") + "/" + task_name_ + "." + task_id_ + "/models/" + name + ".zip";
+  MultipartForm form;
+  form.add_file(path, name + ".zip", zip);
+  std::error_code ignored;
+  std::filesystem::remove(zip, ignored);
+  HttpRequest request;
+  request.method = "POST";
+  request.url = files + "/";
+  request.headers = {{"Content-Type", form.content_type()}};
+  if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
+  request.body = form.finish();
+  const Delivery d = classify_response(http_.send(request), 1, "ClearML files server upload of " + name);
+  if (d.kind == Delivery::Kind::delivered) model_uri_ = files + "/" + url_encode_path(path);
+  return d;
+}
+
+// The task's model at this URI, looked up before it is created: a create whose answer was lost
+// made it already, and a second would list the checkpoint twice among the task's output models.
+Delivery ClearMLEndpoint::find_or_create_model(const std::string& name) {
+  const HttpResponse found = call("models.get_all", Json{{"task", {task_id_}}, {"uri", {model_uri_}}, {"only_fields", {"id"}}});
+  Delivery d = classify_response(found, 1, "ClearML models.get_all");
+  if (d.kind != Delivery::Kind::delivered) return d;
+  const Json models = data_of(found).value("models", Json::array());
+  if (!models.empty() && !models[0].value("id", "").empty()) {
+    models_[name] = Json{{"id", models[0].value("id", "")}, {"uri", model_uri_}};
+    return d;
+  }
+  const HttpResponse created = call("models.create", Json{{"uri", model_uri_}, {"name", name}, {"task", task_id_}, {"project", project_id_},
+                                                           {"framework", "PyTorch"}, {"ready", true}},
+                                    Repeat::harmful);
+  d = classify_response(created, 1, "ClearML models.create");
+  if (d.kind == Delivery::Kind::delivered) models_[name] = Json{{"id", data_of(created).value("id", "")}, {"uri", model_uri_}};
   return d;
 }
 

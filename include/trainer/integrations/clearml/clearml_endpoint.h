@@ -14,8 +14,8 @@
 //   model   {name, iteration, files: [{file, name}]}   (CLEARML_LOG_MODEL)
 //                         the checkpoint's files zipped and uploaded to the files server (a form
 //                         POST whose field is the path <project>/<task>.<task id>/models/<name>.zip),
-//                         then models.create (uri, name, task, project, framework) and
-//                         models.update_for_task (iteration)
+//                         then models.get_all (task, uri) or models.create (uri, name, task,
+//                         project, framework), and models.update_for_task (iteration)
 //   delete_model {name}   models.delete and the weights' DELETE on the files server (rotation)
 // Calls are POST <api_host>/v<version>/<service>.<action> with a JSON body, the version the login
 // answered with. The task's identity {task_id, project_id} is kept in the journal.
@@ -55,6 +55,8 @@ class ClearMLEndpoint : public RemoteEndpoint {
   Delivery scalars(const std::vector<TrackingRecord>& pending);
   Delivery status(const TrackingRecord& record);
   Delivery model(const TrackingRecord& record);
+  Delivery upload_model_zip(const TrackingRecord& record, const std::string& files);
+  Delivery find_or_create_model(const std::string& name);
   Delivery delete_model(const TrackingRecord& record);
   std::string files_host() const;
 
