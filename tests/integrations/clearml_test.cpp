@@ -145,10 +145,7 @@ TEST_F(ClearMLTest, ACreateWhoseAnswerWasLostMakesOneTaskAndOneProject) {
   for (const char* lost : {"tasks.create", "projects.create"}) {
     SCOPED_TRACE(lost);
     env.set("CLEARML_PROJECT", std::string(lost) == "tasks.create" ? "losttask" : "lostproject");  // the mock matches names unescaped
-    testing::Faults f;
-    f.lose_answer_next = 1;
-    f.lose_answer_path = lost;
-    server.http().set_faults(f);
+    testing::lose_answers(server.http(), 1, lost);
     const size_t tasks_before = server.tasks().size();
     DrivenRun r(tmp.path() / lost);
     r.begin();
@@ -301,10 +298,7 @@ TEST_F(ClearMLTest, CheckpointsAreZippedOutputModelsRotatedWithSaveTotalLimit) {
 TEST_F(ClearMLTest, AModelWhoseCreateAnswerWasLostIsListedOnce) {
   online();
   env.set("CLEARML_FILES_HOST", server.url());
-  testing::Faults f;
-  f.lose_answer_next = 1;
-  f.lose_answer_path = "models.create";
-  server.http().set_faults(f);
+  testing::lose_answers(server.http(), 1, "models.create");
   DrivenRun r(tmp.path() / "out");
   r.begin();
   steps_with_checkpoints(r);

@@ -161,10 +161,7 @@ INSTANTIATE_TEST_SUITE_P(Faults, MlflowFaultTest, ::testing::ValuesIn(testing::s
 // find that run by the key it was tagged with, not create a second one left RUNNING and empty.
 TEST_F(MlflowTest, ARunWhoseCreateAnswerWasLostIsCreatedOnce) {
   use_server();
-  testing::Faults f;
-  f.lose_answer_next = 1;
-  f.lose_answer_path = "runs/create";
-  server.http().set_faults(f);
+  testing::lose_answers(server.http(), 1, "runs/create");
   DrivenRun r(tmp.path() / "out");
   r.begin();
   r.steps(1, 6);

@@ -37,16 +37,21 @@ inline std::vector<FaultCase> standard_fault_cases(int slow_ms = 1000) {
   };
 }
 
+// The next `n` requests whose path contains `path` (any, when empty) are handled, then the
+// connection is reset instead of answered.
+inline void lose_answers(HttpTestServer& server, int n, const std::string& path = "") {
+  Faults f;
+  f.lose_answer_next = n;
+  f.lose_answer_path = path;
+  server.set_faults(f);
+}
+
 // The server handles the first `n` requests and resets the connection instead of answering: a
 // client that retries must not make anything twice. For services whose every request repeats
 // harmlessly (W&B: the run is upserted by its client-chosen id, history lines go to offsets);
 // where a repeat is visible (a metric point posted twice), the trackers' own tests cover creates.
 inline FaultCase answers_lost_after_handling(int n = 3) {
-  return {"AnswersLostAfterHandling", [n](HttpTestServer& s) {
-            Faults f;
-            f.lose_answer_next = n;
-            s.set_faults(f);
-          }};
+  return {"AnswersLostAfterHandling", [n](HttpTestServer& s) { lose_answers(s, n); }};
 }
 
 template <typename Info>

@@ -70,7 +70,6 @@ class CpuThreadsScope {
   ~CpuThreadsScope();
   CpuThreadsScope(const CpuThreadsScope&) = delete;
   CpuThreadsScope& operator=(const CpuThreadsScope&) = delete;
-  bool changed() const { return previous_threads_ > 0 || set_blas_threads_ != nullptr; }
 
  private:
   int previous_threads_ = 0;

@@ -36,6 +36,12 @@ Json data_of(const HttpResponse& r) {
   }
 }
 
+// The id of the first entry a get_all answered under `list` ("projects", "tasks", ...), or "".
+std::string first_id(const HttpResponse& found, const char* list) {
+  const Json entries = data_of(found).value(list, Json::array());
+  return entries.empty() ? "" : entries[0].value("id", "");
+}
+
 }  // namespace
 
 ClearMLEndpoint::ClearMLEndpoint(const ClearMLSettings& settings) : settings_(settings), http_(http_options(settings)) {}
@@ -141,8 +147,7 @@ Delivery ClearMLEndpoint::find_or_create_project(const std::string& name) {
   const HttpResponse found = call("projects.get_all", Json{{"name", exact_pattern(name)}, {"only_fields", {"id"}}});
   Delivery d = classify_response(found, 1, "ClearML projects.get_all");
   if (d.kind != Delivery::Kind::delivered) return d;
-  const Json projects = data_of(found).value("projects", Json::array());
-  if (!projects.empty()) project_id_ = projects[0].value("id", "");
+  project_id_ = first_id(found, "projects");
   if (!project_id_.empty()) return d;
   const HttpResponse created = call("projects.create", Json{{"name", name}, {"description", ""}}, Repeat::harmful);
   d = classify_response(created, 1, "ClearML projects.create");
@@ -162,8 +167,7 @@ Delivery ClearMLEndpoint::find_or_create_task(const Json& b) {
                                                           {"only_fields", {"id", "name"}}});
     const Delivery d = classify_response(found, 1, "ClearML tasks.get_all");
     if (d.kind != Delivery::Kind::delivered) return d;
-    const Json tasks = data_of(found).value("tasks", Json::array());
-    if (!tasks.empty()) task_id_ = tasks[0].value("id", "");
+    task_id_ = first_id(found, "tasks");
     if (!task_id_.empty()) {
       task_name_ = b.value("name", "");
       return d;
@@ -275,9 +279,8 @@ Delivery ClearMLEndpoint::find_or_create_model(const std::string& name) {
   const HttpResponse found = call("models.get_all", Json{{"task", {task_id_}}, {"uri", {model_uri_}}, {"only_fields", {"id"}}});
   Delivery d = classify_response(found, 1, "ClearML models.get_all");
   if (d.kind != Delivery::Kind::delivered) return d;
-  const Json models = data_of(found).value("models", Json::array());
-  if (!models.empty() && !models[0].value("id", "").empty()) {
-    models_[name] = Json{{"id", models[0].value("id", "")}, {"uri", model_uri_}};
+  if (const std::string id = first_id(found, "models"); !id.empty()) {
+    models_[name] = Json{{"id", id}, {"uri", model_uri_}};
     return d;
   }
   const HttpResponse created = call("models.create", Json{{"uri", model_uri_}, {"name", name}, {"task", task_id_}, {"project", project_id_},
