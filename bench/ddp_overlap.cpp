@@ -1,18 +1,24 @@
 // How much of the gradient all-reduce the backward pass hides. Run as each rank of a job (the
 // launcher's variables set; bench/distributed.sh starts two). Per iteration of the CNN on a batch
 // of 32, in one process:
-//   local     forward + backward, no communication
-//   reduce    the same gradients' all-reduce alone, after backward (what a post-backward loop pays)
+//   local     forward + backward, no communication (with the main thread's CPU time and the
+//             process's minor page faults, as the overlap phase)
+//   synced    forward + backward, then an all-reduce of one number: what every synchronous step pays
+//             for the slower rank, with nothing to send
+//   after     forward + backward, then the gradients' all-reduce: a loop that reduces after backward
 //   overlap   forward + backward with the GradientReducer armed, until the averaged gradients are in
-//   compute   the all-reduce started before as long a loop of matrix products: what can be hidden here
-//   step      the all-reduce started before a forward + backward without the reducer
+//   ahead     the all-reduce started before a forward + backward without the reducer and waited for
+//             after it: the most this machine can hide (the control)
 //   control   the Trainer's per-step agreement on TrainerControl's flags (six numbers all-reduced)
-// with the main thread's CPU time and the process's minor page faults per iteration of the local and
-// overlap phases (the time a phase spends neither computing nor faulting is waiting), and
-// hidden = (local + reduce - X) / reduce, clamped to [0, 1], for X = overlap, compute and step: 1
-// when the all-reduce costs nothing, 0 when it all comes after. The phases take turns in ROUNDS
-// rounds of ITERATIONS each, and each figure is the median over rounds, so that the drift of a
-// shared machine falls on every phase alike. Prints one JSON line on rank 0.
+//   reduce    the gradients' all-reduce alone, back to back
+// The all-reduce costs a step `after - synced`; of that, the reducer hides
+//   hidden = (after - overlap) / (after - synced)
+// (1: it costs nothing; 0: none of it is hidden; outside [0, 1]: the machine's noise), and the
+// control `ahead` in place of `overlap` tells how much can be hidden at all. Every phase pays the
+// same per-step wait for the slower rank, so that it cancels. The phases take turns in ROUNDS rounds
+// of ITERATIONS each; each round's fractions come from its own, adjacent phases, and the figures
+// printed are the medians over rounds, with the range of the fractions. Prints one JSON line on
+// rank 0.
 //   ddp_overlap [ITERATIONS] [BUCKET_KIB] [ROUNDS]   (the first bucket: the smaller of BUCKET_KIB and DDP's 1 MiB)
 
 #include <algorithm>
@@ -91,33 +97,34 @@ int main(int argc, char** argv) {
     for (auto& p : params) flat.push_back(p.grad().reshape({-1}));
     return torch::cat(flat);
   };
+  // Without find_unused_parameters: the gradients' all-reduce only, as `after` sends (what agreeing
+  // on unused parameters costs, bench/distributed.sh measures end to end).
+  GradientReducer reducer(*group, params,
+                          {bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes), /*find_unused_parameters=*/false});
   const auto gradients = flat_gradients();
-  GradientReducer reducer(*group, params, {bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes)});
-  double compute_seconds = 0.02;  // as long as a forward + backward: set from the first round's local phase
-  auto a = torch::randn({256, 256}), b = torch::randn({256, 256}) * 1e-2;
 
-  Phase local{step}, reduce{[&] { group->all_reduce({flat_gradients()}); }};
+  Phase local{step};
+  Phase synced{[&] {
+    step();
+    group->all_reduce({torch::zeros({1})});
+  }};
+  Phase after{[&] {
+    step();
+    group->all_reduce({flat_gradients()});
+  }};
   Phase overlap{[&] {
     reducer.prepare_for_backward();
     step();
     reducer.finish_backward();
   }};
-  // The same all-reduce started before as long a loop of matrix products, and before a forward +
-  // backward without the reducer: how much of it this machine can hide at all.
-  Phase compute{[&] {
-    auto pending = group->all_reduce_async(gradients);
-    for (const auto until = Clock::now() + std::chrono::duration<double>(compute_seconds); Clock::now() < until;)
-      a = torch::mm(a, b).tanh_();
-    pending->wait();
-  }};
-  Phase plain_step{[&] {
+  Phase ahead{[&] {
     auto pending = group->all_reduce_async(gradients);
     step();
     pending->wait();
   }};
-  // The Trainer's per-step agreement on TrainerControl's flags: six numbers, all-reduced.
   Phase control{[&] { group->all_reduce_values({0, 0, 0, 0, 0, 0}, ProcessGroup::Reduce::max); }};
-  std::vector<Phase*> phases = {&local, &reduce, &overlap, &compute, &plain_step, &control};
+  Phase reduce{[&] { group->all_reduce({flat_gradients()}); }};
+  std::vector<Phase*> phases = {&local, &synced, &after, &overlap, &ahead, &control, &reduce};
   for (auto* phase : phases) phase->body();  // warm-up
   for (int round = 0; round < rounds; ++round) {
     for (auto* phase : phases) {
@@ -129,17 +136,24 @@ int main(int argc, char** argv) {
       phase->cpu.push_back((thread_cpu_seconds() - cpu_start) / iterations);
       phase->faults.push_back((minor_faults() - faults_start) / iterations);
     }
-    compute_seconds = median(local.seconds);
   }
-  auto hidden = [&](const Phase& with) { return std::clamp((local.ms() + reduce.ms() - with.ms()) / reduce.ms(), 0.0, 1.0); };
+  auto hidden = [&](const Phase& with) {  // per round, then the median and the range
+    std::vector<double> v;
+    for (int r = 0; r < rounds; ++r)
+      v.push_back((after.seconds[r] - with.seconds[r]) / (after.seconds[r] - synced.seconds[r]));
+    const auto [low, high] = std::minmax_element(v.begin(), v.end());
+    char text[96];
+    std::snprintf(text, sizeof text, "{\"median\": %.3f, \"low\": %.3f, \"high\": %.3f}", median(v), *low, *high);
+    return std::string(text);
+  };
   if (process.is_world_process_zero())
-    std::printf("{\"local_ms\": %.3f, \"reduce_ms\": %.3f, \"overlap_ms\": %.3f, \"hidden_fraction\": %.3f, "
-                "\"hidden_under_plain_compute\": %.3f, \"hidden_under_a_step_without_hooks\": %.3f, \"control_flags_ms\": %.3f, "
-                "\"buckets\": %zu, \"started_during_backward\": %zu, \"exposed_wait_ms\": %.3f, \"local_cpu_ms\": %.3f, "
-                "\"overlap_cpu_ms\": %.3f, \"local_page_faults\": %.0f, \"overlap_page_faults\": %.0f}\n",
-                local.ms(), reduce.ms(), overlap.ms(), hidden(overlap), hidden(compute), hidden(plain_step), control.ms(),
-                reducer.bucket_count(), reducer.buckets_started_during_backward(),
-                reducer.exposed_wait().count() * 1e3 / (rounds * iterations + 1), local.cpu_ms(), overlap.cpu_ms(),
-                median(local.faults), median(overlap.faults));
+    std::printf("{\"rounds\": %d, \"local_ms\": %.3f, \"synced_ms\": %.3f, \"after_ms\": %.3f, \"overlap_ms\": %.3f, "
+                "\"ahead_ms\": %.3f, \"reduce_ms\": %.3f, \"control_flags_ms\": %.3f, \"hidden_fraction\": %s, "
+                "\"hidden_when_started_ahead\": %s, \"buckets\": %zu, \"started_during_backward\": %zu, "
+                "\"local_cpu_ms\": %.3f, \"overlap_cpu_ms\": %.3f, \"local_page_faults\": %.0f, \"overlap_page_faults\": %.0f}\n",
+                rounds, local.ms(), synced.ms(), after.ms(), overlap.ms(), ahead.ms(), reduce.ms(), control.ms(),
+                hidden(overlap).c_str(), hidden(ahead).c_str(), reducer.bucket_count(),
+                reducer.buckets_started_during_backward(), local.cpu_ms(), overlap.cpu_ms(), median(local.faults),
+                median(overlap.faults));
   return 0;
 }

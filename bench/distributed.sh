@@ -57,12 +57,13 @@ print(f"2 processes, --ddp_find_unused_parameters true (default) / false: {m(two
 PYEOF
 
 # The CNN's gradients (0.9 MiB) fit DDP's first 1 MiB bucket, which fills only when backward ends:
-# 256 KiB buckets split them, so that the first all-reduce can run under the convolutions' backward.
-for bucket in 25600 256; do
+# 256 KiB buckets split them in two and 64 KiB ones in more, so that the first all-reduces can run
+# under the convolutions' backward.
+for bucket in 25600 256 64; do
   p=$(port)
   for rank in 1 0; do
     RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p \
-      "$build/bench/ddp_overlap" 10 "$bucket" 5 > "$out/overlap$rank.json" &
+      "$build/bench/ddp_overlap" 4 "$bucket" 15 > "$out/overlap$rank.json" &
   done
   wait
   echo "all-reduce hidden behind backward, buckets of $bucket KiB: $(cat "$out/overlap0.json")"
