@@ -169,7 +169,8 @@ void Trainer::share_weights_of_rank_zero() {
 
 void Trainer::restore_loop_across_ranks(LoopState& loop) {
   const int64_t written_by = loop.world_size.value_or(1);
-  if (written_by != process_.world_size)
+  // Said once for the job (rank 0), not by every rank.
+  if (written_by != process_.world_size && process_.is_world_process_zero())
     log_warning("Resuming a checkpoint written by " + std::to_string(written_by) + " process(es) with " +
                 std::to_string(process_.world_size) + ": each rank's share of the data, so the order of the examples and the "
                 "random state, differ from the uninterrupted run's (training goes on from the same step and weights)");

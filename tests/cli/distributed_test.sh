@@ -106,6 +106,34 @@ torchrun_restart_resumes() {
 }
 check "torchrun --max_restarts 1 + --resume_from_checkpoint last: killed worker, same weights" torchrun_restart_resumes
 
+# Resuming under another world size works from the same step, with a warning that the data order
+# changes: a 2-rank checkpoint resumed by one process, and a one-process checkpoint by 2 ranks.
+resume_under_another_world_size() {
+  local flags=(--max_steps 60 --logging_steps 10 --eval_strategy no --save_strategy steps --save_steps 30 --per_device_train_batch_size 8)
+  two_ranks grown "${common[@]}" "${flags[@]}" --max_steps 30 --output_dir by_two
+  [[ $status_grown0 -eq 0 && $status_grown1 -eq 0 ]] || { echo "2-rank run: $status_grown0 $status_grown1"; tail -n 3 grown0.err; return 1; }
+  "$BIN" "${common[@]}" "${flags[@]}" --output_dir by_two --resume_from_checkpoint last > shrunk.out 2> shrunk.err ||
+    { echo "1 process resuming the 2-rank checkpoint failed"; tail -n 3 shrunk.err; return 1; }
+  grep -q "Resuming a checkpoint written by 2 process(es) with 1" shrunk.err || { echo "no warning"; cat shrunk.err; return 1; }
+  cat shrunk.out shrunk.err | grep -q "resumed from by_two/checkpoint-30" || { echo "did not resume at step 30"; cat shrunk.err; return 1; }
+  "$BIN" "${common[@]}" "${flags[@]}" --max_steps 30 --output_dir by_one > one_run.out 2> one_run.err || { tail -n 3 one_run.err; return 1; }
+  two_ranks regrown "${common[@]}" "${flags[@]}" --output_dir by_one --resume_from_checkpoint last
+  [[ $status_regrown0 -eq 0 && $status_regrown1 -eq 0 ]] || { echo "2 ranks resuming: $status_regrown0 $status_regrown1"; tail -n 3 regrown0.err; return 1; }
+  grep -q "Resuming a checkpoint written by 1 process(es) with 2" regrown0.err || { echo "no warning on rank 0"; cat regrown0.err; return 1; }
+  ! grep -q "Resuming a checkpoint written by" regrown1.err || { echo "rank 1 warned too"; return 1; }
+  cat regrown0.out regrown0.err | grep -q "resumed from by_one/checkpoint-30" || { echo "2 ranks did not resume at step 30"; cat regrown0.err; return 1; }
+  $PY - <<'PYEOF' || return 1
+import json
+for run, world in (("by_two", 1), ("by_one", 2)):
+    state = json.load(open(f"{run}/checkpoint-60/trainer_state.json"))
+    assert state["global_step"] == 60, (run, state["global_step"])
+    steps = [e["step"] for e in state["log_history"] if "loss" in e]
+    assert steps == [10, 20, 30, 40, 50, 60], (run, steps)  # from step 30 on, no step trained twice
+    assert json.load(open(f"{run}/checkpoint-60/loop_state.json"))["world_size"] == world, run
+PYEOF
+}
+check "resume under another world size: from the same step, with a warning (2 -> 1, 1 -> 2 ranks)" resume_under_another_world_size
+
 # (c) a rank that dies or hangs: the other exits within --ddp_timeout, naming it.
 lost_rank_is_named() {
   local signal=$1 timeout=$2 port
