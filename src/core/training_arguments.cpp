@@ -154,114 +154,148 @@ int64_t num_warmup_steps(const TrainingArguments& args, int64_t max_steps) {
   return static_cast<int64_t>(std::ceil(static_cast<double>(max_steps) * args.warmup_steps));
 }
 
-void TrainingArguments::finalize() {
+namespace {
+
+void check_numbers_and_choices(TrainingArguments& a) {
   // Values set in code bypass the parser: check choices, and that every number is finite (no
   // argument has a use for NaN or infinity), here for both.
-  for (const auto& spec : training_argument_specs(*this)) {
+  for (const auto& spec : training_argument_specs(a)) {
     const Json value = spec.get();
     if (value.is_number_float() && !std::isfinite(value.get<double>()))
       throw ArgumentError("--" + spec.name + ": must be a finite number, got " +
                           (std::isnan(value.get<double>()) ? "nan" : value.get<double>() > 0 ? "inf" : "-inf"));
     if (!spec.choices.empty() && value.is_string()) spec.set({value.get<std::string>()});
   }
-  if (output_dir.empty()) throw ArgumentError("--output_dir: must not be empty");
-  if (ddp_timeout < 1) throw ArgumentError("--ddp_timeout: must be >= 1 (seconds)");
-  if (ddp_bucket_cap_mb && *ddp_bucket_cap_mb < 1) throw ArgumentError("--ddp_bucket_cap_mb: must be >= 1 (MiB)");
-  output_dir = expand_user(output_dir);
-  if (per_device_train_batch_size < 1) throw ArgumentError("--per_device_train_batch_size: must be >= 1");
-  if (per_device_eval_batch_size < 1) throw ArgumentError("--per_device_eval_batch_size: must be >= 1");
-  if (gradient_accumulation_steps < 1) throw ArgumentError("--gradient_accumulation_steps: must be >= 1");
-  if (max_steps == 0) throw ArgumentError("--max_steps: must be > 0, or -1 to train for --num_train_epochs");
-  if (max_steps < 0 && !(num_train_epochs > 0))
+}
+
+// The output folder, data-parallel limits, batches, run length, optimizer and precision.
+void check_sizes_and_optimizer(TrainingArguments& a) {
+  if (a.output_dir.empty()) throw ArgumentError("--output_dir: must not be empty");
+  if (a.ddp_timeout < 1) throw ArgumentError("--ddp_timeout: must be >= 1 (seconds)");
+  if (a.ddp_bucket_cap_mb && *a.ddp_bucket_cap_mb < 1) throw ArgumentError("--ddp_bucket_cap_mb: must be >= 1 (MiB)");
+  a.output_dir = expand_user(a.output_dir);
+  if (a.per_device_train_batch_size < 1) throw ArgumentError("--per_device_train_batch_size: must be >= 1");
+  if (a.per_device_eval_batch_size < 1) throw ArgumentError("--per_device_eval_batch_size: must be >= 1");
+  if (a.gradient_accumulation_steps < 1) throw ArgumentError("--gradient_accumulation_steps: must be >= 1");
+  if (a.max_steps == 0) throw ArgumentError("--max_steps: must be > 0, or -1 to train for --num_train_epochs");
+  if (a.max_steps < 0 && !(a.num_train_epochs > 0))
     throw ArgumentError("--num_train_epochs: must be > 0 (or set --max_steps)");
-  if (learning_rate < 0) throw ArgumentError("--learning_rate: must be >= 0");
-  if (weight_decay < 0) throw ArgumentError("--weight_decay: must be >= 0");
-  if (max_grad_norm < 0) throw ArgumentError("--max_grad_norm: must be >= 0 (0 disables clipping)");
-  if (adam_beta1 < 0 || adam_beta1 >= 1) throw ArgumentError("--adam_beta1: must be in [0, 1)");
-  if (adam_beta2 < 0 || adam_beta2 >= 1) throw ArgumentError("--adam_beta2: must be in [0, 1)");
-  if (adam_epsilon < 0) throw ArgumentError("--adam_epsilon: must be >= 0 (e.g. 1e-8), got " + python_float_repr(adam_epsilon));
-  if (label_smoothing_factor < 0 || label_smoothing_factor >= 1) throw ArgumentError("--label_smoothing_factor: must be in [0, 1)");
-  if (bf16 && fp16) throw ArgumentError("--bf16 and --fp16 cannot both be set; choose one");
+  if (a.learning_rate < 0) throw ArgumentError("--learning_rate: must be >= 0");
+  if (a.weight_decay < 0) throw ArgumentError("--weight_decay: must be >= 0");
+  if (a.max_grad_norm < 0) throw ArgumentError("--max_grad_norm: must be >= 0 (0 disables clipping)");
+  if (a.adam_beta1 < 0 || a.adam_beta1 >= 1) throw ArgumentError("--adam_beta1: must be in [0, 1)");
+  if (a.adam_beta2 < 0 || a.adam_beta2 >= 1) throw ArgumentError("--adam_beta2: must be in [0, 1)");
+  if (a.adam_epsilon < 0) throw ArgumentError("--adam_epsilon: must be >= 0 (e.g. 1e-8), got " + python_float_repr(a.adam_epsilon));
+  if (a.label_smoothing_factor < 0 || a.label_smoothing_factor >= 1) throw ArgumentError("--label_smoothing_factor: must be in [0, 1)");
+  if (a.bf16 && a.fp16) throw ArgumentError("--bf16 and --fp16 cannot both be set; choose one");
+}
 
-  if (warmup_steps < 0) throw ArgumentError("--warmup_steps: must be >= 0 (steps, or a ratio in [0, 1))");
-  if (warmup_steps > 1 && !is_integral(warmup_steps)) throw ArgumentError("--warmup_steps: values above 1 are step counts and must be whole numbers");
-  if (warmup_ratio) {
-    if (*warmup_ratio < 0 || *warmup_ratio >= 1) throw ArgumentError("--warmup_ratio: must be in [0, 1)");
-    log_warning("--warmup_ratio is deprecated; use --warmup_steps " + python_float_repr(*warmup_ratio) + " (a value below 1 is a ratio)");
-    if (warmup_steps == 0) warmup_steps = *warmup_ratio;
-    warmup_ratio.reset();
+// --warmup_steps (steps, or a ratio below 1) and the deprecated --warmup_ratio folded into it.
+void resolve_warmup(TrainingArguments& a) {
+  if (a.warmup_steps < 0) throw ArgumentError("--warmup_steps: must be >= 0 (steps, or a ratio in [0, 1))");
+  if (a.warmup_steps > 1 && !is_integral(a.warmup_steps)) throw ArgumentError("--warmup_steps: values above 1 are step counts and must be whole numbers");
+  if (a.warmup_ratio) {
+    if (*a.warmup_ratio < 0 || *a.warmup_ratio >= 1) throw ArgumentError("--warmup_ratio: must be in [0, 1)");
+    log_warning("--warmup_ratio is deprecated; use --warmup_steps " + python_float_repr(*a.warmup_ratio) + " (a value below 1 is a ratio)");
+    if (a.warmup_steps == 0) a.warmup_steps = *a.warmup_ratio;
+    a.warmup_ratio.reset();
   }
+}
 
-  check_interval("logging_steps", logging_steps);
-  check_interval("save_steps", save_steps);
-  if (logging_strategy == IntervalStrategy::steps && logging_steps == 0)
+// Logging, evaluation and save intervals; --eval_steps defaults to --logging_steps.
+void resolve_intervals(TrainingArguments& a) {
+  check_interval("logging_steps", a.logging_steps);
+  check_interval("save_steps", a.save_steps);
+  if (a.logging_strategy == IntervalStrategy::steps && a.logging_steps == 0)
     throw ArgumentError("--logging_steps: must be > 0 with --logging_strategy steps (or use --logging_strategy no)");
-  if (eval_strategy == IntervalStrategy::steps && !eval_steps) {
-    if (logging_steps <= 0)
+  if (a.eval_strategy == IntervalStrategy::steps && !a.eval_steps) {
+    if (a.logging_steps <= 0)
       throw ArgumentError("--eval_steps: not set and --logging_steps is 0; set --eval_steps with --eval_strategy steps");
-    eval_steps = logging_steps;
+    a.eval_steps = a.logging_steps;
   }
-  if (eval_steps) {
-    check_interval("eval_steps", *eval_steps);
-    if (eval_strategy == IntervalStrategy::steps && *eval_steps == 0) throw ArgumentError("--eval_steps: must be > 0 with --eval_strategy steps");
+  if (a.eval_steps) {
+    check_interval("eval_steps", *a.eval_steps);
+    if (a.eval_strategy == IntervalStrategy::steps && *a.eval_steps == 0) throw ArgumentError("--eval_steps: must be > 0 with --eval_strategy steps");
   }
-  if (save_strategy == SaveStrategy::steps && save_steps == 0)
+  if (a.save_strategy == SaveStrategy::steps && a.save_steps == 0)
     throw ArgumentError("--save_steps: must be > 0 with --save_strategy steps (or use --save_strategy no)");
-  if (eval_delay < 0) throw ArgumentError("--eval_delay: must be >= 0");
-  if (save_total_limit && *save_total_limit <= 0) save_total_limit.reset();
+  if (a.eval_delay < 0) throw ArgumentError("--eval_delay: must be >= 0");
+  if (a.save_total_limit && *a.save_total_limit <= 0) a.save_total_limit.reset();
+}
 
-  if (metric_for_best_model && metric_for_best_model->empty()) metric_for_best_model.reset();
-  if ((load_best_model_at_end || lr_scheduler_type == SchedulerType::reduce_lr_on_plateau) && !metric_for_best_model)
-    metric_for_best_model = "loss";
-  if (metric_for_best_model && !greater_is_better) {
-    const auto& m = *metric_for_best_model;
-    greater_is_better = !(m.size() >= 4 && m.compare(m.size() - 4, 4, "loss") == 0);
+// --metric_for_best_model ("loss" when the best model or the plateau scheduler needs one) and
+// --greater_is_better (false for a *loss metric) as the original resolves them.
+void resolve_best_metric(TrainingArguments& a) {
+  if (a.metric_for_best_model && a.metric_for_best_model->empty()) a.metric_for_best_model.reset();
+  if ((a.load_best_model_at_end || a.lr_scheduler_type == SchedulerType::reduce_lr_on_plateau) && !a.metric_for_best_model)
+    a.metric_for_best_model = "loss";
+  if (a.metric_for_best_model && !a.greater_is_better) {
+    const auto& m = *a.metric_for_best_model;
+    a.greater_is_better = !(m.size() >= 4 && m.compare(m.size() - 4, 4, "loss") == 0);
   }
-  if (save_strategy == SaveStrategy::best && !metric_for_best_model)
+  if (a.save_strategy == SaveStrategy::best && !a.metric_for_best_model)
     throw ArgumentError("--save_strategy best: needs --metric_for_best_model (e.g. loss or accuracy)");
-  if (save_strategy == SaveStrategy::best && eval_strategy == IntervalStrategy::no)
+  if (a.save_strategy == SaveStrategy::best && a.eval_strategy == IntervalStrategy::no)
     throw ArgumentError("--save_strategy best: needs evaluations; set --eval_strategy steps or epoch");
+}
 
-  if (load_best_model_at_end && save_strategy != SaveStrategy::best) {
-    if (to_string(eval_strategy) != to_string(save_strategy))
+// --load_best_model_at_end needs a checkpoint at every evaluation; the plateau scheduler needs evaluations.
+void check_best_model_and_scheduler(const TrainingArguments& a) {
+  if (a.load_best_model_at_end && a.save_strategy != SaveStrategy::best) {
+    if (to_string(a.eval_strategy) != to_string(a.save_strategy))
       throw ArgumentError("--load_best_model_at_end: needs --save_strategy equal to --eval_strategy (got save '" +
-                          to_string(save_strategy) + "', eval '" + to_string(eval_strategy) + "'), so the best evaluation has a checkpoint");
-    if (eval_strategy == IntervalStrategy::steps) {
-      const double ev = *eval_steps;
-      const bool ev_ratio = ev < 1, sv_ratio = save_steps < 1;
+                          to_string(a.save_strategy) + "', eval '" + to_string(a.eval_strategy) + "'), so the best evaluation has a checkpoint");
+    if (a.eval_strategy == IntervalStrategy::steps) {
+      const double ev = *a.eval_steps;
+      const bool ev_ratio = ev < 1, sv_ratio = a.save_steps < 1;
       if (ev_ratio != sv_ratio)
         throw ArgumentError("--load_best_model_at_end: --save_steps and --eval_steps must both be step counts or both ratios");
       // Ratios are compared as scaled integers, as the original does.
       const double scale = ev_ratio ? 1e6 : 1.0;
-      const auto s = static_cast<int64_t>(std::llround(save_steps * scale));
+      const auto s = static_cast<int64_t>(std::llround(a.save_steps * scale));
       const auto e = static_cast<int64_t>(std::llround(ev * scale));
       if (e == 0 || s % e != 0)
-        throw ArgumentError("--load_best_model_at_end: --save_steps (" + python_float_repr(save_steps) +
+        throw ArgumentError("--load_best_model_at_end: --save_steps (" + python_float_repr(a.save_steps) +
                             ") must be a multiple of --eval_steps (" + python_float_repr(ev) + ")");
     }
   }
-  if (lr_scheduler_type == SchedulerType::reduce_lr_on_plateau && eval_strategy == IntervalStrategy::no)
+  if (a.lr_scheduler_type == SchedulerType::reduce_lr_on_plateau && a.eval_strategy == IntervalStrategy::no)
     throw ArgumentError("--lr_scheduler_type reduce_lr_on_plateau: needs evaluations; set --eval_strategy steps or epoch");
-  if (!lr_scheduler_kwargs.is_object()) throw ArgumentError("--lr_scheduler_kwargs: must be a JSON object");
+  if (!a.lr_scheduler_kwargs.is_object()) throw ArgumentError("--lr_scheduler_kwargs: must be a JSON object");
+}
 
-  if (dataloader_num_workers < 0) throw ArgumentError("--dataloader_num_workers: must be >= 0");
-  if (dataloader_num_workers > kMaxDataloaderWorkers)
+// Data loading, trackers and the progress bar.
+void resolve_loading_and_reporting(TrainingArguments& a) {
+  if (a.dataloader_num_workers < 0) throw ArgumentError("--dataloader_num_workers: must be >= 0");
+  if (a.dataloader_num_workers > kMaxDataloaderWorkers)
     throw ArgumentError("--dataloader_num_workers: at most " + std::to_string(kMaxDataloaderWorkers) + ", got " +
-                        std::to_string(dataloader_num_workers) +
+                        std::to_string(a.dataloader_num_workers) +
                         " (each worker is a thread holding prepared batches in memory; more threads than cores only "
                         "compete with the training step: 1 or 2 suits most CPUs)");
-  if (dataloader_prefetch_factor && dataloader_num_workers == 0)
+  if (a.dataloader_prefetch_factor && a.dataloader_num_workers == 0)
     throw ArgumentError("--dataloader_prefetch_factor: needs --dataloader_num_workers > 0");
-  if (dataloader_prefetch_factor && *dataloader_prefetch_factor < 1)
+  if (a.dataloader_prefetch_factor && *a.dataloader_prefetch_factor < 1)
     throw ArgumentError("--dataloader_prefetch_factor: must be >= 1");
-  if (report_to.empty()) report_to = {"none"};
-  if (!(tracker_flush_timeout >= 0))
-    throw ArgumentError("--tracker_flush_timeout: must be a number of seconds >= 0, got " + python_float_repr(tracker_flush_timeout));
+  if (a.report_to.empty()) a.report_to = {"none"};
+  if (!(a.tracker_flush_timeout >= 0))
+    throw ArgumentError("--tracker_flush_timeout: must be a number of seconds >= 0, got " + python_float_repr(a.tracker_flush_timeout));
 
-  if (!disable_tqdm) {
-    const bool quiet = log_level == "error" || log_level == "critical";
-    disable_tqdm = quiet;
+  if (!a.disable_tqdm) {
+    const bool quiet = a.log_level == "error" || a.log_level == "critical";
+    a.disable_tqdm = quiet;
   }
+}
+
+}  // namespace
+
+void TrainingArguments::finalize() {
+  check_numbers_and_choices(*this);
+  check_sizes_and_optimizer(*this);
+  resolve_warmup(*this);
+  resolve_intervals(*this);
+  resolve_best_metric(*this);
+  check_best_model_and_scheduler(*this);
+  resolve_loading_and_reporting(*this);
 }
 
 std::string TrainingArguments::best_metric_key() const {
