@@ -103,9 +103,11 @@ TrainingArguments fashion_mnist_defaults() {
   return a;
 }
 
-int run_train(const std::vector<std::string>& tokens) {
-  TrainingArguments args = fashion_mnist_defaults();
-  TrainCommandOptions opts;
+namespace {
+
+// Parses the command line into `args` and `opts`; an exit status when the command ends here (help,
+// a bad argument).
+std::optional<int> parse_command_line(const std::vector<std::string>& tokens, TrainingArguments& args, TrainCommandOptions& opts) {
   ArgumentParser parser("trainer train",
                         "Trains a model with the Hugging Face Trainer's arguments, callbacks and checkpoints. The defaults train\n"
                         "the built-in MLP on Fashion-MNIST and report the test accuracy. Defaults shown below are this\n"
@@ -128,56 +130,82 @@ int run_train(const std::vector<std::string>& tokens) {
     std::cerr << "trainer train: error: " << e.command_line_message() << "\n";
     return kUsageError;
   }
+  return std::nullopt;
+}
 
-  try {
-    set_seed(args.seed);  // before the model is built, so the same seed gives the same weights
-    auto train = opts.train_file ? load_dataset_file(*opts.train_file, opts.label_column) : load_fashion_mnist("train", opts.dataset_dir);
-    auto eval = opts.eval_file ? load_dataset_file(*opts.eval_file, opts.label_column, train->feature_names)
-                               : (opts.train_file ? nullptr : load_fashion_mnist("test", opts.dataset_dir));
-    train = take_first(train, opts.max_train_samples, "max_train_samples");
-    if (eval) eval = take_first(eval, opts.max_eval_samples, "max_eval_samples");
-    const int64_t classes = count_classes(*train, eval.get(), opts.train_file ? "--train_file" : "--dataset_dir");
-    auto model = make_model(opts.model, *train, classes);
+struct JobData {
+  std::shared_ptr<TensorDataset> train, eval;  // eval: null with --train_file alone
+  int64_t classes = 0;
+};
 
-    PreemptionCallback::install_signal_handlers();
-    std::vector<std::shared_ptr<TrainerCallback>> callbacks = {std::make_shared<PreemptionCallback>(),
-                                                               std::make_shared<SaveArgumentsCallback>()};
-    if (opts.early_stopping_patience)
-      callbacks.push_back(std::make_shared<EarlyStoppingCallback>(*opts.early_stopping_patience, opts.early_stopping_threshold));
+JobData load_job_data(const TrainCommandOptions& opts) {
+  JobData d;
+  d.train = opts.train_file ? load_dataset_file(*opts.train_file, opts.label_column) : load_fashion_mnist("train", opts.dataset_dir);
+  d.eval = opts.eval_file ? load_dataset_file(*opts.eval_file, opts.label_column, d.train->feature_names)
+                          : (opts.train_file ? nullptr : load_fashion_mnist("test", opts.dataset_dir));
+  d.train = take_first(d.train, opts.max_train_samples, "max_train_samples");
+  if (d.eval) d.eval = take_first(d.eval, opts.max_eval_samples, "max_eval_samples");
+  d.classes = count_classes(*d.train, d.eval.get(), opts.train_file ? "--train_file" : "--dataset_dir");
+  return d;
+}
 
-    Trainer trainer(model, args, train, eval, callbacks, compute_accuracy);
-    // In a data-parallel job, rank 0 alone speaks (errors aside), as it alone writes.
-    std::ostringstream muted;
-    std::ostream& out = trainer.process().is_world_process_zero() ? std::cout : muted;
-    std::ostream& info = trainer.process().is_world_process_zero() ? std::cerr : muted;
-    info << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << classes << " classes) on "
-         << train->size() << " examples, device " << trainer.device()
-         << (trainer.process().distributed() ? ", " + std::to_string(trainer.process().world_size) + " processes" : std::string()) << "\n";
-    auto result = trainer.train();
-    if (result.already_complete) {
-      out << "Nothing to do: " << result.resumed_from << " has already trained " << result.global_step << " of "
-          << result.max_steps << " steps. Raise --max_steps or --num_train_epochs to train further, or train into a "
-          << "new --output_dir.\n";
-      return kOk;
-    }
-    if (int sig = PreemptionCallback::requested_signal()) {
-      const auto ckpt = fs::path(trainer.args().output_dir) / checkpoint_dir_name(result.global_step);
-      info << "Stopped by " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << " after step " << result.global_step
-           << "; checkpoint saved in " << ckpt.string() << ".\nResume with the same command and "
-           << "--resume_from_checkpoint last\n";
-      return kPreempted;
-    }
-    out << "train_loss " << python_float_repr(result.training_loss) << " after " << result.global_step << " steps"
-        << (result.resumed_from.empty() ? std::string() : " (resumed from " + result.resumed_from + ")") << "\n";
-    if (eval) {
-      // The loop's own evaluation at the final step, when there was one, is the final evaluation.
-      const auto reused = trainer.evaluation_of_current_weights();
-      const Json metrics = reused ? *reused : trainer.evaluate();
-      out << "test accuracy: " << metrics.value("eval_accuracy", 0.0) << " (loss " << metrics.value("eval_loss", 0.0)
-          << ", " << eval->size() << " examples)\n";
-    }
-    trainer.save_state();
+std::vector<std::shared_ptr<TrainerCallback>> job_callbacks(const TrainCommandOptions& opts) {
+  PreemptionCallback::install_signal_handlers();
+  std::vector<std::shared_ptr<TrainerCallback>> callbacks = {std::make_shared<PreemptionCallback>(),
+                                                             std::make_shared<SaveArgumentsCallback>()};
+  if (opts.early_stopping_patience)
+    callbacks.push_back(std::make_shared<EarlyStoppingCallback>(*opts.early_stopping_patience, opts.early_stopping_threshold));
+  return callbacks;
+}
+
+// What the run came to, on `out` (results) and `info` (notes); returns the exit status.
+int report_outcome(Trainer& trainer, const TrainOutput& result, const JobData& data, std::ostream& out, std::ostream& info) {
+  if (result.already_complete) {
+    out << "Nothing to do: " << result.resumed_from << " has already trained " << result.global_step << " of "
+        << result.max_steps << " steps. Raise --max_steps or --num_train_epochs to train further, or train into a "
+        << "new --output_dir.\n";
     return kOk;
+  }
+  if (int sig = PreemptionCallback::requested_signal()) {
+    const auto ckpt = fs::path(trainer.args().output_dir) / checkpoint_dir_name(result.global_step);
+    info << "Stopped by " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << " after step " << result.global_step
+         << "; checkpoint saved in " << ckpt.string() << ".\nResume with the same command and "
+         << "--resume_from_checkpoint last\n";
+    return kPreempted;
+  }
+  out << "train_loss " << python_float_repr(result.training_loss) << " after " << result.global_step << " steps"
+      << (result.resumed_from.empty() ? std::string() : " (resumed from " + result.resumed_from + ")") << "\n";
+  if (data.eval) {
+    // The loop's own evaluation at the final step, when there was one, is the final evaluation.
+    const auto reused = trainer.evaluation_of_current_weights();
+    const Json metrics = reused ? *reused : trainer.evaluate();
+    out << "test accuracy: " << metrics.value("eval_accuracy", 0.0) << " (loss " << metrics.value("eval_loss", 0.0)
+        << ", " << data.eval->size() << " examples)\n";
+  }
+  trainer.save_state();
+  return kOk;
+}
+
+int train_job(const TrainingArguments& args, const TrainCommandOptions& opts) {
+  set_seed(args.seed);  // before the model is built, so the same seed gives the same weights
+  const JobData data = load_job_data(opts);
+  auto model = make_model(opts.model, *data.train, data.classes);
+  Trainer trainer(model, args, data.train, data.eval, job_callbacks(opts), compute_accuracy);
+  // In a data-parallel job, rank 0 alone speaks (errors aside), as it alone writes.
+  std::ostringstream muted;
+  std::ostream& out = trainer.process().is_world_process_zero() ? std::cout : muted;
+  std::ostream& info = trainer.process().is_world_process_zero() ? std::cerr : muted;
+  info << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << data.classes << " classes) on "
+       << data.train->size() << " examples, device " << trainer.device()
+       << (trainer.process().distributed() ? ", " + std::to_string(trainer.process().world_size) + " processes" : std::string()) << "\n";
+  const auto result = trainer.train();
+  return report_outcome(trainer, result, data, out, info);
+}
+
+// Says what ended the job and returns its exit status (docs/errors.md).
+int exit_status_of(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
   } catch (const DistributedError& e) {
     std::cerr << "trainer train: error: " << e.what() << "\n";
     return kPeerLost;
@@ -196,6 +224,19 @@ int run_train(const std::vector<std::string>& tokens) {
   } catch (const std::exception& e) {
     std::cerr << "trainer train: error: " << e.what() << "\n";
     return kRuntimeError;
+  }
+}
+
+}  // namespace
+
+int run_train(const std::vector<std::string>& tokens) {
+  TrainingArguments args = fashion_mnist_defaults();
+  TrainCommandOptions opts;
+  if (const auto status = parse_command_line(tokens, args, opts)) return *status;
+  try {
+    return train_job(args, opts);
+  } catch (...) {
+    return exit_status_of(std::current_exception());
   }
 }
 
