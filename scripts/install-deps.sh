@@ -22,6 +22,7 @@ test_packages=(
   chromium                                         # renders report.html headless
   sqlite3                                          # reads trackio databases back
   python3-botocore                                 # an independent SigV4 signer (the S3 tests' checking proxy)
+  openssl                                          # a test certificate authority for the HTTPS tests
 )
 # From the npm registry, into .test-tools/ (ignored by git): s3rver, the S3-compatible server the
 # Flyte tests sync checkpoints to. Debian's npm is installed only where no npm is on the PATH

@@ -7,8 +7,11 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
 #include "trainer/core/logging.h"
@@ -52,12 +55,28 @@ struct UploadFile {
   }
 };
 
-void warn_insecure_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    log_warning("TLS certificate verification is OFF for a tracking server (insecure: anyone on the network can "
-                "read and change what is sent); unset MLFLOW_TRACKING_INSECURE_TLS to turn it back on");
-  });
+// Once per setting that turned verification off (each service has its own).
+void warn_insecure_once(const std::string& setting) {
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!warned.insert(setting).second) return;
+  log_warning("TLS certificate verification is OFF for a tracking server" + (setting.empty() ? std::string() : " (" + setting + ")") +
+              ": insecure, anyone on the network can read and change what is sent; remove the setting to verify again");
+}
+
+// The CA bundle the services' Python clients would use when none is configured for the service.
+std::string ca_bundle_from_environment() {
+  for (const char* name : {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"})
+    if (const char* value = std::getenv(name); value && *value) return value;
+  return {};
+}
+
+void set_certificate_authorities(CURL* curl, const std::string& bundle) {
+  if (bundle.empty()) return;
+  std::error_code error;
+  const bool folder = std::filesystem::is_directory(bundle, error);
+  curl_easy_setopt(curl, folder ? CURLOPT_CAPATH : CURLOPT_CAINFO, bundle.c_str());
 }
 
 }  // namespace
@@ -79,7 +98,28 @@ HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
   global_init_once();
   handle_ = curl_easy_init();
   if (!handle_) throw std::runtime_error("libcurl could not create a handle");
-  if (options_.insecure_skip_tls_verify) warn_insecure_once();
+  if (options_.insecure_skip_tls_verify) warn_insecure_once(options_.skip_verification_setting);
+  if (options_.ca_bundle.empty()) options_.ca_bundle = ca_bundle_from_environment();
+}
+
+std::string HttpClient::describe_failure(int code, const char* detail) const {
+  const auto curl_code = static_cast<CURLcode>(code);
+  if (curl_code == CURLE_ABORTED_BY_CALLBACK) return "aborted";
+  // libcurl's detail only for certificates: for the other failures it varies between retries
+  // ("after 3 ms"), and the sender warns again when the error changes.
+  const bool certificate = curl_code == CURLE_PEER_FAILED_VERIFICATION || curl_code == CURLE_SSL_CACERT_BADFILE;
+  const std::string why = certificate && *detail ? detail : curl_easy_strerror(curl_code);
+  if (curl_code == CURLE_PEER_FAILED_VERIFICATION) {
+    std::string fix = "the server's TLS certificate is not trusted (" + why + "): set " + options_.ca_bundle_setting +
+                      " to the PEM file of the certificate authority that signed it";
+    if (!options_.skip_verification_setting.empty())
+      fix += ", or " + options_.skip_verification_setting + " to skip verification (insecure)";
+    return fix;
+  }
+  if (curl_code == CURLE_SSL_CACERT_BADFILE)
+    return "cannot read the certificate authorities in '" + options_.ca_bundle + "' (" + why + "): set " +
+           options_.ca_bundle_setting + " to a readable PEM file";
+  return why;
 }
 
 HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
@@ -107,7 +147,9 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.insecure_skip_tls_verify ? 0L : 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.insecure_skip_tls_verify ? 0L : 2L);
-  if (!options_.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  set_certificate_authorities(curl, options_.ca_bundle);
+  char detail[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &aborted_);
@@ -140,7 +182,7 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
 
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
-    response.error = code == CURLE_ABORTED_BY_CALLBACK ? "aborted" : curl_easy_strerror(code);
+    response.error = describe_failure(code, detail);
     response.headers.clear();
     response.body.clear();
     return response;

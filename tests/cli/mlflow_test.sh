@@ -111,4 +111,81 @@ replay() {
 }
 check "trainer sync --report_to mlflow replays a run that did not use MLflow" replay
 
+# HTTPS: the mock server behind a TLS front (tls_proxy.py) whose certificate a test CA signed.
+make_test_ca() {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=trainer test CA" 2>/dev/null &&
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null &&
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > server.ext &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
+}
+tls_pid=
+start_tls_server() {
+  start_server
+  rm -f tls_port
+  $PY "$SRC/tests/cli/tls_proxy.py" server.pem server.key "$port" tls_port &
+  tls_pid=$!
+  for _ in $(seq 100); do [[ -s tls_port ]] && break; sleep 0.05; done
+  export MLFLOW_TRACKING_URI=https://127.0.0.1:$(cat tls_port)
+}
+stop_tls_server() {
+  kill "$tls_pid" 2>/dev/null
+  wait "$tls_pid" 2>/dev/null
+  mock_stop
+}
+
+https_trusted() {  # OUTPUT_DIR VAR=VALUE...: trains against the HTTPS front with the variables given
+  local out=$1
+  shift
+  start_tls_server
+  env "$@" "$BIN" "${common[@]}" --output_dir "$out" > "$out.log" 2>&1
+  local status=$?
+  stop_tls_server
+  [[ $status -eq 0 ]] || { echo "exit $status"; tail -3 "$out.log"; return 1; }
+  ! grep -q "WARNING: MLflow" "$out.log" || { echo "warnings:"; grep WARNING "$out.log"; return 1; }
+  compare "$out"
+}
+
+https_untrusted_then_sync() {
+  start_tls_server
+  "$BIN" "${common[@]}" --output_dir untrusted --tracker_flush_timeout 2 > untrusted.log 2>&1
+  local status=$?
+  [[ $status -eq 0 ]] || { echo "training failed: $status"; stop_tls_server; return 1; }
+  grep -q "TLS certificate is not trusted (SSL certificate problem: .*): set MLFLOW_TRACKING_SERVER_CERT_PATH to the PEM file of the certificate authority that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true" untrusted.log ||
+    { echo "the warning does not name the fix:"; grep WARNING untrusted.log; stop_tls_server; return 1; }
+  MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem "$BIN" sync untrusted > untrusted_sync.log 2>&1 || { echo "sync failed"; cat untrusted_sync.log; stop_tls_server; return 1; }
+  stop_tls_server
+  compare untrusted
+}
+
+https_insecure() {
+  start_tls_server
+  MLFLOW_TRACKING_INSECURE_TLS=true "$BIN" "${common[@]}" --output_dir insecure > insecure.log 2>&1
+  local status=$?
+  stop_tls_server
+  [[ $status -eq 0 ]] || { echo "exit $status"; return 1; }
+  [[ $(grep -c "TLS certificate verification is OFF for a tracking server (MLFLOW_TRACKING_INSECURE_TLS=true)" insecure.log) -eq 1 ]] ||
+    { echo "want one warning that verification is off:"; grep WARNING insecure.log; return 1; }
+  compare insecure
+}
+
+https_unreadable_bundle() {
+  start_tls_server
+  MLFLOW_TRACKING_SERVER_CERT_PATH=missing.pem "$BIN" "${common[@]}" --output_dir badbundle --tracker_flush_timeout 1 > badbundle.log 2>&1
+  local status=$?
+  stop_tls_server
+  [[ $status -eq 0 ]] || { echo "exit $status"; return 1; }
+  grep -q "cannot read the certificate authorities in 'missing.pem' (.*): set MLFLOW_TRACKING_SERVER_CERT_PATH to a readable PEM file" badbundle.log ||
+    { echo "the warning does not name the file:"; grep WARNING badbundle.log; return 1; }
+}
+
+if make_test_ca; then
+  check "https, the CA from MLFLOW_TRACKING_SERVER_CERT_PATH" https_trusted https_cert_path MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem
+  check "https, the CA from REQUESTS_CA_BUNDLE (as MLflow's Python client reads it)" https_trusted https_requests_bundle REQUESTS_CA_BUNDLE=ca.pem
+  check "https, a certificate not trusted: training goes on, the warning names the fix, trainer sync with the CA sends all once" https_untrusted_then_sync
+  check "https, MLFLOW_TRACKING_INSECURE_TLS=true: sent, with one warning" https_insecure
+  check "https, an unreadable MLFLOW_TRACKING_SERVER_CERT_PATH: named in the warning" https_unreadable_bundle
+else
+  check "a test CA (openssl, from scripts/install-deps.sh --tests)" false
+fi
+
 summary

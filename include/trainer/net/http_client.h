@@ -8,8 +8,9 @@
 //   - a connect timeout and a whole-request timeout; set_aborted() makes a request in flight return at once
 //   - the Authorization header is set from HttpOptions::authorization and never appears in an error;
 //     describe() of a request prints the method and the URL without user-info or query values
-// A transport failure (refused, reset, timeout, DNS) is a response with status 0 and `error` set:
-// send() itself never throws for the network.
+// A transport failure (refused, reset, timeout, DNS, a certificate not trusted) is a response with
+// status 0 and `error` set: send() itself never throws for the network. An untrusted certificate's
+// error says why (libcurl's detail) and names HttpOptions' settings that fix it.
 
 #include <atomic>
 #include <chrono>
@@ -53,7 +54,14 @@ struct HttpOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds request_timeout{30000};
   bool insecure_skip_tls_verify = false;
-  std::string ca_bundle;       // empty: the system's
+  // The certificate authorities a server's certificate must chain to (a PEM file, or a folder of
+  // them). Empty: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE when set (as the services'
+  // Python clients read them), else the system's.
+  std::string ca_bundle;
+  // What a user sets for the two above, named in the error when a server's certificate is not
+  // trusted and in the warning that verification is off (empty: the service has no such setting).
+  std::string ca_bundle_setting = "REQUESTS_CA_BUNDLE";
+  std::string skip_verification_setting;
   std::string authorization;   // the whole header value ("Bearer ...", "Basic ..."); a secret
   std::string user_agent = "trainer";
 };
@@ -72,6 +80,9 @@ class HttpClient {
   const HttpOptions& options() const { return options_; }
 
  private:
+  // The error of a failed libcurl transfer (its CURLcode and error buffer); no secrets.
+  std::string describe_failure(int code, const char* detail) const;
+
   HttpOptions options_;
   void* handle_ = nullptr;  // CURL*, reused so the connection stays open
   std::atomic<bool> aborted_{false};

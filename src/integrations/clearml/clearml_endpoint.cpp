@@ -15,6 +15,7 @@ HttpOptions http_options(const ClearMLSettings& s) {
   HttpOptions o;
   o.request_timeout = s.request_timeout;
   o.insecure_skip_tls_verify = !s.verify_cert;
+  o.skip_verification_setting = "CLEARML_API_HOST_VERIFY_CERT=false";
   return o;
 }
 

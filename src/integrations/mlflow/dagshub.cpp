@@ -111,6 +111,9 @@ HttpOptions upload_options(const MlflowSettings& settings) {
   HttpOptions o;
   o.request_timeout = std::max(settings.request_timeout, std::chrono::milliseconds(600000));  // 100 MiB commits
   o.insecure_skip_tls_verify = settings.insecure_tls;
+  o.ca_bundle = settings.server_cert_path;
+  o.ca_bundle_setting = kMlflowCaBundleSetting;
+  o.skip_verification_setting = kMlflowSkipVerificationSetting;
   o.authorization = dagshub_authorization(settings);
   return o;
 }

@@ -81,6 +81,8 @@ MlflowRestEndpoint::MlflowRestEndpoint(const MlflowSettings& settings)
         o.request_timeout = settings.request_timeout;
         o.insecure_skip_tls_verify = settings.insecure_tls;
         o.ca_bundle = settings.server_cert_path;
+        o.ca_bundle_setting = kMlflowCaBundleSetting;
+        o.skip_verification_setting = kMlflowSkipVerificationSetting;
         o.authorization = settings.authorization();
         return o;
       }()) {}

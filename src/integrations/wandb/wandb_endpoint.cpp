@@ -24,6 +24,7 @@ HttpOptions http_options(const WandbSettings& s) {
   HttpOptions o;
   o.authorization = s.authorization();
   o.insecure_skip_tls_verify = s.insecure_tls;
+  o.skip_verification_setting = "WANDB_INSECURE_DISABLE_SSL=true";
   o.request_timeout = s.request_timeout;
   return o;
 }

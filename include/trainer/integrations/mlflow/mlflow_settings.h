@@ -16,6 +16,10 @@ namespace trainer {
 
 enum class MlflowStoreKind { rest, file };
 
+// The settings named when a tracking server's certificate is not trusted.
+inline constexpr const char* kMlflowCaBundleSetting = "MLFLOW_TRACKING_SERVER_CERT_PATH";
+inline constexpr const char* kMlflowSkipVerificationSetting = "MLFLOW_TRACKING_INSECURE_TLS=true";
+
 struct MlflowSettings {
   std::string tracking_uri;     // http(s)://... (REST) or the file store's root as a file: URI or path
   MlflowStoreKind store = MlflowStoreKind::file;
@@ -29,7 +33,7 @@ struct MlflowSettings {
   std::optional<int64_t> max_log_params;  // MLFLOW_MAX_LOG_PARAMS
   bool log_artifacts = false;   // HF_MLFLOW_LOG_ARTIFACTS: checkpoints as artifacts
   bool insecure_tls = false;    // MLFLOW_TRACKING_INSECURE_TLS=true
-  std::string server_cert_path; // MLFLOW_TRACKING_SERVER_CERT_PATH
+  std::string server_cert_path; // MLFLOW_TRACKING_SERVER_CERT_PATH (default: REQUESTS_CA_BUNDLE, ...)
   std::chrono::milliseconds request_timeout{30000};  // MLFLOW_HTTP_REQUEST_TIMEOUT (seconds)
   // Secrets: only ever put in the Authorization header, never in a file or a message.
   std::string username, password, token;
