@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
@@ -105,10 +106,19 @@ HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
 std::string HttpClient::describe_failure(int code, const char* detail) const {
   const auto curl_code = static_cast<CURLcode>(code);
   if (curl_code == CURLE_ABORTED_BY_CALLBACK) return "aborted";
-  // libcurl's detail only for certificates: for the other failures it varies between retries
-  // ("after 3 ms"), and the sender warns again when the error changes.
+  // libcurl's detail only for certificates and TLS alerts: for the other failures it varies
+  // between retries ("after 3 ms"), and the sender warns again when the error changes.
   const bool certificate = curl_code == CURLE_PEER_FAILED_VERIFICATION || curl_code == CURLE_SSL_CACERT_BADFILE;
-  const std::string why = certificate && *detail ? detail : curl_easy_strerror(curl_code);
+  const bool tls_alert = std::strstr(detail, " alert ") != nullptr;
+  const std::string why = (certificate || tls_alert) && *detail ? detail : curl_easy_strerror(curl_code);
+  // The server's answer to this client's certificate, or to its lack of one (mutual TLS).
+  for (const char* refusal : {"alert certificate required", "alert bad certificate", "alert unknown ca",
+                              "alert certificate unknown", "alert certificate expired", "alert certificate revoked"})
+    if (std::strstr(detail, refusal))
+      return "the server asks for a TLS client certificate that it accepts (" + why + "): set " +
+             (options_.client_certificate_setting.empty() ? std::string("a client certificate") : options_.client_certificate_setting) +
+             " to a PEM file with a certificate the server trusts and its key" +
+             (options_.client_certificate.empty() ? " (none is set)" : " (it refused '" + options_.client_certificate + "')");
   if (curl_code == CURLE_PEER_FAILED_VERIFICATION) {
     std::string fix = "the server's TLS certificate is not trusted (" + why + "): set " + options_.ca_bundle_setting +
                       " to the PEM file of the certificate authority that signed it";
@@ -148,6 +158,10 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.insecure_skip_tls_verify ? 0L : 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.insecure_skip_tls_verify ? 0L : 2L);
   set_certificate_authorities(curl, options_.ca_bundle);
+  if (!options_.client_certificate.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.client_certificate.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.client_certificate.c_str());
+  }
   char detail[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);

@@ -116,13 +116,16 @@ make_test_ca() {
   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=trainer test CA" 2>/dev/null &&
     openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null &&
     printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > server.ext &&
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null &&
+    openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=trainer test client" 2>/dev/null &&
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.crt -days 2 2>/dev/null &&
+    cat client.crt client.key > client.pem  # one file, certificate and key, as MLflow's client takes it
 }
 tls_pid=
-start_tls_server() {
+start_tls_server() {  # [CLIENT_CA]: clients must then present a certificate it signed
   start_server
   rm -f tls_port
-  $PY "$SRC/tests/cli/tls_proxy.py" server.pem server.key "$port" tls_port &
+  $PY "$SRC/tests/cli/tls_proxy.py" server.pem server.key "$port" tls_port ${1:+"$1"} &
   tls_pid=$!
   for _ in $(seq 100); do [[ -s tls_port ]] && break; sleep 0.05; done
   export MLFLOW_TRACKING_URI=https://127.0.0.1:$(cat tls_port)
@@ -178,12 +181,28 @@ https_unreadable_bundle() {
     { echo "the warning does not name the file:"; grep WARNING badbundle.log; return 1; }
 }
 
+https_client_certificate() {
+  start_tls_server ca.pem
+  MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem "$BIN" "${common[@]}" --output_dir no_client_cert --tracker_flush_timeout 1 > no_client_cert.log 2>&1 ||
+    { echo "training without a client certificate failed"; stop_tls_server; return 1; }
+  grep -q "send them with: trainer sync no_client_cert" no_client_cert.log || { echo "records not kept:"; grep WARNING no_client_cert.log; stop_tls_server; return 1; }
+  grep -q "the server asks for a TLS client certificate that it accepts (.*alert certificate required.*): set MLFLOW_TRACKING_CLIENT_CERT_PATH to a PEM file" no_client_cert.log ||
+    { echo "the warning does not name the fix:"; grep WARNING no_client_cert.log; stop_tls_server; return 1; }
+  MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem MLFLOW_TRACKING_CLIENT_CERT_PATH=client.pem "$BIN" "${common[@]}" --output_dir client_cert > client_cert.log 2>&1
+  local status=$?
+  stop_tls_server
+  [[ $status -eq 0 ]] || { echo "exit $status"; return 1; }
+  ! grep -q "WARNING: MLflow" client_cert.log || { echo "warnings:"; grep WARNING client_cert.log; return 1; }
+  compare client_cert
+}
+
 if make_test_ca; then
   check "https, the CA from MLFLOW_TRACKING_SERVER_CERT_PATH" https_trusted https_cert_path MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem
   check "https, the CA from REQUESTS_CA_BUNDLE (as MLflow's Python client reads it)" https_trusted https_requests_bundle REQUESTS_CA_BUNDLE=ca.pem
   check "https, a certificate not trusted: training goes on, the warning names the fix, trainer sync with the CA sends all once" https_untrusted_then_sync
   check "https, MLFLOW_TRACKING_INSECURE_TLS=true: sent, with one warning" https_insecure
   check "https, an unreadable MLFLOW_TRACKING_SERVER_CERT_PATH: named in the warning" https_unreadable_bundle
+  check "mutual TLS: refused without a certificate (records kept), sent with MLFLOW_TRACKING_CLIENT_CERT_PATH" https_client_certificate
 else
   check "a test CA (openssl, from scripts/install-deps.sh --tests)" false
 fi

@@ -2,17 +2,20 @@
 """A TLS front for the tests' plain-HTTP mock servers, as an HTTPS tracking server (or a TLS-terminating
 load balancer before one) answers: it accepts TLS connections with the certificate and key given,
 and forwards the bytes of each to the mock server's port and back, unchanged. A client that does not
-trust the certificate fails its handshake here, before any request reaches the mock server.
+trust the certificate fails its handshake here, before any request reaches the mock server. With
+CLIENT_CA, clients must present a certificate that CLIENT_CA signed (mutual TLS).
 
-usage: tls_proxy.py CERT_PEM KEY_PEM UPSTREAM_PORT PORT_FILE
+usage: tls_proxy.py CERT_PEM KEY_PEM UPSTREAM_PORT PORT_FILE [CLIENT_CA]
 """
 import os
 import socket
 import ssl
 import sys
 import threading
+import time
 
 CERT, KEY, UPSTREAM_PORT, PORT_FILE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+CLIENT_CA = sys.argv[5] if len(sys.argv) > 5 else None
 
 
 def pump(source, sink):
@@ -33,6 +36,9 @@ def serve(raw, context):
     try:
         client = context.wrap_socket(raw, server_side=True)
     except (ssl.SSLError, OSError):  # the client refused the certificate, or went away
+        # A moment before closing, so that the client reads the TLS alert sent (a client certificate
+        # missing or refused) before its next write meets a closed socket.
+        time.sleep(0.5)
         raw.close()
         return
     try:
@@ -47,6 +53,9 @@ def serve(raw, context):
 def main():
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(CERT, KEY)
+    if CLIENT_CA:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(CLIENT_CA)
     listener = socket.create_server(("127.0.0.1", 0))
     with open(PORT_FILE + ".tmp", "w") as f:
         f.write(str(listener.getsockname()[1]))

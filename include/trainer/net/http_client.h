@@ -62,6 +62,10 @@ struct HttpOptions {
   // trusted and in the warning that verification is off (empty: the service has no such setting).
   std::string ca_bundle_setting = "REQUESTS_CA_BUNDLE";
   std::string skip_verification_setting;
+  // A certificate that this client presents to a server that asks for one (mutual TLS): a PEM file
+  // with the certificate and its unencrypted private key, as Python's requests takes `cert=`.
+  std::string client_certificate;
+  std::string client_certificate_setting;  // named when a server asks for one or refuses it
   std::string authorization;   // the whole header value ("Bearer ...", "Basic ..."); a secret
   std::string user_agent = "trainer";
 };

@@ -82,6 +82,8 @@ MlflowRestEndpoint::MlflowRestEndpoint(const MlflowSettings& settings)
         o.insecure_skip_tls_verify = settings.insecure_tls;
         o.ca_bundle = settings.server_cert_path;
         o.ca_bundle_setting = kMlflowCaBundleSetting;
+        o.client_certificate = settings.client_cert_path;
+        o.client_certificate_setting = kMlflowClientCertificateSetting;
         o.skip_verification_setting = kMlflowSkipVerificationSetting;
         o.authorization = settings.authorization();
         return o;

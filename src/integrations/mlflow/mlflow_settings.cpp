@@ -63,7 +63,7 @@ void resolve_store(MlflowSettings& s, const std::string& callback) {
                       "or a file: URI / directory for a local mlruns/ store");
 }
 
-void credentials_from_environment(MlflowSettings& s) {
+void credentials_from_environment(MlflowSettings& s, const std::string& callback) {
   s.username = env_string("MLFLOW_TRACKING_USERNAME");
   s.password = env_string("MLFLOW_TRACKING_PASSWORD");
   s.token = env_string("MLFLOW_TRACKING_TOKEN");
@@ -72,6 +72,11 @@ void credentials_from_environment(MlflowSettings& s) {
   read_credentials_file(s);
   s.insecure_tls = upper(env_string("MLFLOW_TRACKING_INSECURE_TLS")) == "TRUE";
   s.server_cert_path = env_string("MLFLOW_TRACKING_SERVER_CERT_PATH");
+  s.client_cert_path = env_string("MLFLOW_TRACKING_CLIENT_CERT_PATH");
+  // MLflow's own client refuses the pair: a CA bundle that is then not used would only mislead.
+  if (s.insecure_tls && !s.server_cert_path.empty())
+    throw ArgumentError(callback + ": MLFLOW_TRACKING_INSECURE_TLS=true and MLFLOW_TRACKING_SERVER_CERT_PATH cannot both be "
+                        "set: keep the certificate path (verification on) or the insecure setting, not both");
 }
 
 }  // namespace
@@ -113,7 +118,7 @@ MlflowSettings MlflowSettings::from_environment(const std::string& callback) {
       throw ArgumentError(callback + ": MLFLOW_HTTP_REQUEST_TIMEOUT must be a number of seconds, got '" + t + "'");
     }
   }
-  credentials_from_environment(s);
+  credentials_from_environment(s, callback);
   return s;
 }
 
@@ -143,7 +148,7 @@ MlflowSettings MlflowSettings::from_journal_json(const Json& json) {
   resolve_store(s, "trainer sync");
   s.experiment_name = field_or<std::string>(json, "experiment_name", "");
   s.experiment_id = field_or<std::string>(json, "experiment_id", "");
-  credentials_from_environment(s);
+  credentials_from_environment(s, "trainer sync");
   return s;
 }
 

@@ -19,6 +19,7 @@ enum class MlflowStoreKind { rest, file };
 // The settings named when a tracking server's certificate is not trusted.
 inline constexpr const char* kMlflowCaBundleSetting = "MLFLOW_TRACKING_SERVER_CERT_PATH";
 inline constexpr const char* kMlflowSkipVerificationSetting = "MLFLOW_TRACKING_INSECURE_TLS=true";
+inline constexpr const char* kMlflowClientCertificateSetting = "MLFLOW_TRACKING_CLIENT_CERT_PATH";
 
 struct MlflowSettings {
   std::string tracking_uri;     // http(s)://... (REST) or the file store's root as a file: URI or path
@@ -34,6 +35,7 @@ struct MlflowSettings {
   bool log_artifacts = false;   // HF_MLFLOW_LOG_ARTIFACTS: checkpoints as artifacts
   bool insecure_tls = false;    // MLFLOW_TRACKING_INSECURE_TLS=true
   std::string server_cert_path; // MLFLOW_TRACKING_SERVER_CERT_PATH (default: REQUESTS_CA_BUNDLE, ...)
+  std::string client_cert_path; // MLFLOW_TRACKING_CLIENT_CERT_PATH: this client's certificate and key (PEM)
   std::chrono::milliseconds request_timeout{30000};  // MLFLOW_HTTP_REQUEST_TIMEOUT (seconds)
   // Secrets: only ever put in the Authorization header, never in a file or a message.
   std::string username, password, token;
