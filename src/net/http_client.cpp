@@ -106,8 +106,8 @@ HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
 std::string HttpClient::describe_failure(int code, const char* detail) const {
   const auto curl_code = static_cast<CURLcode>(code);
   if (curl_code == CURLE_ABORTED_BY_CALLBACK) return "aborted";
-  // libcurl's detail only for certificates and TLS alerts: for the other failures it varies
-  // between retries ("after 3 ms"), and the sender warns again when the error changes.
+  // libcurl's detail only for certificates and TLS alerts, where it says what to fix; for the
+  // other failures its fixed text, which reads the same on every attempt (the detail adds timings).
   const bool certificate = curl_code == CURLE_PEER_FAILED_VERIFICATION || curl_code == CURLE_SSL_CACERT_BADFILE;
   const bool tls_alert = std::strstr(detail, " alert ") != nullptr;
   const std::string why = (certificate || tls_alert) && *detail ? detail : curl_easy_strerror(curl_code);

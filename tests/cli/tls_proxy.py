@@ -33,13 +33,15 @@ def pump(source, sink):
 
 
 def serve(raw, context):
+    # The handshake by hand: wrap_socket's own closes the socket at once when it fails.
+    client = context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
     try:
-        client = context.wrap_socket(raw, server_side=True)
+        client.do_handshake()
     except (ssl.SSLError, OSError):  # the client refused the certificate, or went away
         # A moment before closing, so that the client reads the TLS alert sent (a client certificate
         # missing or refused) before its next write meets a closed socket.
-        time.sleep(0.5)
-        raw.close()
+        time.sleep(1)
+        client.close()
         return
     try:
         upstream = socket.create_connection(("127.0.0.1", UPSTREAM_PORT))
