@@ -191,22 +191,38 @@ std::string all_reduce_error(ProcessGroup& group, int64_t values = 4) {
   return "no error";
 }
 
+// Rank 0 at `port`, while rank one (started on the same port, on another thread) joins. Null when
+// the port was taken between free_tcp_port() and the store's bind (other tests run beside this
+// one): rank one has then given up too, and the caller tries another port. Any other failure is
+// thrown, after rank one's thread has ended, so that it reaches the test instead of terminate().
+template <typename RankOne>
+std::unique_ptr<ProcessGroup> join_rank_zero(int port, std::future<RankOne>& rank_one) {
+  try {
+    return ProcessGroup::join(rank_of_two(0, port), DdpBackend::gloo, seconds(20), torch::kCPU);
+  } catch (const DistributedError& e) {
+    try {
+      rank_one.get();
+    } catch (const std::exception&) {  // its rendezvous could not complete either
+    }
+    if (std::string(e.what()).find("already in use") != std::string::npos) return nullptr;
+    throw;
+  }
+}
+
 std::string error_on_rank_zero_when_rank_one(bool reports) {
-  const int port = test::free_tcp_port();
-  std::promise<void> joined, rank_one_gone;
-  std::thread rank_one([&] {
-    auto group = ProcessGroup::join(rank_of_two(1, port), DdpBackend::gloo, seconds(20), torch::kCPU);
-    joined.set_value();
-    if (reports) group->report_failure("disk full");
-    group.reset();  // its connections close, as when the process dies
-    rank_one_gone.set_value();
-  });
-  auto group = ProcessGroup::join(rank_of_two(0, port), DdpBackend::gloo, seconds(20), torch::kCPU);
-  joined.get_future().wait();
-  rank_one_gone.get_future().wait();
-  const std::string message = all_reduce_error(*group);
-  rank_one.join();
-  return message;
+  for (;;) {
+    const int port = test::free_tcp_port();
+    // Rank one joins, optionally reports a failure, and goes: its connections close, as when the
+    // process dies. Its future is ready once it has gone.
+    auto rank_one = std::async(std::launch::async, [&] {
+      auto group = ProcessGroup::join(rank_of_two(1, port), DdpBackend::gloo, seconds(20), torch::kCPU);
+      if (reports) group->report_failure("disk full");
+    });
+    auto group = join_rank_zero(port, rank_one);
+    if (!group) continue;
+    rank_one.get();
+    return all_reduce_error(*group);
+  }
 }
 
 TEST(ProcessGroup, ALostPeerIsNamed) {
@@ -222,24 +238,27 @@ TEST(ProcessGroup, APeerThatFailedIsNamedWithItsReason) {
 
 TEST(ProcessGroup, TheStoreHostsOwnFailureReachesThePeers) {
   // Rank 0 serves the store: its reason must be read before the store goes with it.
-  const int port = test::free_tcp_port();
-  std::promise<void> joined;
-  std::string message = "no error";
-  std::thread rank_one([&] {
-    auto group = ProcessGroup::join(rank_of_two(1, port), DdpBackend::gloo, seconds(20), torch::kCPU);
-    joined.set_value();
-    message = all_reduce_error(*group);
-  });
-  auto group = ProcessGroup::join(rank_of_two(0, port), DdpBackend::gloo, seconds(20), torch::kCPU);
-  joined.get_future().wait();
-  const auto started = std::chrono::steady_clock::now();
-  group->report_failure("disk full");
-  const auto lingered = std::chrono::steady_clock::now() - started;
-  const std::string after = all_reduce_error(*group, 1);
-  rank_one.join();
-  EXPECT_NE(message.find("rank 0 failed: disk full"), std::string::npos) << message;
-  EXPECT_NE(after.find("its collectives were closed after it failed"), std::string::npos) << after;
-  EXPECT_LT(lingered, seconds(2));  // until rank 1 had read it, not the whole window
+  for (;;) {
+    const int port = test::free_tcp_port();
+    std::promise<void> joined;
+    auto rank_one = std::async(std::launch::async, [&] {
+      auto group = ProcessGroup::join(rank_of_two(1, port), DdpBackend::gloo, seconds(20), torch::kCPU);
+      joined.set_value();
+      return all_reduce_error(*group);
+    });
+    auto group = join_rank_zero(port, rank_one);
+    if (!group) continue;
+    joined.get_future().wait();
+    const auto started = std::chrono::steady_clock::now();
+    group->report_failure("disk full");
+    const auto lingered = std::chrono::steady_clock::now() - started;
+    const std::string after = all_reduce_error(*group, 1);
+    const std::string message = rank_one.get();
+    EXPECT_NE(message.find("rank 0 failed: disk full"), std::string::npos) << message;
+    EXPECT_NE(after.find("its collectives were closed after it failed"), std::string::npos) << after;
+    EXPECT_LT(lingered, seconds(2));  // until rank 1 had read it, not the whole window
+    return;
+  }
 }
 
 TEST(ProcessGroup, ARendezvousThatNobodyJoinsTimesOut) {
