@@ -108,14 +108,8 @@ std::string dagshub_authorization(const MlflowSettings& settings) {
 }
 
 HttpOptions upload_options(const MlflowSettings& settings) {
-  HttpOptions o;
+  HttpOptions o = settings.http_options();
   o.request_timeout = std::max(settings.request_timeout, std::chrono::milliseconds(600000));  // 100 MiB commits
-  o.insecure_skip_tls_verify = settings.insecure_tls;
-  o.ca_bundle = settings.server_cert_path;
-  o.ca_bundle_setting = kMlflowCaBundleSetting;
-  o.client_certificate = settings.client_cert_path;
-  o.client_certificate_setting = kMlflowClientCertificateSetting;
-  o.skip_verification_setting = kMlflowSkipVerificationSetting;
   o.authorization = dagshub_authorization(settings);
   return o;
 }

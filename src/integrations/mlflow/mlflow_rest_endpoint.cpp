@@ -76,18 +76,7 @@ bool batchable(const TrackingRecord& r) { return r.type == "metrics" || r.type =
 }  // namespace
 
 MlflowRestEndpoint::MlflowRestEndpoint(const MlflowSettings& settings)
-    : settings_(settings), http_([&] {
-        HttpOptions o;
-        o.request_timeout = settings.request_timeout;
-        o.insecure_skip_tls_verify = settings.insecure_tls;
-        o.ca_bundle = settings.server_cert_path;
-        o.ca_bundle_setting = kMlflowCaBundleSetting;
-        o.client_certificate = settings.client_cert_path;
-        o.client_certificate_setting = kMlflowClientCertificateSetting;
-        o.skip_verification_setting = kMlflowSkipVerificationSetting;
-        o.authorization = settings.authorization();
-        return o;
-      }()) {}
+    : settings_(settings), http_(settings.http_options()) {}
 
 HttpResponse MlflowRestEndpoint::call(const std::string& method, const std::string& path, const Json& body, Repeat repeat) {
   HttpRequest request;

@@ -142,6 +142,19 @@ Json MlflowSettings::to_journal_json() const {
               {"experiment_id", experiment_id}};
 }
 
+HttpOptions MlflowSettings::http_options() const {
+  HttpOptions o;
+  o.request_timeout = request_timeout;
+  o.insecure_skip_tls_verify = insecure_tls;
+  o.skip_verification_setting = "MLFLOW_TRACKING_INSECURE_TLS=true";
+  o.ca_bundle = server_cert_path;
+  o.ca_bundle_setting = "MLFLOW_TRACKING_SERVER_CERT_PATH";
+  o.client_certificate = client_cert_path;
+  o.client_certificate_setting = "MLFLOW_TRACKING_CLIENT_CERT_PATH";
+  o.authorization = authorization();
+  return o;
+}
+
 MlflowSettings MlflowSettings::from_journal_json(const Json& json) {
   MlflowSettings s;
   s.tracking_uri = field_or<std::string>(json, "tracking_uri", "");

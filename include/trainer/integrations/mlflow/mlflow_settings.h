@@ -11,15 +11,11 @@
 
 #include "trainer/core/json.h"
 #include "trainer/integrations/environment.h"
+#include "trainer/net/http_client.h"
 
 namespace trainer {
 
 enum class MlflowStoreKind { rest, file };
-
-// The settings named when a tracking server's certificate is not trusted.
-inline constexpr const char* kMlflowCaBundleSetting = "MLFLOW_TRACKING_SERVER_CERT_PATH";
-inline constexpr const char* kMlflowSkipVerificationSetting = "MLFLOW_TRACKING_INSECURE_TLS=true";
-inline constexpr const char* kMlflowClientCertificateSetting = "MLFLOW_TRACKING_CLIENT_CERT_PATH";
 
 struct MlflowSettings {
   std::string tracking_uri;     // http(s)://... (REST) or the file store's root as a file: URI or path
@@ -42,6 +38,10 @@ struct MlflowSettings {
 
   // `callback` names the integration in messages. Throws ArgumentError naming the variable.
   static MlflowSettings from_environment(const std::string& callback = "MLflowCallback");
+  // The HTTP transport these settings give: the request timeout, TLS (CA bundle, client
+  // certificate, verification, and the variables that fix a refused certificate) and the
+  // Authorization header.
+  HttpOptions http_options() const;
 
   std::filesystem::path file_store_root() const;
   std::string authorization() const;  // "" when no credentials
