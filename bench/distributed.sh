@@ -11,6 +11,7 @@
 #   bench/distributed.sh [BUILD_DIR]   (default: build; builds the program and the benchmark)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+python=${TRAINER_PYTHON:-$root/.venv/bin/python}  # the torch of .venv, the same version as the LibTorch
 build=${1:-$root/build}
 [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --target trainer_cli ddp_overlap >/dev/null
@@ -19,10 +20,10 @@ trap 'rm -rf "$out"' EXIT
 steps=${BENCH_STEPS:-300}
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%Y-%m-%d)"
 
-port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 common=(train --model cnn --max_steps "$steps" --logging_steps 100 --eval_strategy no --save_strategy no --report_to none
         --disable_tqdm true --max_train_samples 20000)
-steps_per_second() { /usr/bin/python3 -c 'import json, sys; print([e for e in json.load(open(sys.argv[1]))["log_history"] if "train_runtime" in e][0]["train_steps_per_second"])' "$1"; }
+steps_per_second() { "$python" -c 'import json, sys; print([e for e in json.load(open(sys.argv[1]))["log_history"] if "train_runtime" in e][0]["train_steps_per_second"])' "$1"; }
 
 two_processes() {  # two_processes OUTPUT_DIR ARGS...: 2 ranks x 1 thread, batch 32 each
   local dir=$1 p
@@ -44,7 +45,7 @@ for round in 1 2 3; do
   two_processes "$out/two_no_find" --ddp_find_unused_parameters false
   two_no_find+=("$(steps_per_second "$out/two_no_find/trainer_state.json")")
 done
-/usr/bin/python3 - "${one[*]}" "${two[*]}" "${two_no_find[*]}" <<'PYEOF'
+"$python" - "${one[*]}" "${two[*]}" "${two_no_find[*]}" <<'PYEOF'
 import statistics, sys
 one, two, no_find = ([float(x) for x in a.split()] for a in sys.argv[1:4])
 m = statistics.median
@@ -69,6 +70,6 @@ for bucket in 25600 256 64; do
   echo "all-reduce hidden behind backward, buckets of $bucket KiB: $(cat "$out/overlap0.json")"
 done
 
-OMP_NUM_THREADS=1 "$root/scripts/torchrun" --nproc_per_node 2 --master_port "$(port)" "$root/bench/gloo_latency.py" \
+OMP_NUM_THREADS=1 "$root/.venv/bin/torchrun" --nproc_per_node 2 --master_port "$(port)" "$root/bench/gloo_latency.py" \
   > "$out/torch.txt" 2>/dev/null
 echo "PyTorch's own Gloo all-reduce (torch.distributed, the same 2 processes): $(grep -o '{.*}' "$out/torch.txt" | tail -1)"

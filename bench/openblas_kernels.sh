@@ -7,6 +7,7 @@
 #   bench/openblas_kernels.sh [BUILD_DIR] [KERNELS...]   (default: build; Haswell SkylakeX Zen Prescott)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+python=${TRAINER_PYTHON:-$root/.venv/bin/python}  # the torch of .venv, the same version as the LibTorch
 build=${1:-$root/build}
 shift || true
 kernels=("${@:-Haswell SkylakeX Zen Prescott}")
@@ -27,7 +28,7 @@ for round in $(seq "$rounds"); do
     done
   done
 done
-/usr/bin/python3 - "$results" <<'PYEOF'
+"$python" - "$results" <<'PYEOF'
 import collections, ctypes, statistics, sys
 runs = collections.defaultdict(dict)  # (model, kernel) -> {round: steps/s}
 for line in open(sys.argv[1]):

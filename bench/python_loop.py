@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The plain Python PyTorch loop the C++ trainer is compared with (Debian's python3-torch).
+"""The plain Python PyTorch loop the C++ trainer is compared with (the torch wheel in .venv/, the same version as the LibTorch).
 
   python3 bench/python_loop.py MODEL STEPS [BATCH]    (MODEL: mlp | cnn; BATCH: 64)
 

@@ -10,6 +10,7 @@
 # SERVICES="mlflow wandb comet_ml clearml trackio neptune flyte" chooses which; ROUNDS, STEPS as tracker_overhead's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+python=${TRAINER_PYTHON:-$root/.venv/bin/python}  # the torch of .venv, the same version as the LibTorch
 build=${1:-$root/build}
 rounds=${ROUNDS:-7}
 steps=${STEPS:-2000}
@@ -30,12 +31,12 @@ start_server() {  # SERVICE AUTH
   port=$(cat "$work/port")
 }
 fault() {
-  /usr/bin/python3 -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
+  "$python" -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), {"Content-Type": "application/json"}))' \
     "http://127.0.0.1:$port/__test__/fault" "$1"
 }
 row() {  # LABEL (reads tracker_overhead's JSON line from stdin)
   tail -1 > "$work/row.json"
-  /usr/bin/python3 - "$1" "$work/row.json" <<'PYEOF'
+  "$python" - "$1" "$work/row.json" <<'PYEOF'
 import json, sys
 r = json.load(open(sys.argv[2]))
 print(f"| MLP steps/s, logging every 10 steps, {sys.argv[1]} vs --report_to none (median of {r['rounds']} pairs, "
@@ -83,7 +84,7 @@ done
 # Peak memory: whole processes, logging every step; MLflow's server is down for the whole run.
 [[ " $services " == *" mlflow "* ]] || exit 0
 peak() {  # STEPS REPORT_TO -> peak RSS in MiB of one training process
-  /usr/bin/python3 - "$build/trainer" "$1" "$2" "$work/out-$1-$2" <<'PYEOF'
+  "$python" - "$build/trainer" "$1" "$2" "$work/out-$1-$2" <<'PYEOF'
 import os, resource, subprocess, sys
 binary, steps, report_to, out = sys.argv[1:5]
 env = dict(os.environ, MLFLOW_TRACKING_URI="http://127.0.0.1:1")
@@ -97,7 +98,7 @@ none=$(peak 30000 none)
 short=$(peak 5000 mlflow)
 long=$(peak 30000 mlflow)
 records=$(grep -c '"record"' "$work/out-30000-mlflow/tracking/mlflow/journal.jsonl")
-/usr/bin/python3 -c "
+"$python" -c "
 import sys
 none, short, long, records = map(float, sys.argv[1:5])
 print(f'| peak RSS, logging every step, MLflow server down: 30000 steps ({int(records)} records, all in the journal) vs 5000 steps | {long:.0f} MiB vs {short:.0f} MiB | {long / short:.3f} |')

@@ -4,6 +4,7 @@
 #   bench/run.sh [BUILD_DIR]      (default: build; configures and builds the benchmarks first)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+python=${TRAINER_PYTHON:-$root/.venv/bin/python}  # the torch of .venv, the same version as the LibTorch
 build=${1:-$root/build}
 [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --target benchmarks >/dev/null
@@ -30,7 +31,7 @@ for round in 1 2 3; do
     for mode in plain trainer; do
       timed "$model/$steps" "$build/bench/train_throughput" "$mode" "$model" "$steps"
     done
-    timed "$model/$steps" /usr/bin/python3 "$root/bench/python_loop.py" "$model" "$steps"
+    timed "$model/$steps" "$python" "$root/bench/python_loop.py" "$model" "$steps"
   done
 done
 echo "running in-process pairs (each ratio: the median over alternating runs in one process)..." >&2
@@ -56,7 +57,7 @@ echo "running trackers on vs off..." >&2
 echo "running checkpoint save stall..." >&2
 "$build/bench/save_stall" --steps 32 --save_steps 8 2>/dev/null | tail -5 >"$out/save.txt"
 
-/usr/bin/python3 - "$out" <<'PYEOF'
+"$python" - "$out" <<'PYEOF'
 import json, sys, re
 out = sys.argv[1]
 micro = {b["name"]: b for b in json.load(open(f"{out}/micro.json"))["benchmarks"]}

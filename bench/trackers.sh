@@ -5,13 +5,14 @@
 #   bench/trackers.sh [BUILD_DIR]     prints table rows: | benchmark | measured | ratio |
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+python=${TRAINER_PYTHON:-$root/.venv/bin/python}  # the torch of .venv, the same version as the LibTorch
 build=${1:-$root/build}
 rounds=${ROUNDS:-7}
 cmake --build "$build" --target tracker_overhead >/dev/null
 for model in mlp cnn; do
   steps=$([[ $model == mlp ]] && echo 2000 || echo 120)
   "$build/bench/tracker_overhead" "$model" "$rounds" "$steps" 2>/dev/null | tail -1
-done | /usr/bin/python3 -c "$(cat <<'PYEOF'
+done | "$python" -c "$(cat <<'PYEOF'
 import json, sys
 for line in sys.stdin:
     r = json.loads(line)

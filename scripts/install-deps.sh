@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages trainer needs.
+# Installs what trainer needs on a fresh Debian 12 machine.
 #   scripts/install-deps.sh           to build it and run its main job
-#   scripts/install-deps.sh --tests   also what the tests use (Python with torch, Chromium)
-# Safe to run again: packages already installed are skipped.
+#   scripts/install-deps.sh --tests   also what the tests use (Python packages, Chromium, openssl)
+# Debian's packages through apt; LibTorch as the torch wheel from PyPI, pinned in
+# scripts/requirements*.txt, into the virtual environment .venv/ (ignored by git), where CMake finds
+# it by itself. Safe to run again: what is installed already is skipped.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libgloo-dev libopenblas0-pthread   # LibTorch 1.13 (CPU), its c10d headers, a fast BLAS
+  python3 python3-venv                             # the virtual environment that holds LibTorch
+  libgloo-dev                                      # Gloo's headers, which the torch wheel leaves out
   nlohmann-json3-dev libyaml-cpp-dev               # JSON layer, YAML configs
   libprotobuf-dev protobuf-compiler                # TensorBoard event files
-  libgtest-dev libgmock-dev libbenchmark-dev       # test and benchmark frameworks (CMake looks for them)
   zlib1g-dev                                       # gzipped idx files
   libcurl4-openssl-dev                             # the one HTTP client (remote trackers)
   libssl-dev                                       # digests: artifact manifests, request signing
@@ -18,24 +21,19 @@ packages=(
   dataset-fashion-mnist                            # the main job's data
 )
 test_packages=(
-  python3 python3-torch python3-numpy python3-yaml # golden values, interop and file-format checks
+  libgtest-dev libgmock-dev libbenchmark-dev       # test and benchmark frameworks
   chromium                                         # renders report.html headless
   sqlite3                                          # reads trackio databases back
-  python3-botocore                                 # an independent SigV4 signer (the S3 tests' checking proxy)
   openssl                                          # a test certificate authority for the HTTPS tests
 )
-# From the npm registry, into .test-tools/ (ignored by git): s3rver, the S3-compatible server the
-# Flyte tests sync checkpoints to. Debian's npm is installed only where no npm is on the PATH
-# (a NodeSource nodejs brings its own).
-s3rver_version=3.7.1
+requirements=$root/scripts/requirements.txt
 
 tests=false
 case "${1:-}" in
   "") ;;
-  --tests) tests=true; packages+=("${test_packages[@]}") ;;
+  --tests) tests=true; packages+=("${test_packages[@]}"); requirements=$root/scripts/requirements-tests.txt ;;
   *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
 esac
-if $tests && ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
@@ -45,7 +43,7 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
-  echo "install-deps: all ${#packages[@]} packages already installed"
+  echo "install-deps: all ${#packages[@]} Debian packages already installed"
 else
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -53,12 +51,11 @@ else
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if $tests; then
-  tools=$(cd "$(dirname "$0")/.." && pwd)/.test-tools
-  if [[ -x $tools/node_modules/.bin/s3rver ]]; then
-    echo "install-deps: s3rver already in $tools"
-  else
-    echo "install-deps: installing s3rver $s3rver_version into $tools (npm registry)"
-    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version" >/dev/null
-  fi
+# Debian's interpreter, named in full: a python3 earlier on the PATH (pyenv, conda) may lack venv.
+venv=$root/.venv
+if [[ ! -x $venv/bin/python ]]; then
+  echo "install-deps: creating $venv"
+  /usr/bin/python3 -m venv "$venv"
 fi
+echo "install-deps: installing $(basename "$requirements") into $venv (PyPI)"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"

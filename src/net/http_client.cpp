@@ -146,6 +146,12 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers) headers.add(name + ": " + value);
   if (!options_.authorization.empty() && !request.without_authorization) headers.add("Authorization: " + options_.authorization);
   headers.add("Expect:");  // no 100-continue round trip before large bodies
+  // A body is not a form unless the caller says so: without this libcurl labels every POSTFIELDS
+  // body application/x-www-form-urlencoded, which servers then parse as one (moto's S3 stored a
+  // part upload as empty) and S3 records as the object's type.
+  bool typed = false;
+  for (const auto& [name, value] : request.headers) typed = typed || ascii_lower(name) == "content-type";
+  if (!typed) headers.add("Content-Type:");
 
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, request.repeat == Repeat::harmful ? 1L : 0L);

@@ -38,34 +38,22 @@ bool flush_denormal_enabled() {
 #endif
 }
 
-AutocastScope::AutocastScope(bool enabled, const torch::Device& device) {
+AutocastScope::AutocastScope(bool enabled, const torch::Device& device, at::ScalarType dtype) {
   if (!enabled) return;
   active_ = true;
-  cuda_ = device.is_cuda();
-  if (cuda_) {
-    previous_ = at::autocast::is_enabled();
-    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
-  } else {
-    previous_ = at::autocast::is_cpu_enabled();
-    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
+  device_type_ = device.type();
+  previous_ = at::autocast::is_autocast_enabled(device_type_);
+  previous_dtype_ = at::autocast::get_autocast_dtype(device_type_);
+  at::autocast::set_autocast_dtype(device_type_, dtype);
+  at::autocast::set_autocast_enabled(device_type_, true);
   at::autocast::increment_nesting();
 }
 
 AutocastScope::~AutocastScope() {
   if (!active_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  if (cuda_) {
-    at::autocast::set_enabled(previous_);
-    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
-  } else {
-    at::autocast::set_cpu_enabled(previous_);
-    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
-  }
+  at::autocast::set_autocast_enabled(device_type_, previous_);
+  at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
 }
 
 }  // namespace trainer

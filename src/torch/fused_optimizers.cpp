@@ -4,6 +4,12 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "trainer/torch/optimizer_state.h"
 
 namespace trainer {
 namespace {
@@ -12,14 +18,12 @@ namespace {
 // tensors across cores.
 constexpr int64_t kGrain = 32768;
 
-using ParamStates = ska::flat_hash_map<std::string, std::unique_ptr<torch::optim::OptimizerParamState>>;
+using ParamStates = std::remove_reference_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
 
 bool fusable(const torch::Tensor& p) {
   return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous() && p.grad().defined() &&
          p.grad().is_contiguous() && p.grad().scalar_type() == torch::kFloat;
 }
-
-std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
 
 template <typename Options>
 bool all_fusable(const std::vector<torch::optim::OptimizerParamGroup>& groups) {
@@ -76,7 +80,7 @@ void adam_update(const AdamKernel& k, float* p, const float* g, float* m, float*
 
 template <typename State>
 State& adam_state(ParamStates& states, const torch::Tensor& p, bool amsgrad) {
-  auto& slot = states[state_key(p)];
+  auto& slot = states[optimizer_state_key(p)];
   if (!slot) {
     auto st = std::make_unique<State>();
     st->step(0);
@@ -120,6 +124,57 @@ void adam_step(std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStat
   }
 }
 
+// On CUDA, PyTorch's own multi-tensor kernels (what torch.optim.AdamW(fused=True) runs) update a
+// whole group in a few launches. Parameters must share one device and a floating type with their
+// gradients; everything else takes LibTorch's per-parameter update.
+bool on_one_cuda_device(const std::vector<torch::optim::OptimizerParamGroup>& groups) {
+  std::optional<torch::Device> device;
+  for (const auto& g : groups)
+    for (const auto& p : g.params()) {
+      if (!p.grad().defined()) continue;
+      if (!p.is_cuda() || !p.is_floating_point() || p.grad().scalar_type() != p.scalar_type() || p.grad().is_sparse()) return false;
+      if (device && *device != p.device()) return false;
+      device = p.device();
+    }
+  return device.has_value();
+}
+
+// The kernels read the step count from a device tensor (a fill kernel writes it: no host sync);
+// parameters at the same count share one.
+torch::Tensor step_tensor(std::map<int64_t, torch::Tensor>& made, int64_t step, const torch::Device& device) {
+  auto& t = made[step];
+  if (!t.defined()) t = torch::full({}, static_cast<double>(step), torch::TensorOptions().dtype(torch::kFloat).device(device));
+  return t;
+}
+
+template <typename State, typename Options>
+void adam_step_multi_tensor(std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStates& states, bool decoupled) {
+  for (auto& group : groups) {
+    auto& o = static_cast<Options&>(group.options());
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps;
+    std::map<int64_t, torch::Tensor> step_tensors;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto& st = adam_state<State>(states, p, o.amsgrad());
+      st.step(st.step() + 1);  // kept on the host too: checkpoints read it from the state object
+      params.push_back(p);
+      grads.push_back(p.grad());
+      exp_avgs.push_back(st.exp_avg());
+      exp_avg_sqs.push_back(st.exp_avg_sq());
+      if (o.amsgrad()) max_exp_avg_sqs.push_back(st.max_exp_avg_sq());
+      steps.push_back(step_tensor(step_tensors, st.step(), p.device()));
+    }
+    if (params.empty()) continue;
+    const auto [beta1, beta2] = o.betas();
+    if (decoupled)
+      at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o.lr(), beta1, beta2, o.weight_decay(), o.eps(),
+                        o.amsgrad(), /*maximize=*/false);
+    else
+      at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o.lr(), beta1, beta2, o.weight_decay(), o.eps(),
+                       o.amsgrad(), /*maximize=*/false);
+  }
+}
+
 torch::Tensor run_closure(torch::optim::Optimizer::LossClosure& closure) {
   torch::Tensor loss;
   if (closure) {
@@ -132,18 +187,30 @@ torch::Tensor run_closure(torch::optim::Optimizer::LossClosure& closure) {
 }  // namespace
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
-  if (!all_fusable<torch::optim::AdamWOptions>(param_groups_)) return torch::optim::AdamW::step(closure);
+  using State = torch::optim::AdamWParamState;
+  using Options = torch::optim::AdamWOptions;
+  const bool on_cpu = all_fusable<Options>(param_groups_);
+  if (!on_cpu && !on_one_cuda_device(param_groups_)) return torch::optim::AdamW::step(closure);
   torch::NoGradGuard no_grad;
   auto loss = run_closure(closure);
-  adam_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, /*decoupled=*/true);
+  if (on_cpu)
+    adam_step<State, Options>(param_groups_, state_, /*decoupled=*/true);
+  else
+    adam_step_multi_tensor<State, Options>(param_groups_, state_, /*decoupled=*/true);
   return loss;
 }
 
 torch::Tensor FusedAdam::step(LossClosure closure) {
-  if (!all_fusable<torch::optim::AdamOptions>(param_groups_)) return torch::optim::Adam::step(closure);
+  using State = torch::optim::AdamParamState;
+  using Options = torch::optim::AdamOptions;
+  const bool on_cpu = all_fusable<Options>(param_groups_);
+  if (!on_cpu && !on_one_cuda_device(param_groups_)) return torch::optim::Adam::step(closure);
   torch::NoGradGuard no_grad;
   auto loss = run_closure(closure);
-  adam_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(param_groups_, state_, /*decoupled=*/false);
+  if (on_cpu)
+    adam_step<State, Options>(param_groups_, state_, /*decoupled=*/false);
+  else
+    adam_step_multi_tensor<State, Options>(param_groups_, state_, /*decoupled=*/false);
   return loss;
 }
 
@@ -166,7 +233,7 @@ torch::Tensor FusedSGD::step(LossClosure closure) {
         });
         continue;
       }
-      auto& slot = state_[state_key(p)];
+      auto& slot = state_[optimizer_state_key(p)];
       bool first = false;
       if (!slot) {
         auto st = std::make_unique<torch::optim::SGDParamState>();
@@ -195,11 +262,10 @@ torch::Tensor clip_grad_norm_fused(const std::vector<torch::Tensor>& grads, doub
   bool cpu = true;
   for (const auto& g : grads) cpu = cpu && g.device().is_cpu() && g.scalar_type() == torch::kFloat && g.is_contiguous();
   if (!cpu) {
-    std::vector<torch::Tensor> norms;
-    for (const auto& g : grads) norms.push_back(g.norm(2));
-    auto total = torch::stack(norms).norm(2);
+    // Multi-tensor kernels: a few launches for all gradients, and the norm stays on the device.
+    auto total = torch::stack(at::_foreach_norm(grads, 2)).norm(2);
     auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
-    for (auto g : grads) g.mul_(coef);
+    at::_foreach_mul_(grads, coef);
     return total;
   }
   // Sums of fixed blocks, added in order: the result does not depend on how many threads ran or

@@ -9,8 +9,6 @@
 namespace trainer {
 namespace {
 
-std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
-
 SnapshotPool* g_pool = nullptr;  // set for the duration of one snapshot_optimizer() call
 
 torch::Tensor host_copy(const std::string& name, const torch::Tensor& t) {
@@ -69,7 +67,7 @@ OptimizerSnapshot snapshot_optimizer(torch::optim::Optimizer& opt, SnapshotPool*
     snap.meta["group_lrs"].push_back(group.options().get_lr());
     for (auto& p : group.params()) {
       const std::string prefix = "state." + std::to_string(index) + ".";
-      auto it = opt.state().find(state_key(p));
+      auto it = opt.state().find(optimizer_state_key(p));
       if (it != opt.state().end()) {
         if (type == "adamw") {
           auto& st = static_cast<torch::optim::AdamWParamState&>(*it->second);
@@ -128,12 +126,12 @@ void load_optimizer_state(torch::optim::Optimizer& opt, const std::filesystem::p
         if (type == "sgd") {
           auto st = std::make_unique<torch::optim::SGDParamState>();
           st->momentum_buffer(get("momentum_buffer"));
-          opt.state()[state_key(p)] = std::move(st);
+          opt.state()[optimizer_state_key(p)] = std::move(st);
         } else {
           auto st = type == "adamw" ? restored_adam_state<torch::optim::AdamWParamState>(step, get)
                                     : restored_adam_state<torch::optim::AdamParamState>(step, get);
           if (!st) throw std::runtime_error(where + "moments of parameter " + idx + " are missing");
-          opt.state()[state_key(p)] = std::move(st);
+          opt.state()[optimizer_state_key(p)] = std::move(st);
         }
       }
       ++index;

@@ -15,6 +15,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "trainer/torch/distributed/process_group.h"
+
 
 namespace trainer {
 namespace {
@@ -78,6 +80,22 @@ bool kernel_in(const std::string& kernel, std::initializer_list<const char*> nam
   return false;
 }
 
+// "13.0" from 13000, as CUDA encodes its version (1000 * major + 10 * minor).
+std::string cuda_version_text(long v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+// "9.19.0" from 91900, as cuDNN 9 encodes it (10000 * major + 100 * minor + patch).
+std::string cudnn_version_text(long v) {
+  return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100);
+}
+
+// Asked of LibTorch's CUDA hooks, which libtorch_cuda registers when it is linked: no device needed.
+void detect_cuda_build(RuntimeEnvironment& env) {
+  env.cuda_build = at::globalContext().hasCUDART();
+  if (!env.cuda_build) return;
+  env.cuda_version = cuda_version_text(at::globalContext().versionCUDART());
+  if (at::globalContext().hasCuDNN()) env.cudnn_version = cudnn_version_text(at::globalContext().versionCuDNN());
+  env.nccl_version = linked_nccl_version();
+}
+
 }  // namespace
 
 RuntimeEnvironment RuntimeEnvironment::detect() {
@@ -99,6 +117,7 @@ RuntimeEnvironment RuntimeEnvironment::detect() {
   env.blas_config = openblas_string("openblas_get_config");
   env.blas_kernel = openblas_string("openblas_get_corename");
   env.cuda_devices = static_cast<int64_t>(torch::cuda::device_count());
+  detect_cuda_build(env);
   return env;
 }
 
@@ -111,8 +130,11 @@ std::vector<std::pair<std::string, std::string>> RuntimeEnvironment::describe() 
       {"CPU", cpu_model + " (" + (extensions.empty() ? "no AVX" : extensions) + ")"},
       {"CPU cores usable", std::to_string(cpu_cores) + " (" + std::to_string(physical_cores) + " physical)"},
       {"LibTorch intra-op threads", std::to_string(intra_op_threads)},
-      {"BLAS", blas_config.empty() ? "not OpenBLAS (or not found)" : blas_config},
+      {"BLAS", !blas_config.empty() ? blas_config : at::hasMKL() ? "MKL (built into LibTorch)" : "not OpenBLAS or MKL (or not found)"},
       {"OpenBLAS kernel", blas_kernel.empty() ? "n/a" : blas_kernel},
+      {"CUDA build", cuda_build ? "yes (CUDA " + cuda_version + ", cuDNN " + (cudnn_version.empty() ? "none" : cudnn_version) +
+                                      ", NCCL " + (nccl_version.empty() ? "none" : nccl_version) + ")"
+                                : std::string("no")},
       {"CUDA devices", std::to_string(cuda_devices)},
       {"flush-to-zero supported", flush_denormal_supported ? "yes" : "no"},
   };

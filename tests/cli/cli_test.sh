@@ -31,9 +31,11 @@ check "help lists every flag with its default" bash -c "
 check "no command is a usage error" bash -c "run 2"
 check "env prints what a bug report needs" bash -c "
   run 0 env && has '- LibTorch version: ' && has '- OpenBLAS kernel: ' && has '- CPU cores usable: ' && run 2 env --verbose"
-check "env hints at a generic OpenBLAS kernel on an AVX2 CPU" bash -c "
-  grep -qw avx2 /proc/cpuinfo || exit 0
-  OPENBLAS_CORETYPE=Prescott run 0 env && has 'OpenBLAS runs its Prescott kernels' && has 'OPENBLAS_CORETYPE='"
+# The torch wheel's LibTorch is a CUDA build (the OpenBLAS hints apply to LibTorch builds that use
+# OpenBLAS, and are tested on their own in runtime_environment_test.cpp).
+check "env names LibTorch 2.x, the CUDA build's versions and the devices" bash -c "
+  run 0 env && has '- LibTorch version: 2\.' && has '- CUDA build: yes (CUDA [0-9][0-9.]*, cuDNN [0-9][0-9.]*, NCCL [0-9][0-9.]*)' &&
+  { command -v nvidia-smi > /dev/null || has '- CUDA devices: 0'; }"
 check "unknown command" bash -c "run 2 fly && has \"unknown command 'fly'\""
 check "unknown flag suggests the closest" bash -c "run 2 train --learning_rat 1e-3 && has 'did you mean --learning_rate?'"
 check "wrong type names the flag" bash -c "run 2 train --num_train_epochs three && has '--num_train_epochs: expected a number'"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Data-parallel training end to end: two processes on 127.0.0.1, through scripts/torchrun and
+# Data-parallel training end to end: two processes on 127.0.0.1, through torchrun (.venv/bin) and
 # launched directly with the environment variables. Needs TRAINER_BIN and TRAINER_SOURCE_DIR.
 set -uo pipefail
 BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer program}
 SRC=${TRAINER_SOURCE_DIR:?set TRAINER_SOURCE_DIR}
 source "$SRC/tests/cli/lib.sh"
-TORCHRUN="$SRC/scripts/torchrun"
+TORCHRUN=${TORCHRUN:-$(dirname "$PY")/torchrun}  # PyTorch's launcher, beside the Python of .venv
 
 make_sign_dataset 512 128
 common=(train --train_file "$work/train.csv" --eval_file "$work/eval.csv" --model mlp --learning_rate 0.01 --seed 1
@@ -38,6 +38,11 @@ two_ranks() {
 
 wait_for() {  # wait_for PATH [TENTHS]: until PATH exists (default 60 s)
   for _ in $(seq "${2:-600}"); do [[ -e $1 ]] && return 0; sleep 0.1; done
+  return 1
+}
+
+wait_for_line() {  # wait_for_line FILE TEXT [TENTHS]: until FILE holds TEXT (default 60 s)
+  for _ in $(seq "${3:-600}"); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
 
@@ -138,10 +143,12 @@ check "resume under another world size: from the same step, with a warning (2 ->
 lost_rank_is_named() {
   local signal=$1 timeout=$2 port
   port=$(free_port)
-  local flags=(--max_steps 1000000 --logging_steps 100000 --eval_strategy no --save_strategy no --ddp_timeout "$timeout")
+  local flags=(--max_steps 1000000 --logging_steps 10 --eval_strategy no --save_strategy no --ddp_timeout "$timeout")
   start_rank 0 "$port" lost0 "${common[@]}" "${flags[@]}" --output_dir lost
   start_rank 1 "$port" lost1 "${common[@]}" "${flags[@]}" --output_dir lost
-  sleep 3
+  # Training has started (the rendezvous is over) once rank 0 logged a loss: on a slow machine the
+  # rendezvous alone can take seconds.
+  wait_for_line lost0.out "'loss'" || { echo "rank 0 logged no loss within 60 s"; kill -9 "$pid_lost0" "$pid_lost1"; tail -3 lost0.err; return 1; }
   local started=$SECONDS
   kill "-$signal" "$pid_lost1"
   wait "$pid_lost0"; local s0=$?
@@ -239,7 +246,10 @@ bad_launch() {
   [[ $s -eq 5 && $out == *"did not complete within --ddp_timeout 2 s"* ]] || { echo "$s: $out"; return 1; }
   out=$(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$(free_port) "$BIN" "${common[@]}" --max_steps 1 --ddp_backend nccl \
         --output_dir bad 2>&1); s=$?
-  [[ $s -eq 2 && $out == *"--ddp_backend nccl: this build of LibTorch has no NCCL"* ]] || { echo "$s: $out"; return 1; }
+  # A CUDA build of LibTorch has NCCL, and refuses it for a run on the CPU; a CPU build has none.
+  local why="this build of LibTorch has no NCCL"
+  "$BIN" env | grep -q -- '- CUDA build: yes' && why="needs CUDA devices, and this run trains on the CPU"
+  [[ $s -eq 2 && $out == *"--ddp_backend nccl: $why"* ]] || { echo "$s: $out"; return 1; }
 }
 check "bad launches: missing MASTER_ADDR (2), nobody joins (5), nccl without CUDA (2)" bad_launch
 

@@ -1,18 +1,13 @@
 #!/usr/bin/env bash
-# --report_to flyte end to end: checkpoints synced to a local folder and to an S3-compatible server
-# (s3rver from the npm registry, on 127.0.0.1) through a proxy that checks every request's SigV4
+# --report_to flyte end to end: checkpoints synced to a local folder and to moto's S3 server (from
+# PyPI, on 127.0.0.1, its access control on) through a proxy that also checks every request's SigV4
 # signature with botocore's signer; a wrong secret key refused and nothing lost (trainer sync sends
 # it later); a run killed mid-training and restarted with --flyte_prev_checkpoint resumes exactly;
 # the Log History deck opened in headless Chromium. Prints "N passed, N failed".
 set -u
 BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer executable}
 SRC=${TRAINER_SOURCE_DIR:?set TRAINER_SOURCE_DIR}
-S3RVER=${S3RVER:-$SRC/.test-tools/node_modules/.bin/s3rver}
 source "$SRC/tests/cli/lib.sh"
-if [[ ! -x $S3RVER ]]; then
-  echo "FAIL s3rver is not installed in $SRC/.test-tools (scripts/install-deps.sh --tests installs it)"
-  exit 1
-fi
 DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/t10k-images-idx3-ubyte.gz
 common=(train --train_file "$DATA" --eval_file "$DATA" --max_train_samples 3000 --max_eval_samples 500 --max_steps 60
         --logging_steps 5 --eval_strategy steps --eval_steps 20 --save_strategy steps --save_steps 20 --disable_tqdm
@@ -21,28 +16,21 @@ unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_D
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-mkdir s3data
-"$S3RVER" -d s3data -a 127.0.0.1 -p 0 --configure-bucket ckpt > s3rver.log 2>&1 &
+$PY "$SRC/tests/support/moto_s3.py" moto.json ckpt > moto.log 2>&1 &
 pids+=($!)
-for _ in $(seq 200); do grep -q "listening on" s3rver.log && break; sleep 0.05; done
-s3port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' s3rver.log)
-$PY "$SRC/tests/cli/sigv4_proxy.py" "http://127.0.0.1:$s3port" S3RVER S3RVER proxy.port proxy.log &
+for _ in $(seq 600); do [[ -s moto.json ]] && break; sleep 0.1; done
+[[ -s moto.json ]] || { echo "FAIL moto's S3 server did not start (scripts/install-deps.sh --tests installs moto): $(tail -3 moto.log)"; exit 1; }
+field() { $PY -c 'import json, sys; print(json.load(open("moto.json"))[sys.argv[1]])' "$1"; }
+s3url=$(field url) access_key=$(field access_key) secret_key=$(field secret_key)
+$PY "$SRC/tests/cli/sigv4_proxy.py" "$s3url" "$access_key" "$secret_key" proxy.port proxy.log &
 pids+=($!)
 for _ in $(seq 200); do [[ -s proxy.port ]] && break; sleep 0.05; done
-aws=(env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:$(cat proxy.port))
+aws=(env AWS_ACCESS_KEY_ID="$access_key" AWS_SECRET_ACCESS_KEY="$secret_key" AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:$(cat proxy.port))
 
-# The keys under PREFIX as s3rver stores them on disk (independently of the project's client).
-objects() { (cd s3data/ckpt 2>/dev/null && find "$1" -name '*._S3rver_object' 2>/dev/null | sed 's/\._S3rver_object$//' | sort); }
-same_as_checkpoint() {  # PREFIX CHECKPOINT_DIR: every file of the checkpoint at PREFIX/<name>/, byte for byte
-  local prefix=$1 dir=$2 name f
-  name=$(basename "$dir")
-  [[ $(cat "s3data/ckpt/$prefix/latest_checkpoint._S3rver_object" 2>/dev/null) == "$name" ]] || { echo "latest_checkpoint is not $name"; return 1; }
-  for f in $(cd "$dir" && find . -type f | sed 's|^\./||'); do
-    cmp -s "$dir/$f" "s3data/ckpt/$prefix/$name/$f._S3rver_object" || { echo "$prefix/$name/$f differs or is missing"; return 1; }
-  done
-  [[ $(objects "$prefix" | grep -c "^$prefix/checkpoint-") -eq $(cd "$dir" && find . -type f | wc -l) ]] \
-    || { echo "other checkpoints left under $prefix: $(objects "$prefix" | head)"; return 1; }
-}
+# The bucket read back with botocore (independently of the project's client).
+s3() { $PY "$SRC/tests/cli/s3_read.py" moto.json ckpt "$@"; }
+objects() { s3 keys "$1/"; }
+same_as_checkpoint() { s3 same "$1" "$2"; }  # PREFIX CHECKPOINT_DIR: the newest checkpoint whole, no other left
 
 local_sync() {
   "$BIN" "${common[@]}" --save_total_limit 1 --output_dir local --flyte_checkpoint_path "$work/dest" \
@@ -61,12 +49,12 @@ s3_sync() {
   grep -q MISMATCH proxy.log && { echo "a signature botocore does not agree with: $(grep MISMATCH proxy.log | head -3)"; return 1; }
   [[ $(grep -c " ok$" proxy.log) -ge 20 ]] || { echo "too few checked requests: $(wc -l < proxy.log)"; return 1; }
   grep -q "DELETE /ckpt/run1/checkpoint-40" proxy.log || { echo "the previous checkpoint was not deleted"; return 1; }
-  if grep -rqa S3RVER s3run/tracking; then echo "a secret is in the journal"; return 1; fi
+  if grep -rqaF -- "$secret_key" s3run/tracking; then echo "a secret is in the journal"; return 1; fi
 }
 check "s3://: every request's signature checked by botocore, the newest checkpoint whole" s3_sync
 
 wrong_secret() {
-  env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=not-the-secret AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:$(cat proxy.port) \
+  env AWS_ACCESS_KEY_ID="$access_key" AWS_SECRET_ACCESS_KEY=not-the-secret AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:$(cat proxy.port) \
     "$BIN" "${common[@]}" --output_dir badkey --flyte_checkpoint_path s3://ckpt/run2 --tracker_flush_timeout 1 > badkey.log 2>&1 \
     || { echo "training failed"; tail -5 badkey.log; return 1; }
   grep -q "SignatureDoesNotMatch\|403" badkey.log || { echo "the refusal is not reported"; tail -5 badkey.log; return 1; }
@@ -82,11 +70,11 @@ killed_then_retried() {
   "$BIN" "${run[@]}" --report_to none --output_dir whole > whole.log 2>&1 || { tail -5 whole.log; return 1; }
   "${aws[@]}" "$BIN" "${run[@]}" --output_dir attempt1 --flyte_checkpoint_path s3://ckpt/run3 > attempt1.log 2>&1 &
   local trainer=$!
-  for _ in $(seq 600); do [[ -e s3data/ckpt/run3/latest_checkpoint._S3rver_object ]] && break; sleep 0.05; done
+  for _ in $(seq 600); do s3 cat run3/latest_checkpoint > /dev/null 2>&1 && break; sleep 0.05; done
   kill -9 $trainer
   wait $trainer 2>/dev/null
   local synced
-  synced=$(cat s3data/ckpt/run3/latest_checkpoint._S3rver_object 2>/dev/null)
+  synced=$(s3 cat run3/latest_checkpoint 2>/dev/null)
   [[ -n $synced && ! -e attempt1/checkpoint-1000 ]] || { echo "no checkpoint synced before the kill, or the run ended: $synced"; return 1; }
   # Flyte's retry: a fresh container (a new output_dir) with the previous attempt's prefix.
   "${aws[@]}" "$BIN" "${run[@]}" --output_dir attempt2 --flyte_prev_checkpoint s3://ckpt/run3 \

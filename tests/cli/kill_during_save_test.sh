@@ -6,6 +6,7 @@
 set -u
 BIN=${TRAINER_BIN:?set TRAINER_BIN to the trainer executable}
 KILLS=${KILLS:-30}
+PY=${TRAINER_PYTHON:-python3}
 DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/t10k-images-idx3-ubyte.gz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -17,7 +18,7 @@ failed=0
 checked=0
 
 validate() {
-  /usr/bin/python3 - "$out" <<'PYEOF'
+  "$PY" - "$out" <<'PYEOF'
 import json, os, re, struct, sys
 run = sys.argv[1]
 bad = []

@@ -1,7 +1,8 @@
 # Shared by the end-to-end scripts in tests/cli: a scratch directory, pass/fail counting, and a
 # small learnable CSV dataset. Source it, then call `check NAME COMMAND...` and end with `summary`.
 
-PY=/usr/bin/python3
+# The Python of .venv (torch, numpy, PyYAML, botocore, moto), as ctest passes it.
+PY=${TRAINER_PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1

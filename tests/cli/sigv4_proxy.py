@@ -3,7 +3,7 @@
 AWS Signature Version 4 is recomputed with botocore's S3 signer (an implementation independent of
 the project's) from the request as it arrived and the secret key this proxy knows; a request whose
 signature does not match is answered 403 SignatureDoesNotMatch, as AWS answers it; the others are
-forwarded unchanged. (s3rver checks the key id and the header's shape, not the signature.)
+forwarded unchanged (to moto, which checks them again against its own IAM keys).
 
 usage: sigv4_proxy.py UPSTREAM_URL ACCESS_KEY SECRET_KEY PORT_FILE [LOG_FILE]
 """

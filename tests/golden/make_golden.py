@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Golden values for the C++ tests, computed with Debian's python3-torch.
+"""Golden values for the C++ tests, computed with the torch of .venv/ (the same version as the
+LibTorch the library links). The build runs it (tests/CMakeLists.txt) into build/tests/golden/:
 
-Run from anywhere: python3 tests/golden/make_golden.py
+  .venv/bin/python tests/golden/make_golden.py [OUTPUT_DIR]
+
 Writes lr_schedules.json (every lr_scheduler_type stepped through torch's own LambdaLR and
 ReduceLROnPlateau), optimizers.json (100 steps of torch.optim.AdamW, Adam and SGD in several
 configurations) and trainer_state_python.json (a trainer_state.json written the way the
@@ -12,10 +14,11 @@ the C++ code; torch supplies the stepping semantics.
 import json
 import math
 import os
+import sys
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 
 
 def warm(k, w):

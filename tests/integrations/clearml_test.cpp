@@ -251,7 +251,7 @@ INSTANTIATE_TEST_SUITE_P(Faults, ClearMLFaultTest, ::testing::ValuesIn(testing::
 std::string python_unzip(const fs::path& zip) {
   static int n = 0;
   const fs::path out = fs::temp_directory_path() / ("trainer-unzip-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".txt");
-  const std::string cmd = "/usr/bin/python3 -c \"import zipfile, sys; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+  const std::string cmd = std::string(TRAINER_PYTHON) + " -c \"import zipfile, sys; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
                           "print(';'.join(n + '=' + z.read(n).decode() for n in z.namelist()), end='')\" '" + zip.string() + "' > '" +
                           out.string() + "'";
   EXPECT_EQ(std::system(cmd.c_str()), 0);

@@ -412,7 +412,7 @@ TEST_F(MlflowTest, FileStoreIsWhatMlflowsFileStoreReads) {
   Json points = Json::array();
   for (const auto& [key, step, value] : r.logged) points.push_back({key, step, value});
   std::ofstream(expected) << points.dump();
-  const std::string command = "/usr/bin/python3 " + reader + " " + (tmp.path() / "mlruns").string() + " local mock-run " + expected.string();
+  const std::string command = std::string(TRAINER_PYTHON) + " " + reader + " " + (tmp.path() / "mlruns").string() + " local mock-run " + expected.string();
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
 }
 

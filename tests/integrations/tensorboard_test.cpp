@@ -38,7 +38,7 @@ std::vector<fs::path> event_files(const fs::path& dir) {
 // Runs the independent Python reader; fails the test if it rejects the file.
 Json read_with_python(const fs::path& file) {
   const std::string script = std::string(TRAINER_SOURCE_DIR) + "/tests/integrations/read_tfevents.py";
-  const std::string command = "python3 '" + script + "' '" + file.string() + "' 2>&1";
+  const std::string command = std::string(TRAINER_PYTHON) + " '" + script + "' '" + file.string() + "' 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string out;
   char buf[4096];

@@ -1,5 +1,6 @@
-// S3Client against s3rver on 127.0.0.1: a multipart upload read back from s3rver's own files, list,
-// get, delete; and the environment's variables parsed in one place with errors that name them.
+// S3Client against moto's S3 server on 127.0.0.1 (signatures checked): a multipart upload read back
+// with botocore, list, get, delete, a wrong key refused; and the environment's variables parsed in
+// one place with errors that name them.
 #include "trainer/net/s3_client.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +8,7 @@
 #include <fstream>
 
 #include "test_support.h"
-#include "s3rver_process.h"
+#include "moto_s3_process.h"
 #include "scoped_env.h"
 #include "trainer/core/argument_spec.h"
 
@@ -16,17 +17,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-S3Settings local_settings(const std::string& url) {
+S3Settings local_settings(const testing::MotoS3Process& server) {
   S3Settings s;
-  s.endpoint_url = url;
-  s.credentials = {"S3RVER", "S3RVER", ""};
+  s.endpoint_url = server.url();
+  s.credentials = {server.access_key(), server.secret_key(), ""};
   return s;
 }
 
 TEST(S3Client, MultipartUploadListGetDelete) {
   testing::TempDir tmp;
-  testing::S3rverProcess server(tmp.path() / "s3", "bkt");
-  S3Settings settings = local_settings(server.url());
+  testing::MotoS3Process server(tmp.path() / "s3", "bkt");
+  S3Settings settings = local_settings(server);
   settings.multipart_threshold = 6u << 20;
   settings.part_size = 5u << 20;  // S3's smallest: three parts for 12 MiB and a bit
   S3Client client(settings);
@@ -36,7 +37,7 @@ TEST(S3Client, MultipartUploadListGetDelete) {
   std::ofstream(tmp.path() / "big.bin", std::ios::binary) << big;
   const HttpResponse put = client.put_object("bkt", "run/checkpoint-1/model.safetensors", tmp.path() / "big.bin");
   ASSERT_TRUE(put.ok()) << put.status << " " << put.error << " " << put.body;
-  EXPECT_EQ(server.object_file("run/checkpoint-1/model.safetensors"), big);
+  EXPECT_EQ(server.object("run/checkpoint-1/model.safetensors"), big);
   ASSERT_TRUE(client.put_bytes("bkt", "run/latest checkpoint", "checkpoint-1").ok());  // a key to encode
   ASSERT_TRUE(client.put_bytes("bkt", "other/x", "y").ok());
 
@@ -55,14 +56,18 @@ TEST(S3Client, MultipartUploadListGetDelete) {
   EXPECT_FALSE(fs::exists(tmp.path() / "gone"));
 }
 
-TEST(S3Client, AnUnknownKeyIsRefused) {
+TEST(S3Client, AnUnknownKeyOrAWrongSecretIsRefused) {
   testing::TempDir tmp;
-  testing::S3rverProcess server(tmp.path() / "s3", "bkt");
-  S3Settings settings = local_settings(server.url());
+  testing::MotoS3Process server(tmp.path() / "s3", "bkt");
+  S3Settings settings = local_settings(server);
   settings.credentials = {"NOT-A-KEY", "whatever", ""};
-  const HttpResponse r = S3Client(settings).put_bytes("bkt", "k", "v");
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(server.object_file("k"), "");
+  const HttpResponse unknown = S3Client(settings).put_bytes("bkt", "k", "v");
+  EXPECT_EQ(unknown.status, 403);
+  settings.credentials = {server.access_key(), "not-the-secret", ""};
+  const HttpResponse forged = S3Client(settings).put_bytes("bkt", "k", "v");
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_NE(forged.body.find("SignatureDoesNotMatch"), std::string::npos) << forged.body;
+  EXPECT_EQ(server.object("k"), "");
 }
 
 TEST(S3Settings, TheVariablesAreReadAndCheckedByName) {

@@ -59,7 +59,7 @@ inline std::string read_file(const std::filesystem::path& path) {
 }
 
 inline std::filesystem::path golden(const std::string& name) {
-  return std::filesystem::path(TRAINER_SOURCE_DIR) / "tests" / "golden" / name;
+  return std::filesystem::path(TRAINER_BINARY_DIR) / "tests" / "golden" / name;  // made by the build (golden_values)
 }
 
 }  // namespace trainer::testing

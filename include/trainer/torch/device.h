@@ -35,18 +35,19 @@ class FlushDenormalScope {
   bool previous_;
 };
 
-// Mixed precision for the forward pass while alive: bfloat16 autocast on the CPU or CUDA when
-// `enabled` (--bf16); nothing otherwise. Restores the previous state when destroyed.
+// Mixed precision for the forward pass while alive: autocast to `dtype` (bfloat16 for --bf16;
+// float16 on CUDA) on the device's type when `enabled`; nothing otherwise. Restores the previous
+// state when destroyed.
 class AutocastScope {
  public:
-  AutocastScope(bool enabled, const torch::Device& device);
+  AutocastScope(bool enabled, const torch::Device& device, at::ScalarType dtype = at::kBFloat16);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
   bool active_ = false;
-  bool cuda_ = false;
+  c10::DeviceType device_type_ = c10::DeviceType::CPU;
   bool previous_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };

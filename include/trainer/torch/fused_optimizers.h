@@ -2,8 +2,9 @@
 // Fused optimizers: AdamW, Adam and SGD that update each parameter in a single pass over the
 // parameter, its gradient and its moments, vectorised and split across threads (at::parallel_for).
 // They derive from LibTorch's optimizers: same options, same state objects, so checkpoints and
-// anything that reads optimizer.state() treat them alike. Parameters that are not contiguous
-// float32 CPU tensors (GPU ones, say) take LibTorch's own update.
+// anything that reads optimizer.state() treat them alike. AdamW and Adam on the parameters of one
+// CUDA device run PyTorch's multi-tensor fused kernels (torch.optim.AdamW(fused=True)); anything
+// else that is not contiguous float32 on the CPU takes LibTorch's own update.
 
 #include <vector>
 

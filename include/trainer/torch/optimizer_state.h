@@ -15,6 +15,9 @@
 
 namespace trainer {
 
+// The key under which LibTorch's optimizers file a parameter's state (Optimizer::state()).
+inline void* optimizer_state_key(const torch::Tensor& parameter) { return parameter.unsafeGetTensorImpl(); }
+
 struct OptimizerSnapshot {
   NamedTensors tensors;  // copies on the CPU, independent of the live optimizer
   Json meta;             // {"type": ..., "steps": {index: n}, "group_lrs": [...]}

@@ -57,13 +57,37 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const ProcessInfo& proces
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
+// Since LibTorch 2.0 Gloo and NCCL are backends of a ProcessGroup, which routes each collective to
+// the backend registered for its tensors' device type.
+c10::intrusive_ptr<c10d::ProcessGroup> group_of(const c10::intrusive_ptr<c10d::Store>& store, const ProcessInfo& process,
+                                                c10d::ProcessGroup::BackendType type, const c10::intrusive_ptr<c10d::Backend>& backend,
+                                                std::initializer_list<c10::DeviceType> device_types) {
+  auto group = c10::make_intrusive<c10d::ProcessGroup>(store, static_cast<int>(process.rank), static_cast<int>(process.world_size));
+  group->setDefaultBackend(type);
+  for (auto device_type : device_types) group->setBackend(device_type, type, backend);
+  return group;
+}
+
 c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, const ProcessInfo& process,
                                                   milliseconds timeout) {
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   options->devices.push_back(gloo_device(process));
-  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(process.rank), static_cast<int>(process.world_size),
-                                                     options);
+  auto backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(process.rank),
+                                                             static_cast<int>(process.world_size), options);
+  // Gloo reduces CUDA tensors too (through host copies), as torch.distributed's "gloo" does.
+  return group_of(store, process, c10d::ProcessGroup::BackendType::GLOO, backend, {c10::DeviceType::CPU, c10::DeviceType::CUDA});
 }
+
+#ifdef TRAINER_WITH_NCCL
+c10::intrusive_ptr<c10d::ProcessGroup> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, const ProcessInfo& process,
+                                                  milliseconds timeout) {
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = timeout;
+  auto backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, static_cast<int>(process.rank),
+                                                             static_cast<int>(process.world_size), options);
+  return group_of(store, process, c10d::ProcessGroup::BackendType::NCCL, backend, {c10::DeviceType::CUDA});
+}
+#endif
 
 c10d::AllreduceOptions reduce_options(ProcessGroup::Reduce op) {
   c10d::AllreduceOptions options;
@@ -78,6 +102,14 @@ bool nccl_available() {
   return true;
 #else
   return false;
+#endif
+}
+
+std::string linked_nccl_version() {
+#ifdef TRAINER_WITH_NCCL
+  return c10d::getNcclVersion();
+#else
+  return "";
 #endif
 }
 
@@ -224,6 +256,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const ProcessInfo& process, std
   // A hung peer is found out within --ddp_timeout: a collective waits 3/4 of it, the diagnosis
   // at most 1/8 (and 2 s), which leaves time to exit.
   const auto total = std::chrono::duration_cast<milliseconds>(timeout);
+  const auto deadline = Clock::now() + total;
   impl->timeout = total * 3 / 4;
   impl->window = std::min<milliseconds>(milliseconds(2000), total / 8);
   const std::string where = impl->store_description();
@@ -249,18 +282,21 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const ProcessInfo& process, std
   // Keys of earlier torchrun attempts stay in the agent's store: each attempt has its own prefix.
   impl->store = c10::make_intrusive<c10d::PrefixStore>("/trainer/attempt_" + std::to_string(process.restart_count), tcp);
   try {
+    // The rendezvous as a whole honours --ddp_timeout: the backends connect within what the store's
+    // rendezvous left of it (a peer stopped in between is found out in time), then collectives get
+    // their own share.
+    const auto left = std::max(milliseconds(500), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+    c10d::StoreTimeoutGuard connecting(*tcp, left);
     if (impl->backend == DdpBackend::nccl) {
 #ifdef TRAINER_WITH_NCCL
-      auto options = c10d::ProcessGroupNCCL::Options::create();
-      options->timeout = impl->timeout;
-      impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, static_cast<int>(process.rank),
-                                                                static_cast<int>(process.world_size), options);
-      impl->host_group = gloo_group(c10::make_intrusive<c10d::PrefixStore>("host", impl->store), process, impl->timeout);
+      impl->group = nccl_group(impl->store, process, impl->timeout);
+      impl->host_group = gloo_group(c10::make_intrusive<c10d::PrefixStore>("host", impl->store), process, left);
 #endif
     } else {
-      impl->group = gloo_group(impl->store, process, impl->timeout);
+      impl->group = gloo_group(impl->store, process, left);
       impl->host_group = impl->group;
     }
+    impl->host_group->getDefaultBackend()->setTimeout(impl->timeout);
   } catch (const std::exception& e) {
     throw DistributedError("the rendezvous at " + where + " did not complete within --ddp_timeout " + std::to_string(timeout.count()) +
                            " s (" + process.describe() + "): its " + to_string(impl->backend) +

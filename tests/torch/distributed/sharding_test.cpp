@@ -1,4 +1,4 @@
-// Each rank's share of the data, as torch's DistributedSampler gives it (values from PyTorch 1.13:
+// Each rank's share of the data, as torch's DistributedSampler gives it (its values, the same in every version:
 // DistributedSampler(range(10), num_replicas=3, rank=r, shuffle=False)).
 
 #include <gtest/gtest.h>

@@ -35,6 +35,8 @@ class DistributedError : public std::runtime_error {
 DdpBackend resolve_ddp_backend(std::optional<DdpBackend> requested, const torch::Device& device);
 // Whether LibTorch was built with NCCL (decided when this library was compiled).
 bool nccl_available();
+// The version of the NCCL library in the link ("2.28.9"); empty without NCCL.
+std::string linked_nccl_version();
 
 // An all-reduce in flight.
 class PendingReduction {
