@@ -160,6 +160,25 @@ lost_rank_is_named() {
 check "SIGKILL of rank 1: rank 0 exits 5 at once, naming rank 1" lost_rank_is_named KILL 30
 check "rank 1 hangs (SIGSTOP): rank 0 exits 5 within --ddp_timeout, naming rank 1" lost_rank_is_named STOP 8
 
+# A rank stopped while the rendezvous is under way (the store, then the process group's connections):
+# the rendezvous as a whole honours --ddp_timeout. Rank 1 is stopped as soon as its process exists,
+# wherever it then is; rank 0 gives up within the timeout plus 1 s for its start-up (loading
+# LibTorch and the data) before the rendezvous begins.
+stopped_during_rendezvous() {
+  local timeout=6 port started took
+  port=$(free_port)
+  started=$(date +%s%N)
+  start_rank 0 "$port" early0 "${common[@]}" --max_steps 5 --ddp_timeout "$timeout" --output_dir early_stop
+  start_rank 1 "$port" early1 "${common[@]}" --max_steps 5 --ddp_timeout "$timeout" --output_dir early_stop
+  kill -STOP "$pid_early1"
+  wait "$pid_early0"; local s0=$?
+  took=$((($(date +%s%N) - started) / 1000000))
+  kill -9 "$pid_early1" 2>/dev/null; wait "$pid_early1" 2>/dev/null
+  echo "rank 0 exited with $s0 after ${took} ms (--ddp_timeout $timeout): $(tail -1 early0.err)"
+  [[ $s0 -eq 5 && $took -le $(((timeout + 1) * 1000)) ]] && ! grep -q "terminate called\|Traceback\|Exception raised from" early0.err
+}
+check "rank 1 stopped during the rendezvous: rank 0 exits 5 within --ddp_timeout" stopped_during_rendezvous
+
 # Rank 0 serves the store: when it fails on its own (here a save over the file size limit), rank 1
 # still learns why before the store goes.
 store_host_failure_is_named() {

@@ -1,6 +1,6 @@
 #pragma once
 // S3Client: the few S3 calls checkpoint sync needs, on the project's HttpClient and SigV4 signer,
-// against AWS or any S3-compatible store (AWS_ENDPOINT_URL: MinIO, Ceph, s3rver, ...):
+// against AWS or any S3-compatible store (AWS_ENDPOINT_URL: MinIO, Ceph, moto, ...):
 //   put_object     one PUT, or a multipart upload (create, parts, complete; aborted on failure)
 //                  for files of at least multipart_threshold bytes
 //   get_object     to a file (written whole, then renamed into place)

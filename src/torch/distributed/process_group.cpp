@@ -268,7 +268,10 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const ProcessInfo& process, std
     options.isServer = process.rank == 0 && !process.agent_store;
     options.numWorkers = static_cast<size_t>(process.world_size);
     options.waitWorkers = !process.agent_store;
-    options.timeout = std::chrono::duration_cast<milliseconds>(timeout);
+    // The store's wait for every rank overshoots its timeout by a second or so (it connects to
+    // itself first, then polls): it gets the collectives' share, so that the whole rendezvous
+    // still ends within --ddp_timeout.
+    options.timeout = impl->timeout;
     tcp = c10::make_intrusive<c10d::TCPStore>(process.master_addr, options);
   } catch (const std::exception& e) {
     const std::string cause = error_text(e);
