@@ -14,9 +14,13 @@ set(TRAINER_PYTHON ${_trainer_default_python} CACHE FILEPATH
 
 # A macro, so that find_package's variables (TORCH_LIBRARIES, ...) land in the caller's scope.
 macro(trainer_find_torch)
+  # A LibTorch the user named (Torch_DIR, or among CMAKE_PREFIX_PATH's prefixes) comes first; the
+  # prefixes may also name only other dependencies (scripts/gpu-check.sh does), and then torch's
+  # own is used.
   if(Torch_DIR OR CMAKE_PREFIX_PATH OR DEFINED ENV{Torch_DIR} OR DEFINED ENV{CMAKE_PREFIX_PATH})
-    find_package(Torch REQUIRED)
-  else()
+    find_package(Torch QUIET)
+  endif()
+  if(NOT Torch_FOUND)
     execute_process(COMMAND ${TRAINER_PYTHON} -c "import torch.utils; print(torch.utils.cmake_prefix_path)"
                     OUTPUT_VARIABLE _trainer_torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
                     RESULT_VARIABLE _trainer_torch_failed ERROR_QUIET)
