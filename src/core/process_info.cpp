@@ -52,7 +52,7 @@ ProcessInfo ProcessInfo::from_environment() {
   const char* addr = env_text("MASTER_ADDR");
   if (!addr)
     throw ArgumentError("environment variable MASTER_ADDR is not set, but WORLD_SIZE=" + std::to_string(p.world_size) +
-                        ": set it (and MASTER_PORT) to rank 0's host, or launch with scripts/torchrun");
+                        ": set it (and MASTER_PORT) to rank 0's host, or launch with torchrun (.venv/bin/torchrun)");
   p.master_addr = addr;
   p.master_port = env_int("MASTER_PORT", -1);
   if (p.master_port < 1 || p.master_port > 65535)

@@ -1,6 +1,7 @@
 #include "trainer/torch/distributed/gradient_reducer.h"
 
 #include <mutex>
+#include <utility>
 
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
@@ -38,7 +39,10 @@ struct GradientReducer::State {
   std::vector<Slot> slots;
   std::vector<Bucket> buckets;
   // The grad accumulators, kept alive with the hooks registered on them (autograd holds them weakly).
-  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks;
+  // Their pointer type is whatever LibTorch hands out: std::shared_ptr up to 2.14, c10::intrusive_ptr
+  // from 2.15.
+  using AccumulatorPtr = decltype(torch::autograd::impl::grad_accumulator(std::declval<const torch::Tensor&>()));
+  std::vector<std::pair<AccumulatorPtr, uintptr_t>> hooks;
   std::mutex mutex;  // hooks of CUDA parameters run on autograd's device threads
   bool armed = false;
   size_t next_to_launch = 0;
