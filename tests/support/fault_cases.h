@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ struct FaultCase {
   const char* name;
   std::function<void(HttpTestServer&)> inject;
 };
+
+// GoogleTest prints a parameter into the test's name in ctest ("GetParam() = DownAtStart"): the
+// case's name, not its bytes.
+inline void PrintTo(const FaultCase& fault, std::ostream* out) { *out << fault.name; }
 
 // `slow_ms`: the latency of the slow case (per request: trackers that send one item per request
 // need less to show the same).
