@@ -184,33 +184,40 @@ torch::Tensor run_closure(torch::optim::Optimizer::LossClosure& closure) {
   return loss;
 }
 
+// Where an Adam-family step runs: the one-pass CPU loop, PyTorch's CUDA kernels, or LibTorch's own.
+enum class AdamPath { cpu_loop, cuda_kernels, libtorch };
+
+template <typename Options>
+AdamPath adam_path(const std::vector<torch::optim::OptimizerParamGroup>& groups) {
+  if (all_fusable<Options>(groups)) return AdamPath::cpu_loop;
+  return on_one_cuda_device(groups) ? AdamPath::cuda_kernels : AdamPath::libtorch;
+}
+
+template <typename State, typename Options>
+void fused_adam_step(AdamPath path, std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStates& states, bool decoupled) {
+  if (path == AdamPath::cpu_loop)
+    adam_step<State, Options>(groups, states, decoupled);
+  else
+    adam_step_multi_tensor<State, Options>(groups, states, decoupled);
+}
+
 }  // namespace
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
-  using State = torch::optim::AdamWParamState;
-  using Options = torch::optim::AdamWOptions;
-  const bool on_cpu = all_fusable<Options>(param_groups_);
-  if (!on_cpu && !on_one_cuda_device(param_groups_)) return torch::optim::AdamW::step(closure);
+  const auto path = adam_path<torch::optim::AdamWOptions>(param_groups_);
+  if (path == AdamPath::libtorch) return torch::optim::AdamW::step(closure);
   torch::NoGradGuard no_grad;
   auto loss = run_closure(closure);
-  if (on_cpu)
-    adam_step<State, Options>(param_groups_, state_, /*decoupled=*/true);
-  else
-    adam_step_multi_tensor<State, Options>(param_groups_, state_, /*decoupled=*/true);
+  fused_adam_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(path, param_groups_, state_, /*decoupled=*/true);
   return loss;
 }
 
 torch::Tensor FusedAdam::step(LossClosure closure) {
-  using State = torch::optim::AdamParamState;
-  using Options = torch::optim::AdamOptions;
-  const bool on_cpu = all_fusable<Options>(param_groups_);
-  if (!on_cpu && !on_one_cuda_device(param_groups_)) return torch::optim::Adam::step(closure);
+  const auto path = adam_path<torch::optim::AdamOptions>(param_groups_);
+  if (path == AdamPath::libtorch) return torch::optim::Adam::step(closure);
   torch::NoGradGuard no_grad;
   auto loss = run_closure(closure);
-  if (on_cpu)
-    adam_step<State, Options>(param_groups_, state_, /*decoupled=*/false);
-  else
-    adam_step_multi_tensor<State, Options>(param_groups_, state_, /*decoupled=*/false);
+  fused_adam_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(path, param_groups_, state_, /*decoupled=*/false);
   return loss;
 }
 

@@ -28,7 +28,7 @@ for _ in $(seq 200); do [[ -s proxy.port ]] && break; sleep 0.05; done
 aws=(env AWS_ACCESS_KEY_ID="$access_key" AWS_SECRET_ACCESS_KEY="$secret_key" AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:$(cat proxy.port))
 
 # The bucket read back with botocore (independently of the project's client).
-s3() { $PY "$SRC/tests/cli/s3_read.py" moto.json ckpt "$@"; }
+s3() { $PY "$SRC/tests/support/s3_read.py" moto.json ckpt "$@"; }
 objects() { s3 keys "$1/"; }
 same_as_checkpoint() { s3 same "$1" "$2"; }  # PREFIX CHECKPOINT_DIR: the newest checkpoint whole, no other left
 

@@ -1,8 +1,8 @@
 #pragma once
 // MotoS3Process: moto's S3 server (PyPI's moto, in .venv/) on 127.0.0.1 with its access control on
 // and the buckets named, for as long as the object lives (tests/support/moto_s3.py). Requests
-// must be signed with credentials() or moto refuses them as AWS would. object() reads an object
-// back with botocore, a client independent of the project's.
+// must be signed with the key it made or moto refuses them as AWS would. object() reads an
+// object back with botocore, a client independent of the project's.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -62,19 +62,15 @@ class MotoS3Process {
   const std::string& access_key() const { return access_key_; }
   const std::string& secret_key() const { return secret_key_; }
 
-  // The object's bytes as botocore reads them from moto ("" when there is none).
+  // The object's bytes as botocore reads them from moto ("" when there is none), through
+  // tests/support/s3_read.py, which the shell tests use too.
   std::string object(const std::string& key) const {
     static int n = 0;
     const auto out = dir_ / ("object-" + std::to_string(n++));
-    const std::string command = std::string(TRAINER_PYTHON) +
-                                " -c 'import sys, boto3, botocore\n"
-                                "s3 = boto3.client(\"s3\", endpoint_url=sys.argv[1], region_name=\"us-east-1\", "
-                                "aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])\n"
-                                "try:\n  data = s3.get_object(Bucket=sys.argv[4], Key=sys.argv[5])[\"Body\"].read()\n"
-                                "except botocore.exceptions.ClientError:\n  data = b\"\"\n"
-                                "open(sys.argv[6], \"wb\").write(data)' " +
-                                url_ + " " + access_key_ + " '" + secret_key_ + "' " + bucket_ + " '" + key + "' '" + out.string() + "'";
-    if (std::system(command.c_str()) != 0) throw std::runtime_error("botocore could not read " + key + " from moto");
+    const std::string command = std::string(TRAINER_PYTHON) + " " + TRAINER_SOURCE_DIR + "/tests/support/s3_read.py '" +
+                                (dir_ / "moto.json").string() + "' " + bucket_ + " cat '" + key + "' > '" + out.string() + "'";
+    const int status = std::system(command.c_str());  // 1: no such object, and `out` stays empty
+    (void)status;
     std::ifstream in(out, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }

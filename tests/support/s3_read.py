@@ -6,7 +6,8 @@ usage: s3_read.py INFO_FILE BUCKET keys PREFIX        the keys under PREFIX, one
        s3_read.py INFO_FILE BUCKET same PREFIX DIR    exit 0 when PREFIX/latest_checkpoint names DIR's
                                                       folder, every file of DIR is at PREFIX/<name>/
                                                       byte for byte, and no other checkpoint is left
-INFO_FILE is what tests/support/moto_s3.py wrote (url and credentials).
+INFO_FILE is what tests/support/moto_s3.py wrote (url and credentials). Used by tests/cli/flyte_test.sh
+and tests/support/moto_s3_process.h.
 """
 import json
 import os
