@@ -5,14 +5,22 @@
 
 #include <trainer/torch/runtime_environment.h>
 
-#include "train_command.h"
+#include "trainer/core/argument_parser.h"
+#include "trainer/core/exit_codes.h"
 
 namespace trainer::cli {
 
 int run_env(const std::vector<std::string>& args) {
-  if (!args.empty()) {
-    std::fprintf(stderr, "trainer env: takes no arguments\n");
+  ArgumentParser parser("trainer env", "Prints the versions, CPU, threads, BLAS kernel and devices a bug report needs.");
+  try {
+    parser.parse(args);
+  } catch (const ArgumentError& e) {
+    std::fprintf(stderr, "trainer env: error: %s (it takes no arguments)\n", e.command_line_message().c_str());
     return kUsageError;
+  }
+  if (parser.help_requested()) {
+    std::fputs(parser.help().c_str(), stdout);
+    return kOk;
   }
   const auto env = RuntimeEnvironment::detect();
   std::printf("Copy and paste the text below into your bug report.\n\n");

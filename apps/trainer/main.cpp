@@ -8,6 +8,8 @@
 #include "report_command.h"
 #include "sync_command.h"
 #include "train_command.h"
+#include "trainer/core/exit_codes.h"
+#include "trainer/integrations/builtin_integrations.h"
 
 namespace {
 
@@ -30,10 +32,12 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The program composes the loop with the trackers: --report_to resolves through their registry.
+  trainer::install_builtin_integrations();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? trainer::cli::kUsageError : trainer::cli::kOk;
+    return args.empty() ? trainer::kUsageError : trainer::kOk;
   }
   const std::string command = args[0];
   args.erase(args.begin());
@@ -42,5 +46,5 @@ int main(int argc, char** argv) {
   if (command == "env") return trainer::cli::run_env(args);
   if (command == "sync") return trainer::cli::run_sync(args);
   std::fprintf(stderr, "trainer: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-  return trainer::cli::kUsageError;
+  return trainer::kUsageError;
 }

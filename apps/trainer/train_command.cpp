@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <trainer/trainer.h>
+#include "trainer/core/exit_codes.h"
 
 namespace trainer::cli {
 namespace {
@@ -118,7 +119,7 @@ std::optional<int> parse_command_line(const std::vector<std::string>& tokens, Tr
   try {
     parser.parse(tokens);
     if (parser.help_requested()) {
-      std::cout << parser.help();
+      std::cout << parser.help() << "\n" << integrations_help();
       return kOk;
     }
     // Without evaluation data (--train_file alone) the job's per-epoch evaluation is dropped,

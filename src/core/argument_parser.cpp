@@ -112,10 +112,12 @@ void ArgumentParser::parse(const std::vector<std::string>& tokens) {
   }
   if (help_requested_) return;
   // Pass 2: flags, in order.
+  size_t positionals_filled = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto& t = tokens[i];
     if (!is_flag_token(t)) {
-      throw ArgumentError("unexpected value '" + t + "': values follow a flag, as in --learning_rate 3e-4");
+      fill_positional(t, positionals_filled);
+      continue;
     }
     std::string name = t.substr(2);
     std::vector<std::string> values;
@@ -141,6 +143,22 @@ void ArgumentParser::parse(const std::vector<std::string>& tokens) {
     spec->set(values);
     given_.insert(name);
   }
+  if (positionals_filled < positionals_.size()) {
+    const Positional& missing = positionals_[positionals_filled];
+    throw ArgumentError("expected " + missing.name + " (" + missing.help + ")");
+  }
+}
+
+void ArgumentParser::add_positional(std::string name, std::string* target, std::string help) {
+  positionals_.push_back({std::move(name), target, std::move(help)});
+}
+
+void ArgumentParser::fill_positional(const std::string& token, size_t& filled) {
+  if (positionals_.empty())
+    throw ArgumentError("unexpected value '" + token + "': values follow a flag, as in --learning_rate 3e-4");
+  if (filled == positionals_.size())
+    throw ArgumentError("expected one " + positionals_.back().name + ", got a second one: '" + token + "'");
+  *positionals_[filled++].target = token;
 }
 
 void ArgumentParser::apply_config_file(const std::filesystem::path& path) {
@@ -190,9 +208,13 @@ void ArgumentParser::apply_config_value(const std::string& key, const Json& valu
 
 std::string ArgumentParser::help() const {
   std::ostringstream out;
-  out << "usage: " << program_ << " [--config FILE] [--FLAG VALUE ...]\n";
+  out << "usage: " << program_;
+  for (const auto& p : positionals_) out << " " << p.name;
+  out << " [--config FILE] [--FLAG VALUE ...]\n";
   if (!description_.empty()) out << "\n" << description_ << "\n";
-  out << "\n  --config FILE  JSON or YAML file of flag names to values; flags on the command line win\n";
+  out << "\n";
+  for (const auto& p : positionals_) out << "  " << p.name << "  " << p.help << "\n";
+  out << "  --config FILE  JSON or YAML file of flag names to values; flags on the command line win\n";
   for (size_t i = 0; i < specs_.size(); ++i) {
     const auto& s = specs_[i];
     out << "  --" << s.name << " " << s.type << " (default: " << defaults_[i] << ")\n      " << s.help << "\n";

@@ -1,87 +1,77 @@
 #include "trainer/integrations/registry.h"
 
+#include <algorithm>
+#include <mutex>
+
 #include "trainer/core/argument_spec.h"
-#include "trainer/integrations/clearml/clearml_tracker.h"
-#include "trainer/integrations/codecarbon/codecarbon_callback.h"
-#include "trainer/integrations/comet/comet_tracker.h"
-#include "trainer/integrations/dvclive/dvclive_callback.h"
-#include "trainer/integrations/flyte/flyte_callback.h"
-#include "trainer/integrations/log_history_file_callback.h"
-#include "trainer/integrations/mlflow/mlflow_settings.h"
-#include "trainer/integrations/mlflow/mlflow_tracker.h"
-#include "trainer/integrations/neptune/neptune_callback.h"
+#include "trainer/core/callback.h"
+#include "trainer/core/json.h"
 #include "trainer/tracking/record_sender.h"
-#include "trainer/integrations/report/report_callback.h"
-#include "trainer/integrations/tensorboard/tensorboard_callback.h"
-#include "trainer/integrations/trackio/trackio_tracker.h"
-#include "trainer/integrations/wandb/wandb_tracker.h"
 
 namespace trainer {
 namespace {
 
-// The integrations this library ships, in the order `all` adds them.
-std::vector<Integration> builtin_integrations() {
-  // None needs more than a writable directory, so each is available wherever the library runs.
-  return {
-      {"dvclive", nullptr, [] { return std::make_shared<DVCLiveCallback>(); }, nullptr, nullptr},
-      {"tensorboard", nullptr, [] { return std::make_shared<TensorBoardCallback>(); }, nullptr, nullptr},
-      {"codecarbon", nullptr, [] { return std::make_shared<CodeCarbonCallback>(); }, nullptr, nullptr},
-      {"log_history", nullptr, [] { return std::make_shared<LogHistoryFileCallback>(); }, nullptr, nullptr},
-      {"report", nullptr, [] { return std::make_shared<ReportCallback>(); }, nullptr, nullptr},
-      // The MLflow family joins `all` only when a tracking URI says where runs go (else `all` would
-      // leave an mlruns/ folder in the working directory); named, each works without one.
-      {"mlflow", nullptr, make_mlflow_callback,
-       [] { return !env_string("MLFLOW_TRACKING_URI").empty() && !env_flag("DISABLE_MLFLOW_INTEGRATION"); },
-       mlflow_sender_for_journal},
-      // The original adds azure_ml to `all` only when mlflow is not installed; mlflow always is here.
-      {"azure_ml", nullptr, make_azureml_callback, [] { return false; }, mlflow_sender_for_journal},
-      {"dagshub", nullptr, make_dagshub_callback, [] { return false; }, mlflow_sender_for_journal},
-      {"wandb", nullptr, make_wandb_callback, wandb_in_all, wandb_sender_for_journal},
-      {"comet_ml", nullptr, make_comet_callback, comet_in_all, comet_sender_for_journal},
-      // Joins `all` only with TRACKIO_DIR (else `all` would write into ~/.cache/huggingface).
-      {"clearml", nullptr, make_clearml_callback, clearml_in_all, clearml_sender_for_journal},
-      {"trackio", nullptr, make_trackio_callback, trackio_in_all, nullptr},
-      // Deprecated (the hosted service shut down on 2026-03-05): used only when named, as the original.
-      // Inside a Flyte execution only (FLYTE_INTERNAL_EXECUTION_ID), as a task's runs elsewhere have nowhere to sync.
-      {"flyte", nullptr, make_flyte_callback, flyte_in_all, flyte_sender_for_journal},
-      {"neptune", nullptr, make_neptune_callback, [] { return false; }, nullptr},
-  };
+struct Registry {
+  std::mutex mutex;
+  std::vector<Integration> integrations;
+};
+
+Registry& registry() {
+  static Registry r{{}, [] {
+                      std::vector<Integration> all = builtin_integrations();
+                      std::stable_sort(all.begin(), all.end(),
+                                       [](const Integration& a, const Integration& b) { return a.position < b.position; });
+                      return all;
+                    }()};
+  return r;
 }
 
-std::vector<Integration>& registry() {
-  static std::vector<Integration> integrations = builtin_integrations();
-  return integrations;
+const Integration* find(const std::vector<Integration>& all, const std::string& name) {
+  for (const auto& i : all)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+[[noreturn]] void unknown_name(const std::vector<Integration>& all, const std::string& name) {
+  if (name == "none" || name == "all") throw ArgumentError("--report_to: '" + name + "' cannot be combined with other names");
+  std::vector<std::string> valid = {"none", "all"};
+  for (const auto& i : all) valid.push_back(i.name);
+  std::string list;
+  for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+  std::string msg = "--report_to: '" + name + "' is not an available integration; valid: " + list;
+  const auto near = closest_match(name, valid);
+  if (!near.empty() && near != name) msg += " (did you mean '" + near + "'?)";
+  throw ArgumentError(msg);
 }
 
 }  // namespace
 
-void register_integration(Integration integration) { registry().push_back(std::move(integration)); }
+void register_integration(Integration integration) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  const auto after = std::upper_bound(r.integrations.begin(), r.integrations.end(), integration.position,
+                                      [](int position, const Integration& i) { return position < i.position; });
+  r.integrations.insert(after, std::move(integration));
+}
 
-const std::vector<Integration>& registered_integrations() { return registry(); }
+std::vector<Integration> registered_integrations() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.integrations;
+}
 
 std::vector<std::shared_ptr<TrainerCallback>> integration_callbacks(const std::vector<std::string>& report_to) {
   std::vector<std::shared_ptr<TrainerCallback>> out;
   if (report_to.empty() || (report_to.size() == 1 && report_to[0] == "none")) return out;
+  const std::vector<Integration> all = registered_integrations();
   if (report_to.size() == 1 && report_to[0] == "all") {
-    for (const auto& i : registry())
+    for (const auto& i : all)
       if ((!i.available || i.available()) && (!i.in_all || i.in_all())) out.push_back(i.make());
     return out;
   }
-  std::vector<std::string> valid = {"none", "all"};
-  for (const auto& i : registry()) valid.push_back(i.name);
   for (const auto& name : report_to) {
-    const Integration* found = nullptr;
-    for (const auto& i : registry())
-      if (i.name == name) found = &i;
-    if (!found) {
-      std::string list;
-      for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
-      std::string msg = "--report_to: '" + name + "' is not an available integration; valid: " + list;
-      auto near = closest_match(name, valid);
-      if (!near.empty() && near != name) msg += " (did you mean '" + near + "'?)";
-      if (name == "none" || name == "all") msg = "--report_to: '" + name + "' cannot be combined with other names";
-      throw ArgumentError(msg);
-    }
+    const Integration* found = find(all, name);
+    if (!found) unknown_name(all, name);
     if (found->available && !found->available())
       throw ArgumentError("--report_to: integration '" + name + "' is not available on this machine");
     out.push_back(found->make());
@@ -92,9 +82,18 @@ std::vector<std::shared_ptr<TrainerCallback>> integration_callbacks(const std::v
 std::unique_ptr<RecordSender> sender_for_journal(const std::filesystem::path& dir, const std::string& output_dir) {
   const std::filesystem::path meta = dir / "tracker.json";
   const std::string name = required_field<std::string>(read_json_file(meta), "tracker");
-  for (const auto& i : registry())
-    if (i.name == name && i.resend) return i.resend(dir, output_dir);
+  const std::vector<Integration> all = registered_integrations();
+  if (const Integration* i = find(all, name); i && i->resend) return i->resend(dir, output_dir);
   throw std::runtime_error(meta.string() + ": '" + name + "' is not a remote tracker this program can send to");
+}
+
+std::string integrations_help() {
+  std::string out = "integrations (--report_to NAME ..., or all, or none):\n";
+  for (const auto& i : registered_integrations()) {
+    out += "  " + i.name + (i.summary.empty() ? "" : ": " + i.summary) + "\n";
+    if (!i.settings.empty()) out += "      settings: " + i.settings + "\n";
+  }
+  return out;
 }
 
 }  // namespace trainer

@@ -12,8 +12,8 @@
 #include "trainer/callbacks/progress_callback.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
+#include "trainer/core/report_to.h"
 #include "trainer/core/speed_metrics.h"
-#include "trainer/integrations/registry.h"
 #include "trainer/torch/device.h"
 #include "trainer/torch/distributed/gradient_reducer.h"
 #include "trainer/torch/distributed/process_group.h"
@@ -76,9 +76,9 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   state_.is_world_process_zero = process_.is_world_process_zero();
   state_.is_local_process_zero = process_.is_local_process_zero();
 
-  // Order (§4): flow control first, then the trackers, the user's callbacks, the display last.
+  // Order: flow control first, then the trackers, the user's callbacks, the display last.
   handler_.add_callback(std::make_shared<DefaultFlowCallback>());
-  for (auto& cb : integration_callbacks(args_.report_to)) handler_.add_callback(std::move(cb));
+  for (auto& cb : report_to_callbacks(args_.report_to)) handler_.add_callback(std::move(cb));
   for (auto& cb : callbacks) handler_.add_callback(std::move(cb));
   if (args_.disable_tqdm_resolved()) handler_.add_callback(std::make_shared<PrinterCallback>());
   else handler_.add_callback(std::make_shared<ProgressCallback>());
@@ -296,7 +296,7 @@ TrainOutput Trainer::nothing_to_do(const ResumePoint& resume, const TrainingPlan
 }
 
 void Trainer::set_up_training(const TrainingPlan& plan) {
-  // A new state for every train() call (§7.2).
+  // A new state for every train() call.
   state_ = TrainerState{};
   state_.is_world_process_zero = process_.is_world_process_zero();
   state_.is_local_process_zero = process_.is_local_process_zero();

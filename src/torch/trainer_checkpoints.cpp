@@ -3,8 +3,8 @@
 #include <torch/torch.h>
 
 #include "trainer/core/atomic_file.h"
+#include "trainer/core/checkpoint_source.h"
 #include "trainer/core/logging.h"
-#include "trainer/integrations/flyte/flyte_callback.h"
 #include "trainer/torch/checkpoint.h"
 #include "trainer/torch/optimizer_state.h"
 #include "trainer/torch/rng_state.h"
@@ -31,7 +31,7 @@ std::optional<Trainer::ResumePoint> Trainer::find_resume_point(const std::option
 
 std::optional<fs::path> Trainer::resolve_resume_dir(const std::optional<std::string>& request) const {
   const auto& r = request ? request : args_.resume_from_checkpoint;
-  if (!r) return flyte_restore_checkpoint(args_);  // --flyte_prev_checkpoint: a retried Flyte task resumes
+  if (!r) return restore_from_checkpoint_sources(args_);  // a retried job resumes from its last attempt (Flyte)
   if (r->empty() || *r == "false" || *r == "False") return std::nullopt;
   if (*r == "last" || *r == "true" || *r == "True") {
     auto found = latest_valid_checkpoint(args_.output_dir);

@@ -1,6 +1,6 @@
 #include "trainer/tracking/remote_tracker.h"
 
-#include "trainer/integrations/file_snapshot.h"
+#include "trainer/core/file_snapshot.h"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/integrations/local_time.h"
+#include "trainer/core/local_time.h"
 
 namespace trainer {
 

@@ -1,61 +1,10 @@
 #include "trainer/tracking/tracker_callback.h"
 
-#include <cctype>
-
 #include "trainer/callbacks/preemption_callback.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
-#include "trainer/integrations/log_keys.h"
 
 namespace trainer {
-namespace {
-
-bool mlflow_name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ' ' || c == ':' ||
-         c == '/';
-}
-
-}  // namespace
-
-Json RunStart::model_config() const {
-  try {
-    Json j = Json::parse(model_description);
-    return j.is_object() ? j : Json();
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
-
-Json RunStart::combined_config() const {
-  const Json model = model_config();
-  Json config = model.is_object() ? model : Json::object();
-  for (auto it = arguments.begin(); it != arguments.end(); ++it) config[it.key()] = it.value();
-  if (model.is_object() && model.contains("num_parameters")) config["model/num_parameters"] = model["num_parameters"];
-  return config;
-}
-
-const char* to_string(RunStatus status) {
-  switch (status) {
-    case RunStatus::finished: return "FINISHED";
-    case RunStatus::failed: return "FAILED";
-    case RunStatus::killed: return "KILLED";
-  }
-  return "FINISHED";
-}
-
-std::string apply_key_style(KeyStyle style, const std::string& key) {
-  switch (style) {
-    case KeyStyle::as_logged: return key;
-    case KeyStyle::rewrite_logs: return rewrite_log_key(key);
-    case KeyStyle::mlflow: {
-      std::string out = key;
-      for (char& c : out)
-        if (!mlflow_name_char(c)) c = '_';
-      return out;
-    }
-  }
-  return key;
-}
 
 TrackerCallback::TrackerCallback(TrackerTraits traits, Factory make_tracker)
     : traits_(std::move(traits)), make_tracker_(std::move(make_tracker)) {}
@@ -119,7 +68,7 @@ Json TrackerCallback::filtered(const Json& logs) {
                       (v.is_string() && traits_.values == ValueFilter::numbers_bools_strings);
     if (keep) {
       const bool as_number = v.is_boolean() && (traits_.values == ValueFilter::numbers_and_bools || traits_.bools_as_numbers);
-      out[apply_key_style(traits_.keys, it.key())] = as_number ? Json(v.get<bool>() ? 1 : 0) : v;
+      out[traits_.keys ? traits_.keys(it.key()) : it.key()] = as_number ? Json(v.get<bool>() ? 1 : 0) : v;
     } else if (warned_keys_.insert(it.key()).second) {
       log_warning(traits_.callback_name + ": '" + it.key() + "' is a " + std::string(v.type_name()) + " (" +
                   dump_json(v, {-1, false, false}) + "), which it cannot log; it is left out of this tracker");

@@ -8,7 +8,7 @@ Writes lr_schedules.json (every lr_scheduler_type stepped through torch's own La
 ReduceLROnPlateau), optimizers.json (100 steps of torch.optim.AdamW, Adam and SGD in several
 configurations) and trainer_state_python.json (a trainer_state.json written the way the
 original writes it: json.dumps(asdict(state), indent=2, sort_keys=True) + "\n").
-The schedule formulas below are written from the behaviour specification (§12), independently of
+The schedule formulas below are written from the original's documented formulas, independently of
 the C++ code; torch supplies the stepping semantics.
 """
 import json

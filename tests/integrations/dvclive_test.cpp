@@ -9,7 +9,7 @@
 
 #include "test_support.h"
 #include "fake_run.h"
-#include "trainer/integrations/log_keys.h"
+#include "trainer/tracking/log_keys.h"
 
 namespace trainer {
 namespace {

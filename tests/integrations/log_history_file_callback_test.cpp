@@ -1,4 +1,4 @@
-#include "trainer/integrations/log_history_file_callback.h"
+#include "trainer/integrations/log_history/log_history_file_callback.h"
 
 #include <gtest/gtest.h>
 

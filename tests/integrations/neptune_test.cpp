@@ -1,4 +1,4 @@
-// NeptuneCallback: the deprecated integration's offline operation log (§5.3), checkpoint modes,
+// NeptuneCallback: the deprecated integration's offline operation log, checkpoint modes,
 // and its errors. The log's format end to end is checked by tests/cli/neptune_test.sh with an
 // independent reader.
 #include "trainer/integrations/neptune/neptune_callback.h"

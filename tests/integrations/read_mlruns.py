@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """An independent reader of an mlruns/ file store, checked file by file against MLflow's FileStore
-layout (tracking-integrations.md §2.5, §16.1). PyYAML only, no MLflow.
+layout. PyYAML only, no MLflow.
 
 usage: read_mlruns.py ROOT EXPERIMENT_NAME RUN_NAME EXPECTED_POINTS_JSON
 EXPECTED_POINTS_JSON: [[key, step, value_text], ...] the metric points that must be there, once each.

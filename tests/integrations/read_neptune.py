@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent reader of neptune-client 1.x offline runs (tracking-integrations.md §5.3), as
+"""An independent reader of neptune-client 1.x offline runs, as
 `neptune sync` replays them.
 
 usage: read_neptune.py DATA_DIRECTORY [--log-history TRAINER_STATE_JSON] [--namespace finetuning]

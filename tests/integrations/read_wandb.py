@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""An independent reader of W&B `.wandb` transaction logs, written from the format's description
-(tracking-integrations.md §3.3, §3.4), that checks what `wandb sync` needs (§16.2) record by record.
+"""An independent reader of W&B `.wandb` transaction logs, written from the format's description,
+that checks what `wandb sync` needs record by record.
 
 usage: read_wandb.py RUN_DIR [--history-out FILE] [--allow-no-exit]
 

@@ -95,7 +95,7 @@ std::vector<wandb_internal::Record> decode(const std::vector<std::string>& recor
 }
 
 TEST(WandbLog, ChunkHeaderMatchesTheDocumentedTestVector) {
-  // Record{header{version_info{producer:"mytool"}}}: checksum 0x0300E04A (tracking-integrations.md §3.3).
+  // Record{header{version_info{producer:"mytool"}}}: checksum 0x0300E04A.
   const std::string header = wandb_chunk_header(WandbChunkType::full, from_hex("aa010a0a080a066d79746f6f6c"));
   EXPECT_EQ(header, from_hex("4ae000030d0001"));
 }

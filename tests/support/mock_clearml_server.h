@@ -1,5 +1,5 @@
 #pragma once
-// A stand-in for the ClearML API server (tracking-integrations.md §6.2): auth.login with Basic
+// A stand-in for the ClearML API server: auth.login with Basic
 // credentials giving a token that later calls must send as Bearer (expire_tokens() makes every
 // token given so far answer 401, as an expired one does), projects.get_all/create, tasks.create,
 // edit, started, completed, failed, stopped, and events.add_batch, whose body must be

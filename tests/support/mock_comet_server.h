@@ -1,5 +1,5 @@
 #pragma once
-// A stand-in for Comet's public REST API v2 (tracking-integrations.md §4.2): experiment create,
+// A stand-in for Comet's public REST API v2: experiment create,
 // metric, parameter, log-other, tags, graph, set-start-end-time, upload-asset (multipart),
 // set-status and stop, under /api/rest/v2, with the raw API key as the Authorization header. It
 // checks every request's shape and records problems in violations(); a metric point received

@@ -1,6 +1,6 @@
 #pragma once
 // A stand-in for `mlflow server` (REST API 2.0 and the mlflow-artifacts proxy) and for DagsHub's
-// content API, answering as tracking-integrations.md §2.3, §2.4, §9.2 and §16.1 describe, and
+// content API, answering as the MLflow server and DagsHub do, and
 // checking the shape of every request (content type, fields and their JSON types, batch limits).
 // Shape problems are recorded in violations() (and answered 400 as MLflow would). Like MLflow's
 // database store (whose metrics table has (key, timestamp, step, value) in its primary key, and

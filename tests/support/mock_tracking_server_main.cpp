@@ -1,6 +1,9 @@
 // The mock services as a program, for the command-line tests and bench/:
 //   mock_tracking_server --service mlflow|wandb|comet|clearml [--port-file F] [--port N] [--auth 'Basic ...'] [--state-file S]
-// Writes its port to F once listening; on SIGTERM writes its state (GET /__test__/state) to S.
+//                        [--request-log L]
+// Writes its port to F once listening; on SIGTERM writes its state (GET /__test__/state) to S and
+// every request it handled to L, one JSON line each ({method, target, content_type, body}; a body
+// that is not JSON as {"bytes": N}): what scripts/compare-report-to-all.sh compares.
 // POST /__test__/fault injects faults (test_control.h).
 #include <signal.h>
 
@@ -21,18 +24,30 @@ struct Service {
   std::shared_ptr<void> server;
   int port = 0;
   std::function<trainer::Json()> state;
+  std::function<std::vector<trainer::testing::ReceivedRequest>()> requests;
 };
+
+trainer::Json request_line(const trainer::testing::ReceivedRequest& r) {
+  const auto type = r.headers.find("content-type");
+  trainer::Json body;
+  try {
+    body = r.body.empty() ? trainer::Json() : trainer::Json::parse(r.body);
+  } catch (const std::exception&) {
+    body = trainer::Json{{"bytes", r.body.size()}};
+  }
+  return {{"method", r.method}, {"target", r.target}, {"content_type", type == r.headers.end() ? "" : type->second}, {"body", body}};
+}
 
 template <typename Server>
 Service start(const std::string& auth, int port) {
   auto server = std::make_shared<Server>(auth, port);
-  return {server, server->http().port(), [server] { return server->state_json(); }};
+  return {server, server->http().port(), [server] { return server->state_json(); }, [server] { return server->http().handled(); }};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string service = "mlflow", port_file, auth, state_file;
+  std::string service = "mlflow", port_file, auth, state_file, request_log;
   int port = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -41,6 +56,7 @@ int main(int argc, char** argv) {
     else if (flag == "--port") port = std::stoi(value);
     else if (flag == "--auth") auth = value;
     else if (flag == "--state-file") state_file = value;
+    else if (flag == "--request-log") request_log = value;
     else {
       std::cerr << "mock_tracking_server: unknown flag " << flag << "\n";
       return 2;
@@ -67,5 +83,9 @@ int main(int argc, char** argv) {
   int received = 0;
   sigwait(&signals, &received);
   if (!state_file.empty()) std::ofstream(state_file) << trainer::dump_json(s.state(), {2, false, false}) << "\n";
+  if (!request_log.empty()) {
+    std::ofstream log(request_log);
+    for (const auto& r : s.requests()) log << request_line(r).dump() << "\n";
+  }
   return 0;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// A stand-in for W&B's API as tracking-integrations.md §3.5 describes it: GraphQL (UpsertBucket,
+// A stand-in for W&B's API as its SDK uses it: GraphQL (UpsertBucket,
 // CreateRunFiles) at /graphql, signed upload URLs, and each run's file stream. It checks the shape
 // of every request (JSON types, history lines with _step/_runtime/_timestamp, offsets, "uploaded"
 // files that were put, nothing after "complete", no API key sent to an upload URL) and records

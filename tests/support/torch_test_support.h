@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <memory>
 
-#include "trainer/trainer.h"
+#include <torch/torch.h>
+
+#include "trainer/core/training_arguments.h"
+#include "trainer/torch/data_loader.h"
 
 namespace trainer::testing {
 

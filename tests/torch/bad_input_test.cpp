@@ -10,7 +10,14 @@
 
 #include "test_support.h"
 #include "torch_test_support.h"
-#include "trainer/trainer.h"
+#include "trainer/callbacks/printer_callback.h"
+#include "trainer/core/json.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/torch/checkpoint.h"
+#include "trainer/torch/checkpoint_manifest.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/safetensors.h"
+#include "trainer/torch/trainer.h"
 
 namespace trainer {
 namespace {

@@ -16,7 +16,9 @@
 #include "trainer/torch/device.h"
 #include "trainer/torch/distributed/process_group.h"
 #include "trainer/torch/fused_optimizers.h"
-#include "trainer/trainer.h"
+#include "trainer/callbacks/printer_callback.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/trainer.h"
 
 namespace trainer {
 namespace {

@@ -1,6 +1,6 @@
-// The event order of the training loop against the rules of the behaviour specification (§2.3):
+// The event order of the training loop against the original's rules for it:
 // the worked example literally, then many configurations against an oracle that applies the rules
-// step by step (written from the specification, independent of src/torch/trainer.cpp).
+// step by step (written from the original's rules, independent of src/torch/trainer.cpp).
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,11 @@
 #include <sstream>
 
 #include "test_support.h"
-#include "trainer/trainer.h"
+#include "trainer/callbacks/default_flow_callback.h"
+#include "trainer/callbacks/progress_callback.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/trainer.h"
 
 namespace trainer {
 namespace {
@@ -124,7 +128,7 @@ std::vector<std::string> run(const Scenario& sc) {
   return rec->events;
 }
 
-// The oracle: the rules of §2.3 and §5 applied to the scenario.
+// The oracle: the original's rules for the loop and DefaultFlowCallback applied to the scenario.
 std::vector<std::string> expected(const Scenario& sc) {
   std::vector<std::string> ev = {"init_end", "train_begin"};
   const int64_t len = (sc.n_train + sc.batch - 1) / sc.batch;  // batches per epoch, the last one short

@@ -7,7 +7,9 @@
 #include <cstdlib>
 
 #include "test_support.h"
-#include "trainer/trainer.h"
+#include "trainer/torch/device.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/safetensors.h"
 
 namespace trainer {
 namespace {

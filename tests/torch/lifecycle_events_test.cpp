@@ -7,6 +7,10 @@
 
 #include "test_support.h"
 #include "torch_test_support.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/torch/checkpoint.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/trainer.h"
 
 namespace trainer {
 namespace {

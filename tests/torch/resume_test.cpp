@@ -10,7 +10,17 @@
 #include <fstream>
 
 #include "test_support.h"
-#include "trainer/trainer.h"
+#include "trainer/callbacks/early_stopping_callback.h"
+#include "trainer/callbacks/preemption_callback.h"
+#include "trainer/callbacks/printer_callback.h"
+#include "trainer/core/argument_spec.h"
+#include "trainer/core/json.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/torch/checkpoint.h"
+#include "trainer/torch/device.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/safetensors.h"
+#include "trainer/torch/trainer.h"
 
 namespace trainer {
 namespace {

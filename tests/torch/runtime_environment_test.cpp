@@ -12,6 +12,10 @@
 #include "test_support.h"
 #include "torch_test_support.h"
 #include "trainer/torch/runtime_environment.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/torch/device.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/trainer.h"
 
 namespace trainer {
 namespace {

@@ -8,7 +8,17 @@
 
 #include "test_support.h"
 #include "torch_test_support.h"
-#include "trainer/trainer.h"
+#include "trainer/callbacks/default_flow_callback.h"
+#include "trainer/callbacks/early_stopping_callback.h"
+#include "trainer/callbacks/printer_callback.h"
+#include "trainer/core/argument_spec.h"
+#include "trainer/core/json.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/integrations/builtin_integrations.h"
+#include "trainer/torch/device.h"
+#include "trainer/torch/models.h"
+#include "trainer/torch/optimizers.h"
+#include "trainer/torch/safetensors.h"
 
 #include <ATen/autocast_mode.h>
 

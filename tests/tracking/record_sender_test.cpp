@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "scripted_endpoint.h"
 #include "test_support.h"
 
 namespace trainer {
@@ -18,52 +19,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-// An endpoint whose answers the test scripts; it records what it was offered and what it took.
-class ScriptedEndpoint : public RemoteEndpoint {
- public:
-  std::function<Delivery(const std::vector<TrackingRecord>&)> answer;  // null: deliver up to max_batch
-  size_t max_batch = 100;
-  std::chrono::milliseconds delay{0};
-
-  Delivery send(const std::vector<TrackingRecord>& pending) override {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      calls.push_back(Clock::now());
-      largest_offer = std::max(largest_offer, pending.size());
-    }
-    const auto until = Clock::now() + delay;
-    while (Clock::now() < until) {
-      if (aborted) return {Delivery::Kind::retry, 1, "aborted", std::nullopt};
-      std::this_thread::sleep_for(1ms);
-    }
-    Delivery d = answer ? answer(pending) : Delivery::delivered(std::min(pending.size(), max_batch));
-    if (d.kind == Delivery::Kind::delivered) {
-      std::lock_guard<std::mutex> lock(mutex);
-      for (size_t i = 0; i < d.count && i < pending.size(); ++i) delivered.push_back(pending[i].seq);
-      if (run_id.is_null()) run_id = Json{{"run_id", "r-1"}};
-    }
-    return d;
-  }
-  Json run() const override {
-    std::lock_guard<std::mutex> lock(mutex);
-    return run_id;
-  }
-  void restore_run(const Json& run) override { restored = run; }
-  void set_aborted(bool a) override { aborted = a; }
-
-  std::vector<int64_t> delivered_seqs() const {
-    std::lock_guard<std::mutex> lock(mutex);
-    return delivered;
-  }
-
-  mutable std::mutex mutex;
-  std::vector<Clock::time_point> calls;
-  std::vector<int64_t> delivered;
-  size_t largest_offer = 0;
-  Json run_id;
-  Json restored;
-  std::atomic<bool> aborted{false};
-};
+using testing::ScriptedEndpoint;
 
 SenderOptions fast_options() {
   SenderOptions o;

@@ -1,6 +1,6 @@
 #pragma once
 // DefaultFlowCallback: turns the logging/evaluation/save strategies and max_steps into control
-// flags (§5). Always the first callback, so later callbacks see and may override its decisions.
+// flags. Always the first callback, so later callbacks see and may override its decisions.
 
 #include "trainer/core/callback.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 // EarlyStoppingCallback: stops training after `early_stopping_patience` evaluations in a row without
-// an improvement of metric_for_best_model larger than `early_stopping_threshold` (§6.4). Its patience
+// an improvement of metric_for_best_model larger than `early_stopping_threshold`. Its patience
 // counter is saved in checkpoints (stateful_callbacks).
 
 #include "trainer/core/callback.h"

@@ -1,5 +1,5 @@
 #pragma once
-// ProgressCallback: progress bars for training, evaluation and prediction (§6.2), drawn on world
+// ProgressCallback: progress bars for training, evaluation and prediction, drawn on world
 // process zero. Logs made during training are written above the bar with floats at 4 significant
 // digits; strings longer than max_str_len are replaced by a note (the original's intent).
 

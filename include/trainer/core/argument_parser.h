@@ -19,6 +19,9 @@ class ArgumentParser {
   // Adds arguments; their current values are recorded as the defaults shown by help().
   void add(ArgumentSpec spec);
   void add(std::vector<ArgumentSpec> specs);
+  // A required value given without a flag (`trainer sync OUTPUT_DIR`); positionals are filled in
+  // the order they were added, by the tokens that are neither flags nor a flag's values.
+  void add_positional(std::string name, std::string* target, std::string help);
 
   // Parses command-line tokens (without the program name). `--config FILE` is applied first,
   // then every flag in order. Throws ArgumentError naming the flag (or file and line) at fault.
@@ -40,7 +43,15 @@ class ArgumentParser {
 
   std::string program_;
   std::string description_;
+  struct Positional {
+    std::string name;
+    std::string* target;
+    std::string help;
+  };
+  // The next positional for `token`; throws ArgumentError when every one is filled.
+  void fill_positional(const std::string& token, size_t& filled);
   std::vector<ArgumentSpec> specs_;
+  std::vector<Positional> positionals_;
   std::vector<std::string> defaults_;
   std::set<std::string> given_;
   bool help_requested_ = false;

@@ -1,5 +1,5 @@
 #pragma once
-// TrainerCallback: observes the training loop and steers it through TrainerControl (§2).
+// TrainerCallback: observes the training loop and steers it through TrainerControl.
 // Every event receives the arguments, the state, the control and a CallbackContext holding what the
 // original passes as keyword arguments. Callbacks observe and steer; to change what a step computes,
 // subclass Trainer instead.

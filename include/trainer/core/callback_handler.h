@@ -1,5 +1,5 @@
 #pragma once
-// CallbackHandler: the ordered list of callbacks and the dispatch of every event (§4). It resets the
+// CallbackHandler: the ordered list of callbacks and the dispatch of every event. It resets the
 // control flags the original resets before each event, then calls the callbacks in list order; all
 // callbacks share one TrainerControl, so a flag one sets is seen by the next and by the loop.
 

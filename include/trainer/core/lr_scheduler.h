@@ -1,5 +1,5 @@
 #pragma once
-// Learning-rate schedules (§12). The schedule arithmetic lives here, free of LibTorch; a scheduler
+// Learning-rate schedules. The schedule arithmetic lives here, free of LibTorch; a scheduler
 // writes each parameter group's rate through `set_lr`, which the Trainer binds to its optimizer.
 
 #include <cstdint>

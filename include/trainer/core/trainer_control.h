@@ -1,5 +1,5 @@
 #pragma once
-// TrainerControl: the five flags through which callbacks steer the loop (§3). The loop reads them;
+// TrainerControl: the five flags through which callbacks steer the loop. The loop reads them;
 // the CallbackHandler resets them before the events named below.
 
 #include "trainer/core/json.h"

@@ -1,5 +1,5 @@
 #pragma once
-// TrainerState: the mutable progress record (§7), saved as trainer_state.json in every checkpoint
+// TrainerState: the mutable progress record, saved as trainer_state.json in every checkpoint
 // in the original's exact layout, so files move freely between this library and Python.
 
 #include <cstdint>
@@ -38,7 +38,7 @@ struct TrainerState {
   // Keys this version does not know (from a newer writer); kept so that they round-trip.
   Json unknown_fields = Json::object();
 
-  // Resolves fractional logging/eval/save intervals against max_steps (§11.4).
+  // Resolves fractional logging/eval/save intervals against max_steps.
   void compute_steps(const TrainingArguments& args, int64_t max_steps);
 
   Json to_json() const;

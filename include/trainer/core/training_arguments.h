@@ -114,7 +114,7 @@ struct TrainingArguments {
   bool dataloader_pin_memory = true;
   std::string train_sampling_strategy = "random";
 
-  // Applies the original's post-init derivations and validation (§11.2, §9.1). Idempotent.
+  // Applies the original's post-init derivations and validation. Idempotent.
   // Throws ArgumentError naming the flag and what would be valid.
   void finalize();
 

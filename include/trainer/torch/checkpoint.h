@@ -1,7 +1,7 @@
 #pragma once
 // Checkpoint directories: `checkpoint-<step>/` written into a temporary directory and renamed into
 // place once complete, so a crash never leaves a half-written checkpoint under the real name.
-// Rotation (save_total_limit) never deletes the best checkpoint (§10.3).
+// Rotation (save_total_limit) never deletes the best checkpoint.
 
 #include <filesystem>
 #include <functional>

@@ -27,7 +27,7 @@ class Model {
   virtual void train(bool on = true) = 0;
   void eval() { train(false); }
   virtual void to(const torch::Device& device) = 0;
-  // Parameters of normalisation layers, kept out of weight decay with the biases (§12.1).
+  // Parameters of normalisation layers, kept out of weight decay with the biases.
   virtual std::vector<std::string> normalization_parameter_names() { return {}; }
   virtual std::string describe() const = 0;
   // The model's configuration as the original writes model.config: here its architecture, each

@@ -1,5 +1,5 @@
 #pragma once
-// Building the optimizer from TrainingArguments (§12.1): two parameter groups, weight decay on every
+// Building the optimizer from TrainingArguments: two parameter groups, weight decay on every
 // parameter except biases and normalisation weights.
 
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-// Trainer: the training loop of the original (§2.3), with evaluation, prediction, logging and
+// Trainer: the training loop of the original, with evaluation, prediction, logging and
 // checkpoints. Callbacks observe and steer it; to change what a step computes, subclass Trainer and
 // override the virtual methods below (compute_loss, training_step, prediction_step, ...).
 //

@@ -3,7 +3,7 @@
 // integration of the original repeats:
 //   - process gating: world process zero (or local process zero, as CodeCarbon) talks to the tracker
 //   - lazy set-up on the first of on_train_begin, on_log, on_predict (start_run, then log_params)
-//   - the key style the service uses (as logged, the original's rewrite_logs, MLflow's sanitising)
+//   - the key rule the service uses (as logged, the original's rewrite_logs, or the tracker's own)
 //   - value filtering with one warning per dropped key
 //   - the run's end: finished at on_train_end, failed at on_exception, killed after SIGTERM/SIGINT
 //   - checkpoints: on_save makes the tracker's log durable; on_checkpoint_published hands the
@@ -21,11 +21,11 @@
 
 namespace trainer {
 
-enum class KeyStyle {
-  as_logged,     // loss, eval_loss (MLflow before v5, AzureML)
-  rewrite_logs,  // train/loss, eval/loss (TensorBoard, W&B, Comet, ...)
-  mlflow,        // as logged, characters outside [0-9A-Za-z_-. :/] replaced by '_' (MLflow, v5)
-};
+// How a tracker names a logged key on its service; null keeps the key as logged (MLflow before
+// v5, AzureML, and trackers that rename keys themselves). rewrite_log_key (log_keys.h) is the
+// original's rewrite_logs (TensorBoard, W&B, Comet, ...); a service with a rule of its own supplies
+// it from its folder (mlflow_metric_key).
+using KeyRule = std::string (*)(const std::string& key);
 
 enum class ValueFilter {
   numbers,                // int and float; bools and strings dropped with a warning
@@ -38,15 +38,13 @@ enum class ProcessGate { world_process_zero, local_process_zero };
 
 struct TrackerTraits {
   std::string callback_name;  // "MLflowCallback": warnings and stateful_callbacks
-  KeyStyle keys = KeyStyle::as_logged;
+  KeyRule keys = nullptr;
   ValueFilter values = ValueFilter::numbers;
   ProcessGate gate = ProcessGate::world_process_zero;
   bool artifacts = false;  // log_artifact for each published checkpoint
   bool start_at_init = false;  // start_run at on_init_end, as the original's eager integrations
   bool bools_as_numbers = true;  // with numbers_bools_strings: true as 1 (TensorBoard); false keeps them (DVCLive)
 };
-
-std::string apply_key_style(KeyStyle style, const std::string& key);
 
 class TrackerCallback : public TrainerCallback {
  public:

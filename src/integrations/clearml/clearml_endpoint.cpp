@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "trainer/integrations/environment.h"
+#include "trainer/core/environment.h"
 #include "trainer/integrations/zip_archive.h"
 #include "trainer/net/multipart.h"
 

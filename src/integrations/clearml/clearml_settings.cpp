@@ -5,7 +5,7 @@
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/text.h"
-#include "trainer/integrations/environment.h"
+#include "trainer/core/environment.h"
 
 namespace trainer {
 namespace {

@@ -11,11 +11,11 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/integrations/clearml/clearml_endpoint.h"
-#include "trainer/integrations/environment.h"
-#include "trainer/integrations/file_snapshot.h"
-#include "trainer/integrations/local_time.h"
-#include "trainer/integrations/log_keys.h"
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/environment.h"
+#include "trainer/core/file_snapshot.h"
+#include "trainer/core/local_time.h"
+#include "trainer/tracking/log_keys.h"
+#include "trainer/core/random_id.h"
 #include "trainer/integrations/zip_archive.h"
 
 namespace trainer {
@@ -46,7 +46,7 @@ const char* status_word(RunStatus s) { return s == RunStatus::failed ? "failed" 
 
 }  // namespace
 
-// The SDK's offline session folder (tracking-integrations.md §6.3), written on the tracker's
+// The SDK's offline session folder, written on the tracker's
 // background writer.
 class ClearMLOfflineSession {
  public:
@@ -240,7 +240,7 @@ std::shared_ptr<StatefulTrackerCallback> make_clearml_callback() {
                         "(or api.credentials in ~/clearml.conf), or CLEARML_AUTH_TOKEN, or CLEARML_OFFLINE_MODE=1");
   TrackerTraits traits;
   traits.callback_name = "ClearMLCallback";
-  traits.keys = KeyStyle::as_logged;   // titles and series are the tracker's own
+  traits.keys = nullptr;   // titles and series are the tracker's own
   traits.values = ValueFilter::numbers;  // int and float only, others dropped with a warning
   traits.artifacts = settings.log_model;  // each complete checkpoint as an output model
   return std::make_shared<StatefulTrackerCallback>(traits, [settings](const TrainingArguments& args) {

@@ -6,8 +6,8 @@
 
 #include "trainer/integrations/codecarbon/energy_sources.h"
 #include "trainer/integrations/codecarbon/power_models.h"
-#include "trainer/integrations/local_time.h"
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/local_time.h"
+#include "trainer/core/random_id.h"
 
 namespace trainer {
 namespace {

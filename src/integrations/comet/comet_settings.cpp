@@ -5,7 +5,7 @@
 #include <cctype>
 
 #include "trainer/core/argument_spec.h"
-#include "trainer/integrations/environment.h"
+#include "trainer/core/environment.h"
 #include "trainer/net/http_client.h"
 
 namespace trainer {

@@ -5,10 +5,10 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/integrations/comet/comet_endpoint.h"
-#include "trainer/integrations/environment.h"
-#include "trainer/integrations/local_time.h"
-#include "trainer/integrations/random_id.h"
-#include "trainer/integrations/log_keys.h"
+#include "trainer/core/environment.h"
+#include "trainer/core/local_time.h"
+#include "trainer/core/random_id.h"
+#include "trainer/tracking/log_keys.h"
 
 namespace trainer {
 
@@ -121,7 +121,7 @@ std::shared_ptr<StatefulTrackerCallback> make_comet_callback() {
   const CometSettings settings = CometSettings::from_environment();
   TrackerTraits traits;
   traits.callback_name = "CometCallback";
-  traits.keys = KeyStyle::rewrite_logs;
+  traits.keys = rewrite_log_key;
   traits.values = ValueFilter::numbers_and_bools;  // the SDK logs numbers (bools as 0/1)
   return std::make_shared<StatefulTrackerCallback>(traits, [settings](const TrainingArguments& args) {
     return std::make_unique<CometTracker>(settings, args);

@@ -11,11 +11,22 @@
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
-#include "trainer/integrations/environment.h"
-#include "trainer/integrations/log_keys.h"
+#include "trainer/core/environment.h"
+#include "trainer/tracking/log_keys.h"
 #include "trainer/integrations/text_output.h"
 
 namespace trainer {
+
+std::string dvclive_metric_name(const std::string& key) {
+  std::string out = key;
+  for (const std::string prefix : {"train", "eval"}) {
+    const std::string from = prefix + "_", to = prefix + "/";
+    for (size_t pos = out.find(from); pos != std::string::npos; pos = out.find(from, pos + to.size()))
+      out.replace(pos, from.size(), to);
+  }
+  return out;
+}
+
 namespace {
 
 namespace fs = std::filesystem;

@@ -170,7 +170,7 @@ std::shared_ptr<StatefulTrackerCallback> make_dagshub_callback() {
                         settings.tracking_uri + "'");
   TrackerTraits traits;
   traits.callback_name = "DagsHubCallback";
-  traits.keys = KeyStyle::mlflow;
+  traits.keys = mlflow_metric_key;
   traits.artifacts = settings.log_artifacts;
   return std::make_shared<StatefulTrackerCallback>(traits, [settings, repo](const TrainingArguments& args) {
     return std::make_unique<DagsHubTracker>(settings, args, repo);

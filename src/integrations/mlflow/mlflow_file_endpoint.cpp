@@ -1,4 +1,4 @@
-// The mlruns/ file store of MLflow's FileStore (tracking-integrations.md §2.5, §16.1).
+// The mlruns/ file store of MLflow's FileStore.
 #include <unistd.h>
 
 #include <chrono>
@@ -7,8 +7,8 @@
 #include <map>
 
 #include "trainer/core/atomic_file.h"
-#include "trainer/integrations/local_time.h"
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/local_time.h"
+#include "trainer/core/random_id.h"
 #include "trainer/integrations/mlflow/mlflow_endpoints.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 

@@ -1,7 +1,7 @@
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 #include "trainer/core/logging.h"
-#include "trainer/integrations/log_keys.h"
+#include "trainer/tracking/log_keys.h"
 
 namespace trainer {
 

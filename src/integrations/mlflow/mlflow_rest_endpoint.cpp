@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 const JsonFormat kCompact{-1, false, false};
 
-// MLflow wants non-finite values as the strings of protobuf's JSON mapping (§16.1): a bare NaN
+// MLflow wants non-finite values as the strings of protobuf's JSON mapping: a bare NaN
 // token is answered 200 and stored as 0.
 Json metric_value(const Json& v) {
   if (v.is_number_float()) {

@@ -1,17 +1,17 @@
-#include "trainer/integrations/local_time.h"
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
-
-#include "trainer/integrations/random_id.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 
-#include "trainer/core/atomic_file.h"
 #include "trainer/core/argument_spec.h"
+#include "trainer/core/atomic_file.h"
+#include "trainer/core/local_time.h"
 #include "trainer/core/logging.h"
+#include "trainer/core/random_id.h"
 #include "trainer/integrations/mlflow/dagshub.h"
 #include "trainer/integrations/mlflow/mlflow_endpoints.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
@@ -103,7 +103,23 @@ void MlflowTracker::finish(RunStatus status) {
 
 namespace {
 
-std::shared_ptr<StatefulTrackerCallback> mlflow_family_callback(const std::string& callback, KeyStyle keys, ValueFilter values,
+bool mlflow_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ' ' || c == ':' ||
+         c == '/';
+}
+
+}  // namespace
+
+std::string mlflow_metric_key(const std::string& key) {
+  std::string out = key;
+  for (char& c : out)
+    if (!mlflow_name_char(c)) c = '_';
+  return out;
+}
+
+namespace {
+
+std::shared_ptr<StatefulTrackerCallback> mlflow_family_callback(const std::string& callback, KeyRule keys, ValueFilter values,
                                                         MlflowTrackerOptions options, MlflowSettings settings) {
   TrackerTraits traits;
   traits.callback_name = callback;
@@ -118,7 +134,7 @@ std::shared_ptr<StatefulTrackerCallback> mlflow_family_callback(const std::strin
 }  // namespace
 
 std::shared_ptr<StatefulTrackerCallback> make_mlflow_callback() {
-  return mlflow_family_callback("MLflowCallback", KeyStyle::mlflow, ValueFilter::numbers, {},
+  return mlflow_family_callback("MLflowCallback", mlflow_metric_key, ValueFilter::numbers, {},
                                 MlflowSettings::from_environment("MLflowCallback"));
 }
 
@@ -132,7 +148,7 @@ std::shared_ptr<StatefulTrackerCallback> make_azureml_callback() {
   options.display = "AzureML";
   options.log_params = false;  // the original logs metrics only
   // The original passes every int/float, bools included (Python's bool is an int), without rewriting.
-  return mlflow_family_callback("AzureMLCallback", KeyStyle::as_logged, ValueFilter::numbers_and_bools, options, settings);
+  return mlflow_family_callback("AzureMLCallback", nullptr, ValueFilter::numbers_and_bools, options, settings);
 }
 
 std::unique_ptr<RecordSender> mlflow_sender_for_journal(const fs::path& dir, const std::string& output_dir) {

@@ -1,3 +1,4 @@
+#include "trainer/tracking/log_keys.h"
 #include "trainer/integrations/neptune/neptune_callback.h"
 
 #include <unistd.h>
@@ -11,10 +12,10 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/text.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/integrations/environment.h"
-#include "trainer/integrations/file_snapshot.h"
-#include "trainer/integrations/local_time.h"
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/environment.h"
+#include "trainer/core/file_snapshot.h"
+#include "trainer/core/local_time.h"
+#include "trainer/core/random_id.h"
 
 namespace trainer {
 namespace {
@@ -170,7 +171,7 @@ class NeptuneTracker : public Tracker {
 TrackerTraits neptune_traits(const NeptuneOptions& options) {
   TrackerTraits traits;
   traits.callback_name = "NeptuneCallback";
-  traits.keys = KeyStyle::rewrite_logs;
+  traits.keys = rewrite_log_key;
   traits.values = ValueFilter::numbers;  // int and float only, as the original
   traits.artifacts = options.log_checkpoints != NeptuneCheckpoints::none;
   return traits;

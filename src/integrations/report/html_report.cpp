@@ -1,13 +1,13 @@
 #include "trainer/integrations/report/html_report.h"
 
-#include "trainer/integrations/run_files.h"
+#include "trainer/core/run_files.h"
 
 #include <algorithm>
 #include <map>
 #include <stdexcept>
 
 #include "trainer/core/atomic_file.h"
-#include "trainer/integrations/local_time.h"
+#include "trainer/core/local_time.h"
 #include "trainer/integrations/report/svg_chart.h"
 
 namespace trainer {

@@ -11,7 +11,7 @@
 
 #include "event.pb.h"
 #include "trainer/core/little_endian.h"
-#include "trainer/integrations/environment.h"
+#include "trainer/core/environment.h"
 
 namespace trainer {
 namespace {

@@ -1,3 +1,4 @@
+#include "trainer/tracking/log_keys.h"
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
 
 #include <unistd.h>
@@ -9,7 +10,7 @@
 
 #include "trainer/core/logging.h"
 #include "trainer/core/paths.h"
-#include "trainer/integrations/local_time.h"
+#include "trainer/core/local_time.h"
 #include "trainer/integrations/tensorboard/event_file_writer.h"
 
 namespace trainer {
@@ -109,7 +110,7 @@ class TensorBoardTracker : public Tracker {
 TrackerTraits tensorboard_traits() {
   TrackerTraits t;
   t.callback_name = "TensorBoardCallback";
-  t.keys = KeyStyle::rewrite_logs;
+  t.keys = rewrite_log_key;
   t.values = ValueFilter::numbers_bools_strings;
   return t;
 }

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "trainer/integrations/local_time.h"
+#include "trainer/core/local_time.h"
 
 namespace trainer {
 namespace {
@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// The tables and columns of trackio's sqlite_storage.py (tracking-integrations.md §13.2). Its
+// The tables and columns of trackio's sqlite_storage.py. Its
 // traces, pending_uploads and alerts tables are left for trackio to create: nothing here uses them.
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS metrics (

@@ -5,10 +5,10 @@
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/integrations/environment.h"
-#include "trainer/integrations/local_time.h"
-#include "trainer/integrations/log_keys.h"
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/environment.h"
+#include "trainer/core/local_time.h"
+#include "trainer/tracking/log_keys.h"
+#include "trainer/core/random_id.h"
 
 namespace trainer {
 namespace {
@@ -194,7 +194,7 @@ void TrackioTracker::flush() {
 std::shared_ptr<StatefulTrackerCallback> make_trackio_callback() {
   TrackerTraits traits;
   traits.callback_name = "TrackioCallback";
-  traits.keys = KeyStyle::as_logged;        // rewritten by the tracker: it drops the single values by their names
+  traits.keys = nullptr;        // rewritten by the tracker: it drops the single values by their names
   traits.values = ValueFilter::everything;  // trackio stores any JSON value
   TrainingArguments defaults;
   TrackioSettings::from_environment(defaults);  // a bad TRACKIO_DIR stops the run before it starts

@@ -7,8 +7,8 @@
 #include <ctime>
 
 #include "trainer/core/atomic_file.h"
-#include "trainer/integrations/file_snapshot.h"
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/file_snapshot.h"
+#include "trainer/core/random_id.h"
 #include "trainer/net/digest.h"
 #include "trainer/integrations/wandb/wandb_log_writer.h"
 #include "wandb_record.pb.h"

@@ -7,7 +7,7 @@
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
-#include "trainer/integrations/environment.h"
+#include "trainer/core/environment.h"
 #include "trainer/net/http_client.h"
 
 namespace trainer {

@@ -7,11 +7,11 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/integrations/environment.h"
-#include "trainer/integrations/file_snapshot.h"
-#include "trainer/integrations/local_time.h"
-#include "trainer/integrations/log_keys.h"
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/environment.h"
+#include "trainer/core/file_snapshot.h"
+#include "trainer/core/local_time.h"
+#include "trainer/tracking/log_keys.h"
+#include "trainer/core/random_id.h"
 #include "trainer/integrations/wandb/wandb_endpoint.h"
 #include "trainer/integrations/wandb/wandb_offline_run.h"
 
@@ -285,7 +285,7 @@ std::shared_ptr<StatefulTrackerCallback> make_wandb_callback() {
   const WandbSettings settings = WandbSettings::from_environment();
   TrackerTraits traits;
   traits.callback_name = "WandbCallback";
-  traits.keys = KeyStyle::as_logged;  // rewritten by the tracker: the single values keep their names
+  traits.keys = nullptr;  // rewritten by the tracker: the single values keep their names
   traits.values = ValueFilter::everything;  // the original logs strings and lists too
   traits.artifacts = settings.log_model != WandbLogModel::none;
   return std::make_shared<StatefulTrackerCallback>(traits, [settings](const TrainingArguments& args) {

@@ -1,5 +1,5 @@
 #pragma once
-// ClearMLEndpoint: the ClearML REST API (tracking-integrations.md §6.2) for the RecordSender:
+// ClearMLEndpoint: the ClearML REST API for the RecordSender:
 //   auth.login            Basic access_key:secret_key (or Bearer CLEARML_AUTH_TOKEN) -> a token,
 //                         sent as Bearer on every call; a 401 logs in again once
 //   task    {project, name, hyperparams, configuration, run_key}

@@ -1,5 +1,5 @@
 #pragma once
-// What ClearMLCallback reads (tracking-integrations.md §6.1), once, in one place: the callback's
+// What ClearMLCallback reads, once, in one place: the callback's
 // variables, the SDK's, and the `api` section of ~/clearml.conf (CLEARML_CONFIG_FILE elsewhere),
 // the environment winning over the file. Errors name the variable, or the file and line.
 

@@ -1,6 +1,6 @@
 #pragma once
 // ClearMLCallback (`--report_to clearml`): the original's ClearML integration
-// (tracking-integrations.md §6) on the tracker layer. See docs/integrations.md.
+// on the tracker layer. See docs/integrations.md.
 //   task      CLEARML_PROJECT / CLEARML_TASK; hyper-parameters (the arguments, flattened) under
 //             Transformers, the model's configuration as the configuration object "Model
 //             Configuration", both with the original's _ignore_*_overrides_ flags

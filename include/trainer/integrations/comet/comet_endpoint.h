@@ -1,5 +1,5 @@
 #pragma once
-// Where CometCallback's records go (tracking-integrations.md §4.2): Comet's public REST API v2,
+// Where CometCallback's records go: Comet's public REST API v2,
 // one item per request, header `Authorization: <COMET_API_KEY>`. Records (CometTracker writes them):
 //   experiment {workspace, project, name, experiment_key}  write/experiment/create, or the given key
 //   params     {params: [[name, value], ...]}               write/experiment/parameter, one each

@@ -1,5 +1,5 @@
 #pragma once
-// What CometCallback reads from the environment (tracking-integrations.md §4.1), parsed once when
+// What CometCallback reads from the environment, parsed once when
 // the callback is created, so a bad value stops the run before training with a message that names
 // the variable (exit status 2).
 

@@ -1,6 +1,6 @@
 #pragma once
-// CometCallback (`--report_to comet_ml`): the original's Comet integration (tracking-integrations.md
-// §4) on the tracker layer. See docs/integrations.md.
+// CometCallback (`--report_to comet_ml`): the original's Comet integration
+// on the tracker layer. See docs/integrations.md.
 //   start    an experiment in COMET_WORKSPACE / COMET_PROJECT_NAME named --run_name (or the one
 //            COMET_EXPERIMENT_KEY names), its start time, the model's description as its graph,
 //            "Created from: transformers" and the tag "transformers"

@@ -25,6 +25,9 @@
 
 namespace trainer {
 
+// DVCLive's metric names: every "train_" becomes "train/" and every "eval_" becomes "eval/".
+std::string dvclive_metric_name(const std::string& key);
+
 class DVCLiveCallback : public TrackerCallback {
  public:
   // `log_model`: "", "true" or "all"; empty reads HF_DVCLIVE_LOG_MODEL.

@@ -1,6 +1,6 @@
 #pragma once
-// FlyteCallback (`--report_to flyte`): the original's Flyte integration (tracking-integrations.md
-// §10) for a C++ program run as a Flyte raw-container task, which gets Flyte's template variables
+// FlyteCallback (`--report_to flyte`): the original's Flyte integration
+// for a C++ program run as a Flyte raw-container task, which gets Flyte's template variables
 // on its command line:
 //   --flyte_checkpoint_path {{.checkpointOutputPrefix}}   each checkpoint is synced there
 //   --flyte_prev_checkpoint {{.prevCheckpointPrefix}}     training resumes from it (Flyte's retries)

@@ -1,5 +1,5 @@
 #pragma once
-// DagsHub (`--report_to dagshub`, tracking-integrations.md §9): MLflow to the repository's
+// DagsHub (`--report_to dagshub`): MLflow to the repository's
 // `https://dagshub.com/<owner>/<repo>.mlflow` tracking URI and, with HF_DAGSHUB_LOG_ARTIFACTS, the
 // output_dir uploaded at the end of training into the repository's `artifacts/` folder through the
 // content API (multipart PUT, at most 100 files / 100 MiB per request, one commit each).

@@ -1,7 +1,7 @@
 #pragma once
 // Where MLflowCallback's records go (RecordSender's endpoints):
-//   MlflowRestEndpoint   a tracking server, REST API 2.0 (tracking-integrations.md §2.3, §2.4, §16.1)
-//   MlflowFileEndpoint   a local mlruns/ file store that MLflow's FileStore reads (§2.5)
+//   MlflowRestEndpoint   a tracking server, REST API 2.0
+//   MlflowFileEndpoint   a local mlruns/ file store that MLflow's FileStore reads
 // Both take the same records, written by MlflowTracker:
 //   start_run  {run_name, start_time, user_id, tags{}, experiment_name, experiment_id,
 //               run_id (log into that run), parent_run_id, run_key}  -- opens (or reopens) the run;

@@ -1,5 +1,5 @@
 #pragma once
-// What MLflowCallback reads from the environment (tracking-integrations.md §2.1-§2.3), parsed once
+// What MLflowCallback reads from the environment, parsed once
 // when the callback is created, so a bad value stops the run before training with a message that
 // names the variable (exit status 2).
 
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "trainer/core/json.h"
-#include "trainer/integrations/environment.h"
+#include "trainer/core/environment.h"
 #include "trainer/net/http_client.h"
 
 namespace trainer {

@@ -55,6 +55,9 @@ class MlflowTracker : public RemoteTracker {
 
 // The callbacks the registry makes. They read the environment now: a bad value throws
 // ArgumentError naming the variable.
+// MLflow's rule for metric names (v5): characters outside [0-9A-Za-z_-. :/] become '_'.
+std::string mlflow_metric_key(const std::string& key);
+
 std::shared_ptr<StatefulTrackerCallback> make_mlflow_callback();
 std::shared_ptr<StatefulTrackerCallback> make_azureml_callback();
 std::shared_ptr<StatefulTrackerCallback> make_dagshub_callback();

@@ -1,6 +1,6 @@
 #pragma once
 // NeptuneCallback (`--report_to neptune`): the original's deprecated Neptune integration
-// (tracking-integrations.md §5). The hosted Neptune service shut down on 2026-03-05 and the
+//. The hosted Neptune service shut down on 2026-03-05 and the
 // original deprecates the callback; it is kept for self-hosted Neptune servers, offline only:
 // it writes neptune-client 1.x's offline operation log, which `neptune sync` sends later.
 //   .neptune/offline/run__<uuid>__<pid>__<random>/   (NEPTUNE_DATA_DIRECTORY replaces .neptune)

@@ -1,5 +1,5 @@
 #pragma once
-// TrackioDatabase: one trackio project database (tracking-integrations.md §13.2), written through
+// TrackioDatabase: one trackio project database, written through
 // SQLite as trackio writes it, so that trackio's dashboard (`trackio show`) reads the runs:
 //   TRACKIO_DIR/<project>.db     metrics, configs, system_metrics, project_metadata
 //   TRACKIO_DIR/<project>.lock   taken (flock, as Python's filelock) around every write

@@ -1,6 +1,6 @@
 #pragma once
-// TrackioCallback (`--report_to trackio`): the original's v5 Trackio integration
-// (tracking-integrations.md §13), local-first: runs go into the project's SQLite database in
+// TrackioCallback (`--report_to trackio`): the original's v5 Trackio integration,
+// local-first: runs go into the project's SQLite database in
 // TRACKIO_DIR (default $HF_HOME/trackio, else ~/.cache/huggingface/trackio), which trackio's own
 // dashboard reads (`trackio show --project <project>`). Remote Spaces and buckets are out of scope.
 //   project  --project (default huggingface), or TRACKIO_PROJECT (the 4.5x variable)

@@ -1,5 +1,5 @@
 #pragma once
-// Where an online WandbCallback's records go (tracking-integrations.md §3.5): W&B's GraphQL API
+// Where an online WandbCallback's records go: W&B's GraphQL API
 // and the run's file stream, with Basic auth "api:<WANDB_API_KEY>". Records (WandbTracker writes them):
 //   upsert_run {run_id, entity, project, group, display_name, notes, job_type, tags[], config{k: v},
 //               host}             GraphQL UpsertBucket; the answer names the entity and project

@@ -1,5 +1,5 @@
 #pragma once
-// WandbLogWriter: W&B's `.wandb` transaction log (tracking-integrations.md §3.3), which `wandb sync`
+// WandbLogWriter: W&B's `.wandb` transaction log, which `wandb sync`
 // uploads: a 7-byte header (":W&B", 0xBEE1, version 0), then records in LevelDB-log chunks inside
 // 32 KiB blocks, each chunk checksummed with CRC-32 (zlib's, unmasked) over its type byte and data.
 // Each record is handed to the OS as soon as it is written, so a process killed at any point

@@ -1,6 +1,5 @@
 #pragma once
-// WandbOfflineRun: an offline W&B run as the SDK leaves it for `wandb sync` (tracking-integrations.md
-// §3.2-§3.4, §16.2):
+// WandbOfflineRun: an offline W&B run as the SDK leaves it for `wandb sync`:
 //   <data_dir>/offline-run-<YYYYMMDD_HHMMSS>-<run_id>/
 //     run-<run_id>.wandb          header, Run, metric definitions, history and summary records, files,
 //                                 Exit (written by exit()), Final, Footer; every record has its type

@@ -1,5 +1,5 @@
 #pragma once
-// What WandbCallback reads from the environment (tracking-integrations.md §3.1, §3.2), parsed once
+// What WandbCallback reads from the environment, parsed once
 // when the callback is created, so a bad value stops the run before training with a message that
 // names the variable (exit status 2).
 

@@ -1,5 +1,5 @@
 #pragma once
-// WandbCallback (`--report_to wandb`): the original's W&B integration (tracking-integrations.md §3)
+// WandbCallback (`--report_to wandb`): the original's W&B integration
 // on the tracker layer. See docs/integrations.md.
 //   config   the model's configuration overlaid by the arguments, plus model/num_parameters
 //   history  each log, keys rewritten (train/loss, eval/loss), with train/global_step and the

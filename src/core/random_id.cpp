@@ -1,4 +1,4 @@
-#include "trainer/integrations/random_id.h"
+#include "trainer/core/random_id.h"
 
 #include <cstdint>
 #include <random>

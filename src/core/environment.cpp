@@ -1,4 +1,4 @@
-#include "trainer/integrations/environment.h"
+#include "trainer/core/environment.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "trainer/integrations/run_files.h"
+#include "trainer/core/run_files.h"
 
 #include <stdexcept>
 

@@ -20,7 +20,4 @@ bool is_single_value_scalar(const std::string& key);
 // {"a.b": 1} with "."): MLflow's MLFLOW_FLATTEN_PARAMS, Comet's parameters.
 Json flatten_keys(const Json& object, const std::string& separator);
 
-// DVCLive's metric names: every "train_" becomes "train/" and every "eval_" becomes "eval/".
-std::string dvclive_metric_name(const std::string& key);
-
 }  // namespace trainer

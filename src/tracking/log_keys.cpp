@@ -1,4 +1,4 @@
-#include "trainer/integrations/log_keys.h"
+#include "trainer/tracking/log_keys.h"
 
 namespace trainer {
 
@@ -6,16 +6,6 @@ std::string rewrite_log_key(const std::string& key) {
   if (key.rfind("eval_", 0) == 0) return "eval/" + key.substr(5);
   if (key.rfind("test_", 0) == 0) return "test/" + key.substr(5);
   return "train/" + key;
-}
-
-std::string dvclive_metric_name(const std::string& key) {
-  std::string out = key;
-  for (const std::string prefix : {"train", "eval"}) {
-    const std::string from = prefix + "_", to = prefix + "/";
-    for (size_t pos = out.find(from); pos != std::string::npos; pos = out.find(from, pos + to.size()))
-      out.replace(pos, from.size(), to);
-  }
-  return out;
 }
 
 namespace {

@@ -1,4 +1,4 @@
-#include "trainer/integrations/local_time.h"
+#include "trainer/core/local_time.h"
 
 #include <chrono>
 #include <cstdio>

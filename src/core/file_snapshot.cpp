@@ -1,4 +1,4 @@
-#include "trainer/integrations/file_snapshot.h"
+#include "trainer/core/file_snapshot.h"
 
 #include <algorithm>
 
