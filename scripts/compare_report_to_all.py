@@ -14,7 +14,7 @@ Then it compares, and prints each difference:
 Exit status 0 when both agree, 1 when they differ. A refactoring that must not change behaviour
 (issue 25) runs it with the build before and the build after.
 """
-import json, os, re, shutil, signal, subprocess, sys, tempfile, time
+import base64, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 
 SERVICES = ("mlflow", "wandb", "comet", "clearml")
 KEY = "0123456789abcdef0123456789abcdef01234567"
@@ -28,7 +28,9 @@ def normalise(text):
     text = re.sub(r"\d{4}-\d\d-\d\d[T_ ]?\d\d[-:]?\d\d[-:]?\d\d(\.\d+)?", "<time>", text)
     text = re.sub(r"[A-Z][a-z]{2}\d\d_\d\d-\d\d-\d\d", "<time>", text)  # TensorBoard's run folder
     text = re.sub(r"\d{9,}", "<n>", text)
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
     text = text.replace(os.uname().nodename, "<host>")
+    text = re.sub(r"(<host>)\.\d+\.", r"\1.<pid>.", text)  # TensorBoard's file name: the writer's process
     return text
 
 
@@ -45,7 +47,8 @@ def make_data(work):
 
 def start_mock(mock, service, work):
     port_file = os.path.join(work, service + ".port")
-    proc = subprocess.Popen([mock, "--service", service, "--port-file", port_file,
+    auth = ["--auth", "Basic " + base64.b64encode(b"AKEY:ASECRET").decode()] if service == "clearml" else []
+    proc = subprocess.Popen([mock, "--service", service, "--port-file", port_file, *auth,
                              "--request-log", os.path.join(work, service + ".requests.jsonl"),
                              "--state-file", os.path.join(work, service + ".state.json")])
     deadline = time.time() + 30
@@ -72,7 +75,7 @@ def run(binary, mock, work):
             "--num_train_epochs", "2", "--logging_steps", "5", "--eval_strategy", "steps", "--eval_steps", "25",
             "--save_strategy", "steps", "--save_steps", "25", "--save_total_limit", "2", "--load_best_model_at_end",
             "--metric_for_best_model", "eval_accuracy", "--output_dir", "run", "--report_to", "all", "--run_name", "compare",
-            "--flyte_checkpoint_path", os.path.join(work, "flyte-checkpoints"), "--disable_tqdm", "true"]
+            "--flyte_checkpoint_path", "flyte-checkpoints", "--disable_tqdm", "true"]
     with open(os.path.join(work, "train.log"), "w") as log:
         status = subprocess.call(args, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     for proc, _ in mocks.values():
@@ -100,20 +103,51 @@ def log_history(work):
 def shape(value, key=""):
     """The body as its fields, with values that depend on the clock or on random ids left out."""
     if isinstance(value, dict):
-        return {k: shape(v, k) for k, v in sorted(value.items())}
-    if isinstance(value, list):
+        # A record about a timing ({"key": "train_runtime", "value": 1.2}): its numbers vary.
+        timing = any(isinstance(v, str) and TIMEY.search(v) for v in value.values())
+        return {k: "<varies>" if timing and isinstance(v, (int, float)) else shape(v, k) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
         return [shape(v, key) for v in value]
     if TIMEY.search(key) or isinstance(value, str) and normalise(value) != value:
         return "<varies>"
     return value
 
 
+def records(target, body):
+    """What one request carries, one item per record: a sender batches records by time, so two runs
+    may split the same records into other requests; the records and their order stay."""
+    if target.endswith("/runs/log-batch"):  # MLflow
+        return [(kind, r) for kind in ("metrics", "params", "tags") for r in body.get(kind, [])]
+    if "/file_stream" in target:  # W&B: each line of each file, as JSON when it is
+        out = []
+        for name, f in sorted(body.get("files", {}).items()):
+            for line in f.get("content", []):
+                try:
+                    out.append((name, json.loads(line)))
+                except ValueError:
+                    out.append((name, line))
+        ending = {k: v for k, v in body.items() if k in ("complete", "exitcode")}
+        return out + ([("end", ending)] if ending else [])
+    if isinstance(body, dict) and set(body) == {"bytes"}:  # an upload (a zipped checkpoint): its files hold times
+        return [{"upload": True}]
+    if isinstance(body, list):  # ClearML's event lines
+        return [("event", e) for e in body]
+    return [body]
+
+
 def requests(work, service):
     out = []
     for line in open(os.path.join(work, service + ".requests.jsonl")):
         r = json.loads(line)
-        out.append((r["method"], normalise(r["target"]), r["content_type"].split(";")[0], json.dumps(shape(r["body"]), sort_keys=True)))
-    return out
+        call = (r["method"], normalise(r["target"]), r["content_type"].split(";")[0])
+        for record in records(r["target"], r["body"]):
+            # W&B streams each file on its own: the order within a file is what must hold.
+            stream = record[0] if "/file_stream" in r["target"] else ""
+            out.append((stream,) + call + (json.dumps(shape(record), sort_keys=True),))
+    out.sort(key=lambda item: item[0])  # stable: each stream keeps its order
+    # The summary is W&B's latest state, streamed as often as a batch goes: only the last one counts.
+    summaries = [item for item in out if item[0] == "wandb-summary.json"]
+    return [item for item in out if item[0] != "wandb-summary.json"] + summaries[-1:]
 
 
 def first_difference(name, a, b):
@@ -122,7 +156,10 @@ def first_difference(name, a, b):
         return 0
     for i, (x, y) in enumerate(zip(a, b)):
         if x != y:
-            print(f"  DIFFERENT: {name}, item {i}:\n    before: {str(x)[:400]}\n    after:  {str(y)[:400]}")
+            sx, sy = str(x), str(y)
+            at = next((j for j, (cx, cy) in enumerate(zip(sx, sy)) if cx != cy), min(len(sx), len(sy)))
+            start = max(0, at - 150)
+            print(f"  DIFFERENT: {name}, item {i}, at character {at}:\n    before: ...{sx[start:at + 250]}\n    after:  ...{sy[start:at + 250]}")
             return 1
     print(f"  DIFFERENT: {name}: {len(a)} items before, {len(b)} after; first extra: {str((a + b)[min(len(a), len(b))])[:400]}")
     return 1

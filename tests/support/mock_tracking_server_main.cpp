@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <sstream>
 #include <memory>
 #include <string>
 
@@ -29,13 +30,21 @@ struct Service {
 
 trainer::Json request_line(const trainer::testing::ReceivedRequest& r) {
   const auto type = r.headers.find("content-type");
+  const std::string content_type = type == r.headers.end() ? "" : type->second;
   trainer::Json body;
   try {
-    body = r.body.empty() ? trainer::Json() : trainer::Json::parse(r.body);
+    if (content_type.rfind("application/json-lines", 0) == 0) {  // ClearML's event batches: one JSON per line
+      body = trainer::Json::array();
+      std::istringstream lines(r.body);
+      for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) body.push_back(trainer::Json::parse(line));
+    } else {
+      body = r.body.empty() ? trainer::Json() : trainer::Json::parse(r.body);
+    }
   } catch (const std::exception&) {
     body = trainer::Json{{"bytes", r.body.size()}};
   }
-  return {{"method", r.method}, {"target", r.target}, {"content_type", type == r.headers.end() ? "" : type->second}, {"body", body}};
+  return {{"method", r.method}, {"target", r.target}, {"content_type", content_type}, {"body", body}};
 }
 
 template <typename Server>
