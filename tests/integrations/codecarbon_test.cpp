@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "test_support.h"
-#include "trainer/integrations/codecarbon/energy_sources.h"
-#include "trainer/integrations/codecarbon/power_models.h"
+#include "integrations/codecarbon/energy_sources.h"
+#include "integrations/codecarbon/power_models.h"
 
 namespace trainer {
 namespace {

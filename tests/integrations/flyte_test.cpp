@@ -11,7 +11,7 @@
 #include "fake_run.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/integrations/flyte/blob_store.h"
+#include "integrations/flyte/blob_store.h"
 #include "trainer/tracking/remote_tracker.h"
 
 namespace trainer {

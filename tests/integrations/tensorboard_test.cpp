@@ -13,7 +13,7 @@
 
 #include "test_support.h"
 #include "fake_run.h"
-#include "trainer/integrations/tensorboard/event_file_writer.h"
+#include "integrations/tensorboard/event_file_writer.h"
 
 namespace trainer {
 namespace {

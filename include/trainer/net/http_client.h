@@ -50,9 +50,12 @@ struct HttpResponse {
   std::optional<std::chrono::milliseconds> retry_after() const;
 };
 
+// How long one request may take unless a service's setting says otherwise (every tracker's default).
+inline constexpr std::chrono::milliseconds kDefaultRequestTimeout{30000};
+
 struct HttpOptions {
   std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;
   bool insecure_skip_tls_verify = false;
   // The certificate authorities a server's certificate must chain to (a PEM file, or a folder of
   // them). Empty: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE when set (as the services'

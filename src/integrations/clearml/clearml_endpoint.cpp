@@ -1,4 +1,4 @@
-#include "trainer/integrations/clearml/clearml_endpoint.h"
+#include "integrations/clearml/clearml_endpoint.h"
 
 #include <unistd.h>
 
@@ -10,14 +10,6 @@
 
 namespace trainer {
 namespace {
-
-HttpOptions http_options(const ClearMLSettings& s) {
-  HttpOptions o;
-  o.request_timeout = s.request_timeout;
-  o.insecure_skip_tls_verify = !s.verify_cert;
-  o.skip_verification_setting = "CLEARML_API_HOST_VERIFY_CERT=false";
-  return o;
-}
 
 // The name as a regular expression that matches only itself (projects.get_all takes a pattern).
 std::string exact_pattern(const std::string& name) {
@@ -45,7 +37,7 @@ std::string first_id(const HttpResponse& found, const char* list) {
 
 }  // namespace
 
-ClearMLEndpoint::ClearMLEndpoint(const ClearMLSettings& settings) : settings_(settings), http_(http_options(settings)) {}
+ClearMLEndpoint::ClearMLEndpoint(const ClearMLSettings& settings) : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
 Json ClearMLEndpoint::run() const {
   if (task_id_.empty()) return nullptr;

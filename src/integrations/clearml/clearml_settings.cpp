@@ -148,8 +148,16 @@ ClearMLSettings ClearMLSettings::from_journal_json(const Json& json) {
   s.api_host = field_or<std::string>(json, "api_host", s.api_host);
   s.files_host = field_or<std::string>(json, "files_host", s.files_host);
   s.verify_cert = field_or<bool>(json, "verify_cert", s.verify_cert);
-  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", 30000));
+  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
   return s;
+}
+
+HttpOptions ClearMLSettings::http_options() const {
+  HttpOptions o;
+  o.request_timeout = request_timeout;
+  o.insecure_skip_tls_verify = !verify_cert;
+  o.skip_verification_setting = "CLEARML_API_HOST_VERIFY_CERT=false";
+  return o;
 }
 
 }  // namespace trainer

@@ -10,7 +10,7 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/integrations/clearml/clearml_endpoint.h"
+#include "integrations/clearml/clearml_endpoint.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/file_snapshot.h"
 #include "trainer/core/local_time.h"

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "trainer/integrations/codecarbon/energy_sources.h"
-#include "trainer/integrations/codecarbon/power_models.h"
+#include "integrations/codecarbon/energy_sources.h"
+#include "integrations/codecarbon/power_models.h"
 #include "trainer/core/local_time.h"
 #include "trainer/core/random_id.h"
 

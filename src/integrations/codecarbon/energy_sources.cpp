@@ -1,4 +1,4 @@
-#include "trainer/integrations/codecarbon/energy_sources.h"
+#include "integrations/codecarbon/energy_sources.h"
 
 #include <dlfcn.h>
 #include <sys/resource.h>

@@ -1,4 +1,4 @@
-#include "trainer/integrations/codecarbon/power_models.h"
+#include "integrations/codecarbon/power_models.h"
 
 #include <algorithm>
 #include <cmath>

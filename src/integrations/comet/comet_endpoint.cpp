@@ -1,4 +1,4 @@
-#include "trainer/integrations/comet/comet_endpoint.h"
+#include "integrations/comet/comet_endpoint.h"
 
 #include <cmath>
 #include <filesystem>
@@ -8,13 +8,6 @@
 
 namespace trainer {
 namespace {
-
-HttpOptions http_options(const CometSettings& s) {
-  HttpOptions o;
-  o.authorization = s.api_key;  // the raw key, no scheme
-  o.request_timeout = s.request_timeout;
-  return o;
-}
 
 // JSON cannot hold NaN or infinities: Comet takes a metric's value as a string too.
 Json metric_value(const Json& v) {
@@ -27,7 +20,7 @@ Json metric_value(const Json& v) {
 
 }  // namespace
 
-CometEndpoint::CometEndpoint(const CometSettings& settings) : settings_(settings), http_(http_options(settings)) {}
+CometEndpoint::CometEndpoint(const CometSettings& settings) : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
 Json CometEndpoint::run() const {
   if (experiment_key_.empty()) return nullptr;

@@ -66,9 +66,16 @@ CometSettings CometSettings::from_journal_json(const Json& json) {
   CometSettings s;
   const std::string u = env_string("COMET_URL_OVERRIDE");
   s.api_url = u.empty() ? field_or<std::string>(json, "api_url", s.api_url) : comet_api_url(u);
-  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", 30000));
+  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
   s.api_key = env_string("COMET_API_KEY");
   return s;
+}
+
+HttpOptions CometSettings::http_options() const {
+  HttpOptions o;
+  o.authorization = api_key;  // the raw key, no scheme
+  o.request_timeout = request_timeout;
+  return o;
 }
 
 }  // namespace trainer

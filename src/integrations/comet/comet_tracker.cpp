@@ -4,7 +4,7 @@
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/integrations/comet/comet_endpoint.h"
+#include "integrations/comet/comet_endpoint.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/local_time.h"
 #include "trainer/core/random_id.h"

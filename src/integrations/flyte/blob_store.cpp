@@ -1,4 +1,4 @@
-#include "trainer/integrations/flyte/blob_store.h"
+#include "integrations/flyte/blob_store.h"
 
 #include <unistd.h>
 

@@ -10,7 +10,7 @@
 #include "trainer/core/training_arguments.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/file_snapshot.h"
-#include "trainer/integrations/flyte/blob_store.h"
+#include "integrations/flyte/blob_store.h"
 #include "trainer/integrations/text_output.h"
 #include "trainer/net/s3_client.h"
 #include "trainer/tracking/remote_tracker.h"

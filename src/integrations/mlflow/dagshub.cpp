@@ -1,4 +1,4 @@
-#include "trainer/integrations/mlflow/dagshub.h"
+#include "integrations/mlflow/dagshub.h"
 
 #include <filesystem>
 #include <fstream>
@@ -117,11 +117,11 @@ HttpOptions upload_options(const MlflowSettings& settings) {
 }  // namespace
 
 DagsHubEndpoint::DagsHubEndpoint(const MlflowSettings& settings, DagsHubRepo repo)
-    : mlflow_(settings), repo_(std::move(repo)), http_(upload_options(settings)) {}
+    : HttpEndpoint(upload_options(settings)), mlflow_(settings), repo_(std::move(repo)) {}
 
 void DagsHubEndpoint::set_aborted(bool aborted) {
   mlflow_.set_aborted(aborted);
-  http_.set_aborted(aborted);
+  HttpEndpoint::set_aborted(aborted);
 }
 
 Delivery DagsHubEndpoint::send(const std::vector<TrackingRecord>& pending) {

@@ -9,7 +9,7 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/local_time.h"
 #include "trainer/core/random_id.h"
-#include "trainer/integrations/mlflow/mlflow_endpoints.h"
+#include "integrations/mlflow/mlflow_file_endpoint.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 namespace trainer {

@@ -1,7 +1,8 @@
 #include <cmath>
 
 #include "trainer/core/logging.h"
-#include "trainer/integrations/mlflow/mlflow_endpoints.h"
+#include "integrations/mlflow/mlflow_rest_endpoint.h"
+#include "integrations/mlflow/mlflow_file_endpoint.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 namespace trainer {
@@ -76,7 +77,7 @@ bool batchable(const TrackingRecord& r) { return r.type == "metrics" || r.type =
 }  // namespace
 
 MlflowRestEndpoint::MlflowRestEndpoint(const MlflowSettings& settings)
-    : settings_(settings), http_(settings.http_options()) {}
+    : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
 HttpResponse MlflowRestEndpoint::call(const std::string& method, const std::string& path, const Json& body, Repeat repeat) {
   HttpRequest request;

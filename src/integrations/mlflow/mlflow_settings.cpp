@@ -111,13 +111,7 @@ MlflowSettings MlflowSettings::from_environment(const std::string& callback) {
     s.max_log_params = n;
   }
   s.log_artifacts = env_flag("HF_MLFLOW_LOG_ARTIFACTS");
-  if (const std::string t = env_string("MLFLOW_HTTP_REQUEST_TIMEOUT"); !t.empty()) {
-    try {
-      s.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(std::stod(t) * 1000));
-    } catch (const std::exception&) {
-      throw ArgumentError(callback + ": MLFLOW_HTTP_REQUEST_TIMEOUT must be a number of seconds, got '" + t + "'");
-    }
-  }
+  s.request_timeout = parse_seconds_setting("MLFLOW_HTTP_REQUEST_TIMEOUT", env_string("MLFLOW_HTTP_REQUEST_TIMEOUT"), s.request_timeout);
   credentials_from_environment(s, callback);
   return s;
 }

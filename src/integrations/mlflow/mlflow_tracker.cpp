@@ -12,8 +12,9 @@
 #include "trainer/core/local_time.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/random_id.h"
-#include "trainer/integrations/mlflow/dagshub.h"
-#include "trainer/integrations/mlflow/mlflow_endpoints.h"
+#include "integrations/mlflow/dagshub.h"
+#include "integrations/mlflow/mlflow_file_endpoint.h"
+#include "integrations/mlflow/mlflow_rest_endpoint.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 namespace trainer {

@@ -1,4 +1,4 @@
-#include "trainer/integrations/tensorboard/event_file_writer.h"
+#include "integrations/tensorboard/event_file_writer.h"
 
 #include <unistd.h>
 

@@ -11,7 +11,7 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/paths.h"
 #include "trainer/core/local_time.h"
-#include "trainer/integrations/tensorboard/event_file_writer.h"
+#include "integrations/tensorboard/event_file_writer.h"
 
 namespace trainer {
 namespace {

@@ -1,4 +1,4 @@
-#include "trainer/integrations/wandb/wandb_endpoint.h"
+#include "integrations/wandb/wandb_endpoint.h"
 
 #include "trainer/core/argument_spec.h"
 
@@ -20,20 +20,11 @@ const char* kCreateRunFiles = R"(mutation CreateRunFiles($entity: String!, $proj
   }
 })";
 
-HttpOptions http_options(const WandbSettings& s) {
-  HttpOptions o;
-  o.authorization = s.authorization();
-  o.insecure_skip_tls_verify = s.insecure_tls;
-  o.skip_verification_setting = "WANDB_INSECURE_DISABLE_SSL=true";
-  o.request_timeout = s.request_timeout;
-  return o;
-}
-
 Json optional_string(const std::string& s) { return s.empty() ? Json() : Json(s); }
 
 }  // namespace
 
-WandbEndpoint::WandbEndpoint(const WandbSettings& settings) : settings_(settings), http_(http_options(settings)) {}
+WandbEndpoint::WandbEndpoint(const WandbSettings& settings) : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
 Json WandbEndpoint::run() const {
   if (storage_id_.empty()) return nullptr;

@@ -1,4 +1,4 @@
-#include "trainer/integrations/wandb/wandb_log_writer.h"
+#include "integrations/wandb/wandb_log_writer.h"
 
 #include <unistd.h>
 #include <zlib.h>

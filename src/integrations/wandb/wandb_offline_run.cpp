@@ -1,4 +1,4 @@
-#include "trainer/integrations/wandb/wandb_offline_run.h"
+#include "integrations/wandb/wandb_offline_run.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -10,7 +10,7 @@
 #include "trainer/core/file_snapshot.h"
 #include "trainer/core/random_id.h"
 #include "trainer/net/digest.h"
-#include "trainer/integrations/wandb/wandb_log_writer.h"
+#include "integrations/wandb/wandb_log_writer.h"
 #include "wandb_record.pb.h"
 
 namespace trainer {

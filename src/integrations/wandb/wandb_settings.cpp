@@ -110,16 +110,7 @@ WandbSettings WandbSettings::from_environment() {
   s.resume = parse_resume(env_string("WANDB_RESUME"));
   s.log_model = parse_log_model(env_string("WANDB_LOG_MODEL"));
   s.insecure_tls = env_flag("WANDB_INSECURE_DISABLE_SSL");
-  if (const std::string t = env_string("WANDB_HTTP_TIMEOUT"); !t.empty()) {
-    double seconds = 0;
-    try {
-      seconds = std::stod(t);
-    } catch (const std::exception&) {
-      seconds = -1;
-    }
-    if (!(seconds > 0)) throw ArgumentError("WANDB_HTTP_TIMEOUT: expected a number of seconds > 0, got '" + t + "'");
-    s.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  }
+  s.request_timeout = parse_seconds_setting("WANDB_HTTP_TIMEOUT", env_string("WANDB_HTTP_TIMEOUT"), s.request_timeout);
   warn_about_watch();
   return s;
 }
@@ -140,10 +131,19 @@ WandbSettings WandbSettings::from_journal_json(const Json& json) {
   s.project = field_or<std::string>(json, "project", s.project);
   s.entity = field_or<std::string>(json, "entity", "");
   s.insecure_tls = field_or<bool>(json, "insecure_tls", false);
-  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", 30000));
+  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
   s.api_key = trim_space(env_string("WANDB_API_KEY"));
   return s;
 }
 
+
+HttpOptions WandbSettings::http_options() const {
+  HttpOptions o;
+  o.authorization = authorization();
+  o.insecure_skip_tls_verify = insecure_tls;
+  o.skip_verification_setting = "WANDB_INSECURE_DISABLE_SSL=true";
+  o.request_timeout = request_timeout;
+  return o;
+}
 
 }  // namespace trainer

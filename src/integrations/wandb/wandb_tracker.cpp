@@ -12,8 +12,8 @@
 #include "trainer/core/local_time.h"
 #include "trainer/tracking/log_keys.h"
 #include "trainer/core/random_id.h"
-#include "trainer/integrations/wandb/wandb_endpoint.h"
-#include "trainer/integrations/wandb/wandb_offline_run.h"
+#include "integrations/wandb/wandb_endpoint.h"
+#include "integrations/wandb/wandb_offline_run.h"
 
 namespace trainer {
 namespace {

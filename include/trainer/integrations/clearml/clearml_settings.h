@@ -9,6 +9,7 @@
 #include <string>
 
 #include "trainer/core/json.h"
+#include "trainer/net/http_client.h"
 
 namespace trainer {
 
@@ -24,13 +25,15 @@ struct ClearMLSettings {
   bool offline = false;                // CLEARML_OFFLINE_MODE
   bool verify_cert = true;             // CLEARML_API_HOST_VERIFY_CERT, api.verify_certificate
   std::filesystem::path cache_dir;     // CLEARML_CACHE_DIR, sdk.storage.cache.default_base_dir, <tmp>/clearml_cache
-  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;
 
   // Throws ArgumentError naming the variable, or the file and line of clearml.conf.
   static ClearMLSettings from_environment();
   Json to_journal_json() const;  // what `trainer sync` needs, without the credentials
   static ClearMLSettings from_journal_json(const Json& json);  // + the credentials of the environment
   bool has_credentials() const { return !auth_token.empty() || (!access_key.empty() && !secret_key.empty()); }
+  // The connection to the service: timeouts, TLS and credentials, as every request uses them.
+  HttpOptions http_options() const;
 };
 
 // The values of a clearml.conf (the HOCON its users write: nested `name { ... }` blocks, `key: value`

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "trainer/core/json.h"
+#include "trainer/net/http_client.h"
 
 namespace trainer {
 
@@ -21,7 +22,7 @@ struct CometSettings {
   std::string offline_directory = ".cometml-runs";  // COMET_OFFLINE_DIRECTORY
   std::string api_url = "https://www.comet.com/api/rest/v2";  // from COMET_URL_OVERRIDE's scheme and host
   bool log_assets = false;       // COMET_LOG_ASSETS
-  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;
   std::string api_key;           // COMET_API_KEY: a secret, only ever in the Authorization header
 
   // Throws ArgumentError naming the variable.
@@ -29,6 +30,8 @@ struct CometSettings {
   // What a later `trainer sync` needs to reach the same server (no secrets).
   Json to_journal_json() const;
   static CometSettings from_journal_json(const Json& json);  // + COMET_API_KEY (and COMET_URL_OVERRIDE)
+  // The connection to the service: timeouts, TLS and credentials, as every request uses them.
+  HttpOptions http_options() const;
 };
 
 // The REST API's base for COMET_URL_OVERRIDE ("https://comet.example.com/clientlib/" ->

@@ -32,7 +32,7 @@ struct MlflowSettings {
   bool insecure_tls = false;    // MLFLOW_TRACKING_INSECURE_TLS=true
   std::string server_cert_path; // MLFLOW_TRACKING_SERVER_CERT_PATH (default: REQUESTS_CA_BUNDLE, ...)
   std::string client_cert_path; // MLFLOW_TRACKING_CLIENT_CERT_PATH: this client's certificate and key (PEM)
-  std::chrono::milliseconds request_timeout{30000};  // MLFLOW_HTTP_REQUEST_TIMEOUT (seconds)
+  std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;  // MLFLOW_HTTP_REQUEST_TIMEOUT (seconds)
   // Secrets: only ever put in the Authorization header, never in a file or a message.
   std::string username, password, token;
 

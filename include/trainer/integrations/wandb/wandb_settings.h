@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "trainer/core/json.h"
+#include "trainer/net/http_client.h"
 
 namespace trainer {
 
@@ -27,7 +28,7 @@ struct WandbSettings {
   WandbResume resume = WandbResume::unset;  // WANDB_RESUME
   WandbLogModel log_model = WandbLogModel::none;
   bool insecure_tls = false;            // WANDB_INSECURE_DISABLE_SSL (self-hosted test servers)
-  std::chrono::milliseconds request_timeout{30000};  // WANDB_HTTP_TIMEOUT (seconds)
+  std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;  // WANDB_HTTP_TIMEOUT (seconds)
   std::string api_key;                  // WANDB_API_KEY: a secret, only ever in the Authorization header
 
   // Throws ArgumentError naming the variable; warns (once, here) about WANDB_WATCH and a legacy
@@ -38,6 +39,8 @@ struct WandbSettings {
   // What a later `trainer sync` needs to reach the same server (no secrets).
   Json to_journal_json() const;
   static WandbSettings from_journal_json(const Json& json);  // + WANDB_API_KEY (and WANDB_BASE_URL) of the environment
+  // The connection to the service: timeouts, TLS and credentials, as every request uses them.
+  HttpOptions http_options() const;
 };
 
 const char* to_string(WandbMode mode);

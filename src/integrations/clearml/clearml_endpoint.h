@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "trainer/integrations/clearml/clearml_settings.h"
-#include "trainer/net/http_client.h"
+#include "trainer/tracking/http_endpoint.h"
 #include "trainer/tracking/record_sender.h"
 
 namespace trainer {
@@ -33,14 +33,13 @@ namespace trainer {
 // The system tag's prefix that names the task record a task was created for.
 inline constexpr const char* kClearMLRunKeyTag = "trainer_run_key:";
 
-class ClearMLEndpoint : public RemoteEndpoint {
+class ClearMLEndpoint : public HttpEndpoint {
  public:
   explicit ClearMLEndpoint(const ClearMLSettings& settings);
 
   Delivery send(const std::vector<TrackingRecord>& pending) override;
   Json run() const override;
   void restore_run(const Json& run) override;
-  void set_aborted(bool aborted) override { http_.set_aborted(aborted); }
 
  private:
   // A call with the token; a 401 logs in again once and repeats it.
@@ -61,7 +60,6 @@ class ClearMLEndpoint : public RemoteEndpoint {
   std::string files_host() const;
 
   ClearMLSettings settings_;
-  HttpClient http_;
   std::string token_, api_version_;
   std::string project_id_, task_id_;
   std::string task_name_;

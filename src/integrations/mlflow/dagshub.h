@@ -9,7 +9,7 @@
 #include <string>
 
 #include "trainer/core/json.h"
-#include "trainer/integrations/mlflow/mlflow_endpoints.h"
+#include "integrations/mlflow/mlflow_rest_endpoint.h"
 
 namespace trainer {
 
@@ -30,19 +30,18 @@ inline constexpr size_t kDagsHubMaxBytesPerCommit = 100u << 20;
 
 // MLflow records go to the MLflow endpoint; `repo_upload` records {directory, files: [{file, path}]}
 // are one commit each through the content API.
-class DagsHubEndpoint : public RemoteEndpoint {
+class DagsHubEndpoint : public HttpEndpoint {
  public:
   DagsHubEndpoint(const MlflowSettings& settings, DagsHubRepo repo);
   Delivery send(const std::vector<TrackingRecord>& pending) override;
   Json run() const override { return mlflow_.run(); }
   void restore_run(const Json& run) override { mlflow_.restore_run(run); }
-  void set_aborted(bool aborted) override;
+  void set_aborted(bool aborted) override;  // the MLflow request in flight too
 
  private:
   Delivery upload(const TrackingRecord& record);
   MlflowRestEndpoint mlflow_;
   DagsHubRepo repo_;
-  HttpClient http_;
 };
 
 }  // namespace trainer

@@ -1,8 +1,7 @@
 #pragma once
-// Where MLflowCallback's records go (RecordSender's endpoints):
-//   MlflowRestEndpoint   a tracking server, REST API 2.0
-//   MlflowFileEndpoint   a local mlruns/ file store that MLflow's FileStore reads
-// Both take the same records, written by MlflowTracker:
+// Where MLflowCallback's records go (RecordSender's endpoints): MlflowRestEndpoint, a tracking
+// server's REST API 2.0 (here), or MlflowFileEndpoint, a local mlruns/ file store that MLflow's
+// FileStore reads (mlflow_file_endpoint.h). Both take the same records, written by MlflowTracker:
 //   start_run  {run_name, start_time, user_id, tags{}, experiment_name, experiment_id,
 //               run_id (log into that run), parent_run_id, run_key}  -- opens (or reopens) the run;
 //               a new run is tagged kMlflowRunKeyTag = run_key and looked up by it before it is
@@ -19,7 +18,7 @@
 #include <string>
 
 #include "trainer/integrations/mlflow/mlflow_settings.h"
-#include "trainer/net/http_client.h"
+#include "trainer/tracking/http_endpoint.h"
 #include "trainer/tracking/record_sender.h"
 
 namespace trainer {
@@ -27,13 +26,12 @@ namespace trainer {
 // The tag that names the start record a run was created for (a random key, kept in the journal).
 inline constexpr const char* kMlflowRunKeyTag = "trainer_run_key";
 
-class MlflowRestEndpoint : public RemoteEndpoint {
+class MlflowRestEndpoint : public HttpEndpoint {
  public:
   explicit MlflowRestEndpoint(const MlflowSettings& settings);
   Delivery send(const std::vector<TrackingRecord>& pending) override;
   Json run() const override;
   void restore_run(const Json& run) override;
-  void set_aborted(bool aborted) override { http_.set_aborted(aborted); }
 
  private:
   Delivery start_run(const TrackingRecord& record);
@@ -49,28 +47,8 @@ class MlflowRestEndpoint : public RemoteEndpoint {
   std::string artifact_url(const std::string& artifact_path) const;
 
   MlflowSettings settings_;
-  HttpClient http_;
   std::string run_id_, experiment_id_, artifact_uri_;
   bool warned_no_search_ = false;
-};
-
-class MlflowFileEndpoint : public RemoteEndpoint {
- public:
-  explicit MlflowFileEndpoint(std::filesystem::path root);
-  Delivery send(const std::vector<TrackingRecord>& pending) override;
-  Json run() const override;
-  void restore_run(const Json& run) override;
-  void set_aborted(bool) override {}
-
- private:
-  Delivery start_run(const TrackingRecord& record);
-  void write_run_meta(int status, const Json& end_time);
-  std::string experiment_for(const std::string& name, const std::string& id);
-  std::filesystem::path run_dir() const;
-
-  std::filesystem::path root_;
-  std::string run_id_, experiment_id_, run_name_, user_id_;
-  int64_t start_time_ = 0;
 };
 
 // The MLflow endpoint for these settings.

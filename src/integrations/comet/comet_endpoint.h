@@ -17,19 +17,18 @@
 #include <vector>
 
 #include "trainer/integrations/comet/comet_settings.h"
-#include "trainer/net/http_client.h"
+#include "trainer/tracking/http_endpoint.h"
 #include "trainer/tracking/record_sender.h"
 
 namespace trainer {
 
-class CometEndpoint : public RemoteEndpoint {
+class CometEndpoint : public HttpEndpoint {
  public:
   explicit CometEndpoint(const CometSettings& settings);
   Delivery send(const std::vector<TrackingRecord>& pending) override;
   Json run() const override;
   void restore_run(const Json& run) override;
   void heartbeat() override;
-  void set_aborted(bool aborted) override { http_.set_aborted(aborted); }
 
  private:
   Delivery create(const TrackingRecord& record);
@@ -40,7 +39,6 @@ class CometEndpoint : public RemoteEndpoint {
   HttpResponse get(const std::string& call);
 
   CometSettings settings_;
-  HttpClient http_;
   std::string experiment_key_, workspace_, project_;
   int64_t progress_seq_ = 0;  // the record whose first done_ items went through
   size_t done_ = 0;

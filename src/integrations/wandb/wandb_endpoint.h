@@ -17,21 +17,20 @@
 #include <vector>
 
 #include "trainer/integrations/wandb/wandb_settings.h"
-#include "trainer/net/http_client.h"
+#include "trainer/tracking/http_endpoint.h"
 #include "trainer/tracking/record_sender.h"
 
 namespace trainer {
 
 inline constexpr size_t kWandbMaxFileStreamBytes = 4u << 20;  // well under the service's 10 MiB
 
-class WandbEndpoint : public RemoteEndpoint {
+class WandbEndpoint : public HttpEndpoint {
  public:
   explicit WandbEndpoint(const WandbSettings& settings);
   Delivery send(const std::vector<TrackingRecord>& pending) override;
   Json run() const override;
   void restore_run(const Json& run) override;
   void heartbeat() override;
-  void set_aborted(bool aborted) override { http_.set_aborted(aborted); }
 
  private:
   Delivery upsert_run(const TrackingRecord& record);
@@ -43,7 +42,6 @@ class WandbEndpoint : public RemoteEndpoint {
   std::string stream_url() const;
 
   WandbSettings settings_;
-  HttpClient http_;
   std::string run_id_, entity_, project_, storage_id_;
 };
 
