@@ -1,5 +1,10 @@
 #include "trainer/callbacks/default_flow_callback.h"
 
+#include "trainer/core/json.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+
 namespace trainer {
 
 void DefaultFlowCallback::on_step_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext&) {

@@ -4,7 +4,11 @@
 #include <stdexcept>
 
 #include "trainer/core/argument_spec.h"
+#include "trainer/core/json.h"
 #include "trainer/core/logging.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 

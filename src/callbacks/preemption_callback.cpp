@@ -5,7 +5,11 @@
 
 #include <string>
 
+#include "trainer/core/json.h"
 #include "trainer/core/logging.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 namespace {

@@ -2,6 +2,11 @@
 
 #include <cmath>
 
+#include "trainer/core/json.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+
 namespace trainer {
 
 std::string format_logs(const Json& logs, size_t max_str_len) {

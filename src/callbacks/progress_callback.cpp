@@ -4,6 +4,10 @@
 
 #include "trainer/callbacks/printer_callback.h"
 #include "trainer/core/data_loader.h"
+#include "trainer/core/json.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 

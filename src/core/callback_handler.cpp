@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "trainer/core/json.h"
 #include "trainer/core/logging.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 

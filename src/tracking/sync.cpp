@@ -4,6 +4,9 @@
 #include <stdexcept>
 
 #include "trainer/core/callback.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/tracking/record_journal.h"
 #include "trainer/tracking/record_sender.h"
 

@@ -3,6 +3,9 @@
 #include "trainer/callbacks/preemption_callback.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/logging.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 

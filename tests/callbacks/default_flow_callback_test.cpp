@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+
 namespace trainer {
 namespace {
 

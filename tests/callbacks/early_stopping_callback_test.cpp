@@ -4,6 +4,10 @@
 
 #include "test_support.h"
 
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+
 namespace trainer {
 namespace {
 

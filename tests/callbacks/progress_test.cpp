@@ -1,5 +1,9 @@
 #include "trainer/callbacks/progress_callback.h"
 #include "trainer/callbacks/progress_bar.h"
+#include "trainer/core/data_loader.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 #include <gtest/gtest.h>
 

@@ -5,6 +5,9 @@
 #include "test_support.h"
 #include "trainer/callbacks/default_flow_callback.h"
 #include "trainer/callbacks/printer_callback.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 namespace {

@@ -10,6 +10,10 @@
 #include "integrations/codecarbon/energy_sources.h"
 #include "integrations/codecarbon/power_models.h"
 
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+
 namespace trainer {
 namespace {
 

@@ -10,6 +10,9 @@
 #include <sstream>
 
 #include "test_support.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/registry.h"
 
 namespace trainer {

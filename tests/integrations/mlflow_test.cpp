@@ -21,6 +21,9 @@
 #include "trainer/integrations/mlflow/mlflow_tracker.h"
 #include "trainer/integrations/registry.h"
 #include "trainer/net/http_client.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 namespace {

@@ -7,6 +7,9 @@
 #include <sstream>
 
 #include "test_support.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/report/html_report.h"
 #include "trainer/integrations/report/svg_chart.h"
 

@@ -15,6 +15,10 @@
 #include "fake_run.h"
 #include "integrations/tensorboard/event_file_writer.h"
 
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+
 namespace trainer {
 namespace {
 

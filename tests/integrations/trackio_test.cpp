@@ -1,6 +1,9 @@
 // TrackioCallback: the project database read back with SQLite (tables, columns, JSON values), two
 // runs and a resume in one database, and a database that another process holds: training does not
 // wait, nothing is lost, and what the end's budget cannot write is kept.
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/trackio/trackio_tracker.h"
 
 #include <fcntl.h>

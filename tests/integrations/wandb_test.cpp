@@ -22,6 +22,9 @@
 #include "trainer/integrations/wandb/wandb_tracker.h"
 #include "trainer/net/digest.h"
 #include "trainer/net/http_client.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "wandb_record.pb.h"
 
 namespace trainer {

@@ -8,6 +8,9 @@
 #include <string>
 
 #include "trainer/core/callback.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer::testing {
 

@@ -11,6 +11,9 @@
 #include "trainer/core/callback.h"
 #include "trainer/tracking/record_journal.h"
 #include "trainer/tracking/record_sender.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 namespace {

@@ -7,22 +7,25 @@
 #include <exception>
 #include <functional>
 #include <string>
+#include <typeinfo>
 
-#include "trainer/core/data_loader.h"
-#include "trainer/core/json.h"
-#include "trainer/core/lr_scheduler.h"
-#include "trainer/core/trainer_control.h"
-#include "trainer/core/trainer_state.h"
-#include "trainer/core/training_arguments.h"
+#include "trainer/core/json_fwd.h"
 
-// Forward declarations keep this header (and every callback) free of LibTorch.
+// Forward declarations keep this header (and every callback) free of LibTorch, and the arguments',
+// state's and JSON's implementations out of every file that only declares a callback: a callback's
+// source includes what its events read (training_arguments.h, trainer_state.h, trainer_control.h).
 namespace torch::optim {
 class Optimizer;
 }
 
 namespace trainer {
 
+class DataLoader;
+class LRScheduler;
 class Model;
+struct TrainerControl;
+struct TrainerState;
+struct TrainingArguments;
 
 // The live objects of the run (non-owning; null until they exist, see docs/callbacks.md):
 //   model            set from construction

@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace trainer {
+#include "trainer/core/json_fwd.h"
 
-using Json = nlohmann::ordered_json;
+namespace trainer {
 
 struct JsonFormat {
   int indent = 2;          // < 0: compact, as json.dumps() without indent

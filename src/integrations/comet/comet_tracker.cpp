@@ -9,6 +9,8 @@
 #include "trainer/core/local_time.h"
 #include "trainer/core/random_id.h"
 #include "trainer/tracking/log_keys.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
 
 namespace trainer {
 

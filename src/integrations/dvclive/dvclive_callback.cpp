@@ -10,10 +10,13 @@
 #include <stdexcept>
 
 #include "trainer/core/atomic_file.h"
-#include "trainer/core/logging.h"
 #include "trainer/core/environment.h"
-#include "trainer/tracking/log_keys.h"
+#include "trainer/core/logging.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/text_output.h"
+#include "trainer/tracking/log_keys.h"
 
 namespace trainer {
 

@@ -14,6 +14,8 @@
 #include "trainer/integrations/text_output.h"
 #include "trainer/net/s3_client.h"
 #include "trainer/tracking/remote_tracker.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
 
 namespace trainer {
 namespace {

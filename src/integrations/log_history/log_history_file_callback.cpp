@@ -4,6 +4,9 @@
 #include <set>
 
 #include "trainer/core/atomic_file.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/text_output.h"
 
 namespace trainer {

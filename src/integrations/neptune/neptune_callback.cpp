@@ -16,6 +16,8 @@
 #include "trainer/core/file_snapshot.h"
 #include "trainer/core/local_time.h"
 #include "trainer/core/random_id.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
 
 namespace trainer {
 namespace {

@@ -11,6 +11,9 @@
 #include "trainer/core/logging.h"
 #include "trainer/core/paths.h"
 #include "trainer/core/local_time.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "integrations/tensorboard/event_file_writer.h"
 
 namespace trainer {

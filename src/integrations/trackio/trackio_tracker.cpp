@@ -3,12 +3,14 @@
 #include <fstream>
 
 #include "trainer/core/argument_spec.h"
-#include "trainer/core/logging.h"
-#include "trainer/core/training_arguments.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/local_time.h"
-#include "trainer/tracking/log_keys.h"
+#include "trainer/core/logging.h"
 #include "trainer/core/random_id.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+#include "trainer/tracking/log_keys.h"
 
 namespace trainer {
 namespace {

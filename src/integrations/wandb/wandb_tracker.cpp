@@ -5,13 +5,15 @@
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
-#include "trainer/core/logging.h"
-#include "trainer/core/training_arguments.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/file_snapshot.h"
 #include "trainer/core/local_time.h"
-#include "trainer/tracking/log_keys.h"
+#include "trainer/core/logging.h"
 #include "trainer/core/random_id.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
+#include "trainer/tracking/log_keys.h"
 #include "integrations/wandb/wandb_endpoint.h"
 #include "integrations/wandb/wandb_offline_run.h"
 
