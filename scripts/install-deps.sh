@@ -23,6 +23,7 @@ packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev       # test and benchmark frameworks
   chromium                                         # renders report.html headless
+  clang-format                                     # the style check (.clang-format; Debian 12's is version 14)
   sqlite3                                          # reads trackio databases back
   openssl                                          # a test certificate authority for the HTTPS tests
 )
