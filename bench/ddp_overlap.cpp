@@ -22,13 +22,13 @@
 //   ddp_overlap [ITERATIONS] [BUCKET_KIB] [ROUNDS]   (the first bucket: the smaller of BUCKET_KIB and DDP's 1 MiB)
 
 #include <algorithm>
-#include <functional>
-#include <string>
-#include <vector>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -99,8 +99,9 @@ int main(int argc, char** argv) {
   };
   // Without find_unused_parameters: the gradients' all-reduce only, as `after` sends (what agreeing
   // on unused parameters costs, bench/distributed.sh measures end to end).
-  GradientReducer reducer(*group, params,
-                          {bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes), /*find_unused_parameters=*/false});
+  GradientReducer reducer(
+      *group, params,
+      {bucket_bytes, std::min(bucket_bytes, GradientReducer::kFirstBucketBytes), /*find_unused_parameters=*/false});
   const auto gradients = flat_gradients();
 
   Phase local{step};
@@ -147,13 +148,15 @@ int main(int argc, char** argv) {
     return std::string(text);
   };
   if (process.is_world_process_zero())
-    std::printf("{\"rounds\": %d, \"local_ms\": %.3f, \"synced_ms\": %.3f, \"after_ms\": %.3f, \"overlap_ms\": %.3f, "
-                "\"ahead_ms\": %.3f, \"reduce_ms\": %.3f, \"control_flags_ms\": %.3f, \"hidden_fraction\": %s, "
-                "\"hidden_when_started_ahead\": %s, \"buckets\": %zu, \"started_during_backward\": %zu, "
-                "\"local_cpu_ms\": %.3f, \"overlap_cpu_ms\": %.3f, \"local_page_faults\": %.0f, \"overlap_page_faults\": %.0f}\n",
-                rounds, local.ms(), synced.ms(), after.ms(), overlap.ms(), ahead.ms(), reduce.ms(), control.ms(),
-                hidden(overlap).c_str(), hidden(ahead).c_str(), reducer.bucket_count(),
-                reducer.buckets_started_during_backward(), local.cpu_ms(), overlap.cpu_ms(), median(local.faults),
-                median(overlap.faults));
+    std::printf(
+        "{\"rounds\": %d, \"local_ms\": %.3f, \"synced_ms\": %.3f, \"after_ms\": %.3f, \"overlap_ms\": %.3f, "
+        "\"ahead_ms\": %.3f, \"reduce_ms\": %.3f, \"control_flags_ms\": %.3f, \"hidden_fraction\": %s, "
+        "\"hidden_when_started_ahead\": %s, \"buckets\": %zu, \"started_during_backward\": %zu, "
+        "\"local_cpu_ms\": %.3f, \"overlap_cpu_ms\": %.3f, \"local_page_faults\": %.0f, \"overlap_page_faults\": "
+        "%.0f}\n",
+        rounds, local.ms(), synced.ms(), after.ms(), overlap.ms(), ahead.ms(), reduce.ms(), control.ms(),
+        hidden(overlap).c_str(), hidden(ahead).c_str(), reducer.bucket_count(),
+        reducer.buckets_started_during_backward(), local.cpu_ms(), overlap.cpu_ms(), median(local.faults),
+        median(overlap.faults));
   return 0;
 }

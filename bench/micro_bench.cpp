@@ -1,5 +1,6 @@
 // Micro-benchmarks (Google Benchmark): optimizer steps, gradient clipping, callback dispatch and
-// subnormal arithmetic, the checkpoint manifest's checksum, each beside the baseline it is judged against, measured in the same run.
+// subnormal arithmetic, the checkpoint manifest's checksum, each beside the baseline it is judged against, measured in
+// the same run.
 //
 //   build/bench/micro_bench [--benchmark_filter=REGEX]
 
@@ -46,8 +47,16 @@ void BM_AdamWStep(benchmark::State& state) {
   // Bytes the step must move: read p, g, m, v and write p, m, v (float32).
   state.SetBytesProcessed(state.iterations() * state.range(0) * 7 * 4);
 }
-BENCHMARK_TEMPLATE(BM_AdamWStep, torch::optim::AdamW)->Arg(1 << 20)->Arg(10 << 20)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_AdamWStep, trainer::FusedAdamW)->Arg(1 << 20)->Arg(10 << 20)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_AdamWStep, torch::optim::AdamW)
+    ->Arg(1 << 20)
+    ->Arg(10 << 20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_AdamWStep, trainer::FusedAdamW)
+    ->Arg(1 << 20)
+    ->Arg(10 << 20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The memory-bandwidth baseline: copying as many bytes as an AdamW step moves (7 floats per
 // parameter: read 3.5, write 3.5), with every core, as the fused step uses them.
@@ -65,9 +74,7 @@ BENCHMARK(BM_CopySameBytes)->Arg(1 << 20)->Arg(10 << 20)->Unit(benchmark::kMilli
 
 // ---- checkpoint manifest: the CRC-32 a save adds, against the encoding every save already does ----
 
-trainer::NamedTensors weights_of(int64_t params) {
-  return {{"weight", torch::randn({params})}};
-}
+trainer::NamedTensors weights_of(int64_t params) { return {{"weight", torch::randn({params})}}; }
 
 void BM_SafetensorsEncode(benchmark::State& state) {
   const auto weights = weights_of(state.range(0));
@@ -125,8 +132,8 @@ void BM_DispatchStepEnd(benchmark::State& state) {
     handler.on_step_end(args, s, c);
     benchmark::ClobberMemory();
   }
-  state.counters["ns_per_callback"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_callback"] = benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
+                                                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_DispatchStepEnd)->Arg(1)->Arg(8)->Arg(64);
 

@@ -54,9 +54,12 @@ int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "trainer-save-stall-bench").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--steps") steps = std::stoll(argv[i + 1]);
-    else if (flag == "--save_steps") save_steps = std::stoll(argv[i + 1]);
-    else if (flag == "--dir") dir = argv[i + 1];
+    if (flag == "--steps")
+      steps = std::stoll(argv[i + 1]);
+    else if (flag == "--save_steps")
+      save_steps = std::stoll(argv[i + 1]);
+    else if (flag == "--dir")
+      dir = argv[i + 1];
   }
   const Result sync = run(false, dir, steps, save_steps);
   const Result async = run(true, dir, steps, save_steps);

@@ -20,8 +20,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -39,7 +39,8 @@ constexpr int64_t kWarmup = 20;
 
 struct Timer : trainer::TrainerCallback {
   Clock::time_point warm, last;
-  void on_step_end(const Args&, trainer::TrainerState& s, trainer::TrainerControl&, trainer::CallbackContext&) override {
+  void on_step_end(const Args&, trainer::TrainerState& s, trainer::TrainerControl&,
+                   trainer::CallbackContext&) override {
     if (s.global_step == kWarmup) warm = Clock::now();
     last = Clock::now();
   }
@@ -70,9 +71,15 @@ struct Timed : trainer::TrainerCallback {
   void on_init_end(const Args& a, S& s, C& c, X& x) override { inner->on_init_end(a, s, c, x); }
   void on_train_begin(const Args& a, S& s, C& c, X& x) override { inner->on_train_begin(a, s, c, x); }
   void on_train_end(const Args& a, S& s, C& c, X& x) override { inner->on_train_end(a, s, c, x); }
-  void on_log(const Args& a, S& s, C& c, X& x) override { timed([&] { inner->on_log(a, s, c, x); }); }
-  void on_evaluate(const Args& a, S& s, C& c, X& x) override { timed([&] { inner->on_evaluate(a, s, c, x); }); }
-  void on_save(const Args& a, S& s, C& c, X& x) override { timed([&] { inner->on_save(a, s, c, x); }); }
+  void on_log(const Args& a, S& s, C& c, X& x) override {
+    timed([&] { inner->on_log(a, s, c, x); });
+  }
+  void on_evaluate(const Args& a, S& s, C& c, X& x) override {
+    timed([&] { inner->on_evaluate(a, s, c, x); });
+  }
+  void on_save(const Args& a, S& s, C& c, X& x) override {
+    timed([&] { inner->on_save(a, s, c, x); });
+  }
   void on_epoch_begin(const Args& a, S& s, C& c, X& x) override { inner->on_epoch_begin(a, s, c, x); }
   void on_epoch_end(const Args& a, S& s, C& c, X& x) override { inner->on_epoch_end(a, s, c, x); }
   void on_step_begin(const Args& a, S& s, C& c, X& x) override { inner->on_step_begin(a, s, c, x); }
@@ -98,7 +105,8 @@ std::map<std::string, double> writer_thread_cpu_seconds() {
     const clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | 6);  // per-thread, SCHED
     timespec ts{};
     if (clock_gettime(clock, &ts) != 0) continue;
-    out[stat.substr(open + 1, close - open - 1)] += static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+    out[stat.substr(open + 1, close - open - 1)] +=
+        static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
   }
   closedir(dir);
   return out;
@@ -125,7 +133,7 @@ Result run(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::Tenso
   }
   if (const char* dest = std::getenv("BENCH_FLYTE_CHECKPOINT_PATH")) args.flyte_checkpoint_path = dest;
   args.logging_steps = 10;
-  args.report_to = {"none"};  // the trackers are added below, each wrapped in a Timed
+  args.report_to = {"none"};       // the trackers are added below, each wrapped in a Timed
   args.tracker_flush_timeout = 1;  // a remote tracker's end-of-run wait is not part of the steps measured
   auto timer = std::make_shared<Timer>();
   std::vector<std::shared_ptr<trainer::TrainerCallback>> callbacks = {timer};
@@ -192,10 +200,12 @@ int main(int argc, char** argv) {
   std::string cpu_json;
   for (const auto& [name, values] : writer_cpu)
     cpu_json += (cpu_json.empty() ? "\"" : ", \"") + name + "\": " + std::to_string(median(values));
-  std::printf("{\"model\": \"%s\", \"rounds\": %d, \"none_steps_per_second\": %.2f, \"trackers_steps_per_second\": %.2f, "
-              "\"ratio\": %.4f, \"ratio_min\": %.4f, \"ratio_max\": %.4f, \"loop_cpu_per_second\": %.6f, \"writer_cpu_per_second\": {%s}}\n",
-              model_name.c_str(), rounds, median(off), median(on), median(ratios),
-              *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()),
-              median(loop_cpu), cpu_json.c_str());
+  std::printf(
+      "{\"model\": \"%s\", \"rounds\": %d, \"none_steps_per_second\": %.2f, \"trackers_steps_per_second\": %.2f, "
+      "\"ratio\": %.4f, \"ratio_min\": %.4f, \"ratio_max\": %.4f, \"loop_cpu_per_second\": %.6f, "
+      "\"writer_cpu_per_second\": {%s}}\n",
+      model_name.c_str(), rounds, median(off), median(on), median(ratios),
+      *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()),
+      median(loop_cpu), cpu_json.c_str());
   return 0;
 }

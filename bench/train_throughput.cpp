@@ -49,14 +49,15 @@ struct Result {
 // Notes the time at the end of the warm-up and of the last step.
 struct Timer : trainer::TrainerCallback {
   Clock::time_point warm, last;
-  void on_step_end(const Args&, trainer::TrainerState& s, trainer::TrainerControl&, trainer::CallbackContext&) override {
+  void on_step_end(const Args&, trainer::TrainerState& s, trainer::TrainerControl&,
+                   trainer::CallbackContext&) override {
     if (s.global_step == kWarmup) warm = Clock::now();
     last = Clock::now();
   }
 };
 
-Result run_trainer(const std::string& mode, std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::TensorDataset> data,
-                   int64_t steps, int64_t batch) {
+Result run_trainer(const std::string& mode, std::shared_ptr<trainer::Model> model,
+                   std::shared_ptr<trainer::TensorDataset> data, int64_t steps, int64_t batch) {
   trainer::TrainingArguments args;
   args.output_dir = "/tmp/trainer-throughput-bench";
   args.per_device_train_batch_size = batch;
@@ -114,8 +115,8 @@ Result run_loop(std::shared_ptr<trainer::Model> model, std::shared_ptr<trainer::
   return {static_cast<double>(steps - kWarmup) / seconds, loss_sum.item<double>() / static_cast<double>(steps)};
 }
 
-Result run_mode(const std::string& mode, const std::string& model_name, std::shared_ptr<trainer::TensorDataset> data, int64_t steps,
-                int64_t batch) {
+Result run_mode(const std::string& mode, const std::string& model_name, std::shared_ptr<trainer::TensorDataset> data,
+                int64_t steps, int64_t batch) {
   trainer::set_seed(42);
   auto model = trainer::make_builtin_model(model_name);
   if (mode == "plain") return run_loop<torch::optim::AdamW>(model, data, steps, batch, false);
@@ -152,10 +153,13 @@ int run_pairs(int argc, char** argv) {
     a_loss = ra.final_loss;  // the same every round: same seed, same data order
     b_loss = rb.final_loss;
   }
-  std::printf("{\"pair\": \"%s/%s\", \"model\": \"%s\", \"steps\": %lld, \"median_ratio\": %.4f, \"min_ratio\": %.4f, "
-              "\"max_ratio\": %.4f, \"a_steps_per_second\": %.1f, \"b_steps_per_second\": %.1f, \"a_loss\": %.6f, \"b_loss\": %.6f}\n",
-              b.c_str(), a.c_str(), model_name.c_str(), static_cast<long long>(steps), median(ratios),
-              *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()), median(as), median(bs), a_loss, b_loss);
+  std::printf(
+      "{\"pair\": \"%s/%s\", \"model\": \"%s\", \"steps\": %lld, \"median_ratio\": %.4f, \"min_ratio\": %.4f, "
+      "\"max_ratio\": %.4f, \"a_steps_per_second\": %.1f, \"b_steps_per_second\": %.1f, \"a_loss\": %.6f, \"b_loss\": "
+      "%.6f}\n",
+      b.c_str(), a.c_str(), model_name.c_str(), static_cast<long long>(steps), median(ratios),
+      *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()), median(as),
+      median(bs), a_loss, b_loss);
   return 0;
 }
 
@@ -164,7 +168,9 @@ int run_pairs(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "pairs") return run_pairs(argc, argv);
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: train_throughput plain|loop_fused|trainer|trainer_torch|trainer_exact|trainer_adamw_torch mlp|cnn STEPS [BATCH]\n");
+    std::fprintf(stderr,
+                 "usage: train_throughput plain|loop_fused|trainer|trainer_torch|trainer_exact|trainer_adamw_torch "
+                 "mlp|cnn STEPS [BATCH]\n");
     return 2;
   }
   const std::string mode = argv[1], model_name = argv[2];
@@ -173,11 +179,17 @@ int main(int argc, char** argv) {
   auto data = trainer::load_fashion_mnist("train");
   auto model = trainer::make_builtin_model(model_name);
   Result r;
-  if (mode == "plain") r = run_loop<torch::optim::AdamW>(model, data, steps, batch, false);
-  else if (mode == "loop_fused") r = run_loop<trainer::FusedAdamW>(model, data, steps, batch, true);
-  else if (mode.rfind("trainer", 0) == 0) r = run_trainer(mode, model, data, steps, batch);
-  else return 2;
-  std::printf("{\"mode\": \"%s\", \"model\": \"%s\", \"steps\": %lld, \"steps_per_second\": %.2f, \"peak_rss_mb\": %.1f, \"final_loss\": %.6f}\n",
-              mode.c_str(), model_name.c_str(), static_cast<long long>(steps), r.steps_per_second, peak_rss_mb(), r.final_loss);
+  if (mode == "plain")
+    r = run_loop<torch::optim::AdamW>(model, data, steps, batch, false);
+  else if (mode == "loop_fused")
+    r = run_loop<trainer::FusedAdamW>(model, data, steps, batch, true);
+  else if (mode.rfind("trainer", 0) == 0)
+    r = run_trainer(mode, model, data, steps, batch);
+  else
+    return 2;
+  std::printf(
+      "{\"mode\": \"%s\", \"model\": \"%s\", \"steps\": %lld, \"steps_per_second\": %.2f, \"peak_rss_mb\": %.1f, "
+      "\"final_loss\": %.6f}\n",
+      mode.c_str(), model_name.c_str(), static_cast<long long>(steps), r.steps_per_second, peak_rss_mb(), r.final_loss);
   return 0;
 }

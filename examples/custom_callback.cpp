@@ -57,7 +57,8 @@ int main() {
   args.disable_tqdm = true;
 
   // 1. By instance, at construction.
-  trainer::Trainer trainer(trainer::make_builtin_model("mlp"), args, data, nullptr, {std::make_shared<HelloCallback>()});
+  trainer::Trainer trainer(trainer::make_builtin_model("mlp"), args, data, nullptr,
+                           {std::make_shared<HelloCallback>()});
   // 2. By type: default-constructed, and returned so it can be read afterwards.
   auto counter = trainer.add_callback<StepCounter>();
   // 3. By instance, after construction.

@@ -12,7 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto state = trainer::TrainerState::from_json(
         trainer::parse_json(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz"));
     (void)state.to_json_string();
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   return 0;
 }

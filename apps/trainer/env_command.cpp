@@ -11,7 +11,8 @@
 namespace trainer::cli {
 
 int run_env(const std::vector<std::string>& args) {
-  ArgumentParser parser("trainer env", "Prints the versions, CPU, threads, BLAS kernel and devices a bug report needs.");
+  ArgumentParser parser("trainer env",
+                        "Prints the versions, CPU, threads, BLAS kernel and devices a bug report needs.");
   try {
     parser.parse(args);
   } catch (const ArgumentError& e) {

@@ -27,7 +27,8 @@ const char* kUsage =
     "             4 stopped by SIGTERM/SIGINT after saving a checkpoint (resume with --resume_from_checkpoint last),\n"
     "             5 data-parallel: another rank was lost or failed (the message names it)\n"
     "\n"
-    "data-parallel: .venv/bin/torchrun --nproc_per_node N --no_python ./build/trainer train ... (docs/distributed.md)\n";
+    "data-parallel: .venv/bin/torchrun --nproc_per_node N --no_python ./build/trainer train ... "
+    "(docs/distributed.md)\n";
 
 }  // namespace
 

@@ -56,7 +56,9 @@ std::optional<SyncOptions> parse_sync_args(const std::vector<std::string>& token
   return o;
 }
 
-std::chrono::milliseconds timeout_of(const SyncOptions& o) { return std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000)); }
+std::chrono::milliseconds timeout_of(const SyncOptions& o) {
+  return std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
+}
 
 void print_folder(const JournalSync& s) {
   if (s.pending == 0) {
@@ -72,13 +74,15 @@ void print_folder(const JournalSync& s) {
 int send_journals(const SyncOptions& o) {
   const auto results = sync_journals(o.output_dir, timeout_of(o), sender_for_journal, print_folder);
   if (results.empty()) {
-    std::cout << "trainer sync: " << o.output_dir << " has no tracker journals (tracking/*/journal.jsonl): nothing to send\n";
+    std::cout << "trainer sync: " << o.output_dir
+              << " has no tracker journals (tracking/*/journal.jsonl): nothing to send\n";
     return kOk;
   }
   int64_t left = 0;
   for (const JournalSync& s : results) left += s.unsent;
   if (left > 0) {
-    std::cerr << "trainer sync: error: " << left << " records are still unsent (see the warnings above); the journals keep "
+    std::cerr << "trainer sync: error: " << left
+              << " records are still unsent (see the warnings above); the journals keep "
               << "them: run `trainer sync " << o.output_dir << "` again once the server answers\n";
     return kRuntimeError;
   }
@@ -98,7 +102,8 @@ int replay(const SyncOptions& o) {
   args.output_dir = o.output_dir;
   args.tracker_flush_timeout = o.timeout;
   args.report_to = o.report_to;
-  const size_t entries = replay_log_history(run.state.value("log_history", Json::array()), args, integration_callbacks(o.report_to));
+  const size_t entries =
+      replay_log_history(run.state.value("log_history", Json::array()), args, integration_callbacks(o.report_to));
   std::cout << "trainer sync: replayed " << entries << " log_history entries of " << run.state_file.string() << "\n";
   int64_t left = 0;
   for (const std::string& name : o.report_to) {

@@ -30,15 +30,22 @@ struct TrainCommandOptions {
 
 std::vector<ArgumentSpec> command_specs(TrainCommandOptions& o) {
   std::vector<ArgumentSpec> s;
-  s.push_back(bind_argument("model", &o.model, "mlp, cnn, or the path of a TorchScript module (.pt) whose forward takes a batch and returns logits."));
-  s.push_back(bind_argument("train_file", &o.train_file, "Training data: a CSV file with a label column, or an idx images file (labels beside it). Default: Fashion-MNIST train split."));
-  s.push_back(bind_argument("eval_file", &o.eval_file, "Evaluation data, same formats. Default: Fashion-MNIST test split."));
+  s.push_back(bind_argument(
+      "model", &o.model,
+      "mlp, cnn, or the path of a TorchScript module (.pt) whose forward takes a batch and returns logits."));
+  s.push_back(bind_argument("train_file", &o.train_file,
+                            "Training data: a CSV file with a label column, or an idx images file (labels beside it). "
+                            "Default: Fashion-MNIST train split."));
+  s.push_back(
+      bind_argument("eval_file", &o.eval_file, "Evaluation data, same formats. Default: Fashion-MNIST test split."));
   s.push_back(bind_argument("dataset_dir", &o.dataset_dir, "Where Fashion-MNIST's idx files are."));
   s.push_back(bind_argument("label_column", &o.label_column, "The label column of CSV files."));
   s.push_back(bind_argument("max_train_samples", &o.max_train_samples, "Train on the first N examples only."));
   s.push_back(bind_argument("max_eval_samples", &o.max_eval_samples, "Evaluate on the first N examples only."));
-  s.push_back(bind_argument("early_stopping_patience", &o.early_stopping_patience, "Add an EarlyStoppingCallback with this patience (needs --eval_strategy)."));
-  s.push_back(bind_argument("early_stopping_threshold", &o.early_stopping_threshold, "Smallest improvement that resets the early-stopping patience."));
+  s.push_back(bind_argument("early_stopping_patience", &o.early_stopping_patience,
+                            "Add an EarlyStoppingCallback with this patience (needs --eval_strategy)."));
+  s.push_back(bind_argument("early_stopping_threshold", &o.early_stopping_threshold,
+                            "Smallest improvement that resets the early-stopping patience."));
   return s;
 }
 
@@ -59,8 +66,9 @@ int64_t count_classes(const TensorDataset& train, const TensorDataset* eval, con
   const int64_t distinct = std::get<0>(torch::_unique(labels)).numel();
   constexpr int64_t kPlentyOfClasses = 1000;
   if (largest + 1 > kPlentyOfClasses && largest + 1 > 10 * distinct)
-    throw ArgumentError(source + ": the labels go up to " + std::to_string(largest) + ", which would make a model with " +
-                        std::to_string(largest + 1) + " outputs, but only " + std::to_string(distinct) +
+    throw ArgumentError(source + ": the labels go up to " + std::to_string(largest) +
+                        ", which would make a model with " + std::to_string(largest + 1) + " outputs, but only " +
+                        std::to_string(distinct) +
                         " distinct labels appear; labels are class indices 0, 1, 2, ...: renumber them");
   return std::max<int64_t>(largest + 1, 2);
 }
@@ -70,7 +78,8 @@ std::shared_ptr<Model> make_model(const std::string& name, const TensorDataset& 
   if (!fs::exists(name)) {
     std::string msg = "--model: '" + name + "' is neither a built-in model (mlp, cnn) nor an existing file";
     const auto near = closest_match(name, {"mlp", "cnn"});
-    msg += near.empty() ? "; pass mlp, cnn or the path of a TorchScript module (.pt)" : "; did you mean --model " + near + "?";
+    msg += near.empty() ? "; pass mlp, cnn or the path of a TorchScript module (.pt)"
+                        : "; did you mean --model " + near + "?";
     throw ArgumentError(msg);
   }
   return load_script_model(name);
@@ -81,7 +90,8 @@ std::string describe_error(const c10::Error& e) {
   return log_level() <= LogLevel::debug ? e.what() : e.what_without_backtrace();
 }
 
-std::shared_ptr<TensorDataset> take_first(std::shared_ptr<TensorDataset> d, const std::optional<int64_t>& n, const char* flag) {
+std::shared_ptr<TensorDataset> take_first(std::shared_ptr<TensorDataset> d, const std::optional<int64_t>& n,
+                                          const char* flag) {
   if (!n) return d;
   if (*n < 1) throw ArgumentError(std::string("--") + flag + ": must be >= 1");
   if (*n >= d->size()) return d;
@@ -108,12 +118,14 @@ namespace {
 
 // Parses the command line into `args` and `opts`; an exit status when the command ends here (help,
 // a bad argument).
-std::optional<int> parse_command_line(const std::vector<std::string>& tokens, TrainingArguments& args, TrainCommandOptions& opts) {
-  ArgumentParser parser("trainer train",
-                        "Trains a model with the Hugging Face Trainer's arguments, callbacks and checkpoints. The defaults train\n"
-                        "the built-in MLP on Fashion-MNIST and report the test accuracy. Defaults shown below are this\n"
-                        "program's: learning_rate, batch sizes, eval/save strategies and logging_steps differ from the\n"
-                        "TrainingArguments defaults (the original's) to suit training from scratch.");
+std::optional<int> parse_command_line(const std::vector<std::string>& tokens, TrainingArguments& args,
+                                      TrainCommandOptions& opts) {
+  ArgumentParser parser(
+      "trainer train",
+      "Trains a model with the Hugging Face Trainer's arguments, callbacks and checkpoints. The defaults train\n"
+      "the built-in MLP on Fashion-MNIST and report the test accuracy. Defaults shown below are this\n"
+      "program's: learning_rate, batch sizes, eval/save strategies and logging_steps differ from the\n"
+      "TrainingArguments defaults (the original's) to suit training from scratch.");
   parser.add(command_specs(opts));
   parser.add(training_argument_specs(args));
   try {
@@ -141,7 +153,8 @@ struct JobData {
 
 JobData load_job_data(const TrainCommandOptions& opts) {
   JobData d;
-  d.train = opts.train_file ? load_dataset_file(*opts.train_file, opts.label_column) : load_fashion_mnist("train", opts.dataset_dir);
+  d.train = opts.train_file ? load_dataset_file(*opts.train_file, opts.label_column)
+                            : load_fashion_mnist("train", opts.dataset_dir);
   d.eval = opts.eval_file ? load_dataset_file(*opts.eval_file, opts.label_column, d.train->feature_names)
                           : (opts.train_file ? nullptr : load_fashion_mnist("test", opts.dataset_dir));
   d.train = take_first(d.train, opts.max_train_samples, "max_train_samples");
@@ -155,12 +168,14 @@ std::vector<std::shared_ptr<TrainerCallback>> job_callbacks(const TrainCommandOp
   std::vector<std::shared_ptr<TrainerCallback>> callbacks = {std::make_shared<PreemptionCallback>(),
                                                              std::make_shared<SaveArgumentsCallback>()};
   if (opts.early_stopping_patience)
-    callbacks.push_back(std::make_shared<EarlyStoppingCallback>(*opts.early_stopping_patience, opts.early_stopping_threshold));
+    callbacks.push_back(
+        std::make_shared<EarlyStoppingCallback>(*opts.early_stopping_patience, opts.early_stopping_threshold));
   return callbacks;
 }
 
 // What the run came to, on `out` (results) and `info` (notes); returns the exit status.
-int report_outcome(Trainer& trainer, const TrainOutput& result, const JobData& data, std::ostream& out, std::ostream& info) {
+int report_outcome(Trainer& trainer, const TrainOutput& result, const JobData& data, std::ostream& out,
+                   std::ostream& info) {
   if (result.already_complete) {
     out << "Nothing to do: " << result.resumed_from << " has already trained " << result.global_step << " of "
         << result.max_steps << " steps. Raise --max_steps or --num_train_epochs to train further, or train into a "
@@ -196,9 +211,11 @@ int train_job(const TrainingArguments& args, const TrainCommandOptions& opts) {
   std::ostringstream muted;
   std::ostream& out = trainer.process().is_world_process_zero() ? std::cout : muted;
   std::ostream& info = trainer.process().is_world_process_zero() ? std::cerr : muted;
-  info << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << data.classes << " classes) on "
-       << data.train->size() << " examples, device " << trainer.device()
-       << (trainer.process().distributed() ? ", " + std::to_string(trainer.process().world_size) + " processes" : std::string()) << "\n";
+  info << "Training " << opts.model << " (" << model->num_parameters() << " parameters, " << data.classes
+       << " classes) on " << data.train->size() << " examples, device " << trainer.device()
+       << (trainer.process().distributed() ? ", " + std::to_string(trainer.process().world_size) + " processes"
+                                           : std::string())
+       << "\n";
   const auto result = trainer.train();
   return report_outcome(trainer, result, data, out, info);
 }

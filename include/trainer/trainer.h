@@ -21,10 +21,10 @@
 #include "trainer/callbacks/printer_callback.h"
 #include "trainer/callbacks/progress_callback.h"
 
+#include "trainer/integrations/builtin_integrations.h"
 #include "trainer/integrations/codecarbon/codecarbon_callback.h"
 #include "trainer/integrations/dvclive/dvclive_callback.h"
 #include "trainer/integrations/log_history/log_history_file_callback.h"
-#include "trainer/integrations/builtin_integrations.h"
 #include "trainer/integrations/registry.h"
 #include "trainer/integrations/report/html_report.h"
 #include "trainer/integrations/report/report_callback.h"

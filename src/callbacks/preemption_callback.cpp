@@ -24,11 +24,14 @@ void handle_signal(int sig) {
     ::_exit(130);
   }
   g_requested.store(sig);
-  static const char in_training[] = "\ntrainer: stop requested; finishing the current step and saving a checkpoint "
-                                    "(interrupt again to abort)\n";
+  static const char in_training[] =
+      "\ntrainer: stop requested; finishing the current step and saving a checkpoint "
+      "(interrupt again to abort)\n";
   static const char outside[] = "\ntrainer: stop requested; stopping\n";
-  if (g_training.load()) (void)!::write(STDERR_FILENO, in_training, sizeof in_training - 1);
-  else (void)!::write(STDERR_FILENO, outside, sizeof outside - 1);
+  if (g_training.load())
+    (void)!::write(STDERR_FILENO, in_training, sizeof in_training - 1);
+  else
+    (void)!::write(STDERR_FILENO, outside, sizeof outside - 1);
 }
 
 }  // namespace
@@ -47,9 +50,13 @@ int PreemptionCallback::requested_signal() { return g_requested.load(); }
 void PreemptionCallback::request(int signal_number) { g_requested.store(signal_number); }
 void PreemptionCallback::reset() { g_requested.store(0); }
 
-void PreemptionCallback::on_train_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) { g_training.store(true); }
+void PreemptionCallback::on_train_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {
+  g_training.store(true);
+}
 
-void PreemptionCallback::on_train_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) { g_training.store(false); }
+void PreemptionCallback::on_train_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) {
+  g_training.store(false);
+}
 
 void PreemptionCallback::on_prediction_step(const Args&, TrainerState& state, TrainerControl&, CallbackContext&) {
   // In training, the stop waits for the end of the step (the evaluation finishes first).

@@ -19,8 +19,10 @@ std::string format_logs(const Json& logs, size_t max_str_len) {
     const Json& v = it.value();
     if (v.is_number_float()) {
       const double d = v.get<double>();
-      if (std::isnan(d)) out += "nan";
-      else if (std::isinf(d)) out += d > 0 ? "inf" : "-inf";
+      if (std::isnan(d))
+        out += "nan";
+      else if (std::isinf(d))
+        out += d > 0 ? "inf" : "-inf";
       else {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.4g", d);
@@ -29,8 +31,8 @@ std::string format_logs(const Json& logs, size_t max_str_len) {
     } else if (v.is_string()) {
       const auto& s = v.get_ref<const std::string&>();
       if (s.size() > max_str_len)
-        out += "'[String too long to display, length: " + std::to_string(s.size()) + " > " + std::to_string(max_str_len) +
-               ". Consider increasing `max_str_len` if needed.]'";
+        out += "'[String too long to display, length: " + std::to_string(s.size()) + " > " +
+               std::to_string(max_str_len) + ". Consider increasing `max_str_len` if needed.]'";
       else
         out += "'" + s + "'";
     } else {

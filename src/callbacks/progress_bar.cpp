@@ -54,8 +54,8 @@ int terminal_columns(std::FILE* stream) {
   return 80;
 }
 
-ProgressBar::ProgressBar(std::string description, int64_t total, std::FILE* out, bool interactive, double min_interval_s,
-                         bool leave, int64_t initial)
+ProgressBar::ProgressBar(std::string description, int64_t total, std::FILE* out, bool interactive,
+                         double min_interval_s, bool leave, int64_t initial)
     : description_(std::move(description)),
       total_(total),
       out_(out),
@@ -77,8 +77,11 @@ std::string ProgressBar::format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   auto s = static_cast<int64_t>(seconds);
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
-  else std::snprintf(buf, sizeof buf, "%02lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+                  (long long)(s % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%02lld:%02lld", (long long)(s / 60), (long long)(s % 60));
   return buf;
 }
 
@@ -88,9 +91,12 @@ std::string ProgressBar::render(bool with_bar, int columns) const {
   const double rate = t > 0 && done_here > 0 ? static_cast<double>(done_here) / t : 0.0;
   const double remaining = rate > 0 && total_ > 0 ? static_cast<double>(total_ - count_) / rate : NAN;
   char rate_buf[32];
-  if (rate == 0) std::snprintf(rate_buf, sizeof rate_buf, "?it/s");
-  else if (rate >= 1) std::snprintf(rate_buf, sizeof rate_buf, "%.2fit/s", rate);
-  else std::snprintf(rate_buf, sizeof rate_buf, "%.2fs/it", 1.0 / rate);
+  if (rate == 0)
+    std::snprintf(rate_buf, sizeof rate_buf, "?it/s");
+  else if (rate >= 1)
+    std::snprintf(rate_buf, sizeof rate_buf, "%.2fit/s", rate);
+  else
+    std::snprintf(rate_buf, sizeof rate_buf, "%.2fs/it", 1.0 / rate);
   std::string left = description_.empty() ? "" : description_ + ": ";
   std::string right;
   double frac = 0;

@@ -47,11 +47,16 @@ Json json_from_yaml(const YAML::Node& node) {
           char* end = nullptr;
           double d = std::strtod(s.c_str(), &end);
           if (!s.empty() && end == s.c_str() + s.size()) {
-            if (s.find_first_of(".eE") == std::string::npos) obj[kv.first.Scalar()] = static_cast<int64_t>(d);
-            else obj[kv.first.Scalar()] = d;
+            if (s.find_first_of(".eE") == std::string::npos)
+              obj[kv.first.Scalar()] = static_cast<int64_t>(d);
+            else
+              obj[kv.first.Scalar()] = d;
             continue;
           }
-          if (s == "true" || s == "false") { obj[kv.first.Scalar()] = (s == "true"); continue; }
+          if (s == "true" || s == "false") {
+            obj[kv.first.Scalar()] = (s == "true");
+            continue;
+          }
         }
         obj[kv.first.Scalar()] = json_from_yaml(value);
       }
@@ -162,8 +167,7 @@ void ArgumentParser::fill_positional(const std::string& token, size_t& filled) {
 }
 
 void ArgumentParser::apply_config_file(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path))
-    throw ArgumentError("--config: file " + path.string() + " does not exist");
+  if (!std::filesystem::exists(path)) throw ArgumentError("--config: file " + path.string() + " does not exist");
   const auto ext = extension_of(path);
   if (ext == ".json") {
     Json doc;
@@ -193,8 +197,9 @@ void ArgumentParser::apply_config_file(const std::filesystem::path& path) {
 
 void ArgumentParser::apply_config_value(const std::string& key, const Json& value, const std::string& where) {
   if (key == "config")
-    throw ArgumentError(where + "a config file cannot name another one (key 'config'); merge the two files, or pass "
-                                "the other as --config on the command line");
+    throw ArgumentError(where +
+                        "a config file cannot name another one (key 'config'); merge the two files, or pass "
+                        "the other as --config on the command line");
   const ArgumentSpec* spec = find(key);
   if (!spec) unknown(key, where);
   if (value.is_null()) return;  // null (JSON) or ~ (YAML): the argument keeps its default

@@ -3,8 +3,8 @@
 #include "trainer/core/text.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <sstream>
 
@@ -29,14 +29,16 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 }
 
 template <typename T, typename Parse, typename ToJson>
-ArgumentSpec bind_scalar(std::string name, T* target, std::string help, std::string type, Arity arity,
-                         Parse parse, ToJson to_json) {
+ArgumentSpec bind_scalar(std::string name, T* target, std::string help, std::string type, Arity arity, Parse parse,
+                         ToJson to_json) {
   ArgumentSpec spec;
   spec.name = name;
   spec.type = std::move(type);
   spec.help = std::move(help);
   spec.arity = arity;
-  spec.set = [name, target, parse](const std::vector<std::string>& values) { *target = parse(name, single(name, values)); };
+  spec.set = [name, target, parse](const std::vector<std::string>& values) {
+    *target = parse(name, single(name, values));
+  };
   spec.get = [target, to_json]() { return to_json(*target); };
   return spec;
 }
@@ -96,23 +98,25 @@ bool parse_bool_value(const std::string& flag, const std::string& text) {
 }
 
 ArgumentSpec bind_argument(std::string name, double* target, std::string help) {
-  return bind_scalar(std::move(name), target, std::move(help), "float", Arity::one,
-                     parse_float_value, [](double v) { return Json(v); });
+  return bind_scalar(std::move(name), target, std::move(help), "float", Arity::one, parse_float_value,
+                     [](double v) { return Json(v); });
 }
 
 ArgumentSpec bind_argument(std::string name, int64_t* target, std::string help) {
-  return bind_scalar(std::move(name), target, std::move(help), "int", Arity::one,
-                     parse_int_value, [](int64_t v) { return Json(v); });
+  return bind_scalar(std::move(name), target, std::move(help), "int", Arity::one, parse_int_value,
+                     [](int64_t v) { return Json(v); });
 }
 
 ArgumentSpec bind_argument(std::string name, bool* target, std::string help) {
-  ArgumentSpec spec = bind_scalar(std::move(name), target, std::move(help), "bool", Arity::flag,
-                                  parse_bool_value, [](bool v) { return Json(v); });
+  ArgumentSpec spec = bind_scalar(std::move(name), target, std::move(help), "bool", Arity::flag, parse_bool_value,
+                                  [](bool v) { return Json(v); });
   auto set_one = spec.set;
   const std::string flag = spec.name;
   spec.set = [set_one, target, flag](const std::vector<std::string>& values) {
-    if (values.empty()) *target = true;
-    else set_one(values);
+    if (values.empty())
+      *target = true;
+    else
+      set_one(values);
   };
   return spec;
 }
@@ -168,8 +172,10 @@ ArgumentSpec bind_optional_choice_argument(std::string name, std::vector<std::st
       name, choices, std::move(help), [set](size_t i) { set(i); }, [] { return size_t{0}; });
   auto set_choice = spec.set;
   spec.set = [name, set, set_choice](const std::vector<std::string>& values) {
-    if (is_none(single(name, values))) set(std::nullopt);
-    else set_choice(values);
+    if (is_none(single(name, values)))
+      set(std::nullopt);
+    else
+      set_choice(values);
   };
   spec.get = [choices, get]() -> Json {
     const auto i = get();
@@ -179,45 +185,51 @@ ArgumentSpec bind_optional_choice_argument(std::string name, std::vector<std::st
 }
 
 ArgumentSpec bind_argument(std::string name, std::optional<double>* target, std::string help) {
-  return bind_scalar(std::move(name), target, std::move(help), "float", Arity::one,
-                     [](const std::string& f, const std::string& t) -> std::optional<double> {
-                       if (is_none(t)) return std::nullopt;
-                       return parse_float_value(f, t);
-                     },
-                     optional_to_json<double>);
+  return bind_scalar(
+      std::move(name), target, std::move(help), "float", Arity::one,
+      [](const std::string& f, const std::string& t) -> std::optional<double> {
+        if (is_none(t)) return std::nullopt;
+        return parse_float_value(f, t);
+      },
+      optional_to_json<double>);
 }
 
 ArgumentSpec bind_argument(std::string name, std::optional<int64_t>* target, std::string help) {
-  return bind_scalar(std::move(name), target, std::move(help), "int", Arity::one,
-                     [](const std::string& f, const std::string& t) -> std::optional<int64_t> {
-                       if (is_none(t)) return std::nullopt;
-                       return parse_int_value(f, t);
-                     },
-                     optional_to_json<int64_t>);
+  return bind_scalar(
+      std::move(name), target, std::move(help), "int", Arity::one,
+      [](const std::string& f, const std::string& t) -> std::optional<int64_t> {
+        if (is_none(t)) return std::nullopt;
+        return parse_int_value(f, t);
+      },
+      optional_to_json<int64_t>);
 }
 
 ArgumentSpec bind_argument(std::string name, std::optional<bool>* target, std::string help) {
-  ArgumentSpec spec = bind_scalar(std::move(name), target, std::move(help), "bool", Arity::flag,
-                                  [](const std::string& f, const std::string& t) -> std::optional<bool> {
-                                    if (is_none(t)) return std::nullopt;
-                                    return parse_bool_value(f, t);
-                                  },
-                                  optional_to_json<bool>);
+  ArgumentSpec spec = bind_scalar(
+      std::move(name), target, std::move(help), "bool", Arity::flag,
+      [](const std::string& f, const std::string& t) -> std::optional<bool> {
+        if (is_none(t)) return std::nullopt;
+        return parse_bool_value(f, t);
+      },
+      optional_to_json<bool>);
   auto set_one = spec.set;
   spec.set = [set_one, target](const std::vector<std::string>& values) {
-    if (values.empty()) *target = true;
-    else set_one(values);
+    if (values.empty())
+      *target = true;
+    else
+      set_one(values);
   };
   return spec;
 }
 
 ArgumentSpec bind_argument(std::string name, std::optional<std::string>* target, std::string help) {
-  return bind_scalar(std::move(name), target, std::move(help), "str", Arity::one,
-                     [](const std::string&, const std::string& t) -> std::optional<std::string> {
-                       if (is_none(t)) return std::nullopt;
-                       return t;
-                     },
-                     optional_to_json<std::string>);
+  return bind_scalar(
+      std::move(name), target, std::move(help), "str", Arity::one,
+      [](const std::string&, const std::string& t) -> std::optional<std::string> {
+        if (is_none(t)) return std::nullopt;
+        return t;
+      },
+      optional_to_json<std::string>);
 }
 
 ArgumentSpec bind_argument(std::string name, std::vector<std::string>* target, std::string help) {
@@ -286,7 +298,10 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
     size_t d = distance(ascii_lower(word), ascii_lower(c));
-    if (d < best_d) { best_d = d; best = c; }
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
   }
   const size_t limit = std::max<size_t>(2, word.size() / 3);
   return best_d <= limit ? best : std::string();

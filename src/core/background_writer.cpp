@@ -8,7 +8,10 @@
 namespace trainer {
 
 BackgroundWriter::BackgroundWriter(std::string name, size_t capacity, std::chrono::milliseconds batch_delay)
-    : name_(std::move(name)), capacity_(capacity == 0 ? 1 : capacity), batch_delay_(batch_delay), thread_([this] { run(); }) {
+    : name_(std::move(name)),
+      capacity_(capacity == 0 ? 1 : capacity),
+      batch_delay_(batch_delay),
+      thread_([this] { run(); }) {
   // The bounded queue keeps the idle-class thread from falling far behind.
   set_background_thread(thread_, name_);
 }
@@ -52,7 +55,8 @@ void BackgroundWriter::finish() {
     failures_reported_ = failures_;
   }
   if (failed > 0)
-    log_warning(name_ + ": " + std::to_string(failed) + " write(s) failed during this run; its files are incomplete (see the first warning for why)");
+    log_warning(name_ + ": " + std::to_string(failed) +
+                " write(s) failed during this run; its files are incomplete (see the first warning for why)");
 }
 
 int64_t BackgroundWriter::failures() const {
@@ -66,7 +70,8 @@ void BackgroundWriter::run() {
     cv_.wait(lock, [this] { return !queue_.empty() || stop_; });
     if (queue_.empty()) return;
     if (batch_delay_.count() > 0)
-      cv_.wait_for(lock, batch_delay_, [this] { return stop_ || drainers_ > 0 || queue_.size() >= (capacity_ + 1) / 2; });
+      cv_.wait_for(lock, batch_delay_,
+                   [this] { return stop_ || drainers_ > 0 || queue_.size() >= (capacity_ + 1) / 2; });
     while (!queue_.empty()) {  // the batch, and whatever arrives while it runs
       auto job = std::move(queue_.front());
       queue_.pop_front();

@@ -123,13 +123,15 @@ void CallbackHandler::on_prediction_step(const Args& a, TrainerState& s, Trainer
   call_event(&TrainerCallback::on_prediction_step, a, s, c);
 }
 
-void CallbackHandler::on_checkpoint_published(const Args& a, TrainerState& s, TrainerControl& c, const std::string& checkpoint_dir) {
+void CallbackHandler::on_checkpoint_published(const Args& a, TrainerState& s, TrainerControl& c,
+                                              const std::string& checkpoint_dir) {
   context_.checkpoint_dir = checkpoint_dir;
   call_event(&TrainerCallback::on_checkpoint_published, a, s, c);
   context_.checkpoint_dir.clear();
 }
 
-void CallbackHandler::on_exception(const Args& a, TrainerState& s, TrainerControl& c, std::exception_ptr error) noexcept {
+void CallbackHandler::on_exception(const Args& a, TrainerState& s, TrainerControl& c,
+                                   std::exception_ptr error) noexcept {
   context_.exception = error;
   try {
     std::rethrow_exception(error);

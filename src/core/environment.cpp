@@ -31,16 +31,17 @@ bool parse_bool_setting(const std::string& name, const std::string& value, bool 
   throw ArgumentError(name + ": expected true or false (1 or 0), got '" + value + "'");
 }
 
-std::chrono::milliseconds parse_seconds_setting(const std::string& name, const std::string& value, std::chrono::milliseconds fallback) {
+std::chrono::milliseconds parse_seconds_setting(const std::string& name, const std::string& value,
+                                                std::chrono::milliseconds fallback) {
   if (value.empty()) return fallback;
   double seconds = -1;
   try {
     size_t used = 0;
     seconds = std::stod(value, &used);
     if (used != value.size()) seconds = -1;
-  } catch (const std::exception&) {
-  }
-  if (!(seconds > 0) || seconds > 1e9) throw ArgumentError(name + ": expected a number of seconds > 0, got '" + value + "'");
+  } catch (const std::exception&) {}
+  if (!(seconds > 0) || seconds > 1e9)
+    throw ArgumentError(name + ": expected a number of seconds > 0, got '" + value + "'");
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 

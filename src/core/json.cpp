@@ -23,13 +23,34 @@ void append_escaped_string(std::string& out, const std::string& s, bool ensure_a
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      case '\b':
+        out += "\\b";
+        ++i;
+        continue;
+      case '\f':
+        out += "\\f";
+        ++i;
+        continue;
       default: break;
     }
     char buf[16];
@@ -70,7 +91,10 @@ void dump_into(std::string& out, const Json& v, const JsonFormat& f, int depth) 
   const char* item_sep = pretty ? "," : ", ";
   switch (v.type()) {
     case Json::value_t::object: {
-      if (v.empty()) { out += "{}"; return; }
+      if (v.empty()) {
+        out += "{}";
+        return;
+      }
       std::vector<const std::string*> keys;
       keys.reserve(v.size());
       for (auto it = v.begin(); it != v.end(); ++it) keys.push_back(&it.key());
@@ -88,7 +112,10 @@ void dump_into(std::string& out, const Json& v, const JsonFormat& f, int depth) 
       return;
     }
     case Json::value_t::array: {
-      if (v.empty()) { out += "[]"; return; }
+      if (v.empty()) {
+        out += "[]";
+        return;
+      }
       out.push_back('[');
       for (size_t i = 0; i < v.size(); ++i) {
         if (i) out += item_sep;
@@ -118,19 +145,37 @@ std::string mark_non_finite_tokens(std::string_view text) {
     char c = text[i];
     if (in_string) {
       out.push_back(c);
-      if (c == '\\' && i + 1 < text.size()) out.push_back(text[++i]);
-      else if (c == '"') in_string = false;
+      if (c == '\\' && i + 1 < text.size())
+        out.push_back(text[++i]);
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') { in_string = true; out.push_back(c); continue; }
+    if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+      continue;
+    }
     auto starts = [&](std::string_view token) { return text.substr(i, token.size()) == token; };
     auto emit_marker = [&](const std::string& marker) {
       Json s = marker;
       out += s.dump();  // escapes the NUL as \u0000
     };
-    if (starts("NaN")) { emit_marker(kNaNMarker); i += 2; continue; }
-    if (starts("Infinity")) { emit_marker(kInfMarker); i += 7; continue; }
-    if (starts("-Infinity")) { emit_marker(kNegInfMarker); i += 8; continue; }
+    if (starts("NaN")) {
+      emit_marker(kNaNMarker);
+      i += 2;
+      continue;
+    }
+    if (starts("Infinity")) {
+      emit_marker(kInfMarker);
+      i += 7;
+      continue;
+    }
+    if (starts("-Infinity")) {
+      emit_marker(kNegInfMarker);
+      i += 8;
+      continue;
+    }
     out.push_back(c);
   }
   return out;
@@ -140,9 +185,12 @@ void restore_non_finite(Json& v) {
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
     if (!s.empty() && s[0] == '\0') {
-      if (s == kNaNMarker) v = std::nan("");
-      else if (s == kInfMarker) v = HUGE_VAL;
-      else if (s == kNegInfMarker) v = -HUGE_VAL;
+      if (s == kNaNMarker)
+        v = std::nan("");
+      else if (s == kInfMarker)
+        v = HUGE_VAL;
+      else if (s == kNegInfMarker)
+        v = -HUGE_VAL;
     }
   } else if (v.is_structured()) {
     for (auto& child : v) restore_non_finite(child);
@@ -160,7 +208,10 @@ std::string python_float_repr(double value) {
   auto res = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
   std::string sci(buf, res.ptr);
   std::string sign;
-  if (sci[0] == '-') { sign = "-"; sci.erase(0, 1); }
+  if (sci[0] == '-') {
+    sign = "-";
+    sci.erase(0, 1);
+  }
   const auto e_pos = sci.find('e');
   std::string digits = sci.substr(0, e_pos);
   digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
@@ -243,7 +294,9 @@ struct FieldKind<std::string> {
 
 template <typename T>
 std::optional<T> optional_field(const Json& object, const std::string& key) {
-  if (!object.is_object()) throw std::runtime_error("expected a JSON object with field '" + key + "', got " + dump_json(object, {-1}).substr(0, 40));
+  if (!object.is_object())
+    throw std::runtime_error("expected a JSON object with field '" + key + "', got " +
+                             dump_json(object, {-1}).substr(0, 40));
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::nullopt;
   if (!FieldKind<T>::matches(*it)) {
@@ -278,12 +331,18 @@ std::string python_string_repr(const std::string& s) {
   const char quote = use_double ? '"' : '\'';
   std::string out(1, quote);
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == quote) out += std::string("\\") + quote;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == quote)
+      out += std::string("\\") + quote;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else
+      out += c;
   }
   return out + quote;
 }

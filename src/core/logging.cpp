@@ -20,7 +20,9 @@ const char* level_name(LogLevel level) {
 struct Logger {
   std::mutex mutex;
   LogLevel level = LogLevel::warning;
-  LogSink sink = [](LogLevel l, const std::string& m) { std::fprintf(stderr, "[trainer] %s: %s\n", level_name(l), m.c_str()); };
+  LogSink sink = [](LogLevel l, const std::string& m) {
+    std::fprintf(stderr, "[trainer] %s: %s\n", level_name(l), m.c_str());
+  };
 };
 
 Logger& logger() {

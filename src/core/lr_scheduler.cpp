@@ -39,7 +39,9 @@ void check_keys(const Json& kwargs, const std::string& type, std::initializer_li
       ok = ok || it.key() == a;
       list += (list.empty() ? "" : ", ") + std::string(a);
     }
-    if (!ok) bad_kwargs(type, "unknown option '" + it.key() + "'" + (list.empty() ? " (it takes none)" : " (valid: " + list + ")"));
+    if (!ok)
+      bad_kwargs(type,
+                 "unknown option '" + it.key() + "'" + (list.empty() ? " (it takes none)" : " (valid: " + list + ")"));
   }
 }
 
@@ -71,7 +73,8 @@ void LRScheduler::load_state_dict(const Json& state) {
   apply(state.at("_last_lr").get<std::vector<double>>());
 }
 
-LambdaLRScheduler::LambdaLRScheduler(std::vector<double> base_lrs, SetLearningRate set_lr, std::function<double(int64_t)> lambda)
+LambdaLRScheduler::LambdaLRScheduler(std::vector<double> base_lrs, SetLearningRate set_lr,
+                                     std::function<double(int64_t)> lambda)
     : LRScheduler(std::move(base_lrs), std::move(set_lr)), lambda_(std::move(lambda)) {
   // As torch's LambdaLR: construction applies lambda(0).
   std::vector<double> lrs;
@@ -95,7 +98,8 @@ void LambdaLRScheduler::load_state_dict(const Json& state) {
   apply(std::move(lrs));
 }
 
-ReduceLROnPlateauScheduler::ReduceLROnPlateauScheduler(std::vector<double> base_lrs, SetLearningRate set_lr, const Json& kw)
+ReduceLROnPlateauScheduler::ReduceLROnPlateauScheduler(std::vector<double> base_lrs, SetLearningRate set_lr,
+                                                       const Json& kw)
     : LRScheduler(std::move(base_lrs), std::move(set_lr)) {
   const std::string type = "reduce_lr_on_plateau";
   check_keys(kw, type, {"mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"});
@@ -106,7 +110,8 @@ ReduceLROnPlateauScheduler::ReduceLROnPlateauScheduler(std::vector<double> base_
   patience_ = static_cast<int64_t>(number(kw, type, "patience", static_cast<double>(patience_)));
   threshold_ = number(kw, type, "threshold", threshold_);
   threshold_mode_ = text(kw, type, "threshold_mode", threshold_mode_);
-  if (threshold_mode_ != "rel" && threshold_mode_ != "abs") bad_kwargs(type, "threshold_mode must be \"rel\" or \"abs\"");
+  if (threshold_mode_ != "rel" && threshold_mode_ != "abs")
+    bad_kwargs(type, "threshold_mode must be \"rel\" or \"abs\"");
   cooldown_ = static_cast<int64_t>(number(kw, type, "cooldown", static_cast<double>(cooldown_)));
   min_lr_ = number(kw, type, "min_lr", min_lr_);
   eps_ = number(kw, type, "eps", eps_);
@@ -203,7 +208,8 @@ std::function<double(int64_t)> schedule_lambda(SchedulerType kind, int64_t W, in
     const double lr_end = number(kw, type, "lr_end", 1e-7);
     const double power = number(kw, type, "power", 1.0);
     if (!(lr_init > lr_end))
-      bad_kwargs(type, "lr_end (" + python_float_repr(lr_end) + ") must be smaller than --learning_rate (" + python_float_repr(lr_init) + ")");
+      bad_kwargs(type, "lr_end (" + python_float_repr(lr_end) + ") must be smaller than --learning_rate (" +
+                           python_float_repr(lr_init) + ")");
     return [W, T, lr_end, power, lr_init](int64_t k) {
       if (k < W) return warmup(k, W);
       if (k > T) return lr_end / lr_init;
@@ -247,8 +253,10 @@ std::function<double(int64_t)> schedule_lambda(SchedulerType kind, int64_t W, in
     };
   }
   if (kind == SchedulerType::warmup_stable_decay) {
-    check_keys(kw, type, {"num_decay_steps", "num_stable_steps", "warmup_type", "decay_type", "min_lr_ratio", "num_cycles"});
-    if (!kw.contains("num_decay_steps")) bad_kwargs(type, "num_decay_steps is required, e.g. '{\"num_decay_steps\": 100}'");
+    check_keys(kw, type,
+               {"num_decay_steps", "num_stable_steps", "warmup_type", "decay_type", "min_lr_ratio", "num_cycles"});
+    if (!kw.contains("num_decay_steps"))
+      bad_kwargs(type, "num_decay_steps is required, e.g. '{\"num_decay_steps\": 100}'");
     const auto D = static_cast<int64_t>(number(kw, type, "num_decay_steps", 0));
     int64_t S = T - W - D;
     if (kw.contains("num_stable_steps") && !kw["num_stable_steps"].is_null())
@@ -257,7 +265,8 @@ std::function<double(int64_t)> schedule_lambda(SchedulerType kind, int64_t W, in
     const std::string wt = text(kw, type, "warmup_type", "linear");
     const std::string dt = text(kw, type, "decay_type", "cosine");
     for (const auto& t : {wt, dt})
-      if (t != "linear" && t != "cosine" && t != "1-sqrt") bad_kwargs(type, "warmup_type and decay_type must be linear, cosine or 1-sqrt");
+      if (t != "linear" && t != "cosine" && t != "1-sqrt")
+        bad_kwargs(type, "warmup_type and decay_type must be linear, cosine or 1-sqrt");
     const double m = number(kw, type, "min_lr_ratio", 0.0);
     const double c = number(kw, type, "num_cycles", 0.5);
     return [W, S, D, wt, dt, m, c](int64_t k) {
@@ -269,7 +278,9 @@ std::function<double(int64_t)> schedule_lambda(SchedulerType kind, int64_t W, in
       if (k < W + S) return 1.0;
       if (k < W + S + D) {
         const double q = static_cast<double>(k - W - S) / static_cast<double>(std::max<int64_t>(1, D));
-        double f = dt == "linear" ? 1.0 - q : dt == "cosine" ? 0.5 * (1.0 + std::cos(kPi * c * 2.0 * q)) : 1.0 - std::sqrt(q);
+        double f = dt == "linear"   ? 1.0 - q
+                   : dt == "cosine" ? 0.5 * (1.0 + std::cos(kPi * c * 2.0 * q))
+                                    : 1.0 - std::sqrt(q);
         return std::max(0.0, f * (1.0 - m) + m);
       }
       return m;
@@ -281,7 +292,8 @@ std::function<double(int64_t)> schedule_lambda(SchedulerType kind, int64_t W, in
 std::unique_ptr<LRScheduler> get_scheduler(SchedulerType type, std::vector<double> base_lrs, SetLearningRate set_lr,
                                            int64_t num_warmup_steps, int64_t num_training_steps, const Json& kwargs) {
   if (type == SchedulerType::reduce_lr_on_plateau)
-    return std::make_unique<ReduceLROnPlateauScheduler>(std::move(base_lrs), std::move(set_lr), kwargs.is_null() ? Json::object() : kwargs);
+    return std::make_unique<ReduceLROnPlateauScheduler>(std::move(base_lrs), std::move(set_lr),
+                                                        kwargs.is_null() ? Json::object() : kwargs);
   const double lr_init = base_lrs.empty() ? 0.0 : base_lrs[0];
   auto lambda = schedule_lambda(type, num_warmup_steps, num_training_steps, kwargs, lr_init);
   return std::make_unique<LambdaLRScheduler>(std::move(base_lrs), std::move(set_lr), std::move(lambda));

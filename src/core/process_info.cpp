@@ -24,8 +24,8 @@ int64_t env_int(const char* name, int64_t fallback) {
 
 void check_below(const char* name, int64_t value, const char* bound_name, int64_t bound) {
   if (value < bound) return;
-  throw ArgumentError(std::string("environment variable ") + name + "=" + std::to_string(value) + " must be below " + bound_name +
-                      "=" + std::to_string(bound));
+  throw ArgumentError(std::string("environment variable ") + name + "=" + std::to_string(value) + " must be below " +
+                      bound_name + "=" + std::to_string(bound));
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ std::string random_hex(size_t length) { return random_id(length, "0123456789abcd
 
 std::string random_uuid4() {
   std::string out = random_hex(32);
-  out[12] = '4';                                     // version 4
+  out[12] = '4';                                                    // version 4
   out[16] = "89ab"[std::stoi(out.substr(16, 1), nullptr, 16) % 4];  // variant 10xx
   for (size_t at : {8, 13, 18, 23}) out.insert(at, "-");
   return out;

@@ -22,8 +22,9 @@ std::vector<std::shared_ptr<TrainerCallback>> report_to_callbacks(const std::vec
   if (!resolver()) {
     std::string names;
     for (const auto& n : report_to) names += (names.empty() ? "" : " ") + n;
-    throw ArgumentError("--report_to " + names + ": this program has no trackers; link trainer::trainer_integrations and " +
-                        "#include <trainer/integrations/builtin_integrations.h> (or <trainer/trainer.h>), or pass --report_to none");
+    throw ArgumentError(
+        "--report_to " + names + ": this program has no trackers; link trainer::trainer_integrations and " +
+        "#include <trainer/integrations/builtin_integrations.h> (or <trainer/trainer.h>), or pass --report_to none");
   }
   return resolver()(report_to);
 }

@@ -36,7 +36,8 @@ RunFiles read_run_files(const fs::path& output_dir) {
   files.state_file = output_dir / "trainer_state.json";
   if (!fs::exists(files.state_file)) files.state_file = newest_checkpoint_state(output_dir);
   files.state = read_json_file(files.state_file);
-  for (const fs::path& candidate : {files.state_file.parent_path() / "training_args.json", output_dir / "training_args.json"})
+  for (const fs::path& candidate :
+       {files.state_file.parent_path() / "training_args.json", output_dir / "training_args.json"})
     if (fs::exists(candidate)) {
       files.args = read_json_file(candidate);
       break;

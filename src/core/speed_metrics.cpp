@@ -12,7 +12,8 @@ double round_to(double v, int digits) {
 
 }  // namespace
 
-Json speed_metrics(const std::string& split, std::chrono::steady_clock::time_point start, double num_samples, double num_steps) {
+Json speed_metrics(const std::string& split, std::chrono::steady_clock::time_point start, double num_samples,
+                   double num_steps) {
   const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Json m = Json::object();
   m[split + "_runtime"] = round_to(runtime, 4);

@@ -15,19 +15,36 @@ Json opt(const std::optional<T>& v) {
   return v ? Json(*v) : Json(nullptr);
 }
 
-const char* const kKnownKeys[] = {
-    "best_global_step", "best_metric", "best_model_checkpoint", "epoch", "eval_steps", "global_step",
-    "is_hyper_param_search", "is_local_process_zero", "is_world_process_zero", "log_history", "logging_steps",
-    "max_steps", "num_input_tokens_seen", "num_train_epochs", "save_steps", "stateful_callbacks",
-    "total_flos", "train_batch_size", "trial_name", "trial_params"};
+const char* const kKnownKeys[] = {"best_global_step",
+                                  "best_metric",
+                                  "best_model_checkpoint",
+                                  "epoch",
+                                  "eval_steps",
+                                  "global_step",
+                                  "is_hyper_param_search",
+                                  "is_local_process_zero",
+                                  "is_world_process_zero",
+                                  "log_history",
+                                  "logging_steps",
+                                  "max_steps",
+                                  "num_input_tokens_seen",
+                                  "num_train_epochs",
+                                  "save_steps",
+                                  "stateful_callbacks",
+                                  "total_flos",
+                                  "train_batch_size",
+                                  "trial_name",
+                                  "trial_params"};
 
 }  // namespace
 
 void TrainerState::compute_steps(const TrainingArguments& args, int64_t max) {
   auto resolve = [max](std::optional<double> value, int64_t& target) {
     if (!value) return;
-    if (*value < 1) target = static_cast<int64_t>(std::ceil(static_cast<double>(max) * *value));
-    else target = static_cast<int64_t>(*value);
+    if (*value < 1)
+      target = static_cast<int64_t>(std::ceil(static_cast<double>(max) * *value));
+    else
+      target = static_cast<int64_t>(*value);
   };
   resolve(args.logging_steps, logging_steps);
   resolve(args.eval_steps, eval_steps);
@@ -83,7 +100,8 @@ TrainerState TrainerState::from_json(const Json& j) {
   s.is_hyper_param_search = field_or<bool>(j, "is_hyper_param_search", false);
   s.trial_name = optional_field<std::string>(j, "trial_name");
   if (j.contains("trial_params")) s.trial_params = j["trial_params"];
-  if (j.contains("stateful_callbacks") && !j["stateful_callbacks"].is_null()) s.stateful_callbacks = j["stateful_callbacks"];
+  if (j.contains("stateful_callbacks") && !j["stateful_callbacks"].is_null())
+    s.stateful_callbacks = j["stateful_callbacks"];
   if (!s.stateful_callbacks.is_object()) throw std::runtime_error("field 'stateful_callbacks': expected an object");
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool known = false;

@@ -19,8 +19,9 @@ struct Registry {
 Registry& registry() {
   static Registry r{{}, [] {
                       std::vector<Integration> all = builtin_integrations();
-                      std::stable_sort(all.begin(), all.end(),
-                                       [](const Integration& a, const Integration& b) { return a.position < b.position; });
+                      std::stable_sort(all.begin(), all.end(), [](const Integration& a, const Integration& b) {
+                        return a.position < b.position;
+                      });
                       return all;
                     }()};
   return r;
@@ -33,7 +34,8 @@ const Integration* find(const std::vector<Integration>& all, const std::string& 
 }
 
 [[noreturn]] void unknown_name(const std::vector<Integration>& all, const std::string& name) {
-  if (name == "none" || name == "all") throw ArgumentError("--report_to: '" + name + "' cannot be combined with other names");
+  if (name == "none" || name == "all")
+    throw ArgumentError("--report_to: '" + name + "' cannot be combined with other names");
   std::vector<std::string> valid = {"none", "all"};
   for (const auto& i : all) valid.push_back(i.name);
   std::string list;

@@ -22,7 +22,6 @@ std::string escape_html(const std::string& text) {
   return out;
 }
 
-
 void AppendedFile::append(std::string_view text, std::string_view header) {
   if (!out_.is_open()) {
     std::error_code ignored;

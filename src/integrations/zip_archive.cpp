@@ -50,7 +50,8 @@ void write_zip_archive(const fs::path& zip, const std::vector<std::pair<fs::path
   for (const auto& [file, name] : files) {
     uint64_t size = 0;
     const uint32_t crc = crc_of(file, &size);
-    if (size >= kLimit || offset >= kLimit) throw std::runtime_error(file.string() + ": 4 GiB or more, which needs ZIP64 (not written)");
+    if (size >= kLimit || offset >= kLimit)
+      throw std::runtime_error(file.string() + ": 4 GiB or more, which needs ZIP64 (not written)");
     entries.push_back({name, crc, static_cast<uint32_t>(size), static_cast<uint32_t>(offset)});
     std::string header;
     header += little_endian(0x04034b50, 4);  // local file header
@@ -87,15 +88,16 @@ void write_zip_archive(const fs::path& zip, const std::vector<std::pair<fs::path
     central += little_endian(e.size, 4);
     central += little_endian(e.size, 4);
     central += little_endian(static_cast<uint16_t>(e.name.size()), 2);
-    central += little_endian(0, 2);           // extra
-    central += little_endian(0, 2);           // comment
-    central += little_endian(0, 2);           // disk
-    central += little_endian(0, 2);           // internal attributes
+    central += little_endian(0, 2);            // extra
+    central += little_endian(0, 2);            // comment
+    central += little_endian(0, 2);            // disk
+    central += little_endian(0, 2);            // internal attributes
     central += little_endian(0644u << 16, 4);  // external: -rw-r--r--
     central += little_endian(e.offset, 4);
     put(central + e.name);
   }
-  if (offset >= kLimit || entries.size() >= 0xFFFF) throw std::runtime_error(zip.string() + ": too large for a zip without ZIP64");
+  if (offset >= kLimit || entries.size() >= 0xFFFF)
+    throw std::runtime_error(zip.string() + ": too large for a zip without ZIP64");
   std::string end;
   end += little_endian(0x06054b50, 4);  // end of central directory
   end += little_endian(0, 2);

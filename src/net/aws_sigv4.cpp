@@ -21,8 +21,10 @@ std::string aws_canonical_query(const HeaderList& query) {
 namespace {
 
 // Lower-case names, trimmed values, sorted; the host and the x-amz-* headers SigV4 adds included.
-HeaderList canonical_headers(const SigV4Request& request, const std::string& amz_date, const std::string& session_token) {
-  HeaderList headers{{"host", request.host}, {"x-amz-content-sha256", request.payload_sha256}, {"x-amz-date", amz_date}};
+HeaderList canonical_headers(const SigV4Request& request, const std::string& amz_date,
+                             const std::string& session_token) {
+  HeaderList headers{
+      {"host", request.host}, {"x-amz-content-sha256", request.payload_sha256}, {"x-amz-date", amz_date}};
   if (!session_token.empty()) headers.emplace_back("x-amz-security-token", session_token);
   for (const auto& [name, value] : request.headers) headers.emplace_back(ascii_lower(name), trim_space(value));
   std::sort(headers.begin(), headers.end());
@@ -37,7 +39,8 @@ std::string signed_header_names(const HeaderList& headers) {
 
 }  // namespace
 
-std::string sigv4_canonical_request(const SigV4Request& request, const std::string& amz_date, const std::string& session_token) {
+std::string sigv4_canonical_request(const SigV4Request& request, const std::string& amz_date,
+                                    const std::string& session_token) {
   const HeaderList headers = canonical_headers(request, amz_date, session_token);
   std::string text = request.method + "\n" + url_encode_path(request.path.empty() ? "/" : request.path) + "\n" +
                      aws_canonical_query(request.query) + "\n";
@@ -58,9 +61,10 @@ HeaderList sigv4_sign(const SigV4Request& request, const AwsCredentials& credent
   const std::string signature = hex_encode(hmac_sha256(key, to_sign));
   HeaderList out{{"x-amz-date", amz_date}, {"x-amz-content-sha256", request.payload_sha256}};
   if (!credentials.session_token.empty()) out.emplace_back("x-amz-security-token", credentials.session_token);
-  out.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope +
-                                        ", SignedHeaders=" + signed_header_names(canonical_headers(request, amz_date, credentials.session_token)) +
-                                        ", Signature=" + signature);
+  out.emplace_back("Authorization",
+                   "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope + ", SignedHeaders=" +
+                       signed_header_names(canonical_headers(request, amz_date, credentials.session_token)) +
+                       ", Signature=" + signature);
   return out;
 }
 

@@ -15,7 +15,8 @@ using DigestContext = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 
 DigestContext new_context(const EVP_MD* type) {
   DigestContext ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), type, nullptr) != 1) throw std::runtime_error("OpenSSL: cannot start a digest");
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), type, nullptr) != 1)
+    throw std::runtime_error("OpenSSL: cannot start a digest");
   return ctx;
 }
 

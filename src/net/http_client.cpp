@@ -35,7 +35,8 @@ size_t on_header(char* data, size_t size, size_t count, void* out) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(out);
   if (line.rfind("HTTP/", 0) == 0) headers->clear();  // a new response (after a redirect or 100)
   const size_t colon = line.find(':');
-  if (colon != std::string::npos) (*headers)[ascii_lower(trim_space(line.substr(0, colon)))] = trim_space(line.substr(colon + 1));
+  if (colon != std::string::npos)
+    (*headers)[ascii_lower(trim_space(line.substr(0, colon)))] = trim_space(line.substr(colon + 1));
   return size * count;
 }
 
@@ -62,7 +63,8 @@ void warn_insecure_once(const std::string& setting) {
   static std::set<std::string> warned;
   std::lock_guard<std::mutex> lock(mutex);
   if (!warned.insert(setting).second) return;
-  log_warning("TLS certificate verification is OFF for a tracking server" + (setting.empty() ? std::string() : " (" + setting + ")") +
+  log_warning("TLS certificate verification is OFF for a tracking server" +
+              (setting.empty() ? std::string() : " (" + setting + ")") +
               ": insecure, anyone on the network can read and change what is sent; remove the setting to verify again");
 }
 
@@ -116,9 +118,11 @@ std::string HttpClient::describe_failure(int code, const char* detail) const {
                               "alert certificate unknown", "alert certificate expired", "alert certificate revoked"})
     if (std::strstr(detail, refusal))
       return "the server asks for a TLS client certificate that it accepts (" + why + "): set " +
-             (options_.client_certificate_setting.empty() ? std::string("a client certificate") : options_.client_certificate_setting) +
+             (options_.client_certificate_setting.empty() ? std::string("a client certificate")
+                                                          : options_.client_certificate_setting) +
              " to a PEM file with a certificate the server trusts and its key" +
-             (options_.client_certificate.empty() ? " (none is set)" : " (it refused '" + options_.client_certificate + "')");
+             (options_.client_certificate.empty() ? " (none is set)"
+                                                  : " (it refused '" + options_.client_certificate + "')");
   if (curl_code == CURLE_PEER_FAILED_VERIFICATION) {
     std::string fix = "the server's TLS certificate is not trusted (" + why + "): set " + options_.ca_bundle_setting +
                       " to the PEM file of the certificate authority that signed it";
@@ -144,7 +148,8 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   curl_easy_reset(curl);  // keeps the connection cache, forgets the last request's options
   HeaderList headers;
   for (const auto& [name, value] : request.headers) headers.add(name + ": " + value);
-  if (!options_.authorization.empty() && !request.without_authorization) headers.add("Authorization: " + options_.authorization);
+  if (!options_.authorization.empty() && !request.without_authorization)
+    headers.add("Authorization: " + options_.authorization);
   headers.add("Expect:");  // no 100-continue round trip before large bodies
   // A body is not a form unless the caller says so: without this libcurl labels every POSTFIELDS
   // body application/x-www-form-urlencoded, which servers then parse as one (moto's S3 stored a

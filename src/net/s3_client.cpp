@@ -4,8 +4,8 @@
 #include <stdexcept>
 
 #include "trainer/core/argument_spec.h"
-#include "trainer/core/text.h"
 #include "trainer/core/environment.h"
+#include "trainer/core/text.h"
 #include "trainer/net/digest.h"
 
 namespace trainer {
@@ -24,7 +24,12 @@ std::string decode_entities(const std::string& text) {
     }
     const size_t end = text.find(';', i);
     const std::string entity = end == std::string::npos ? "" : text.substr(i + 1, end - i - 1);
-    const char* plain = entity == "amp" ? "&" : entity == "lt" ? "<" : entity == "gt" ? ">" : entity == "quot" ? "\"" : entity == "apos" ? "'" : nullptr;
+    const char* plain = entity == "amp"    ? "&"
+                        : entity == "lt"   ? "<"
+                        : entity == "gt"   ? ">"
+                        : entity == "quot" ? "\""
+                        : entity == "apos" ? "'"
+                                           : nullptr;
     if (!plain) {
       out += text[i];
       continue;
@@ -37,7 +42,8 @@ std::string decode_entities(const std::string& text) {
 
 std::string xml_escape(const std::string& text) {
   std::string out;
-  for (char c : text) out += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : std::string(1, c);
+  for (char c : text)
+    out += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : std::string(1, c);
   return out;
 }
 
@@ -73,7 +79,8 @@ S3Settings S3Settings::from_environment() {
   s.credentials = {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")};
   if (s.credentials.access_key_id.empty() != s.credentials.secret_access_key.empty())
     throw ArgumentError(std::string("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: ") +
-                        (s.credentials.access_key_id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") + " is not set");
+                        (s.credentials.access_key_id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") +
+                        " is not set");
   return s;
 }
 
@@ -97,7 +104,8 @@ HttpResponse S3Client::request(const std::string& method, const std::string& buc
     const size_t slash = settings_.endpoint_url.find('/', scheme);
     host = settings_.endpoint_url.substr(scheme, slash == std::string::npos ? std::string::npos : slash - scheme);
     base = settings_.endpoint_url.substr(0, slash == std::string::npos ? settings_.endpoint_url.size() : slash);
-    path = (slash == std::string::npos ? "" : settings_.endpoint_url.substr(slash)) + "/" + bucket + (key.empty() ? "" : "/" + key);
+    path = (slash == std::string::npos ? "" : settings_.endpoint_url.substr(slash)) + "/" + bucket +
+           (key.empty() ? "" : "/" + key);
   } else {  // AWS, virtual-hosted: <bucket>.s3.<region>.amazonaws.com/<key>
     host = bucket + ".s3." + settings_.region + ".amazonaws.com";
     base = "https://" + host;
@@ -110,7 +118,8 @@ HttpResponse S3Client::request(const std::string& method, const std::string& buc
   r.url = base + url_encode_path(path) + (canonical_query.empty() ? "" : "?" + canonical_query);
   r.headers = std::move(headers);
   if (!settings_.credentials.access_key_id.empty())
-    for (auto& h : sigv4_sign(signing, settings_.credentials, settings_.region, "s3", amz_date_now())) r.headers.push_back(std::move(h));
+    for (auto& h : sigv4_sign(signing, settings_.credentials, settings_.region, "s3", amz_date_now()))
+      r.headers.push_back(std::move(h));
   r.body = body;
   r.body_file = body_file;
   return http_.send(r);
@@ -124,13 +133,15 @@ HttpResponse S3Client::put_bytes(const std::string& bucket, const std::string& k
 HttpResponse S3Client::put_object(const std::string& bucket, const std::string& key, const fs::path& file,
                                   const std::string& content_type) {
   if (fs::file_size(file) >= settings_.multipart_threshold) return multipart_upload(bucket, key, file, content_type);
-  return request("PUT", bucket, key, {}, {{"Content-Type", content_type}}, "", file.string(), hex_encode(sha256_of_file(file)));
+  return request("PUT", bucket, key, {}, {{"Content-Type", content_type}}, "", file.string(),
+                 hex_encode(sha256_of_file(file)));
 }
 
 HttpResponse S3Client::multipart_upload(const std::string& bucket, const std::string& key, const fs::path& file,
                                         const std::string& content_type) {
   const std::string empty_sha = hex_encode(sha256(""));
-  HttpResponse created = request("POST", bucket, key, {{"uploads", ""}}, {{"Content-Type", content_type}}, "", "", empty_sha);
+  HttpResponse created =
+      request("POST", bucket, key, {{"uploads", ""}}, {{"Content-Type", content_type}}, "", "", empty_sha);
   if (!created.ok()) return created;
   const auto ids = xml_values(created.body, "UploadId");
   if (ids.empty()) {
@@ -146,17 +157,19 @@ HttpResponse S3Client::multipart_upload(const std::string& bucket, const std::st
     in.read(part.data(), static_cast<std::streamsize>(part.size()));
     const std::string bytes = part.substr(0, static_cast<size_t>(in.gcount()));
     if (bytes.empty() && number > 1) break;
-    HttpResponse sent = request("PUT", bucket, key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}}, {},
-                                bytes, "", hex_encode(sha256(bytes)));
+    HttpResponse sent = request("PUT", bucket, key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
+                                {}, bytes, "", hex_encode(sha256(bytes)));
     if (!sent.ok()) {
       request("DELETE", bucket, key, {{"uploadId", upload_id}}, {}, "", "", empty_sha);  // abort: no orphaned parts
       return sent;
     }
-    complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + xml_escape(sent.headers["etag"]) + "</ETag></Part>";
+    complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
+                xml_escape(sent.headers["etag"]) + "</ETag></Part>";
   }
   complete += "</CompleteMultipartUpload>";
-  HttpResponse done = error_in_body(request("POST", bucket, key, {{"uploadId", upload_id}}, {{"Content-Type", "application/xml"}},
-                                            complete, "", hex_encode(sha256(complete))));
+  HttpResponse done =
+      error_in_body(request("POST", bucket, key, {{"uploadId", upload_id}}, {{"Content-Type", "application/xml"}},
+                            complete, "", hex_encode(sha256(complete))));
   if (!done.ok()) request("DELETE", bucket, key, {{"uploadId", upload_id}}, {}, "", "", empty_sha);
   return done;
 }
@@ -176,7 +189,8 @@ HttpResponse S3Client::get_object(const std::string& bucket, const std::string& 
   return r;
 }
 
-std::vector<S3Object> S3Client::list_objects(const std::string& bucket, const std::string& prefix, HttpResponse* failure) {
+std::vector<S3Object> S3Client::list_objects(const std::string& bucket, const std::string& prefix,
+                                             HttpResponse* failure) {
   std::vector<S3Object> out;
   std::string token;
   for (;;) {

@@ -5,8 +5,8 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <regex>
 #include <cerrno>
+#include <regex>
 #include <stdexcept>
 
 #include "trainer/core/atomic_file.h"
@@ -50,7 +50,8 @@ fs::path write_checkpoint(const fs::path& run_dir, int64_t step, const std::func
   } catch (const std::exception& e) {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);
-    throw std::runtime_error("saving " + final_dir.string() + " failed, earlier checkpoints are untouched: " + e.what());
+    throw std::runtime_error("saving " + final_dir.string() +
+                             " failed, earlier checkpoints are untouched: " + e.what());
   }
   return final_dir;
 }
@@ -72,7 +73,8 @@ std::vector<fs::path> sorted_checkpoints(const fs::path& run_dir) {
   }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.step < b.step; });
   if (items.size() > 1) {
-    auto [lo, hi] = std::minmax_element(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.mtime < b.mtime; });
+    auto [lo, hi] =
+        std::minmax_element(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.mtime < b.mtime; });
     if (hi->mtime - lo->mtime >= std::chrono::seconds(1))
       std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.mtime < b.mtime; });
   }
@@ -151,7 +153,8 @@ void remove_stale_checkpoint_temporaries(const fs::path& run_dir) {
   }
 }
 
-std::vector<fs::path> rotate_checkpoints(const fs::path& run_dir, int64_t limit, const std::optional<std::string>& best) {
+std::vector<fs::path> rotate_checkpoints(const fs::path& run_dir, int64_t limit,
+                                         const std::optional<std::string>& best) {
   if (limit <= 0) return {};
   auto list = sorted_checkpoints(run_dir);
   if (static_cast<int64_t>(list.size()) <= limit) return {};

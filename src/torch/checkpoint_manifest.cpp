@@ -68,8 +68,10 @@ std::string manifest_problem(const fs::path& dir) {
   try {
     manifest = read_json_file(path);
     if (required_field<std::string>(manifest, "algorithm") != "crc32")
-      return std::string(kManifestFile) + ": unknown checksum algorithm '" + manifest["algorithm"].get<std::string>() + "'";
-    if (!manifest.contains("files") || !manifest["files"].is_object()) return std::string(kManifestFile) + ": field 'files': expected an object";
+      return std::string(kManifestFile) + ": unknown checksum algorithm '" + manifest["algorithm"].get<std::string>() +
+             "'";
+    if (!manifest.contains("files") || !manifest["files"].is_object())
+      return std::string(kManifestFile) + ": field 'files': expected an object";
     for (auto it = manifest["files"].begin(); it != manifest["files"].end(); ++it) {
       const auto want_bytes = required_field<int64_t>(it.value(), "bytes");
       const auto want_crc = required_field<std::string>(it.value(), "crc32");
@@ -78,11 +80,11 @@ std::string manifest_problem(const fs::path& dir) {
       if (!fs::exists(dir / it.key())) return it.key() + " is missing (listed in " + kManifestFile + ")";
       if (!checksum_file(dir / it.key(), bytes, crc)) return it.key() + ": cannot be read";
       if (bytes != static_cast<uint64_t>(want_bytes))
-        return it.key() + " has " + std::to_string(bytes) + " bytes, " + kManifestFile + " recorded " + std::to_string(want_bytes) +
-               " (truncated or overwritten)";
+        return it.key() + " has " + std::to_string(bytes) + " bytes, " + kManifestFile + " recorded " +
+               std::to_string(want_bytes) + " (truncated or overwritten)";
       if (hex(crc) != want_crc)
-        return it.key() + " does not match its checksum in " + kManifestFile + " (crc32 " + hex(crc) + ", recorded " + want_crc +
-               "): the file was corrupted after it was saved";
+        return it.key() + " does not match its checksum in " + kManifestFile + " (crc32 " + hex(crc) + ", recorded " +
+               want_crc + "): the file was corrupted after it was saved";
     }
   } catch (const std::exception& e) {
     return std::string(kManifestFile) + ": " + e.what();

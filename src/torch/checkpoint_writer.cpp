@@ -53,7 +53,8 @@ std::vector<std::filesystem::path> CheckpointWriter::take_published() {
   return std::exchange(published_, {});
 }
 
-void CheckpointWriter::submit(std::filesystem::path run_dir, int64_t step, CheckpointFiles files, std::function<void()> after) {
+void CheckpointWriter::submit(std::filesystem::path run_dir, int64_t step, CheckpointFiles files,
+                              std::function<void()> after) {
   Job job{std::move(run_dir), step, std::move(files), std::move(after)};
   if (!async_) {
     record_published(publish(job));

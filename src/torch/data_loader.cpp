@@ -11,7 +11,8 @@
 namespace trainer {
 
 TensorDataset::TensorDataset(torch::Tensor in, torch::Tensor lab) : inputs(std::move(in)), labels(std::move(lab)) {
-  if (!inputs.defined() || !labels.defined()) throw std::invalid_argument("TensorDataset: inputs and labels must be defined");
+  if (!inputs.defined() || !labels.defined())
+    throw std::invalid_argument("TensorDataset: inputs and labels must be defined");
   if (inputs.dim() < 1 || labels.dim() != 1 || inputs.size(0) != labels.size(0)) {
     std::ostringstream msg;
     msg << "TensorDataset: inputs " << inputs.sizes() << " and labels " << labels.sizes()
@@ -93,16 +94,21 @@ Batch TensorDataLoader::batch(int64_t index) const {
   return b;
 }
 
-BatchPrefetcher::BatchPrefetcher(const TensorDataLoader& loader, int64_t first, int64_t end, int64_t workers, int64_t depth)
-    : loader_(loader), end_(end), depth_(std::max<int64_t>(depth, 1)), next_to_prepare_(first), next_to_hand_out_(first) {
+BatchPrefetcher::BatchPrefetcher(const TensorDataLoader& loader, int64_t first, int64_t end, int64_t workers,
+                                 int64_t depth)
+    : loader_(loader),
+      end_(end),
+      depth_(std::max<int64_t>(depth, 1)),
+      next_to_prepare_(first),
+      next_to_hand_out_(first) {
   // No more threads than batches to prepare; a thread the system refuses stops the ones started.
   const int64_t wanted = std::max<int64_t>(1, std::min(workers, end - first));
   try {
     for (int64_t i = 0; i < wanted; ++i) threads_.emplace_back([this] { work(); });
   } catch (const std::system_error& e) {
     stop_workers();
-    throw std::runtime_error("could not start " + std::to_string(wanted) + " batch workers (--dataloader_num_workers): " +
-                             e.what() + "; use fewer");
+    throw std::runtime_error("could not start " + std::to_string(wanted) +
+                             " batch workers (--dataloader_num_workers): " + e.what() + "; use fewer");
   }
 }
 
@@ -122,7 +128,8 @@ void BatchPrefetcher::stop_workers() {
 void BatchPrefetcher::work() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || (next_to_prepare_ < end_ && next_to_prepare_ < next_to_hand_out_ + depth_); });
+    cv_.wait(lock,
+             [this] { return stop_ || (next_to_prepare_ < end_ && next_to_prepare_ < next_to_hand_out_ + depth_); });
     if (stop_) return;
     const int64_t index = next_to_prepare_++;
     lock.unlock();
@@ -134,8 +141,10 @@ void BatchPrefetcher::work() {
       error = std::current_exception();
     }
     lock.lock();
-    if (error) failed_[index] = error;
-    else ready_[index] = std::move(batch);
+    if (error)
+      failed_[index] = error;
+    else
+      ready_[index] = std::move(batch);
     cv_.notify_all();
   }
 }

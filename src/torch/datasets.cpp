@@ -39,9 +39,10 @@ uint32_t be32(const std::vector<uint8_t>& d, size_t off) {
 
 // Parses an idx file of unsigned bytes; returns the dimensions and the offset of the data.
 std::vector<int64_t> idx_header(const std::vector<uint8_t>& d, const std::string& path, size_t& offset) {
-  if (d.size() < 4 || d[0] != 0 || d[1] != 0)
-    throw std::runtime_error(path + ": not an idx file (bad magic number)");
-  if (d[2] != 0x08) throw std::runtime_error(path + ": idx element type " + std::to_string(d[2]) + " is not supported (only unsigned bytes)");
+  if (d.size() < 4 || d[0] != 0 || d[1] != 0) throw std::runtime_error(path + ": not an idx file (bad magic number)");
+  if (d[2] != 0x08)
+    throw std::runtime_error(path + ": idx element type " + std::to_string(d[2]) +
+                             " is not supported (only unsigned bytes)");
   const int ndim = d[3];
   if (ndim < 1 || d.size() < 4 + 4 * size_t(ndim)) throw std::runtime_error(path + ": truncated idx header");
   std::vector<int64_t> dims;
@@ -64,9 +65,13 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') { cur += '"'; ++i; }
-      else if (c == '"') quoted = false;
-      else cur += c;
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (c == '"')
+        quoted = false;
+      else
+        cur += c;
     } else if (c == '"') {
       quoted = true;
     } else if (c == ',') {
@@ -90,8 +95,8 @@ std::shared_ptr<TensorDataset> load_idx(const std::string& images_path, const st
   auto lab_dims = idx_header(labels, labels_path, lab_off);
   if (lab_dims.size() != 1) throw std::runtime_error(labels_path + ": a labels file must be one-dimensional");
   if (img_dims[0] != lab_dims[0])
-    throw std::runtime_error(images_path + " has " + std::to_string(img_dims[0]) + " examples but " + labels_path + " has " +
-                             std::to_string(lab_dims[0]) + " labels");
+    throw std::runtime_error(images_path + " has " + std::to_string(img_dims[0]) + " examples but " + labels_path +
+                             " has " + std::to_string(lab_dims[0]) + " labels");
   auto x = torch::from_blob(images.data() + img_off, img_dims, torch::kUInt8).to(torch::kFloat).div_(255.0);
   auto y = torch::from_blob(labels.data() + lab_off, {lab_dims[0]}, torch::kUInt8).to(torch::kLong);
   return std::make_shared<TensorDataset>(x, y);
@@ -119,10 +124,12 @@ std::shared_ptr<TensorDataset> load_csv(const std::string& path, const std::stri
     const std::vector<std::string>& order = feature_order.empty() ? names : feature_order;
     for (const auto& want : order)
       if (std::find(names.begin(), names.end(), want) == names.end())
-        throw std::runtime_error(path + ":1: no column named '" + want + "', which the training data has (columns are matched by name)");
+        throw std::runtime_error(path + ":1: no column named '" + want +
+                                 "', which the training data has (columns are matched by name)");
     for (const auto& have : names)
       if (std::find(order.begin(), order.end(), have) == order.end())
-        throw std::runtime_error(path + ":1: column '" + have + "' is not in the training data (columns are matched by name)");
+        throw std::runtime_error(path + ":1: column '" + have +
+                                 "' is not in the training data (columns are matched by name)");
     for (size_t i = 0, f = 0; i < header.size(); ++i)
       if (static_cast<int>(i) != label_idx)
         slot[i] = static_cast<size_t>(std::find(order.begin(), order.end(), names[f++]) - order.begin());
@@ -145,12 +152,14 @@ std::shared_ptr<TensorDataset> load_csv(const std::string& path, const std::stri
       if (static_cast<int>(i) == label_idx) {
         long long v = std::strtoll(cell.c_str(), &end, 10);
         if (cell.empty() || *end != '\0' || v < 0)
-          throw std::runtime_error(path + ":" + std::to_string(line_no) + ": label '" + cell + "' is not a class index (0, 1, 2, ...)");
+          throw std::runtime_error(path + ":" + std::to_string(line_no) + ": label '" + cell +
+                                   "' is not a class index (0, 1, 2, ...)");
         labels.push_back(v);
       } else {
         float v = std::strtof(cell.c_str(), &end);
         if (cell.empty() || *end != '\0')
-          throw std::runtime_error(path + ":" + std::to_string(line_no) + ": column '" + header[i] + "' value '" + cell + "' is not a number");
+          throw std::runtime_error(path + ":" + std::to_string(line_no) + ": column '" + header[i] + "' value '" +
+                                   cell + "' is not a number");
         row[slot[i]] = v;
       }
     }
@@ -173,22 +182,25 @@ std::shared_ptr<TensorDataset> load_dataset_file(const std::string& path, const 
   std::string name = p.filename().string();
   auto pos = name.find("images-idx3");
   if (pos == std::string::npos)
-    throw std::runtime_error(path + ": expected a .csv file or an idx images file named like train-images-idx3-ubyte[.gz]");
+    throw std::runtime_error(path +
+                             ": expected a .csv file or an idx images file named like train-images-idx3-ubyte[.gz]");
   std::string labels_name = name.substr(0, pos) + "labels-idx1" + name.substr(pos + std::string("images-idx3").size());
   return load_idx(path, (p.parent_path() / labels_name).string());
 }
 
 std::shared_ptr<TensorDataset> load_fashion_mnist(const std::string& split, const std::string& dir) {
-  if (split != "train" && split != "test") throw std::invalid_argument("load_fashion_mnist: split must be train or test");
+  if (split != "train" && split != "test")
+    throw std::invalid_argument("load_fashion_mnist: split must be train or test");
   const std::string prefix = split == "train" ? "train" : "t10k";
   auto find = [&](const std::string& stem) -> std::string {
     for (const char* ext : {".gz", ""}) {
       auto p = fs::path(dir) / (stem + ext);
       if (fs::exists(p)) return p.string();
     }
-    throw std::runtime_error("Fashion-MNIST not found: " + (fs::path(dir) / (stem + ".gz")).string() +
-                             " is missing. Install it with `sudo apt-get install dataset-fashion-mnist` "
-                             "(or run scripts/install-deps.sh), or pass --dataset_dir DIR or --train_file/--eval_file.");
+    throw std::runtime_error(
+        "Fashion-MNIST not found: " + (fs::path(dir) / (stem + ".gz")).string() +
+        " is missing. Install it with `sudo apt-get install dataset-fashion-mnist` "
+        "(or run scripts/install-deps.sh), or pass --dataset_dir DIR or --train_file/--eval_file.");
   };
   return load_idx(find(prefix + "-images-idx3-ubyte"), find(prefix + "-labels-idx1-ubyte"));
 }

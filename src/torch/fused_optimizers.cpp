@@ -44,7 +44,8 @@ struct AdamKernel {
 // The update of the original's AdamW/Adam in one pass, keeping LibTorch's order of operations so
 // results agree to rounding. It runs at memory bandwidth (docs/performance.md): wider vectors
 // (an AVX2 build of it) measured no faster on the reference machine.
-void adam_update(const AdamKernel& k, float* p, const float* g, float* m, float* v, float* vmax, int64_t begin, int64_t end) {
+void adam_update(const AdamKernel& k, float* p, const float* g, float* m, float* v, float* vmax, int64_t begin,
+                 int64_t end) {
   if (k.amsgrad) {
     for (int64_t i = begin; i < end; ++i) {
       float grad = k.decoupled ? g[i] : g[i] + k.weight_decay * p[i];
@@ -132,7 +133,8 @@ bool on_one_cuda_device(const std::vector<torch::optim::OptimizerParamGroup>& gr
   for (const auto& g : groups)
     for (const auto& p : g.params()) {
       if (!p.grad().defined()) continue;
-      if (!p.is_cuda() || !p.is_floating_point() || p.grad().scalar_type() != p.scalar_type() || p.grad().is_sparse()) return false;
+      if (!p.is_cuda() || !p.is_floating_point() || p.grad().scalar_type() != p.scalar_type() || p.grad().is_sparse())
+        return false;
       if (device && *device != p.device()) return false;
       device = p.device();
     }
@@ -143,12 +145,14 @@ bool on_one_cuda_device(const std::vector<torch::optim::OptimizerParamGroup>& gr
 // parameters at the same count share one.
 torch::Tensor step_tensor(std::map<int64_t, torch::Tensor>& made, int64_t step, const torch::Device& device) {
   auto& t = made[step];
-  if (!t.defined()) t = torch::full({}, static_cast<double>(step), torch::TensorOptions().dtype(torch::kFloat).device(device));
+  if (!t.defined())
+    t = torch::full({}, static_cast<double>(step), torch::TensorOptions().dtype(torch::kFloat).device(device));
   return t;
 }
 
 template <typename State, typename Options>
-void adam_step_multi_tensor(std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStates& states, bool decoupled) {
+void adam_step_multi_tensor(std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStates& states,
+                            bool decoupled) {
   for (auto& group : groups) {
     auto& o = static_cast<Options&>(group.options());
     std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps;
@@ -167,11 +171,11 @@ void adam_step_multi_tensor(std::vector<torch::optim::OptimizerParamGroup>& grou
     if (params.empty()) continue;
     const auto [beta1, beta2] = o.betas();
     if (decoupled)
-      at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o.lr(), beta1, beta2, o.weight_decay(), o.eps(),
-                        o.amsgrad(), /*maximize=*/false);
+      at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o.lr(), beta1, beta2,
+                        o.weight_decay(), o.eps(), o.amsgrad(), /*maximize=*/false);
     else
-      at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o.lr(), beta1, beta2, o.weight_decay(), o.eps(),
-                       o.amsgrad(), /*maximize=*/false);
+      at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o.lr(), beta1, beta2,
+                       o.weight_decay(), o.eps(), o.amsgrad(), /*maximize=*/false);
   }
 }
 
@@ -194,7 +198,8 @@ AdamPath adam_path(const std::vector<torch::optim::OptimizerParamGroup>& groups)
 }
 
 template <typename State, typename Options>
-void fused_adam_step(AdamPath path, std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStates& states, bool decoupled) {
+void fused_adam_step(AdamPath path, std::vector<torch::optim::OptimizerParamGroup>& groups, ParamStates& states,
+                     bool decoupled) {
   if (path == AdamPath::cpu_loop)
     adam_step<State, Options>(groups, states, decoupled);
   else
@@ -208,7 +213,8 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
   if (path == AdamPath::libtorch) return torch::optim::AdamW::step(closure);
   torch::NoGradGuard no_grad;
   auto loss = run_closure(closure);
-  fused_adam_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(path, param_groups_, state_, /*decoupled=*/true);
+  fused_adam_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(path, param_groups_, state_,
+                                                                             /*decoupled=*/true);
   return loss;
 }
 
@@ -217,7 +223,8 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
   if (path == AdamPath::libtorch) return torch::optim::Adam::step(closure);
   torch::NoGradGuard no_grad;
   auto loss = run_closure(closure);
-  fused_adam_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(path, param_groups_, state_, /*decoupled=*/false);
+  fused_adam_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(path, param_groups_, state_,
+                                                                           /*decoupled=*/false);
   return loss;
 }
 
@@ -228,7 +235,8 @@ torch::Tensor FusedSGD::step(LossClosure closure) {
   for (auto& group : param_groups_) {
     auto& o = static_cast<torch::optim::SGDOptions&>(group.options());
     const float lr = static_cast<float>(o.lr()), wd = static_cast<float>(o.weight_decay());
-    const float momentum = static_cast<float>(o.momentum()), one_minus_dampening = static_cast<float>(1 - o.dampening());
+    const float momentum = static_cast<float>(o.momentum()),
+                one_minus_dampening = static_cast<float>(1 - o.dampening());
     const bool nesterov = o.nesterov();
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;

@@ -7,7 +7,9 @@
 namespace trainer {
 namespace {
 
-torch::TensorOptions float_on(torch::Device device) { return torch::TensorOptions().dtype(torch::kFloat).device(device); }
+torch::TensorOptions float_on(torch::Device device) {
+  return torch::TensorOptions().dtype(torch::kFloat).device(device);
+}
 
 Json optional_json(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
 

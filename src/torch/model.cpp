@@ -25,7 +25,8 @@ void Model::load_state_dict(const NamedTensors& tensors) {
     const auto& src = *it->second;
     if (src.sizes() != target.sizes()) {
       std::ostringstream msg;
-      msg << "state dict: tensor '" << name << "' has shape " << src.sizes() << ", the model expects " << target.sizes();
+      msg << "state dict: tensor '" << name << "' has shape " << src.sizes() << ", the model expects "
+          << target.sizes();
       throw std::runtime_error(msg.str());
     }
     target.copy_(src);
@@ -46,7 +47,8 @@ Json Model::config() {
   return Json{{"num_parameters", num_parameters()}, {"parameters", tensors}};
 }
 
-ModuleModel::ModuleModel(std::shared_ptr<torch::nn::Module> module, std::function<torch::Tensor(const torch::Tensor&)> forward)
+ModuleModel::ModuleModel(std::shared_ptr<torch::nn::Module> module,
+                         std::function<torch::Tensor(const torch::Tensor&)> forward)
     : module_(std::move(module)), forward_(std::move(forward)) {}
 
 NamedTensors ModuleModel::named_parameters() {
@@ -95,7 +97,8 @@ namespace {
 
 class ScriptModel : public Model {
  public:
-  explicit ScriptModel(torch::jit::Module module, std::string path) : module_(std::move(module)), path_(std::move(path)) {}
+  explicit ScriptModel(torch::jit::Module module, std::string path)
+      : module_(std::move(module)), path_(std::move(path)) {}
   torch::Tensor forward(const torch::Tensor& inputs) override {
     auto out = module_.forward({inputs});
     if (!out.isTensor()) throw std::runtime_error(path_ + ": forward must return a tensor of logits");
@@ -118,7 +121,8 @@ class ScriptModel : public Model {
     for (const auto& m : module_.named_modules()) {
       const auto type = m.value.type()->name();
       if (type && type->name() == "LayerNorm")
-        for (const auto& p : m.value.named_parameters(false)) out.push_back(m.name.empty() ? p.name : m.name + "." + p.name);
+        for (const auto& p : m.value.named_parameters(false))
+          out.push_back(m.name.empty() ? p.name : m.name + "." + p.name);
     }
     return out;
   }
@@ -141,8 +145,10 @@ std::shared_ptr<Model> load_script_model(const std::string& path) {
   try {
     return std::make_shared<ScriptModel>(torch::jit::load(path), path);
   } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": not a TorchScript module (save one in Python with "
-                             "torch.jit.script(model).save(path)): " + e.what_without_backtrace());
+    throw std::runtime_error(path +
+                             ": not a TorchScript module (save one in Python with "
+                             "torch.jit.script(model).save(path)): " +
+                             e.what_without_backtrace());
   }
 }
 

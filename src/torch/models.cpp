@@ -55,11 +55,13 @@ std::shared_ptr<Model> make_builtin_model(const std::string& name, int64_t in_fe
   if (name == "cnn") {
     const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(in_features))));
     if (side * side != in_features || side < 10)
-      throw std::invalid_argument("--model cnn needs square single-channel images (28x28 for Fashion-MNIST); the data has " +
-                                  std::to_string(in_features) + " features");
+      throw std::invalid_argument(
+          "--model cnn needs square single-channel images (28x28 for Fashion-MNIST); the data has " +
+          std::to_string(in_features) + " features");
     return wrap_module(Cnn(side, num_classes));
   }
-  throw std::invalid_argument("--model: '" + name + "' is not a built-in model (mlp, cnn) nor a TorchScript file (.pt)");
+  throw std::invalid_argument("--model: '" + name +
+                              "' is not a built-in model (mlp, cnn) nor a TorchScript file (.pt)");
 }
 
 }  // namespace trainer

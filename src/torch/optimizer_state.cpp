@@ -80,7 +80,8 @@ OptimizerSnapshot snapshot_optimizer(torch::optim::Optimizer& opt, SnapshotPool*
         } else {
           auto& st = static_cast<torch::optim::SGDParamState&>(*it->second);
           if (st.momentum_buffer().defined())
-            snap.tensors.emplace_back(prefix + "momentum_buffer", host_copy(prefix + "momentum_buffer", st.momentum_buffer()));
+            snap.tensors.emplace_back(prefix + "momentum_buffer",
+                                      host_copy(prefix + "momentum_buffer", st.momentum_buffer()));
           snap.meta["steps"][std::to_string(index)] = 0;
         }
       }
@@ -102,10 +103,12 @@ void load_optimizer_state(torch::optim::Optimizer& opt, const std::filesystem::p
   const Json meta = parse_json(metadata["optimizer"], path.string());
   const std::string type = type_of(opt);
   if (meta.value("type", "") != type)
-    throw std::runtime_error(where + "holds " + meta.value("type", "?") + " state, but the optimizer is " + type + " (--optim)");
+    throw std::runtime_error(where + "holds " + meta.value("type", "?") + " state, but the optimizer is " + type +
+                             " (--optim)");
   std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
   const auto& lrs = meta.at("group_lrs");
-  if (lrs.size() != opt.param_groups().size()) throw std::runtime_error(where + "the number of parameter groups differs");
+  if (lrs.size() != opt.param_groups().size())
+    throw std::runtime_error(where + "the number of parameter groups differs");
   int64_t index = 0;
   torch::NoGradGuard no_grad;
   for (size_t g = 0; g < opt.param_groups().size(); ++g) {

@@ -22,13 +22,15 @@ std::map<std::string, std::string> parse_optim_args(const std::optional<std::str
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     auto eq = item.find('=');
-    if (eq == std::string::npos) throw ArgumentError("--optim_args: expected k=v pairs separated by commas, got '" + item + "'");
+    if (eq == std::string::npos)
+      throw ArgumentError("--optim_args: expected k=v pairs separated by commas, got '" + item + "'");
     out[item.substr(0, eq)] = item.substr(eq + 1);
   }
   return out;
 }
 
-void check_known(const std::map<std::string, std::string>& kv, const std::string& optim, std::vector<std::string> known) {
+void check_known(const std::map<std::string, std::string>& kv, const std::string& optim,
+                 std::vector<std::string> known) {
   for (const auto& [k, v] : kv) {
     if (std::find(known.begin(), known.end(), k) == known.end()) {
       std::string list;
@@ -41,7 +43,8 @@ void check_known(const std::map<std::string, std::string>& kv, const std::string
 }  // namespace
 
 bool excluded_from_weight_decay(const std::string& name, const std::vector<std::string>& normalization_params) {
-  if (std::find(normalization_params.begin(), normalization_params.end(), name) != normalization_params.end()) return true;
+  if (std::find(normalization_params.begin(), normalization_params.end(), name) != normalization_params.end())
+    return true;
   const std::string lower = ascii_lower(name);
   if (lower.find("bias") != std::string::npos || lower.find("layernorm") != std::string::npos ||
       lower.find("rmsnorm") != std::string::npos)
@@ -70,7 +73,8 @@ struct OptimizerInputs {
     if (!optim_args.count(key)) return fallback;
     const double v = parse_float_value("optim_args " + std::string(key), optim_args.at(key));
     if (!std::isfinite(v) || v < 0)
-      throw ArgumentError("--optim_args: " + std::string(key) + " must be a finite number >= 0, got '" + optim_args.at(key) + "'");
+      throw ArgumentError("--optim_args: " + std::string(key) + " must be a finite number >= 0, got '" +
+                          optim_args.at(key) + "'");
     return v;
   }
   // The groups with weight decay on the first only; `make(weight_decay)` builds one group's options.
@@ -86,8 +90,11 @@ struct OptimizerInputs {
 template <typename Options>
 std::unique_ptr<Options> adam_options(const OptimizerInputs& in, double weight_decay) {
   const auto& a = in.args;
-  return std::make_unique<Options>(
-      Options(a.learning_rate).betas({a.adam_beta1, a.adam_beta2}).eps(a.adam_epsilon).weight_decay(weight_decay).amsgrad(in.flag("amsgrad", false)));
+  return std::make_unique<Options>(Options(a.learning_rate)
+                                       .betas({a.adam_beta1, a.adam_beta2})
+                                       .eps(a.adam_epsilon)
+                                       .weight_decay(weight_decay)
+                                       .amsgrad(in.flag("amsgrad", false)));
 }
 
 template <typename Optimizer, typename Options>
@@ -99,10 +106,14 @@ std::unique_ptr<torch::optim::Optimizer> make_adam(const OptimizerInputs& in) {
 std::unique_ptr<torch::optim::Optimizer> make_sgd(const OptimizerInputs& in) {
   const double momentum = in.number("momentum", 0.0), dampening = in.number("dampening", 0.0);
   const bool nesterov = in.flag("nesterov", false);
-  if (nesterov && (momentum <= 0 || dampening != 0)) throw ArgumentError("--optim_args: nesterov needs momentum > 0 and dampening 0");
+  if (nesterov && (momentum <= 0 || dampening != 0))
+    throw ArgumentError("--optim_args: nesterov needs momentum > 0 and dampening 0");
   auto make = [&](double wd) {
-    return std::make_unique<torch::optim::SGDOptions>(
-        torch::optim::SGDOptions(in.args.learning_rate).momentum(momentum).dampening(dampening).nesterov(nesterov).weight_decay(wd));
+    return std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(in.args.learning_rate)
+                                                          .momentum(momentum)
+                                                          .dampening(dampening)
+                                                          .nesterov(nesterov)
+                                                          .weight_decay(wd));
   };
   return std::make_unique<FusedSGD>(in.groups(make), *make(0.0));
 }

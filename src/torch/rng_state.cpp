@@ -33,7 +33,8 @@ std::string rng_state_bytes() {
   if (torch::cuda::is_available()) {
     c10::List<at::Tensor> cuda;
     for (size_t i = 0; i < torch::cuda::device_count(); ++i)
-      cuda.push_back(generator_state(at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<int8_t>(i)))));
+      cuda.push_back(
+          generator_state(at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<int8_t>(i)))));
     states.insert("cuda", cuda);
   }
   const std::vector<char> bytes = torch::pickle_save(states);

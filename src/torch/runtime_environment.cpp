@@ -1,13 +1,13 @@
 #include "trainer/torch/runtime_environment.h"
 
-#include <algorithm>
 #include <dlfcn.h>
 #include <sched.h>
+#include <algorithm>
 
 #include <cfloat>
 #include <cstdlib>
-#include <set>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -16,7 +16,6 @@
 #include <torch/version.h>
 
 #include "trainer/torch/distributed/process_group.h"
-
 
 namespace trainer {
 namespace {
@@ -130,11 +129,14 @@ std::vector<std::pair<std::string, std::string>> RuntimeEnvironment::describe() 
       {"CPU", cpu_model + " (" + (extensions.empty() ? "no AVX" : extensions) + ")"},
       {"CPU cores usable", std::to_string(cpu_cores) + " (" + std::to_string(physical_cores) + " physical)"},
       {"LibTorch intra-op threads", std::to_string(intra_op_threads)},
-      {"BLAS", !blas_config.empty() ? blas_config : at::hasMKL() ? "MKL (built into LibTorch)" : "not OpenBLAS or MKL (or not found)"},
+      {"BLAS", !blas_config.empty() ? blas_config
+               : at::hasMKL()       ? "MKL (built into LibTorch)"
+                                    : "not OpenBLAS or MKL (or not found)"},
       {"OpenBLAS kernel", blas_kernel.empty() ? "n/a" : blas_kernel},
-      {"CUDA build", cuda_build ? "yes (CUDA " + cuda_version + ", cuDNN " + (cudnn_version.empty() ? "none" : cudnn_version) +
-                                      ", NCCL " + (nccl_version.empty() ? "none" : nccl_version) + ")"
-                                : std::string("no")},
+      {"CUDA build", cuda_build
+                         ? "yes (CUDA " + cuda_version + ", cuDNN " + (cudnn_version.empty() ? "none" : cudnn_version) +
+                               ", NCCL " + (nccl_version.empty() ? "none" : nccl_version) + ")"
+                         : std::string("no")},
       {"CUDA devices", std::to_string(cuda_devices)},
       {"flush-to-zero supported", flush_denormal_supported ? "yes" : "no"},
   };
@@ -154,18 +156,23 @@ std::vector<std::string> machine_performance_hints(const RuntimeEnvironment& env
     // 0.3.21 runs as Haswell, 1.2-1.3x faster with SkylakeX (the CNN, mostly convolutions, alike).
     if (has(env, "avx512f") && avx2_kernel)
       hints.push_back(runs + "AVX-512" + why +
-                      "OPENBLAS_CORETYPE=SkylakeX in the environment made matrix products of an MLP ~1.2x faster on such a machine");
+                      "OPENBLAS_CORETYPE=SkylakeX in the environment made matrix products of an MLP ~1.2x faster on "
+                      "such a machine");
     else if (has(env, "avx512f") && !avx512_kernel)
-      hints.push_back(runs + "AVX-512" + why +
-                      "OPENBLAS_CORETYPE=SkylakeX in the environment made matrix products ~1.6x faster on such a machine");
+      hints.push_back(
+          runs + "AVX-512" + why +
+          "OPENBLAS_CORETYPE=SkylakeX in the environment made matrix products ~1.6x faster on such a machine");
     else if (has(env, "avx2") && !avx2_kernel && !avx512_kernel)
       hints.push_back(runs + "AVX2" + why +
-                      "set OPENBLAS_CORETYPE=Haswell in the environment for its AVX2 kernels (the MLP loop ran 1.5x faster on an AMD EPYC "
+                      "set OPENBLAS_CORETYPE=Haswell in the environment for its AVX2 kernels (the MLP loop ran 1.5x "
+                      "faster on an AMD EPYC "
                       "with them than with Prescott's)");
   }
   if (env.cpu_cores > 0 && env.intra_op_threads > env.cpu_cores)
-    hints.push_back("LibTorch uses " + std::to_string(env.intra_op_threads) + " threads on " + std::to_string(env.cpu_cores) +
-                    " usable cores: the threads take turns instead of working; set OMP_NUM_THREADS=" + std::to_string(env.cpu_cores));
+    hints.push_back("LibTorch uses " + std::to_string(env.intra_op_threads) + " threads on " +
+                    std::to_string(env.cpu_cores) +
+                    " usable cores: the threads take turns instead of working; set OMP_NUM_THREADS=" +
+                    std::to_string(env.cpu_cores));
   return hints;
 }
 
@@ -181,7 +188,8 @@ CpuThreadLayout cpu_thread_layout(const RuntimeEnvironment& env, CpuWorkload wor
   const int share = static_cast<int>(std::max<int64_t>(1, env.physical_cores / std::max<int64_t>(processes_here, 1)));
   const int chosen = static_cast<int>(std::max<int64_t>(1, env.intra_op_threads));
   const bool convolutions = workload == CpuWorkload::convolutions;
-  if (processes_here > 1) return convolutions ? CpuThreadLayout{share, 1} : CpuThreadLayout{std::min(chosen, share), share};
+  if (processes_here > 1)
+    return convolutions ? CpuThreadLayout{share, 1} : CpuThreadLayout{std::min(chosen, share), share};
   if (convolutions && share > chosen) return {share, 1};
   return {};
 }
@@ -210,12 +218,13 @@ CpuThreadsScope::~CpuThreadsScope() {
 std::vector<std::string> thread_tuning_suggestions(const RuntimeEnvironment& env, bool omp_num_threads_set) {
   if (omp_num_threads_set || env.physical_cores <= env.intra_op_threads) return {};
   const std::string cores = std::to_string(env.physical_cores);
-  return {"LibTorch chose " + std::to_string(env.intra_op_threads) + " intra-op thread(s) on " + cores +
-          " physical cores; while training a model with convolutions the Trainer uses " + cores +
-          ", with one OpenBLAS thread (a small CNN trained 1.5-1.7x faster so on two 2-core AMD EPYC VMs); a model of "
-          "matrix products only (an MLP) keeps these, OpenBLAS's threads doing its work (the other way round, an MLP ran "
-          "0.77-0.8x as fast on an AMD EPYC with AVX-512); OMP_NUM_THREADS set to any value chooses yourself (OpenBLAS "
-          "reads it too)"};
+  return {
+      "LibTorch chose " + std::to_string(env.intra_op_threads) + " intra-op thread(s) on " + cores +
+      " physical cores; while training a model with convolutions the Trainer uses " + cores +
+      ", with one OpenBLAS thread (a small CNN trained 1.5-1.7x faster so on two 2-core AMD EPYC VMs); a model of "
+      "matrix products only (an MLP) keeps these, OpenBLAS's threads doing its work (the other way round, an MLP ran "
+      "0.77-0.8x as fast on an AMD EPYC with AVX-512); OMP_NUM_THREADS set to any value chooses yourself (OpenBLAS "
+      "reads it too)"};
 }
 
 double subnormal_share_of_optimizer_state(const torch::optim::Optimizer& optimizer) {

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <string_view>
 #include <stdexcept>
+#include <string_view>
 
 #include <torch/torch.h>
 
@@ -22,9 +22,9 @@ struct DType {
   torch::ScalarType type;
   size_t bytes;
 };
-const DType kDTypes[] = {{"F64", torch::kDouble, 8}, {"F32", torch::kFloat, 4},  {"F16", torch::kHalf, 2},
-                         {"BF16", torch::kBFloat16, 2}, {"I64", torch::kLong, 8}, {"I32", torch::kInt, 4},
-                         {"I16", torch::kShort, 2},   {"I8", torch::kChar, 1},   {"U8", torch::kByte, 1},
+const DType kDTypes[] = {{"F64", torch::kDouble, 8},    {"F32", torch::kFloat, 4}, {"F16", torch::kHalf, 2},
+                         {"BF16", torch::kBFloat16, 2}, {"I64", torch::kLong, 8},  {"I32", torch::kInt, 4},
+                         {"I16", torch::kShort, 2},     {"I8", torch::kChar, 1},   {"U8", torch::kByte, 1},
                          {"BOOL", torch::kBool, 1}};
 
 const DType& by_type(torch::ScalarType t) {
@@ -64,18 +64,23 @@ std::string safetensors_bytes(const NamedTensors& tensors, const std::map<std::s
   return out;
 }
 
-void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
+void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata) {
   write_file_atomic(path, safetensors_bytes(tensors, metadata));
 }
 
-NamedTensors parse_safetensors(std::string_view bytes, const std::string& source, std::map<std::string, std::string>* metadata) {
+NamedTensors parse_safetensors(std::string_view bytes, const std::string& source,
+                               std::map<std::string, std::string>* metadata) {
   const std::string where = source + ": ";
   const uint64_t file_size = bytes.size();
   if (file_size < 8) throw std::runtime_error(where + "truncated safetensors file (no header length)");
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
-  if (header_len > kMaxHeaderBytes) throw std::runtime_error(where + "header length " + std::to_string(header_len) + " is too large");
-  if (header_len > file_size - 8) throw std::runtime_error(where + "truncated safetensors file (header runs past the end)");
+  for (int i = 7; i >= 0; --i)
+    header_len = (header_len << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+  if (header_len > kMaxHeaderBytes)
+    throw std::runtime_error(where + "header length " + std::to_string(header_len) + " is too large");
+  if (header_len > file_size - 8)
+    throw std::runtime_error(where + "truncated safetensors file (header runs past the end)");
   const std::string_view text = bytes.substr(8, header_len);
   Json header;
   try {
@@ -129,8 +134,8 @@ NamedTensors parse_safetensors(std::string_view bytes, const std::string& source
     e.end = off[1].get<uint64_t>();
     if (e.begin > e.end || e.end > data_size) throw std::runtime_error(tw + "data_offsets fall outside the data");
     if (count > (uint64_t(1) << 62) / d->bytes || e.end - e.begin != count * d->bytes)
-      throw std::runtime_error(tw + "shape and dtype need " + std::to_string(count * d->bytes) + " bytes, data_offsets give " +
-                               std::to_string(e.end - e.begin));
+      throw std::runtime_error(tw + "shape and dtype need " + std::to_string(count * d->bytes) +
+                               " bytes, data_offsets give " + std::to_string(e.end - e.begin));
     entries.push_back(std::move(e));
   }
   std::vector<const Entry*> sorted;

@@ -47,9 +47,9 @@ LogLevel parse_log_level(const std::string& level) {
 
 }  // namespace
 
-Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shared_ptr<const TensorDataset> train_dataset,
-                 std::shared_ptr<const TensorDataset> eval_dataset, std::vector<std::shared_ptr<TrainerCallback>> callbacks,
-                 ComputeMetrics compute_metrics)
+Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args,
+                 std::shared_ptr<const TensorDataset> train_dataset, std::shared_ptr<const TensorDataset> eval_dataset,
+                 std::vector<std::shared_ptr<TrainerCallback>> callbacks, ComputeMetrics compute_metrics)
     : model_(std::move(model)),
       args_(std::move(args)),
       train_dataset_(std::move(train_dataset)),
@@ -63,10 +63,12 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   const std::string& level = process_.is_world_process_zero() ? args_.log_level : args_.log_level_replica;
   if (level != "passive") set_log_level(parse_log_level(level));
   if (args_.fp16)
-    throw ArgumentError("--fp16: float16 training needs a gradient scaler, which this library does not have yet; "
-                        "use --bf16 (bfloat16 autocast, on CPU and CUDA) instead");
+    throw ArgumentError(
+        "--fp16: float16 training needs a gradient scaler, which this library does not have yet; "
+        "use --bf16 (bfloat16 autocast, on CPU and CUDA) instead");
   if (args_.do_eval() && !eval_dataset_)
-    throw ArgumentError("--eval_strategy " + to_string(args_.eval_strategy) + ": needs an evaluation dataset (--eval_file, or pass eval_dataset)");
+    throw ArgumentError("--eval_strategy " + to_string(args_.eval_strategy) +
+                        ": needs an evaluation dataset (--eval_file, or pass eval_dataset)");
   device_ = resolve_device(args_, process_.local_rank);
   set_seed(args_.seed);
   model_->to(device_);
@@ -80,8 +82,10 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shar
   handler_.add_callback(std::make_shared<DefaultFlowCallback>());
   for (auto& cb : report_to_callbacks(args_.report_to)) handler_.add_callback(std::move(cb));
   for (auto& cb : callbacks) handler_.add_callback(std::move(cb));
-  if (args_.disable_tqdm_resolved()) handler_.add_callback(std::make_shared<PrinterCallback>());
-  else handler_.add_callback(std::make_shared<ProgressCallback>());
+  if (args_.disable_tqdm_resolved())
+    handler_.add_callback(std::make_shared<PrinterCallback>());
+  else
+    handler_.add_callback(std::make_shared<ProgressCallback>());
   handler_.context().model = model_.get();
   handler_.context().model_description = dump_json(model_->config(), {2, false, true});
   handler_.context().save_model = [this](const std::string& dir) { save_model(dir); };
@@ -127,8 +131,9 @@ void Trainer::create_scheduler(int64_t num_training_steps) {
   for (size_t g = 0; g < optimizer_->param_groups().size(); ++g) base.push_back(group_learning_rate(*optimizer_, g));
   auto* opt = optimizer_.get();
   try {
-    lr_scheduler_ = get_scheduler(args_.lr_scheduler_type, base, [opt](size_t g, double lr) { set_group_learning_rate(*opt, g, lr); },
-                                  num_warmup_steps(args_, num_training_steps), num_training_steps, args_.lr_scheduler_kwargs);
+    lr_scheduler_ = get_scheduler(
+        args_.lr_scheduler_type, base, [opt](size_t g, double lr) { set_group_learning_rate(*opt, g, lr); },
+        num_warmup_steps(args_, num_training_steps), num_training_steps, args_.lr_scheduler_kwargs);
   } catch (const std::invalid_argument& e) {
     throw ArgumentError(e.what());
   }
@@ -140,10 +145,12 @@ torch::Tensor Trainer::compute_loss(Model& model, const Batch& batch, torch::Ten
     AutocastScope autocast(args_.bf16, device_);
     out = model.forward(batch.inputs);
   }
-  if (out.scalar_type() != torch::kFloat && out.is_floating_point()) out = out.to(torch::kFloat);  // the loss in float32
+  if (out.scalar_type() != torch::kFloat && out.is_floating_point())
+    out = out.to(torch::kFloat);  // the loss in float32
   if (logits) *logits = out;
   namespace F = torch::nn::functional;
-  return F::cross_entropy(out, batch.labels, F::CrossEntropyFuncOptions().label_smoothing(args_.label_smoothing_factor));
+  return F::cross_entropy(out, batch.labels,
+                          F::CrossEntropyFuncOptions().label_smoothing(args_.label_smoothing_factor));
 }
 
 torch::Tensor Trainer::training_step(Model& model, const Batch& batch) {
@@ -194,19 +201,22 @@ void Trainer::validate_data_and_model() {
     const auto& eval_in = eval_dataset_->inputs;
     if (eval_in.sizes().slice(1) != train_in.sizes().slice(1)) {
       std::ostringstream msg;
-      msg << "--eval_file: the evaluation examples have shape " << eval_in.sizes().slice(1) << ", the training examples "
-          << train_in.sizes().slice(1) << "; evaluate on data with the training data's features";
+      msg << "--eval_file: the evaluation examples have shape " << eval_in.sizes().slice(1)
+          << ", the training examples " << train_in.sizes().slice(1)
+          << "; evaluate on data with the training data's features";
       throw ArgumentError(msg.str());
     }
     if (!eval_dataset_->feature_names.empty() && !train_dataset_->feature_names.empty() &&
         eval_dataset_->feature_names != train_dataset_->feature_names)
-      throw ArgumentError("--eval_file: its feature columns are not the training data's (load it with the training data's "
-                          "feature_names as the column order)");
+      throw ArgumentError(
+          "--eval_file: its feature columns are not the training data's (load it with the training data's "
+          "feature_names as the column order)");
   }
   // One batch through the model, before the first step: a model whose outputs cannot be scored
   // against these labels fails here with a message, not inside the loss after set-up.
   int64_t largest = train_dataset_->labels.numel() ? train_dataset_->labels.max().item<int64_t>() : 0;
-  if (eval_dataset_ && eval_dataset_->labels.numel()) largest = std::max(largest, eval_dataset_->labels.max().item<int64_t>());
+  if (eval_dataset_ && eval_dataset_->labels.numel())
+    largest = std::max(largest, eval_dataset_->labels.max().item<int64_t>());
   const int64_t n = std::min<int64_t>(train_dataset_->size(), args_.train_batch_size());
   Batch sample{train_in.slice(0, 0, n).to(device_), train_dataset_->labels.slice(0, 0, n).to(device_)};
   torch::Tensor logits;
@@ -228,13 +238,15 @@ void Trainer::validate_data_and_model() {
 
 void Trainer::check_model_outputs(const torch::Tensor& logits, const Batch& sample, int64_t largest_label) {
   if (logits.dim() != 2 || logits.size(0) != sample.size() || !logits.is_floating_point())
-    throw ArgumentError("--model: the model must return one row of logits per example, shape [" + std::to_string(sample.size()) +
-                        ", classes]; it returned " + shape_text(logits.sizes()) + " for a batch of " +
-                        std::to_string(sample.size()));
+    throw ArgumentError("--model: the model must return one row of logits per example, shape [" +
+                        std::to_string(sample.size()) + ", classes]; it returned " + shape_text(logits.sizes()) +
+                        " for a batch of " + std::to_string(sample.size()));
   if (logits.size(1) <= largest_label)
-    throw ArgumentError("--model: the model outputs " + std::to_string(logits.size(1)) + " logits per example, but the labels go up to " +
-                        std::to_string(largest_label) + " (" + std::to_string(largest_label + 1) +
-                        " classes); use a model with at least that many outputs, or labels 0.." + std::to_string(logits.size(1) - 1));
+    throw ArgumentError("--model: the model outputs " + std::to_string(logits.size(1)) +
+                        " logits per example, but the labels go up to " + std::to_string(largest_label) + " (" +
+                        std::to_string(largest_label + 1) +
+                        " classes); use a model with at least that many outputs, or labels 0.." +
+                        std::to_string(logits.size(1) - 1));
 }
 
 // ---- train() and its phases ----------------------------------------------------------------------
@@ -278,15 +290,16 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
 TrainingPlan Trainer::prepare_run() {
   if (!train_dataset_) throw std::invalid_argument("Trainer::train: no training dataset was given");
   train_loader_ = get_train_dataloader();
-  const TrainingPlan plan = plan_training(args_, train_dataset_->size(), train_loader_->num_batches(), process_.world_size);
+  const TrainingPlan plan =
+      plan_training(args_, train_dataset_->size(), train_loader_->num_batches(), process_.world_size);
   validate_data_and_model();
   return plan;
 }
 
 TrainOutput Trainer::nothing_to_do(const ResumePoint& resume, const TrainingPlan& plan) {
   // A finished run: nothing trains, nothing is written.
-  log_info("Nothing to do: " + resume.dir.string() + " has already trained " + std::to_string(resume.state.global_step) + " of " +
-           std::to_string(plan.max_steps) + " steps");
+  log_info("Nothing to do: " + resume.dir.string() + " has already trained " +
+           std::to_string(resume.state.global_step) + " of " + std::to_string(plan.max_steps) + " steps");
   TrainOutput out;
   out.global_step = resume.state.global_step;
   out.already_complete = true;
@@ -348,8 +361,9 @@ void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_m
   handler_.on_epoch_begin(args_, state_, control_);
   std::unique_ptr<BatchPrefetcher> prefetcher;
   if (args_.dataloader_num_workers > 0)
-    prefetcher = std::make_unique<BatchPrefetcher>(*train_loader_, first_micro_batch, batches, args_.dataloader_num_workers,
-                                                   args_.dataloader_num_workers * args_.dataloader_prefetch_factor.value_or(2));
+    prefetcher =
+        std::make_unique<BatchPrefetcher>(*train_loader_, first_micro_batch, batches, args_.dataloader_num_workers,
+                                          args_.dataloader_num_workers * args_.dataloader_prefetch_factor.value_or(2));
   for (int64_t micro = first_micro_batch; micro < batches; ++micro) {
     if (micro % ga == 0) {
       current_gradient_accumulation_steps_ = std::min(ga, batches - micro);
@@ -460,7 +474,8 @@ TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
   metrics["total_flos"] = state_.total_flos;
   metrics["train_loss"] = train_loss;
   log(metrics);
-  if (state_.best_model_checkpoint && args_.save_total_limit && *args_.save_total_limit == 1 && state_.is_world_process_zero)
+  if (state_.best_model_checkpoint && args_.save_total_limit && *args_.save_total_limit == 1 &&
+      state_.is_world_process_zero)
     delete_checkpoints_except_best();
   handler_.on_train_end(args_, state_, control_);
   TrainOutput out;
@@ -477,18 +492,21 @@ void Trainer::log_machine_hints_once(const RuntimeEnvironment& env) {
   static std::once_flag once;
   std::call_once(once, [&env] {
     for (const auto& hint : machine_performance_hints(env)) log_warning("Performance: " + hint);
-    for (const auto& idea : thread_tuning_suggestions(env, std::getenv("OMP_NUM_THREADS") != nullptr)) log_info("Performance: " + idea);
+    for (const auto& idea : thread_tuning_suggestions(env, std::getenv("OMP_NUM_THREADS") != nullptr))
+      log_info("Performance: " + idea);
   });
 }
 
 void Trainer::check_subnormal_state_once() {
   // Every rank's optimizer state is the same: one of them says it.
-  if (subnormal_state_checked_ || !device_.is_cpu() || args_.flush_denormal || !process_.is_local_process_zero()) return;
+  if (subnormal_state_checked_ || !device_.is_cpu() || args_.flush_denormal || !process_.is_local_process_zero())
+    return;
   subnormal_state_checked_ = true;
   const double share = subnormal_share_of_optimizer_state(*optimizer_);
   if (share < 0.01) return;
-  log_warning("Performance: " + python_float_repr(std::round(share * 1000) / 10) + "% of the optimizer's state is subnormal at step " +
-              std::to_string(state_.global_step) + "; arithmetic on such values is slow on many CPUs (a whole run measured " +
+  log_warning("Performance: " + python_float_repr(std::round(share * 1000) / 10) +
+              "% of the optimizer's state is subnormal at step " + std::to_string(state_.global_step) +
+              "; arithmetic on such values is slow on many CPUs (a whole run measured " +
               "1.9x slower on an Intel CPU): --flush_denormal true (the default) flushes them to zero");
 }
 
@@ -513,9 +531,11 @@ void Trainer::check_divergence(int64_t nonfinite, int64_t local_micro_batches, b
   if (nonfinite <= 0) return;
   const int64_t micro_batches = local_micro_batches * process_.world_size;  // as nonfinite, over every rank
   const std::string where = std::to_string(nonfinite) + " of the last " + std::to_string(micro_batches) +
-                            " micro-batch losses before step " + std::to_string(state_.global_step) + " were NaN or infinite";
+                            " micro-batch losses before step " + std::to_string(state_.global_step) +
+                            " were NaN or infinite";
   const char* advice = "; lower --learning_rate, keep --max_grad_norm > 0, or check the data for NaN values";
-  if (!args_.logging_nan_inf_filter || nonfinite >= micro_batches) throw TrainingDivergedError("training diverged: " + where + advice);
+  if (!args_.logging_nan_inf_filter || nonfinite >= micro_batches)
+    throw TrainingDivergedError("training diverged: " + where + advice);
   // Losses left out by the filter are harmless only while the weights are still finite.
   std::vector<torch::Tensor> finite;
   for (const auto& p : parameters_) finite.push_back(p.isfinite().all());

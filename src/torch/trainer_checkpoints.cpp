@@ -38,17 +38,20 @@ std::optional<fs::path> Trainer::resolve_resume_dir(const std::optional<std::str
     if (!found && process_.agent_store) {
       // Under torchrun, the same command starts the job and restarts it (--max_restarts): a first
       // attempt, or one that failed before its first save, has nothing to resume yet.
-      log_info("--resume_from_checkpoint " + *r + ": no checkpoint in " + args_.output_dir + " yet; training from the start");
+      log_info("--resume_from_checkpoint " + *r + ": no checkpoint in " + args_.output_dir +
+               " yet; training from the start");
       return std::nullopt;
     }
     if (!found)
-      throw ArgumentError("--resume_from_checkpoint " + *r + ": no checkpoint to resume from in --output_dir " + args_.output_dir);
+      throw ArgumentError("--resume_from_checkpoint " + *r + ": no checkpoint to resume from in --output_dir " +
+                          args_.output_dir);
     return found;
   }
   const auto problem = checkpoint_problem(*r);
   if (!problem.empty())
-    throw ArgumentError("--resume_from_checkpoint: " + *r + " cannot be resumed from (" + problem +
-                        "); name another checkpoint, or pass last to resume from the newest complete one in --output_dir");
+    throw ArgumentError(
+        "--resume_from_checkpoint: " + *r + " cannot be resumed from (" + problem +
+        "); name another checkpoint, or pass last to resume from the newest complete one in --output_dir");
   return fs::path(*r);
 }
 
@@ -57,7 +60,8 @@ void Trainer::check_resume_compatible(const ResumePoint& resume) {
   std::vector<std::string> blocking;
   if (fs::exists(dir / "training_args.json")) {
     const auto diff = compare_resume_arguments(read_json_file(dir / "training_args.json"), args_);
-    for (const auto& line : diff.changes_training) log_warning("Resuming " + dir.string() + " with other arguments: " + line);
+    for (const auto& line : diff.changes_training)
+      log_warning("Resuming " + dir.string() + " with other arguments: " + line);
     blocking = diff.changes_batches;
   }
   const auto saved_examples = resume.loop ? resume.loop->num_train_examples : std::nullopt;
@@ -68,12 +72,14 @@ void Trainer::check_resume_compatible(const ResumePoint& resume) {
   std::string list;
   for (const auto& line : blocking) list += "\n  " + line;
   if (args_.force_resume) {
-    log_warning("--force_resume: resuming " + dir.string() + " although its batches differ (the data position is approximate):" + list);
+    log_warning("--force_resume: resuming " + dir.string() +
+                " although its batches differ (the data position is approximate):" + list);
     return;
   }
-  throw ArgumentError("--resume_from_checkpoint: " + dir.string() +
-                      " was trained on other batches, so its data position means nothing for this run:" + list +
-                      "\nResume with the checkpoint's values, train into a new --output_dir, or pass --force_resume to resume anyway");
+  throw ArgumentError(
+      "--resume_from_checkpoint: " + dir.string() +
+      " was trained on other batches, so its data position means nothing for this run:" + list +
+      "\nResume with the checkpoint's values, train into a new --output_dir, or pass --force_resume to resume anyway");
 }
 
 // One place, one order: weights, optimizer, scheduler, random state, trainer and loop state, callbacks.
@@ -88,8 +94,10 @@ void Trainer::restore_checkpoint(ResumePoint& resume, LoopState& loop) {
   restore_rng_state(dir);
 
   TrainerState saved = std::move(resume.state);
-  if (saved.logging_steps != state_.logging_steps || saved.eval_steps != state_.eval_steps || saved.save_steps != state_.save_steps)
-    log_warning("The checkpoint's logging/eval/save intervals differ from the current arguments; the checkpoint's are used");
+  if (saved.logging_steps != state_.logging_steps || saved.eval_steps != state_.eval_steps ||
+      saved.save_steps != state_.save_steps)
+    log_warning(
+        "The checkpoint's logging/eval/save intervals differ from the current arguments; the checkpoint's are used");
   saved.max_steps = state_.max_steps;
   saved.num_train_epochs = state_.num_train_epochs;
   saved.is_world_process_zero = state_.is_world_process_zero;
@@ -181,8 +189,9 @@ void Trainer::save_checkpoint(LoopState& loop) {
   files.emplace_back("model.safetensors", [weights = std::move(weights)] { return safetensors_bytes(weights); });
   files.emplace_back("training_args.json", contents(args_json_text_));
   if (accumulated) {
-    files.emplace_back("optimizer.safetensors",
-                       [snapshot = snapshot_optimizer(*optimizer_, &snapshot_pool_)] { return optimizer_state_bytes(snapshot); });
+    files.emplace_back("optimizer.safetensors", [snapshot = snapshot_optimizer(*optimizer_, &snapshot_pool_)] {
+      return optimizer_state_bytes(snapshot);
+    });
     files.emplace_back("scheduler.json", contents(dump_json(lr_scheduler_->state_dict()) + "\n"));
     LoopState saved = loop;
     saved.num_train_examples = train_dataset_->size();
@@ -193,7 +202,9 @@ void Trainer::save_checkpoint(LoopState& loop) {
 
   std::function<void()> rotate;
   if (args_.save_total_limit)
-    rotate = [run_dir, limit = *args_.save_total_limit, best = state_.best_model_checkpoint] { rotate_checkpoints(run_dir, limit, best); };
+    rotate = [run_dir, limit = *args_.save_total_limit, best = state_.best_model_checkpoint] {
+      rotate_checkpoints(run_dir, limit, best);
+    };
   checkpoint_writer_->submit(run_dir, step, std::move(files), std::move(rotate));
   save_stall_seconds_ += std::chrono::duration<double>(Clock::now() - started).count();
 }
@@ -205,9 +216,12 @@ Json Trainer::stateful_callback_states() const {
     auto* exportable = dynamic_cast<ExportableState*>(cb.get());
     if (!exportable) continue;
     const std::string name = cb->name();
-    if (!stateful.contains(name)) stateful[name] = exportable->state();
-    else if (stateful[name].is_array()) stateful[name].push_back(exportable->state());
-    else stateful[name] = Json::array({stateful[name], exportable->state()});
+    if (!stateful.contains(name))
+      stateful[name] = exportable->state();
+    else if (stateful[name].is_array())
+      stateful[name].push_back(exportable->state());
+    else
+      stateful[name] = Json::array({stateful[name], exportable->state()});
   }
   stateful["TrainerControl"] = control_.state();
   return stateful;
@@ -215,17 +229,20 @@ Json Trainer::stateful_callback_states() const {
 
 void Trainer::deliver_published_checkpoints() {
   if (!checkpoint_writer_) return;
-  for (const auto& dir : checkpoint_writer_->take_published()) handler_.on_checkpoint_published(args_, state_, control_, dir.string());
+  for (const auto& dir : checkpoint_writer_->take_published())
+    handler_.on_checkpoint_published(args_, state_, control_, dir.string());
 }
 
 void Trainer::load_best_model() {
   const fs::path weights = fs::path(*state_.best_model_checkpoint) / "model.safetensors";
   if (!fs::exists(weights)) {
-    log_warning("Could not locate the best model at " + weights.string() +
-                ", if you are running distributed training on multiple nodes, you should activate `--save_on_each_node`.");
+    log_warning(
+        "Could not locate the best model at " + weights.string() +
+        ", if you are running distributed training on multiple nodes, you should activate `--save_on_each_node`.");
     return;
   }
-  log_info("Loading best model from " + *state_.best_model_checkpoint + " (score: " + python_float_repr(*state_.best_metric) + ")");
+  log_info("Loading best model from " + *state_.best_model_checkpoint +
+           " (score: " + python_float_repr(*state_.best_metric) + ")");
   model_->load_state_dict(load_safetensors(weights));
   ++weights_version_;
 }

@@ -31,8 +31,8 @@ void Trainer::join_process_group() {
   process_group_->check_same_parameters(parameters);
   // Every rank starts from rank 0's weights, whatever its own seed or file gave it (DDP's _sync_module_states).
   broadcast_model_state();
-  log_info("Data-parallel training: " + process_.describe() + ", backend " + to_string(process_group_->backend()) + ", " +
-           std::to_string(args_.ddp_timeout) + " s timeout");
+  log_info("Data-parallel training: " + process_.describe() + ", backend " + to_string(process_group_->backend()) +
+           ", " + std::to_string(args_.ddp_timeout) + " s timeout");
 }
 
 void Trainer::broadcast_buffers() {
@@ -55,11 +55,12 @@ void Trainer::warn_of_unused_parameters() {
   const auto unused = gradient_reducer_->unused_here();
   if (unused.empty()) return;
   unused_parameters_warned_ = true;
-  log_warning("Parameter '" + parameter_names_[unused.front()] + "'" +
-              (unused.size() > 1 ? " and " + std::to_string(unused.size() - 1) + " more" : "") + " got no gradient on " +
-              process_.describe() + " at step " + std::to_string(state_.global_step + 1) +
-              ": averaged as zero (--ddp_find_unused_parameters false). With --ddp_find_unused_parameters true a parameter "
-              "that no rank uses keeps no gradient, as in a single process");
+  log_warning(
+      "Parameter '" + parameter_names_[unused.front()] + "'" +
+      (unused.size() > 1 ? " and " + std::to_string(unused.size() - 1) + " more" : "") + " got no gradient on " +
+      process_.describe() + " at step " + std::to_string(state_.global_step + 1) +
+      ": averaged as zero (--ddp_find_unused_parameters false). With --ddp_find_unused_parameters true a parameter "
+      "that no rank uses keeps no gradient, as in a single process");
 }
 
 void Trainer::check_same_arguments() {
@@ -68,7 +69,8 @@ void Trainer::check_same_arguments() {
   const auto all = process_group_->all_gather_bytes(dump_json(args_.to_json()));
   const Json rank_zero = parse_json(all[0], "rank 0's arguments");
   for (size_t rank = 1; rank < all.size(); ++rank) {
-    const auto theirs = TrainingArguments::from_json(parse_json(all[rank], "rank " + std::to_string(rank) + "'s arguments"));
+    const auto theirs =
+        TrainingArguments::from_json(parse_json(all[rank], "rank " + std::to_string(rank) + "'s arguments"));
     const auto differences = compare_rank_arguments(rank_zero, theirs, static_cast<int64_t>(rank));
     if (differences.empty()) continue;
     std::string list;
@@ -138,11 +140,13 @@ void Trainer::add_rng_state_files(CheckpointFiles& files) {
   }
   const auto states = process_group_->all_gather_bytes(rng_state_bytes());
   if (!state_.is_world_process_zero) return;
-  for (size_t r = 0; r < states.size(); ++r) files.emplace_back("rng_state_" + std::to_string(r) + ".pth", contents(states[r]));
+  for (size_t r = 0; r < states.size(); ++r)
+    files.emplace_back("rng_state_" + std::to_string(r) + ".pth", contents(states[r]));
 }
 
 void Trainer::restore_rng_state(const fs::path& dir) {
-  const fs::path file = dir / (process_group_ ? "rng_state_" + std::to_string(process_.rank) + ".pth" : std::string("rng_state.pth"));
+  const fs::path file =
+      dir / (process_group_ ? "rng_state_" + std::to_string(process_.rank) + ".pth" : std::string("rng_state.pth"));
   if (fs::exists(file)) {
     load_rng_state(file);
     return;
@@ -172,7 +176,8 @@ void Trainer::restore_loop_across_ranks(LoopState& loop) {
   // Said once for the job (rank 0), not by every rank.
   if (written_by != process_.world_size && process_.is_world_process_zero())
     log_warning("Resuming a checkpoint written by " + std::to_string(written_by) + " process(es) with " +
-                std::to_string(process_.world_size) + ": each rank's share of the data, so the order of the examples and the "
+                std::to_string(process_.world_size) +
+                ": each rank's share of the data, so the order of the examples and the "
                 "random state, differ from the uninterrupted run's (training goes on from the same step and weights)");
   if (!process_group_) return;
   // The saved loss is the mean over the ranks, so every rank keeps it (their mean is unchanged);

@@ -18,8 +18,8 @@ Json compute_accuracy(const EvalPrediction& p) {
   return Json{{"accuracy", static_cast<double>(correct) / static_cast<double>(p.label_ids.size(0))}};
 }
 
-Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool loss_only, torch::Tensor* predictions,
-                              torch::Tensor* labels) {
+Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool loss_only,
+                              torch::Tensor* predictions, torch::Tensor* labels) {
   handler_.context().eval_dataloader = &loader;
   const bool collect = !loss_only && (compute_metrics_ || predictions);
   model_->eval();
@@ -62,7 +62,9 @@ Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefi
 
 Json Trainer::evaluate(std::shared_ptr<const TensorDataset> dataset, const std::string& prefix) {
   if (!dataset) dataset = eval_dataset_;
-  if (!dataset) throw std::invalid_argument("Trainer::evaluate: no evaluation dataset (pass one, or give eval_dataset to the Trainer)");
+  if (!dataset)
+    throw std::invalid_argument(
+        "Trainer::evaluate: no evaluation dataset (pass one, or give eval_dataset to the Trainer)");
   eval_loader_ = get_eval_dataloader(dataset);
   const auto start = Clock::now();
   Json metrics = evaluation_loop(*eval_loader_, prefix, args_.prediction_loss_only, nullptr, nullptr);
@@ -82,7 +84,8 @@ Json Trainer::evaluation_speed_metrics(const std::string& prefix, std::chrono::s
 
 std::optional<Json> Trainer::evaluation_of_current_weights(std::shared_ptr<const TensorDataset> dataset) const {
   if (!dataset) dataset = eval_dataset_;
-  if (!last_evaluation_ || last_evaluation_->dataset != dataset.get() || last_evaluation_->weights_version != weights_version_)
+  if (!last_evaluation_ || last_evaluation_->dataset != dataset.get() ||
+      last_evaluation_->weights_version != weights_version_)
     return std::nullopt;
   return last_evaluation_->metrics;
 }
@@ -103,7 +106,8 @@ void Trainer::evaluate_during_training() {
   if (lr_scheduler_->is_metric_driven()) {
     const std::string key = args_.best_metric_key();
     if (!metrics.contains(key) || !metrics[key].is_number())
-      throw ArgumentError("--lr_scheduler_type reduce_lr_on_plateau: the metric " + key + " is not in the evaluation metrics");
+      throw ArgumentError("--lr_scheduler_type reduce_lr_on_plateau: the metric " + key +
+                          " is not in the evaluation metrics");
     lr_scheduler_->step_with_metric(metrics[key].get<double>());
   }
   const bool new_best = determine_best_metric(metrics);
@@ -116,8 +120,8 @@ bool Trainer::determine_best_metric(const Json& metrics) {
   if (!metrics.contains(key) || !metrics[key].is_number()) {
     std::string keys;
     for (auto it = metrics.begin(); it != metrics.end(); ++it) keys += (keys.empty() ? "" : ", ") + it.key();
-    throw ArgumentError("--metric_for_best_model: the evaluation metrics have no key '" + key + "' (available: " + keys +
-                        "); choose one of them");
+    throw ArgumentError("--metric_for_best_model: the evaluation metrics have no key '" + key +
+                        "' (available: " + keys + "); choose one of them");
   }
   const double value = metrics[key].get<double>();
   const bool greater = args_.greater_is_better.value_or(true);

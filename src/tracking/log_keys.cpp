@@ -13,8 +13,10 @@ namespace {
 void flatten_into(const Json& object, const std::string& prefix, const std::string& separator, Json& out) {
   for (auto it = object.begin(); it != object.end(); ++it) {
     const std::string key = prefix.empty() ? it.key() : prefix + separator + it.key();
-    if (it.value().is_object()) flatten_into(it.value(), key, separator, out);
-    else out[key] = it.value();
+    if (it.value().is_object())
+      flatten_into(it.value(), key, separator, out);
+    else
+      out[key] = it.value();
   }
 }
 

@@ -23,7 +23,8 @@ std::string system_error(const fs::path& path, const std::string& what) {
 
 void write_line(std::FILE* file, const fs::path& path, const Json& line) {
   const std::string text = dump_json(line, kLine) + "\n";
-  if (std::fwrite(text.data(), 1, text.size(), file) != text.size()) throw std::runtime_error(system_error(path, "cannot append"));
+  if (std::fwrite(text.data(), 1, text.size(), file) != text.size())
+    throw std::runtime_error(system_error(path, "cannot append"));
 }
 
 // Calls visit(line_json, line_number) for each complete line; a damaged line that is not the last
@@ -82,7 +83,8 @@ RecordJournal::RecordJournal(fs::path path) : path_(std::move(path)) {
     std::fclose(file_);
     file_ = nullptr;
     if (error == EWOULDBLOCK)
-      throw JournalInUse(path_.string() + " is in use by another process (a run still going in this output_dir?); "
+      throw JournalInUse(path_.string() +
+                         " is in use by another process (a run still going in this output_dir?); "
                          "wait for it to end, or stop it, before resuming or syncing");
     errno = error;
     throw std::runtime_error(system_error(path_, "cannot lock the tracker journal"));
@@ -93,7 +95,9 @@ RecordJournal::~RecordJournal() {
   if (file_) std::fclose(file_);
 }
 
-void RecordJournal::append(const TrackingRecord& record) { write_line(file_, path_, Json{{"record", record.to_json()}}); }
+void RecordJournal::append(const TrackingRecord& record) {
+  write_line(file_, path_, Json{{"record", record.to_json()}});
+}
 void RecordJournal::append_acked(int64_t seq) { write_line(file_, path_, Json{{"acked", seq}}); }
 void RecordJournal::append_run(const Json& run) { write_line(file_, path_, Json{{"run", run}}); }
 

@@ -22,14 +22,16 @@ std::string error_text(const HttpResponse& response) {
         const std::string code = body.value("error_code", std::string());
         return (code.empty() ? "" : code + ": ") + body[key].get<std::string>();
       }
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   std::string text;
   bool in_tag = false;
   for (char c : response.body) {
-    if (c == '<') in_tag = true;
-    else if (c == '>') in_tag = false;
-    else if (!in_tag) text += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    if (c == '<')
+      in_tag = true;
+    else if (c == '>')
+      in_tag = false;
+    else if (!in_tag)
+      text += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
   }
   text.erase(std::unique(text.begin(), text.end(), [](char a, char b) { return a == ' ' && b == ' '; }), text.end());
   if (text.size() > 300) text = text.substr(0, 300) + "...";
@@ -84,9 +86,7 @@ RecordSender::RecordSender(std::string name, std::filesystem::path dir, std::uni
   }
 }
 
-RecordSender::~RecordSender() {
-  finish(milliseconds(0));
-}
+RecordSender::~RecordSender() { finish(milliseconds(0)); }
 
 void RecordSender::start_thread() {
   thread_done_ = false;
@@ -160,8 +160,7 @@ void RecordSender::run_thread() {
   }
   try {
     journal_queue_locked(true);
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   thread_done_ = true;
   done_.notify_all();
 }
@@ -225,8 +224,8 @@ void RecordSender::send_batch(std::unique_lock<std::mutex>& lock) {
     case Delivery::Kind::blocked:
       blocked_ = true;
       report_once(d.message + "; nothing more is sent by this process. Every record stays in " +
-                  journal_path_.string() + (options_.resend_command.empty() ? "" : "; once fixed, send them with: " +
-                  options_.resend_command));
+                  journal_path_.string() +
+                  (options_.resend_command.empty() ? "" : "; once fixed, send them with: " + options_.resend_command));
       break;
   }
 }

@@ -6,9 +6,9 @@
 
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
+#include "trainer/core/local_time.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/training_arguments.h"
-#include "trainer/core/local_time.h"
 
 namespace trainer {
 
@@ -43,7 +43,8 @@ void RemoteTracker::set_aside_earlier_journal() {
   fs::rename(dir_, aside);
   if (earlier.unacked() > 0)
     log_warning(display_ + ": an earlier run in " + output_dir_ + " left " + std::to_string(earlier.unacked()) +
-                " records unsent; they are kept in " + aside.string() + "; send them with: trainer sync " + output_dir_);
+                " records unsent; they are kept in " + aside.string() + "; send them with: trainer sync " +
+                output_dir_);
 }
 
 void RemoteTracker::count_logged_after(int64_t step) {
@@ -132,12 +133,15 @@ void RemoteTracker::finish_sending(const std::string& what) {
     log_warning(display_ + ": " + what + "; the run is offline (" + std::to_string(r.unsent) + " records kept in " +
                 sender_->journal_path().string() + "); send it with: trainer sync " + where);
   } else if (r.unsent > 0) {
-    log_warning(display_ + ": " + std::to_string(r.unsent) + " records could not be sent within --tracker_flush_timeout=" +
+    log_warning(display_ + ": " + std::to_string(r.unsent) +
+                " records could not be sent within --tracker_flush_timeout=" +
                 python_float_repr(flush_budget_.count() / 1000.0) + " s; they are kept in " +
                 sender_->journal_path().string() + "; send them with: trainer sync " + where);
   } else {
     log_info(display_ + ": " + what + ", every record delivered" +
-             (r.rejected ? " (" + std::to_string(r.rejected) + " refused, kept in " + sender_->rejected_path().string() + ")" : ""));
+             (r.rejected
+                  ? " (" + std::to_string(r.rejected) + " refused, kept in " + sender_->rejected_path().string() + ")"
+                  : ""));
   }
 }
 
@@ -164,7 +168,8 @@ std::unique_ptr<RecordSender> sender_for_journal_folder(
   const Json meta = read_json_file(dir / "tracker.json");
   SenderOptions options;
   options.resend_command = "trainer sync " + output_dir;
-  return std::make_unique<RecordSender>(required_field<std::string>(meta, "tracker"), dir, make_endpoint(meta), options);
+  return std::make_unique<RecordSender>(required_field<std::string>(meta, "tracker"), dir, make_endpoint(meta),
+                                        options);
 }
 
 }  // namespace trainer

@@ -14,7 +14,9 @@ namespace trainer {
 
 namespace fs = std::filesystem;
 
-bool is_journal_folder(const fs::path& dir) { return fs::exists(dir / "journal.jsonl") && fs::exists(dir / "tracker.json"); }
+bool is_journal_folder(const fs::path& dir) {
+  return fs::exists(dir / "journal.jsonl") && fs::exists(dir / "tracker.json");
+}
 
 std::vector<fs::path> journal_folders(const fs::path& dir) {
   if (is_journal_folder(dir)) return {dir};
@@ -29,9 +31,11 @@ std::vector<fs::path> journal_folders(const fs::path& dir) {
   return out;
 }
 
-std::vector<JournalSync> sync_journals(const fs::path& dir, std::chrono::milliseconds timeout, const SenderForJournal& sender_for,
+std::vector<JournalSync> sync_journals(const fs::path& dir, std::chrono::milliseconds timeout,
+                                       const SenderForJournal& sender_for,
                                        const std::function<void(const JournalSync&)>& on_folder) {
-  if (!fs::is_directory(dir)) throw std::runtime_error(dir.string() + " is not a directory (give the run's --output_dir)");
+  if (!fs::is_directory(dir))
+    throw std::runtime_error(dir.string() + " is not a directory (give the run's --output_dir)");
   std::vector<JournalSync> out;
   for (const fs::path& folder : journal_folders(dir)) {
     JournalSync s;
@@ -51,7 +55,8 @@ std::vector<JournalSync> sync_journals(const fs::path& dir, std::chrono::millise
   return out;
 }
 
-size_t replay_log_history(const Json& log_history, const TrainingArguments& args, std::vector<std::shared_ptr<TrainerCallback>> callbacks) {
+size_t replay_log_history(const Json& log_history, const TrainingArguments& args,
+                          std::vector<std::shared_ptr<TrainerCallback>> callbacks) {
   TrainerState state;
   TrainerControl control;
   CallbackContext ctx;

@@ -30,7 +30,8 @@ void TrackerCallback::guarded(Call&& call) {
     throw;
   } catch (const std::exception& e) {
     failed_ = true;
-    log_warning(traits_.callback_name + ": " + e.what() + "; this tracker is off for the rest of the run (training goes on)");
+    log_warning(traits_.callback_name + ": " + e.what() +
+                "; this tracker is off for the rest of the run (training goes on)");
   }
 }
 
@@ -70,7 +71,8 @@ Json TrackerCallback::filtered(const Json& logs) {
     const bool keep = v.is_number() || (v.is_boolean() && traits_.values != ValueFilter::numbers) ||
                       (v.is_string() && traits_.values == ValueFilter::numbers_bools_strings);
     if (keep) {
-      const bool as_number = v.is_boolean() && (traits_.values == ValueFilter::numbers_and_bools || traits_.bools_as_numbers);
+      const bool as_number =
+          v.is_boolean() && (traits_.values == ValueFilter::numbers_and_bools || traits_.bools_as_numbers);
       out[traits_.keys ? traits_.keys(it.key()) : it.key()] = as_number ? Json(v.get<bool>() ? 1 : 0) : v;
     } else if (warned_keys_.insert(it.key()).second) {
       log_warning(traits_.callback_name + ": '" + it.key() + "' is a " + std::string(v.type_name()) + " (" +
@@ -112,7 +114,8 @@ void TrackerCallback::on_save(const Args& args, TrainerState& state, TrainerCont
   if (tracker_ && enter(args, state, ctx)) guarded([&] { tracker_->checkpoint_saved(); });
 }
 
-void TrackerCallback::on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl&, CallbackContext& ctx) {
+void TrackerCallback::on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl&,
+                                              CallbackContext& ctx) {
   if (!tracker_ || !traits_.artifacts || ctx.checkpoint_dir.empty() || !enter(args, state, ctx)) return;
   const std::filesystem::path dir = ctx.checkpoint_dir;
   guarded([&] { tracker_->log_artifact(dir, dir.filename().string()); });
@@ -140,9 +143,7 @@ void TrackerCallback::restore_tracker_state(const Json& state) {
   if (tracker_) tracker_->restore_state(restored_);
 }
 
-Json StatefulTrackerCallback::state() const {
-  return Json{{"args", Json::object()}, {"attributes", tracker_state()}};
-}
+Json StatefulTrackerCallback::state() const { return Json{{"args", Json::object()}, {"attributes", tracker_state()}}; }
 
 void StatefulTrackerCallback::load_state(const Json& state) {
   restore_tracker_state(state.value("attributes", Json::object()));

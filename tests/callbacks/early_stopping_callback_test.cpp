@@ -27,7 +27,8 @@ struct EvalRun {
     ctx.metrics = &metrics;
     cb.on_evaluate(args, state, control, ctx);
     const bool greater = *args.greater_is_better;
-    if (!state.best_metric || (greater ? value > *state.best_metric : value < *state.best_metric)) state.best_metric = value;
+    if (!state.best_metric || (greater ? value > *state.best_metric : value < *state.best_metric))
+      state.best_metric = value;
   }
 };
 
@@ -42,8 +43,9 @@ TEST(EarlyStoppingCallback, SaysInOneLineWhyTrainingStopped) {
   int lines = 0;
   for (const auto& m : logs.messages) lines += m.rfind("Early stopping:", 0) == 0;
   EXPECT_EQ(lines, 1) << "said once, when it stops";
-  EXPECT_TRUE(logs.contains("Early stopping: eval_accuracy did not improve by more than 0.0 for 2 evaluations (best 0.8); "
-                            "stopping at step 1420 of 3000"));
+  EXPECT_TRUE(
+      logs.contains("Early stopping: eval_accuracy did not improve by more than 0.0 for 2 evaluations (best 0.8); "
+                    "stopping at step 1420 of 3000"));
 }
 
 TEST(EarlyStoppingCallback, StopsAfterPatienceEvaluationsWithoutImprovement) {
@@ -95,7 +97,8 @@ TEST(EarlyStoppingCallback, ChecksAreClearErrors) {
   } catch (const std::invalid_argument& e) {
     // The C++ API names the field; the program names the flag.
     EXPECT_NE(std::string(e.what()).find("args.metric_for_best_model"), std::string::npos) << e.what();
-    EXPECT_NE(dynamic_cast<const ArgumentError&>(e).command_line_message().find("--metric_for_best_model"), std::string::npos);
+    EXPECT_NE(dynamic_cast<const ArgumentError&>(e).command_line_message().find("--metric_for_best_model"),
+              std::string::npos);
   }
   args.metric_for_best_model = "loss";
   EXPECT_THROW(cb.on_train_begin(args, s, c, ctx), std::invalid_argument);

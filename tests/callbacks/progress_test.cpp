@@ -1,5 +1,5 @@
-#include "trainer/callbacks/progress_callback.h"
 #include "trainer/callbacks/progress_bar.h"
+#include "trainer/callbacks/progress_callback.h"
 #include "trainer/core/data_loader.h"
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"

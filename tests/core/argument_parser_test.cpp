@@ -99,7 +99,8 @@ TEST(ArgumentParser, YamlConfigWithFlagsOverriding) {
 
 TEST(ArgumentParser, JsonConfig) {
   testing::TempDir dir;
-  std::ofstream(dir / "run.json") << R"({"learning_rate": 0.001, "report_to": "none", "max_steps": 10, "run_name": null})";
+  std::ofstream(dir / "run.json")
+      << R"({"learning_rate": 0.001, "report_to": "none", "max_steps": 10, "run_name": null})";
   Parsed p;
   p.parse({"--config", (dir / "run.json").string()});
   EXPECT_EQ(p.args.learning_rate, 1e-3);
@@ -111,7 +112,8 @@ TEST(ArgumentParser, ConfigErrorsNameFileAndLine) {
   testing::TempDir dir;
   std::ofstream(dir / "bad.yaml") << "learning_rate: 3e-4\nlearnig_rate: 1\n";
   auto msg = error_of({"--config", (dir / "bad.yaml").string()});
-  EXPECT_NE(msg.find("bad.yaml:2: unknown argument --learnig_rate; did you mean --learning_rate?"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.yaml:2: unknown argument --learnig_rate; did you mean --learning_rate?"), std::string::npos)
+      << msg;
   std::ofstream(dir / "bad2.yaml") << "seed: 1\nmax_steps: many\n";
   msg = error_of({"--config", (dir / "bad2.yaml").string()});
   EXPECT_NE(msg.find("bad2.yaml:2: --max_steps: expected an integer"), std::string::npos) << msg;
@@ -123,7 +125,8 @@ TEST(ArgumentParser, ConfigErrorsNameFileAndLine) {
 
 TEST(ArgumentParser, NullInAConfigFileMeansTheDefault) {
   testing::TempDir dir;
-  std::ofstream(dir / "run.json") << R"({"output_dir": null, "run_name": null, "max_steps": null, "learning_rate": 0.5})";
+  std::ofstream(dir / "run.json")
+      << R"({"output_dir": null, "run_name": null, "max_steps": null, "learning_rate": 0.5})";
   std::ofstream(dir / "run.yaml") << "output_dir: ~\nlogging_dir:\nlearning_rate: 0.25\n";
   for (const char* file : {"run.json", "run.yaml"}) {
     Parsed p;
@@ -146,8 +149,8 @@ TEST(ArgumentParser, AConfigFileCannotNameAnother) {
 
 TEST(ArgumentParser, ListsTakeSpacesOrCommas) {
   for (const auto& tokens : std::vector<std::vector<std::string>>{{"--report_to", "tensorboard", "log_history"},
-                                                                   {"--report_to", "tensorboard,log_history"},
-                                                                   {"--report_to=tensorboard, log_history"}}) {
+                                                                  {"--report_to", "tensorboard,log_history"},
+                                                                  {"--report_to=tensorboard, log_history"}}) {
     Parsed p;
     p.parse(tokens);
     EXPECT_EQ(p.args.report_to, (std::vector<std::string>{"tensorboard", "log_history"})) << tokens.back();

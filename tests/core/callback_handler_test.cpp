@@ -29,8 +29,12 @@ struct SetsFlags : TrainerCallback {
 struct SeesFlags : TrainerCallback {
   bool saw_save = false;
   bool saw_added = false;
-  void on_step_begin(const Args&, TrainerState&, TrainerControl& c, CallbackContext&) override { saw_save = c.should_save; }
-  void on_log(const Args&, TrainerState&, TrainerControl&, CallbackContext& ctx) override { saw_added = ctx.logs->contains("added"); }
+  void on_step_begin(const Args&, TrainerState&, TrainerControl& c, CallbackContext&) override {
+    saw_save = c.should_save;
+  }
+  void on_log(const Args&, TrainerState&, TrainerControl&, CallbackContext& ctx) override {
+    saw_added = ctx.logs->contains("added");
+  }
 };
 
 TEST(CallbackHandler, KeepsInsertionOrderAndDispatchesInIt) {
@@ -135,8 +139,9 @@ TEST(TrainerControl, StateHasTheExportableLayout) {
 }
 
 TEST(PrinterCallback, FormatsLikeTheOriginalAndDropsTotalFlos) {
-  EXPECT_EQ(format_logs(Json{{"loss", 0.51234567}, {"learning_rate", 4.5e-05}, {"epoch", 0.1}, {"step", 3}, {"note", "hi"}}),
-            "{'loss': 0.5123, 'learning_rate': 4.5e-05, 'epoch': 0.1, 'step': 3, 'note': 'hi'}");
+  EXPECT_EQ(
+      format_logs(Json{{"loss", 0.51234567}, {"learning_rate", 4.5e-05}, {"epoch", 0.1}, {"step", 3}, {"note", "hi"}}),
+      "{'loss': 0.5123, 'learning_rate': 4.5e-05, 'epoch': 0.1, 'step': 3, 'note': 'hi'}");
   EXPECT_EQ(format_logs(Json{{"text", std::string(12, 'x')}}, 10),
             "{'text': '[String too long to display, length: 12 > 10. Consider increasing `max_str_len` if needed.]'}");
   std::FILE* out = std::tmpfile();

@@ -38,8 +38,11 @@ TEST(DumpJson, IndentsAndSortsLikePython) {
   v["c"] = Json::array();
   v["d"] = nullptr;
   v["e"] = "caf\xc3\xa9";
-  EXPECT_EQ(dump_json(v), "{\n  \"a\": {},\n  \"b\": [\n    1,\n    2.5\n  ],\n  \"c\": [],\n  \"d\": null,\n  \"e\": \"caf\\u00e9\"\n}");
-  EXPECT_EQ(dump_json(v, {-1, false, false}), "{\"b\": [1, 2.5], \"a\": {}, \"c\": [], \"d\": null, \"e\": \"caf\xc3\xa9\"}");
+  EXPECT_EQ(
+      dump_json(v),
+      "{\n  \"a\": {},\n  \"b\": [\n    1,\n    2.5\n  ],\n  \"c\": [],\n  \"d\": null,\n  \"e\": \"caf\\u00e9\"\n}");
+  EXPECT_EQ(dump_json(v, {-1, false, false}),
+            "{\"b\": [1, 2.5], \"a\": {}, \"c\": [], \"d\": null, \"e\": \"caf\xc3\xa9\"}");
 }
 
 TEST(DumpJson, EscapesControlAndAstralCharacters) {

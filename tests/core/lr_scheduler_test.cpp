@@ -24,11 +24,14 @@ TEST(LRScheduler, EveryLambdaScheduleMatchesTorch) {
   for (const auto& c : golden()["lambda"]) {
     const std::string type = c["type"];
     std::vector<double> applied;
-    auto sched = get_scheduler(choice_from_string<SchedulerType>(type).value(), {c["lr"].get<double>()}, [&](size_t, double lr) { applied.push_back(lr); },
-                               c["warmup"].get<int64_t>(), c["total"].get<int64_t>(), c["kwargs"]);
+    auto sched = get_scheduler(
+        choice_from_string<SchedulerType>(type).value(), {c["lr"].get<double>()},
+        [&](size_t, double lr) { applied.push_back(lr); }, c["warmup"].get<int64_t>(), c["total"].get<int64_t>(),
+        c["kwargs"]);
     const auto& lrs = c["lrs"];
     for (size_t k = 0; k < lrs.size(); ++k) {
-      expect_close(lrs[k].get<double>(), sched->get_last_lr()[0], type + " " + dump_json(c["kwargs"], {-1}) + " step " + std::to_string(k));
+      expect_close(lrs[k].get<double>(), sched->get_last_lr()[0],
+                   type + " " + dump_json(c["kwargs"], {-1}) + " step " + std::to_string(k));
       sched->step();
     }
     EXPECT_EQ(applied.size(), lrs.size() + 1) << type;  // construction applies lambda(0), then each step
@@ -38,7 +41,8 @@ TEST(LRScheduler, EveryLambdaScheduleMatchesTorch) {
 TEST(LRScheduler, ReduceLROnPlateauMatchesTorch) {
   for (const auto& c : golden()["plateau"]) {
     double lr = c["lr"].get<double>();
-    auto sched = get_scheduler(SchedulerType::reduce_lr_on_plateau, {lr}, [&](size_t, double v) { lr = v; }, 0, 0, c["kwargs"]);
+    auto sched = get_scheduler(
+        SchedulerType::reduce_lr_on_plateau, {lr}, [&](size_t, double v) { lr = v; }, 0, 0, c["kwargs"]);
     EXPECT_TRUE(sched->is_metric_driven());
     for (size_t i = 0; i < c["metrics"].size(); ++i) {
       sched->step_with_metric(c["metrics"][i].get<double>());

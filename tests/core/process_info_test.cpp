@@ -9,8 +9,14 @@
 namespace trainer {
 namespace {
 
-const char* const kLaunchVariables[] = {"RANK",        "LOCAL_RANK",  "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
-                                        "MASTER_PORT", "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_USE_AGENT_STORE"};
+const char* const kLaunchVariables[] = {"RANK",
+                                        "LOCAL_RANK",
+                                        "WORLD_SIZE",
+                                        "LOCAL_WORLD_SIZE",
+                                        "MASTER_ADDR",
+                                        "MASTER_PORT",
+                                        "TORCHELASTIC_RESTART_COUNT",
+                                        "TORCHELASTIC_USE_AGENT_STORE"};
 
 // Each test starts and ends without the launcher's variables.
 class ProcessInfoTest : public ::testing::Test {

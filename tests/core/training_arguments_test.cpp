@@ -135,7 +135,8 @@ TEST(TrainingArguments, EveryFloatRejectsNanAndInfinity) {
       for (auto& s : specs)
         if (s.name == spec.name) s.set({bad});
       const std::string err = error_of(a);
-      EXPECT_NE(err.find("args." + spec.name + ": must be a finite number"), std::string::npos) << spec.name << "=" << bad << ": " << err;
+      EXPECT_NE(err.find("args." + spec.name + ": must be a finite number"), std::string::npos)
+          << spec.name << "=" << bad << ": " << err;
     }
     ++floats;
   }

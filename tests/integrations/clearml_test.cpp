@@ -11,11 +11,11 @@
 #include <fstream>
 #include <set>
 
-#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
 #include "mock_clearml_server.h"
 #include "scoped_env.h"
+#include "test_support.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/integrations/registry.h"
 #include "trainer/net/http_client.h"
@@ -35,10 +35,16 @@ struct Scalar {
   std::string metric, variant;
   int64_t iter;
   double value;
-  bool operator==(const Scalar& o) const { return metric == o.metric && variant == o.variant && iter == o.iter && value == o.value; }
-  bool operator<(const Scalar& o) const { return std::tie(metric, variant, iter, value) < std::tie(o.metric, o.variant, o.iter, o.value); }
+  bool operator==(const Scalar& o) const {
+    return metric == o.metric && variant == o.variant && iter == o.iter && value == o.value;
+  }
+  bool operator<(const Scalar& o) const {
+    return std::tie(metric, variant, iter, value) < std::tie(o.metric, o.variant, o.iter, o.value);
+  }
 };
-void PrintTo(const Scalar& s, std::ostream* os) { *os << s.metric << "/" << s.variant << "@" << s.iter << "=" << s.value; }
+void PrintTo(const Scalar& s, std::ostream* os) {
+  *os << s.metric << "/" << s.variant << "@" << s.iter << "=" << s.value;
+}
 
 struct DrivenRun {
   testing::FakeRun run;
@@ -82,7 +88,8 @@ Scalar without_suffix(Scalar s, const std::string& task_name) {
   const size_t underscore = task_name.rfind('_');
   const std::string suffix = underscore == std::string::npos ? "" : task_name.substr(underscore);
   std::string& text = s.metric == "Summary" ? s.variant : s.metric;
-  if (!suffix.empty() && text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0)
+  if (!suffix.empty() && text.size() > suffix.size() &&
+      text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0)
     text.resize(text.size() - suffix.size());
   return s;
 }
@@ -96,14 +103,16 @@ std::multiset<Scalar> received(const testing::StoredClearMLTask& t) {
 class ClearMLTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"CLEARML_PROJECT", "CLEARML_TASK", "CLEARML_LOG_MODEL", "CLEARML_FILES_HOST", "CLEARML_AUTH_TOKEN",
-                          "CLEARML_OFFLINE_MODE", "CLEARML_API_HOST_VERIFY_CERT", "CLEARML_CACHE_DIR", "CLEARML_API_ACCESS_KEY",
-                          "CLEARML_API_SECRET_KEY", "CLEARML_API_HOST"})
+    for (const char* v : {"CLEARML_PROJECT", "CLEARML_TASK", "CLEARML_LOG_MODEL", "CLEARML_FILES_HOST",
+                          "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE", "CLEARML_API_HOST_VERIFY_CERT",
+                          "CLEARML_CACHE_DIR", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY", "CLEARML_API_HOST"})
       env.unset(v);
     env.set("CLEARML_CONFIG_FILE", (tmp.path() / "clearml.conf").string());
   }
   void online() {
-    env.set("CLEARML_API_HOST", server.url()).set("CLEARML_API_ACCESS_KEY", kAccess).set("CLEARML_API_SECRET_KEY", kSecret);
+    env.set("CLEARML_API_HOST", server.url())
+        .set("CLEARML_API_ACCESS_KEY", kAccess)
+        .set("CLEARML_API_SECRET_KEY", kSecret);
   }
   testing::ScopedEnv env;
   testing::TempDir tmp;
@@ -144,7 +153,8 @@ TEST_F(ClearMLTest, ACreateWhoseAnswerWasLostMakesOneTaskAndOneProject) {
   online();
   for (const char* lost : {"tasks.create", "projects.create"}) {
     SCOPED_TRACE(lost);
-    env.set("CLEARML_PROJECT", std::string(lost) == "tasks.create" ? "losttask" : "lostproject");  // the mock matches names unescaped
+    env.set("CLEARML_PROJECT",
+            std::string(lost) == "tasks.create" ? "losttask" : "lostproject");  // the mock matches names unescaped
     testing::lose_answers(server.http(), 1, lost);
     const size_t tasks_before = server.tasks().size();
     DrivenRun r(tmp.path() / lost);
@@ -198,7 +208,9 @@ TEST_F(ClearMLTest, ALaterTrainCallGetsTheNextSuffix) {
   const auto tasks = server.tasks();
   ASSERT_EQ(tasks.size(), 2u);
   // The process's first run has no suffix (here: other tests of this process ran before), each later one the next.
-  const auto number = [](const std::string& name) { return name.find('_') == std::string::npos ? 1 : std::stoi(name.substr(name.find('_') + 1)); };
+  const auto number = [](const std::string& name) {
+    return name.find('_') == std::string::npos ? 1 : std::stoi(name.substr(name.find('_') + 1));
+  };
   EXPECT_EQ(number(tasks[1].name), number(tasks[0].name) + 1);
   EXPECT_EQ(tasks[1].hyperparams.count("Transformers_" + std::to_string(number(tasks[1].name))), 1u);
   EXPECT_EQ(tasks[1].name.substr(0, 8), "Trainer_");
@@ -206,7 +218,9 @@ TEST_F(ClearMLTest, ALaterTrainCallGetsTheNextSuffix) {
 }
 
 TEST_F(ClearMLTest, BadCredentialsKeepEverythingForTrainerSync) {
-  env.set("CLEARML_API_HOST", server.url()).set("CLEARML_API_ACCESS_KEY", kAccess).set("CLEARML_API_SECRET_KEY", "wrong");
+  env.set("CLEARML_API_HOST", server.url())
+      .set("CLEARML_API_ACCESS_KEY", kAccess)
+      .set("CLEARML_API_SECRET_KEY", "wrong");
   testing::CapturedLogs logs;
   DrivenRun r(tmp.path() / "out");
   r.run.args.tracker_flush_timeout = 1;
@@ -250,10 +264,12 @@ INSTANTIATE_TEST_SUITE_P(Faults, ClearMLFaultTest, ::testing::ValuesIn(testing::
 // A zip's entries as Python's zipfile reads them (after its CRC check): "name=bytes;..." in order.
 std::string python_unzip(const fs::path& zip) {
   static int n = 0;
-  const fs::path out = fs::temp_directory_path() / ("trainer-unzip-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".txt");
-  const std::string cmd = std::string(TRAINER_PYTHON) + " -c \"import zipfile, sys; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
-                          "print(';'.join(n + '=' + z.read(n).decode() for n in z.namelist()), end='')\" '" + zip.string() + "' > '" +
-                          out.string() + "'";
+  const fs::path out =
+      fs::temp_directory_path() / ("trainer-unzip-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".txt");
+  const std::string cmd = std::string(TRAINER_PYTHON) +
+                          " -c \"import zipfile, sys; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+                          "print(';'.join(n + '=' + z.read(n).decode() for n in z.namelist()), end='')\" '" +
+                          zip.string() + "' > '" + out.string() + "'";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   const std::string text = read_file(out);
   fs::remove(out);
@@ -264,7 +280,8 @@ std::string python_unzip(const fs::path& zip) {
 void steps_with_checkpoints(DrivenRun& r) {
   for (int step : {5, 10}) {
     r.steps(step - 4, step);
-    r.run.publish_checkpoint(*r.callback, step, {{"model.safetensors", "weights " + std::to_string(step)}, {"trainer_state.json", "{}"}});
+    r.run.publish_checkpoint(*r.callback, step,
+                             {{"model.safetensors", "weights " + std::to_string(step)}, {"trainer_state.json", "{}"}});
   }
 }
 
@@ -279,14 +296,16 @@ TEST_F(ClearMLTest, CheckpointsAreZippedOutputModelsRotatedWithSaveTotalLimit) {
   EXPECT_TRUE(server.violations().empty()) << server.violations().front();
   const auto tasks = server.tasks();
   ASSERT_EQ(tasks.size(), 1u);
-  const std::string suffix = tasks[0].name.find('_') == std::string::npos ? "" : tasks[0].name.substr(tasks[0].name.find('_'));
+  const std::string suffix =
+      tasks[0].name.find('_') == std::string::npos ? "" : tasks[0].name.substr(tasks[0].name.find('_'));
   const auto models = server.models();
   ASSERT_EQ(models.size(), 1u);  // checkpoint-5's deleted beyond save_total_limit
   EXPECT_EQ(models[0].name, "checkpoint-10" + suffix);
   EXPECT_EQ(models[0].iteration, 10);
   EXPECT_EQ(models[0].framework, "PyTorch");
   EXPECT_EQ(models[0].task, tasks[0].id);
-  const std::string path = "HuggingFace Transformers/" + tasks[0].name + "." + tasks[0].id + "/models/checkpoint-10" + suffix + ".zip";
+  const std::string path =
+      "HuggingFace Transformers/" + tasks[0].name + "." + tasks[0].id + "/models/checkpoint-10" + suffix + ".zip";
   EXPECT_EQ(models[0].uri, server.url() + "/" + url_encode_path(path));
   const auto files = server.files();
   ASSERT_EQ(files.size(), 1u);  // the rotated model's weights deleted from the files server too
@@ -312,8 +331,10 @@ TEST_F(ClearMLTest, AModelWhoseCreateAnswerWasLostIsListedOnce) {
 }
 
 TEST_F(ClearMLTest, TheOfflineSessionHoldsTheTaskFileByFile) {
-  env.set("CLEARML_OFFLINE_MODE", "1").set("CLEARML_CACHE_DIR", (tmp.path() / "cache").string())
-      .set("CLEARML_API_ACCESS_KEY", kAccess).set("CLEARML_API_SECRET_KEY", kSecret);
+  env.set("CLEARML_OFFLINE_MODE", "1")
+      .set("CLEARML_CACHE_DIR", (tmp.path() / "cache").string())
+      .set("CLEARML_API_ACCESS_KEY", kAccess)
+      .set("CLEARML_API_SECRET_KEY", kSecret);
   DrivenRun r(tmp.path() / "out");
   r.run.args.save_total_limit = 1;
   r.begin();
@@ -336,7 +357,8 @@ TEST_F(ClearMLTest, TheOfflineSessionHoldsTheTaskFileByFile) {
   ASSERT_EQ(task.at("offline_output_models").size(), 1u);  // checkpoint-5's removed beyond save_total_limit
   const Json model = task.at("offline_output_models")[0];
   EXPECT_EQ(model.at("iteration"), 10);
-  EXPECT_EQ(python_unzip(model.at("local_path").get<std::string>()), "model.safetensors=weights 10;trainer_state.json={}");
+  EXPECT_EQ(python_unzip(model.at("local_path").get<std::string>()),
+            "model.safetensors=weights 10;trainer_state.json={}");
   EXPECT_EQ(fs::path(model.at("local_path").get<std::string>()).parent_path(), dir / "data");
   std::vector<std::string> data;
   for (const auto& e : fs::directory_iterator(dir / "data")) data.push_back(e.path().filename().string());
@@ -363,10 +385,11 @@ TEST_F(ClearMLTest, TheOfflineSessionHoldsTheTaskFileByFile) {
 }
 
 TEST_F(ClearMLTest, ClearmlConfIsReadAndItsErrorsNameFileAndLine) {
-  std::ofstream(tmp.path() / "clearml.conf") << "# written by clearml-init\napi {\n  api_server: " << server.url()
-                                             << "\n  files_server = \"http://files:8081\"\n  credentials {\"access_key\": \""
-                                             << kAccess << "\", \"secret_key\": \"" << kSecret << "\"}\n  verify_certificate: false\n}\n"
-                                             << "sdk.storage.cache.default_base_dir: \"/tmp/cc\"  // a comment\n";
+  std::ofstream(tmp.path() / "clearml.conf")
+      << "# written by clearml-init\napi {\n  api_server: " << server.url()
+      << "\n  files_server = \"http://files:8081\"\n  credentials {\"access_key\": \"" << kAccess
+      << "\", \"secret_key\": \"" << kSecret << "\"}\n  verify_certificate: false\n}\n"
+      << "sdk.storage.cache.default_base_dir: \"/tmp/cc\"  // a comment\n";
   const ClearMLSettings s = ClearMLSettings::from_environment();
   EXPECT_EQ(s.api_host, server.url());
   EXPECT_EQ(s.files_host, "http://files:8081");

@@ -6,9 +6,9 @@
 #include <sstream>
 #include <thread>
 
-#include "test_support.h"
 #include "integrations/codecarbon/energy_sources.h"
 #include "integrations/codecarbon/power_models.h"
+#include "test_support.h"
 
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
@@ -60,8 +60,8 @@ TEST(CodeCarbonModels, CpuLoadAndRamFollowCodeCarbon) {
   EXPECT_EQ(estimated_dimm_count(16), 2);
   EXPECT_EQ(estimated_dimm_count(32), 4);
   EXPECT_EQ(estimated_dimm_count(128), 8);
-  EXPECT_EQ(estimated_dimm_count(512), 8);    // 64 GB DIMMs
-  EXPECT_EQ(estimated_dimm_count(4096), 32);  // capped
+  EXPECT_EQ(estimated_dimm_count(512), 8);      // 64 GB DIMMs
+  EXPECT_EQ(estimated_dimm_count(4096), 32);    // capped
   EXPECT_DOUBLE_EQ(ram_power_watts(2), 10.0);   // 1 DIMM, the 10 W floor
   EXPECT_DOUBLE_EQ(ram_power_watts(64), 20.0);  // 4 x 5 W
   EXPECT_DOUBLE_EQ(ram_power_watts(128), 20.0 + 4 * 4.5);

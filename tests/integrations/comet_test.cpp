@@ -8,12 +8,12 @@
 #include <set>
 #include <tuple>
 
-#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
 #include "killed_process.h"
 #include "mock_comet_server.h"
 #include "scoped_env.h"
+#include "test_support.h"
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
@@ -26,8 +26,8 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-using testing::read_file;
 using testing::MockCometServer;
+using testing::read_file;
 
 const char* kKey = "cometkey0123456789abcdefSECRET";
 
@@ -151,7 +151,6 @@ TEST_F(CometTest, WithoutAWorkspaceTheKeysDefaultIsUsed) {
   EXPECT_EQ(server.experiments()[0].workspace, "mock-workspace");
   EXPECT_EQ(server.experiments()[0].project, "general");
 }
-
 
 class CometFaultTest : public CometTest, public ::testing::WithParamInterface<testing::FaultCase> {};
 

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "test_support.h"
 #include "fake_run.h"
+#include "test_support.h"
 #include "trainer/tracking/log_keys.h"
 
 namespace trainer {
@@ -33,10 +33,16 @@ TEST(DVCLive, ValuesAsPythonStrWritesThem) {
 }
 
 TEST(DVCLive, ParamsYamlIsReadBackAsTheSameValues) {
-  const Json params = Json{{"output_dir", "trainer_output"}, {"learning_rate", 5e-05}, {"num_train_epochs", 3.0},
-                           {"seed", 42},          {"bf16", false},          {"hub_model_id", nullptr},
-                           {"report_to", Json::array({"dvclive", "tensorboard"})}, {"run_name", "yes"},
-                           {"empty", Json::array()}, {"quote", "it's: here"}};
+  const Json params = Json{{"output_dir", "trainer_output"},
+                           {"learning_rate", 5e-05},
+                           {"num_train_epochs", 3.0},
+                           {"seed", 42},
+                           {"bf16", false},
+                           {"hub_model_id", nullptr},
+                           {"report_to", Json::array({"dvclive", "tensorboard"})},
+                           {"run_name", "yes"},
+                           {"empty", Json::array()},
+                           {"quote", "it's: here"}};
   const std::string text = params_yaml(params);
   EXPECT_NE(text.find("learning_rate: 5e-05\n"), std::string::npos) << text;
   EXPECT_NE(text.find("hub_model_id:\n"), std::string::npos) << text;
@@ -70,7 +76,8 @@ TEST(DVCLive, WritesTheDvcliveLayout) {
 
   EXPECT_FALSE(fs::exists(live / "plots" / "metrics" / "stale.tsv"));  // a new run starts clean
   EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "loss.tsv"), "step\tloss\n0\t0.5\n2\tnan\n");
-  EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "epoch.tsv"), "step\tepoch\n0\t0.5\n1\t1.0\n2\t1.5\n3\t1.5\n");
+  EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "epoch.tsv"),
+            "step\tepoch\n0\t0.5\n1\t1.0\n2\t1.5\n3\t1.5\n");
   EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "eval" / "loss.tsv"), "step\tloss\n1\t0.25\n");
   EXPECT_EQ(testing::read_file(live / "plots" / "metrics" / "train" / "runtime.tsv"), "step\truntime\n3\t12.5\n");
   EXPECT_FALSE(fs::exists(live / "plots" / "metrics" / "history.tsv"));
@@ -85,8 +92,9 @@ TEST(DVCLive, WritesTheDvcliveLayout) {
   EXPECT_EQ(testing::read_file(live / "metrics.json").substr(0, 20), "{\n    \"loss\": \"nan\",");
 
   EXPECT_TRUE(YAML::LoadFile((live / "params.yaml").string())["output_dir"].IsDefined());
-  EXPECT_EQ(testing::read_file(dir / "dvc.yaml"), "params:\n- dvclive/params.yaml\nmetrics:\n- dvclive/metrics.json\nplots:\n"
-                                     "- dvclive/plots/metrics:\n    x: step\n");
+  EXPECT_EQ(testing::read_file(dir / "dvc.yaml"),
+            "params:\n- dvclive/params.yaml\nmetrics:\n- dvclive/metrics.json\nplots:\n"
+            "- dvclive/plots/metrics:\n    x: step\n");
 }
 
 TEST(DVCLive, LogModelSavesTheFinalModelAsAnArtifact) {
@@ -107,7 +115,8 @@ TEST(DVCLive, LogModelSavesTheFinalModelAsAnArtifact) {
   cb.on_train_end(run.args, run.state, run.control, run.ctx);
   EXPECT_EQ(saved_to, std::vector<std::string>{(dir / "out" / "best").string()});
   EXPECT_EQ(testing::read_file(dir / "dvclive" / "artifacts" / "best" / "model.safetensors"), "weights");
-  EXPECT_NE(testing::read_file(dir / "dvc.yaml").find("artifacts:\n  best:\n    path: dvclive/artifacts/best\n    type: model\n"),
+  EXPECT_NE(testing::read_file(dir / "dvc.yaml")
+                .find("artifacts:\n  best:\n    path: dvclive/artifacts/best\n    type: model\n"),
             std::string::npos)
       << testing::read_file(dir / "dvc.yaml");
 }

@@ -7,11 +7,11 @@
 
 #include <fstream>
 
-#include "test_support.h"
 #include "fake_run.h"
+#include "integrations/flyte/blob_store.h"
+#include "test_support.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/training_arguments.h"
-#include "integrations/flyte/blob_store.h"
 #include "trainer/tracking/remote_tracker.h"
 
 namespace trainer {
@@ -41,8 +41,10 @@ struct DrivenRun {
     run.log(*callback, step, Json{{"loss", 1.0 / step}, {"note", "<b>"}});
     run.state.log_history.push_back(Json{{"loss", 1.0 / step}, {"note", "<b>"}, {"step", step}});
     callback->on_save(run.args, run.state, run.control, run.ctx);
-    run.publish_checkpoint(*callback, step, {{"model.safetensors", "weights " + std::to_string(step)}, {"sub/extra.txt", "extra"},
-                                             {"trainer_state.json", "{\"global_step\": " + std::to_string(step) + "}"}});
+    run.publish_checkpoint(*callback, step,
+                           {{"model.safetensors", "weights " + std::to_string(step)},
+                            {"sub/extra.txt", "extra"},
+                            {"trainer_state.json", "{\"global_step\": " + std::to_string(step) + "}"}});
   }
   void end() { callback->on_train_end(run.args, run.state, run.control, run.ctx); }
 };
@@ -100,7 +102,8 @@ TEST(Flyte, RestoresTheSyncedLayoutAndTheOriginals) {
 }
 
 TEST(Flyte, TheDeckIsATableOfEveryRow) {
-  const Json history = Json::array({Json{{"loss", 0.5}, {"step", 1}}, Json{{"eval_loss", 0.25}, {"note", "<b>"}, {"step", 1}}});
+  const Json history =
+      Json::array({Json{{"loss", 0.5}, {"step", 1}}, Json{{"eval_loss", 0.25}, {"note", "<b>"}, {"step", 1}}});
   const std::string html = flyte_log_history_deck(history);
   EXPECT_NE(html.find("<h2>Log History</h2>"), std::string::npos);
   EXPECT_NE(html.find("<th></th><th>loss</th><th>step</th><th>eval_loss</th><th>note</th>"), std::string::npos);

@@ -46,8 +46,9 @@ TEST(LogHistoryFile, WritesJsonlAndCsvInTheBackground) {
     cb.on_log(args, state, control, ctx);
   }
   cb.on_train_end(args, state, control, ctx);
-  EXPECT_EQ(read(dir / "log_history.jsonl"), "{\"loss\": 1.0, \"step\": 1}\n{\"loss\": 0.5, \"step\": 2}\n"
-                                                "{\"loss\": 0.3333333333333333, \"step\": 3}\n");
+  EXPECT_EQ(read(dir / "log_history.jsonl"),
+            "{\"loss\": 1.0, \"step\": 1}\n{\"loss\": 0.5, \"step\": 2}\n"
+            "{\"loss\": 0.3333333333333333, \"step\": 3}\n");
   EXPECT_EQ(read(dir / "log_history.csv"), "step,loss\n1,1.0\n2,0.5\n3,0.3333333333333333\n");
 }
 
@@ -87,15 +88,19 @@ TEST(LogHistoryFile, ALogWithANewColumnRewritesTheCsvOthersAppend) {
   cb.on_train_end(args, state, control, ctx);
   EXPECT_EQ(read(dir / "log_history.csv"), "step,eval_loss,loss\n1,,2.0\n2,,1.0\n2,0.5,\n3,,0.25\n");
   EXPECT_EQ(read(dir / "log_history.csv"), log_history_csv(state.log_history));
-  EXPECT_EQ(read(dir / "log_history.jsonl"), "{\"loss\": 2.0, \"step\": 1}\n{\"loss\": 1.0, \"step\": 2}\n"
-                                                "{\"eval_loss\": 0.5, \"step\": 2}\n{\"loss\": 0.25, \"step\": 3}\n");
+  EXPECT_EQ(read(dir / "log_history.jsonl"),
+            "{\"loss\": 2.0, \"step\": 1}\n{\"loss\": 1.0, \"step\": 2}\n"
+            "{\"eval_loss\": 0.5, \"step\": 2}\n{\"loss\": 0.25, \"step\": 3}\n");
 }
 
 TEST(Integrations, ReportToSelectsByNameAndAllTakesEveryAvailableOne) {
   EXPECT_TRUE(integration_callbacks({"none"}).empty());
   const auto& all = registered_integrations();
-  const auto joins_all = [](const Integration& i) { return (!i.available || i.available()) && (!i.in_all || i.in_all()); };
-  EXPECT_EQ(integration_callbacks({"all"}).size(), static_cast<size_t>(std::count_if(all.begin(), all.end(), joins_all)));
+  const auto joins_all = [](const Integration& i) {
+    return (!i.available || i.available()) && (!i.in_all || i.in_all());
+  };
+  EXPECT_EQ(integration_callbacks({"all"}).size(),
+            static_cast<size_t>(std::count_if(all.begin(), all.end(), joins_all)));
   // MLflow joins `all` only when a tracking URI says where its runs go.
   const char* uri = std::getenv("MLFLOW_TRACKING_URI");
   const std::string saved = uri ? uri : "";
@@ -108,8 +113,10 @@ TEST(Integrations, ReportToSelectsByNameAndAllTakesEveryAvailableOne) {
   EXPECT_EQ(names_of_all().count("MLflowCallback"), 0u);
   setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1", 1);
   EXPECT_EQ(names_of_all().count("MLflowCallback"), 1u);
-  if (uri) setenv("MLFLOW_TRACKING_URI", saved.c_str(), 1);
-  else unsetenv("MLFLOW_TRACKING_URI");
+  if (uri)
+    setenv("MLFLOW_TRACKING_URI", saved.c_str(), 1);
+  else
+    unsetenv("MLFLOW_TRACKING_URI");
   auto named = integration_callbacks({"log_history"});
   ASSERT_EQ(named.size(), 1u);
   EXPECT_EQ(named[0]->name(), "LogHistoryFileCallback");

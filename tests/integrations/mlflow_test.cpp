@@ -10,20 +10,20 @@
 #include <thread>
 #include <tuple>
 
-#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
-#include "mock_mlflow_server.h"
-#include "scoped_env.h"
-#include "trainer/callbacks/preemption_callback.h"
 #include "integrations/mlflow/mlflow_file_endpoint.h"
 #include "integrations/mlflow/mlflow_rest_endpoint.h"
-#include "trainer/integrations/mlflow/mlflow_tracker.h"
-#include "trainer/integrations/registry.h"
-#include "trainer/net/http_client.h"
+#include "mock_mlflow_server.h"
+#include "scoped_env.h"
+#include "test_support.h"
+#include "trainer/callbacks/preemption_callback.h"
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
+#include "trainer/integrations/mlflow/mlflow_tracker.h"
+#include "trainer/integrations/registry.h"
+#include "trainer/net/http_client.h"
 
 namespace trainer {
 namespace {
@@ -37,10 +37,11 @@ using Env = testing::ScopedEnv;
 class ClearMlflowEnv {
  public:
   ClearMlflowEnv() {
-    for (const char* v : {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_TAGS", "MLFLOW_NESTED_RUN",
-                          "MLFLOW_RUN_ID", "MLFLOW_FLATTEN_PARAMS", "MLFLOW_MAX_LOG_PARAMS", "HF_MLFLOW_LOG_ARTIFACTS",
-                          "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "AZUREML_RUN_TOKEN",
-                          "HF_DAGSHUB_LOG_ARTIFACTS", "DAGSHUB_CLIENT_HOST", "DAGSHUB_USER_TOKEN"})
+    for (const char* v :
+         {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_TAGS", "MLFLOW_NESTED_RUN",
+          "MLFLOW_RUN_ID", "MLFLOW_FLATTEN_PARAMS", "MLFLOW_MAX_LOG_PARAMS", "HF_MLFLOW_LOG_ARTIFACTS",
+          "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "AZUREML_RUN_TOKEN",
+          "HF_DAGSHUB_LOG_ARTIFACTS", "DAGSHUB_CLIENT_HOST", "DAGSHUB_USER_TOKEN"})
       env.unset(v);
   }
   Env env;
@@ -75,7 +76,8 @@ struct DrivenRun {
       // "epoch" again, as the Trainer's evaluation logs do: within the same millisecond as the
       // step's own log, it must still be its own point (the mock merges identical points, as
       // MLflow's database store does).
-      if (s % 5 == 0) log(s, Json{{"eval_loss", 0.5 + 1.0 / static_cast<double>(s)}, {"eval_accuracy", 0.8}, {"epoch", s / 10.0}});
+      if (s % 5 == 0)
+        log(s, Json{{"eval_loss", 0.5 + 1.0 / static_cast<double>(s)}, {"eval_accuracy", 0.8}, {"epoch", s / 10.0}});
       if (s % 5 == 0) save(s);
     }
   }
@@ -111,7 +113,10 @@ TEST_F(MlflowTest, LogsTheRunAsTheOriginalDoesInRequestsOfTheRightShape) {
     r.run.ctx.model_description = config.dump();
     r.begin();
     r.steps(1, 12);
-    r.log(12, Json{{"loss", std::nan("")}, {"grad_norm", std::numeric_limits<double>::infinity()}, {"note", "text"}, {"flag", true}});
+    r.log(12, Json{{"loss", std::nan("")},
+                   {"grad_norm", std::numeric_limits<double>::infinity()},
+                   {"note", "text"},
+                   {"flag", true}});
     r.end();
     const auto runs = server.runs();
     ASSERT_EQ(runs.size(), 1u);
@@ -299,7 +304,9 @@ TEST_F(MlflowTest, SyncSendsWhatARunLeftWhenItsServerNeverCameBack) {
 
 TEST_F(MlflowTest, CredentialsGoInTheHeaderAndNowhereElse) {
   MockMlflowServer secured(basic_authorization("alice", "s3cr3t-pw"));
-  clear.env.set("MLFLOW_TRACKING_URI", secured.url()).set("MLFLOW_TRACKING_USERNAME", "alice").set("MLFLOW_TRACKING_PASSWORD", "s3cr3t-pw");
+  clear.env.set("MLFLOW_TRACKING_URI", secured.url())
+      .set("MLFLOW_TRACKING_USERNAME", "alice")
+      .set("MLFLOW_TRACKING_PASSWORD", "s3cr3t-pw");
   testing::CapturedLogs logs;
   {
     DrivenRun r(tmp.path() / "out");
@@ -320,7 +327,9 @@ TEST_F(MlflowTest, CredentialsGoInTheHeaderAndNowhereElse) {
 
 TEST_F(MlflowTest, WrongCredentialsKeepEverythingForTrainerSync) {
   MockMlflowServer secured(basic_authorization("alice", "right"));
-  clear.env.set("MLFLOW_TRACKING_URI", secured.url()).set("MLFLOW_TRACKING_USERNAME", "alice").set("MLFLOW_TRACKING_PASSWORD", "wrong");
+  clear.env.set("MLFLOW_TRACKING_URI", secured.url())
+      .set("MLFLOW_TRACKING_USERNAME", "alice")
+      .set("MLFLOW_TRACKING_PASSWORD", "wrong");
   testing::CapturedLogs logs;
   {
     DrivenRun r(tmp.path() / "out");
@@ -369,7 +378,8 @@ TEST_F(MlflowTest, BadVariablesAreReportedByName) {
 }
 
 TEST_F(MlflowTest, AzureMlRewritesItsUriAndLogsMetricsOnly) {
-  clear.env.set("MLFLOW_TRACKING_URI", "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s/resourceGroups/g")
+  clear.env
+      .set("MLFLOW_TRACKING_URI", "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s/resourceGroups/g")
       .set("AZUREML_RUN_TOKEN", "job-token");
   const MlflowSettings s = MlflowSettings::from_environment("AzureMLCallback");
   EXPECT_EQ(s.tracking_uri, "https://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s/resourceGroups/g");
@@ -388,7 +398,8 @@ TEST_F(MlflowTest, AzureMlRewritesItsUriAndLogsMetricsOnly) {
 }
 
 TEST_F(MlflowTest, DagsHubLogsToTheRepositoryAndUploadsTheOutputInCommitsOfAtMost100Files) {
-  clear.env.set("MLFLOW_TRACKING_URI", server.url() + "/alice/fashion.mlflow/")  // a trailing '/' is fine here
+  clear.env
+      .set("MLFLOW_TRACKING_URI", server.url() + "/alice/fashion.mlflow/")  // a trailing '/' is fine here
       .set("DAGSHUB_CLIENT_HOST", server.url())
       .set("HF_DAGSHUB_LOG_ARTIFACTS", "true");
   DrivenRun r(tmp.path() / "out", make_dagshub_callback());
@@ -400,12 +411,15 @@ TEST_F(MlflowTest, DagsHubLogsToTheRepositoryAndUploadsTheOutputInCommitsOfAtMos
   EXPECT_EQ(received(server.runs()[0]), r.logged);
   EXPECT_EQ(server.runs()[0].status, "FINISHED");  // unlike the original, the run is ended
   const auto uploads = server.uploads();
-  EXPECT_EQ(std::count_if(uploads.begin(), uploads.end(), [](const std::string& u) { return u.find("main/artifacts/file") == 0; }), 150);
+  EXPECT_EQ(std::count_if(uploads.begin(), uploads.end(),
+                          [](const std::string& u) { return u.find("main/artifacts/file") == 0; }),
+            150);
   EXPECT_TRUE(server.violations().empty());
 }
 
 TEST_F(MlflowTest, FileStoreIsWhatMlflowsFileStoreReads) {
-  clear.env.set("MLFLOW_TRACKING_URI", "file://" + (tmp.path() / "mlruns").string()).set("MLFLOW_EXPERIMENT_NAME", "local");
+  clear.env.set("MLFLOW_TRACKING_URI", "file://" + (tmp.path() / "mlruns").string())
+      .set("MLFLOW_EXPERIMENT_NAME", "local");
   DrivenRun r(tmp.path() / "out");
   r.begin();
   r.steps(1, 5);
@@ -416,7 +430,8 @@ TEST_F(MlflowTest, FileStoreIsWhatMlflowsFileStoreReads) {
   Json points = Json::array();
   for (const auto& [key, step, value] : r.logged) points.push_back({key, step, value});
   std::ofstream(expected) << points.dump();
-  const std::string command = std::string(TRAINER_PYTHON) + " " + reader + " " + (tmp.path() / "mlruns").string() + " local mock-run " + expected.string();
+  const std::string command = std::string(TRAINER_PYTHON) + " " + reader + " " + (tmp.path() / "mlruns").string() +
+                              " local mock-run " + expected.string();
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
 }
 
@@ -474,7 +489,8 @@ TEST_F(MlflowTest, ADamagedJournalIsKeptAsideAndANewOneStarts) {
   }
   EXPECT_TRUE(logs.contains("journal.jsonl:1: damaged journal line"));
   bool kept = false;
-  for (const auto& e : fs::directory_iterator(dir)) kept |= e.path().filename().string().rfind("journal.damaged-", 0) == 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    kept |= e.path().filename().string().rfind("journal.damaged-", 0) == 0;
   EXPECT_TRUE(kept);
 }
 

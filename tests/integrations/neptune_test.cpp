@@ -7,9 +7,9 @@
 
 #include <fstream>
 
-#include "test_support.h"
 #include "fake_run.h"
 #include "scoped_env.h"
+#include "test_support.h"
 #include "trainer/core/argument_spec.h"
 
 namespace trainer {
@@ -76,12 +76,14 @@ TEST_F(NeptuneTest, BestUploadsOnlyImprovementsAndDeletesThePreviousOne) {
   ASSERT_EQ(uploads.size(), 2u);  // 0.5 (the first) and 0.3; not 0.7
   EXPECT_EQ(uploads[0].at("path"), (Json{"finetuning", "checkpoints", "best"}));
   EXPECT_EQ(fs::path(uploads[1].at("file_globs")[0].get<std::string>()).filename(), "checkpoint-30");
-  EXPECT_EQ(testing::read_file(fs::path(uploads[1].at("file_globs")[0].get<std::string>()) / "model.safetensors"), "w30");
+  EXPECT_EQ(testing::read_file(fs::path(uploads[1].at("file_globs")[0].get<std::string>()) / "model.safetensors"),
+            "w30");
   const auto deletes = of_type(ops, "DeleteFiles");
   ASSERT_EQ(deletes.size(), 1u);
   EXPECT_EQ(deletes[0].at("file_paths"), (Json{"checkpoint-10"}));
   for (const auto& e : fs::recursive_directory_iterator(tmp.path()))
-    if (e.is_regular_file()) EXPECT_EQ(testing::read_file(e.path()).find("secret-neptune-token"), std::string::npos) << e.path();
+    if (e.is_regular_file())
+      EXPECT_EQ(testing::read_file(e.path()).find("secret-neptune-token"), std::string::npos) << e.path();
 }
 
 TEST_F(NeptuneTest, LogsAreSeriesAtTheStepAndEpochIsAssigned) {
@@ -115,7 +117,8 @@ TEST_F(NeptuneTest, BadChoicesAreRefusedByName) {
     cb.on_init_end(run.args, run.state, run.control, run.ctx);
     FAIL() << "no error";
   } catch (const ArgumentError& e) {
-    EXPECT_NE(e.command_line_message().find("log_checkpoints=best needs --load_best_model_at_end true"), std::string::npos);
+    EXPECT_NE(e.command_line_message().find("log_checkpoints=best needs --load_best_model_at_end true"),
+              std::string::npos);
     EXPECT_NE(std::string(e.what()).find("args.load_best_model_at_end"), std::string::npos);
   }
 }

@@ -27,15 +27,22 @@ size_t count(const std::string& text, const std::string& needle) {
 Json sample_state() {
   Json history = Json::array();
   for (int step = 10; step <= 100; step += 10) {
-    history.push_back(Json{{"loss", 2.0 / step}, {"grad_norm", 1.0 + step / 100.0}, {"learning_rate", 1e-3 * (1 - step / 100.0)},
-                           {"epoch", step / 50.0}, {"step", step}});
+    history.push_back(Json{{"loss", 2.0 / step},
+                           {"grad_norm", 1.0 + step / 100.0},
+                           {"learning_rate", 1e-3 * (1 - step / 100.0)},
+                           {"epoch", step / 50.0},
+                           {"step", step}});
     if (step % 50 == 0)
-      history.push_back(Json{{"eval_loss", 1.0 / step}, {"eval_accuracy", step / 120.0}, {"eval_runtime", 1.5},
-                             {"epoch", step / 50.0}, {"step", step}});
+      history.push_back(Json{{"eval_loss", 1.0 / step},
+                             {"eval_accuracy", step / 120.0},
+                             {"eval_runtime", 1.5},
+                             {"epoch", step / 50.0},
+                             {"step", step}});
   }
   history.push_back(Json{{"train_runtime", 12.5}, {"train_loss", 0.05}, {"epoch", 2.0}, {"step", 100}});
-  return Json{{"global_step", 100}, {"max_steps", 100}, {"epoch", 2.0}, {"best_metric", 0.83},
-              {"best_global_step", 100}, {"best_model_checkpoint", "out/checkpoint-100"}, {"log_history", history}};
+  return Json{{"global_step", 100},    {"max_steps", 100},        {"epoch", 2.0},
+              {"best_metric", 0.83},   {"best_global_step", 100}, {"best_model_checkpoint", "out/checkpoint-100"},
+              {"log_history", history}};
 }
 
 TEST(SvgChart, NiceTicksAndNumbers) {

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "test_support.h"
 #include "fake_run.h"
 #include "integrations/tensorboard/event_file_writer.h"
+#include "test_support.h"
 
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"

@@ -15,14 +15,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <cmath>
+#include <fstream>
 #include <limits>
 
-#include "test_support.h"
 #include "fake_run.h"
 #include "killed_process.h"
 #include "scoped_env.h"
+#include "test_support.h"
 
 namespace trainer {
 namespace {
@@ -42,7 +42,8 @@ std::vector<DbRow> metrics_rows(const fs::path& db_path) {
   std::vector<DbRow> out;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return out;  // not created yet
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT run_id, run_name, timestamp, step, metrics FROM metrics ORDER BY id", -1, &stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT run_id, run_name, timestamp, step, metrics FROM metrics ORDER BY id", -1, &stmt,
+                         nullptr) != SQLITE_OK) {
     EXPECT_EQ(std::string(sqlite3_errmsg(db)), "no such table: metrics");  // nothing written yet
     sqlite3_close(db);
     return out;
@@ -68,9 +69,14 @@ std::string query_one(const fs::path& db_path, const std::string& sql) {
 }
 
 // A step's log, and the row trackio must hold for it.
-Json log_at(int64_t s, double scale = 1.0) { return Json{{"loss", scale / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}}; }
+Json log_at(int64_t s, double scale = 1.0) {
+  return Json{{"loss", scale / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}};
+}
 Json row_at(int64_t s, double scale = 1.0) {
-  return Json{{"train/loss", scale / static_cast<double>(s)}, {"train/learning_rate", 1e-3}, {"train/epoch", s / 10.0}, {"train/global_step", s}};
+  return Json{{"train/loss", scale / static_cast<double>(s)},
+              {"train/learning_rate", 1e-3},
+              {"train/epoch", s / 10.0},
+              {"train/global_step", s}};
 }
 
 struct DrivenRun {
@@ -103,7 +109,9 @@ struct DrivenRun {
 
 class TrackioTest : public ::testing::Test {
  protected:
-  void SetUp() override { env.set("TRACKIO_DIR", (tmp.path() / "trackio").string()).unset("TRACKIO_PROJECT").unset("TRACKIO_SPACE_ID"); }
+  void SetUp() override {
+    env.set("TRACKIO_DIR", (tmp.path() / "trackio").string()).unset("TRACKIO_PROJECT").unset("TRACKIO_SPACE_ID");
+  }
   fs::path db() const { return tmp.path() / "trackio" / "myproject.db"; }
   testing::ScopedEnv env;
   testing::TempDir tmp;
@@ -194,7 +202,6 @@ TEST_F(TrackioTest, ResumeContinuesTheRunAndReplacesTheRowsAfterTheCheckpoint) {
   for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i].step, static_cast<int64_t>(i));  // 0..9, once each
   EXPECT_EQ(query_one(db(), "SELECT COUNT(*) FROM configs"), "1");
 }
-
 
 class HeldLock {
  public:

@@ -9,22 +9,22 @@
 #include <regex>
 #include <thread>
 
-#include "test_support.h"
 #include "fake_run.h"
 #include "fault_cases.h"
+#include "integrations/wandb/wandb_log_writer.h"
+#include "integrations/wandb/wandb_offline_run.h"
 #include "killed_process.h"
 #include "mock_wandb_server.h"
 #include "scoped_env.h"
+#include "test_support.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/registry.h"
-#include "integrations/wandb/wandb_log_writer.h"
-#include "integrations/wandb/wandb_offline_run.h"
 #include "trainer/integrations/wandb/wandb_settings.h"
 #include "trainer/integrations/wandb/wandb_tracker.h"
 #include "trainer/net/digest.h"
 #include "trainer/net/http_client.h"
-#include "trainer/core/trainer_control.h"
-#include "trainer/core/trainer_state.h"
-#include "trainer/core/training_arguments.h"
 #include "wandb_record.pb.h"
 
 namespace trainer {
@@ -32,8 +32,8 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-using testing::read_file;
 using testing::MockWandbServer;
+using testing::read_file;
 
 const char* kKey = "0123456789abcdef0123456789abcdef01234567";
 
@@ -74,13 +74,19 @@ std::vector<std::string> read_records(const std::string& file, bool* clean = nul
     if (pos + 7 + length > file.size() || length + 7 > left) return out;
     const std::string data = file.substr(pos + 7, length);
     const auto type_byte = static_cast<Bytef>(type);
-    uLong expected = crc32(crc32(0L, &type_byte, 1), reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
+    uLong expected =
+        crc32(crc32(0L, &type_byte, 1), reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
     if (expected != crc) return out;
-    if (type == 1) out.push_back(data);
-    else if (type == 2) partial = data;
-    else if (type == 3) partial += data;
-    else if (type == 4) out.push_back(partial + data);
-    else return out;
+    if (type == 1)
+      out.push_back(data);
+    else if (type == 2)
+      partial = data;
+    else if (type == 3)
+      partial += data;
+    else if (type == 4)
+      out.push_back(partial + data);
+    else
+      return out;
     pos += 7 + length;
   }
   if (clean) *clean = true;
@@ -129,7 +135,8 @@ TEST(WandbLog, AFileCutAnywhereReadsCleanlyUpToItsLastCompleteRecord) {
   const fs::path path = tmp.path() / "run.wandb";
   {
     WandbLogWriter log(path);
-    for (int i = 0; i < 50; ++i) log.append(std::string(static_cast<size_t>(1000 + i * 37), static_cast<char>('a' + i % 26)));
+    for (int i = 0; i < 50; ++i)
+      log.append(std::string(static_cast<size_t>(1000 + i * 37), static_cast<char>('a' + i % 26)));
   }
   const std::string whole = read_file(path);
   const size_t all = read_records(whole).size();
@@ -147,8 +154,8 @@ class WandbTest : public ::testing::Test {
  protected:
   WandbTest() {
     for (const char* v : {"WANDB_MODE", "WANDB_API_KEY", "WANDB_PROJECT", "WANDB_ENTITY", "WANDB_BASE_URL", "WANDB_DIR",
-                          "WANDB_RUN_ID", "WANDB_RUN_GROUP", "WANDB_NAME", "WANDB_TAGS", "WANDB_NOTES", "WANDB_JOB_TYPE",
-                          "WANDB_RESUME", "WANDB_LOG_MODEL", "WANDB_WATCH", "WANDB_DISABLED"})
+                          "WANDB_RUN_ID", "WANDB_RUN_GROUP", "WANDB_NAME", "WANDB_TAGS", "WANDB_NOTES",
+                          "WANDB_JOB_TYPE", "WANDB_RESUME", "WANDB_LOG_MODEL", "WANDB_WATCH", "WANDB_DISABLED"})
       env.unset(v);
     env.set("WANDB_DIR", tmp.path().string());
   }
@@ -174,19 +181,24 @@ struct DrivenRun {
   void begin() { callback->on_train_begin(run.args, run.state, run.control, run.ctx); }
   void steps(int64_t from, int64_t to, double scale = 1.0) {
     for (int64_t s = from; s <= to; ++s) {
-      run.log(*callback, s, Json{{"loss", scale / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}});
-      rows.push_back(Json{{"train/loss", scale / static_cast<double>(s)}, {"train/learning_rate", 1e-3},
-                          {"train/epoch", s / 10.0}, {"train/global_step", s}});
+      run.log(*callback, s,
+              Json{{"loss", scale / static_cast<double>(s)}, {"learning_rate", 1e-3}, {"epoch", s / 10.0}});
+      rows.push_back(Json{{"train/loss", scale / static_cast<double>(s)},
+                          {"train/learning_rate", 1e-3},
+                          {"train/epoch", s / 10.0},
+                          {"train/global_step", s}});
       if (s % 5 == 0) {
         run.log(*callback, s, Json{{"eval_loss", 0.5}, {"eval_note", "text"}, {"epoch", s / 10.0}});
-        rows.push_back(Json{{"eval/loss", 0.5}, {"eval/note", "text"}, {"train/epoch", s / 10.0}, {"train/global_step", s}});
+        rows.push_back(
+            Json{{"eval/loss", 0.5}, {"eval/note", "text"}, {"train/epoch", s / 10.0}, {"train/global_step", s}});
         run.state.global_step = s;
         callback->on_save(run.args, run.state, run.control, run.ctx);
       }
     }
   }
   void final_metrics(int64_t step) {
-    run.log(*callback, step, Json{{"train_runtime", 1.5}, {"train_loss", 0.25}, {"total_flos", 1e9}, {"epoch", step / 10.0}});
+    run.log(*callback, step,
+            Json{{"train_runtime", 1.5}, {"train_loss", 0.25}, {"total_flos", 1e9}, {"epoch", step / 10.0}});
     rows.push_back(Json{{"train/epoch", step / 10.0}, {"train/global_step", step}});
   }
   void end() { callback->on_train_end(run.args, run.state, run.control, run.ctx); }
@@ -208,7 +220,8 @@ TEST_F(WandbTest, SettingsNameTheVariableThatIsWrong) {
     WandbSettings::from_environment();
     FAIL() << "no error";
   } catch (const ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("WANDB_MODE: 'sometimes' is not a mode; valid: online, offline"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("WANDB_MODE: 'sometimes' is not a mode; valid: online, offline"),
+              std::string::npos);
   }
   env.set("WANDB_MODE", "offline").set("WANDB_RUN_ID", "a/b");
   EXPECT_THROW(WandbSettings::from_environment(), ArgumentError);
@@ -294,7 +307,8 @@ TEST_F(WandbTest, OfflineRunHasEverythingWandbSyncNeeds) {
   EXPECT_EQ(summary["train_runtime"], 1.5);
   EXPECT_EQ(summary["train/loss"], 0.1);
   EXPECT_EQ(parse_json(read_file(runs[0] / "files" / "wandb-summary.json")), summary);
-  EXPECT_NE(read_file(runs[0] / "files" / "config.yaml").find("model/num_parameters:\n  value: 1234"), std::string::npos);
+  EXPECT_NE(read_file(runs[0] / "files" / "config.yaml").find("model/num_parameters:\n  value: 1234"),
+            std::string::npos);
   EXPECT_TRUE(fs::exists(runs[0] / "files" / "wandb-metadata.json"));
   // Nothing it wrote holds the API key.
   for (const auto& e : fs::recursive_directory_iterator(tmp.path()))
@@ -330,7 +344,6 @@ TEST_F(WandbTest, OnlineRunArrivesWholeInRequestsOfTheRightShape) {
   EXPECT_EQ(run.summary["train_loss"], 0.25);
   EXPECT_EQ(run.summary["_step"], static_cast<int64_t>(r.rows.size() - 1));
 }
-
 
 class WandbFaultTest : public WandbTest, public ::testing::WithParamInterface<testing::FaultCase> {};
 
@@ -445,7 +458,8 @@ std::vector<wandb_internal::ArtifactRecord> offline_artifacts(const fs::path& wa
 }
 
 // What `wandb sync` checks before it uploads an entry: the file at local_path, its size, its MD5.
-void expect_manifest_matches_its_files(const wandb_internal::ArtifactRecord& artifact, const std::map<std::string, std::string>& expected) {
+void expect_manifest_matches_its_files(const wandb_internal::ArtifactRecord& artifact,
+                                       const std::map<std::string, std::string>& expected) {
   std::map<std::string, std::string> found;
   std::string digest_input = "wandb-artifact-manifest-v1\n";
   for (const auto& entry : artifact.manifest().contents()) {
@@ -468,7 +482,8 @@ void expect_manifest_matches_its_files(const wandb_internal::ArtifactRecord& art
 void steps_with_checkpoints(DrivenRun& r) {
   for (int step : {5, 10}) {
     r.steps(step - 4, step);
-    r.run.publish_checkpoint(*r.callback, step, {{"model.safetensors", "weights at " + std::to_string(step)}, {"trainer_state.json", "{}"}});
+    r.run.publish_checkpoint(
+        *r.callback, step, {{"model.safetensors", "weights at " + std::to_string(step)}, {"trainer_state.json", "{}"}});
   }
 }
 
@@ -485,8 +500,10 @@ TEST_F(WandbTest, OfflineCheckpointsAreModelArtifactsThatOutliveRotation) {
   auto artifacts = offline_artifacts(tmp.path() / "wandb");
   ASSERT_EQ(artifacts.size(), 3u);
   const auto base = artifacts[0];  // the original's first: the model's description, alias base_model
-  EXPECT_EQ(std::vector<std::string>(base.aliases().begin(), base.aliases().end()), (std::vector<std::string>{"latest", "base_model"}));
-  expect_manifest_matches_its_files(base, {{"model_architecture.txt", std::string(R"({"architecture": "Mlp", "num_parameters": 1234})") + "\n"}});
+  EXPECT_EQ(std::vector<std::string>(base.aliases().begin(), base.aliases().end()),
+            (std::vector<std::string>{"latest", "base_model"}));
+  expect_manifest_matches_its_files(
+      base, {{"model_architecture.txt", std::string(R"({"architecture": "Mlp", "num_parameters": 1234})") + "\n"}});
   EXPECT_EQ(parse_json(base.metadata()).at("initial_model"), true);
   EXPECT_EQ(parse_json(base.metadata()).at("model_config").at("architecture"), "Mlp");
   artifacts.erase(artifacts.begin());
@@ -494,7 +511,8 @@ TEST_F(WandbTest, OfflineCheckpointsAreModelArtifactsThatOutliveRotation) {
     const auto& a = artifacts[i];
     const int step = i == 0 ? 5 : 10;
     EXPECT_EQ(a.name(), "model-wandb-run");
-    expect_manifest_matches_its_files(a, {{"model.safetensors", "weights at " + std::to_string(step)}, {"trainer_state.json", "{}"}});
+    expect_manifest_matches_its_files(
+        a, {{"model.safetensors", "weights at " + std::to_string(step)}, {"trainer_state.json", "{}"}});
     const std::vector<std::string> aliases(a.aliases().begin(), a.aliases().end());
     EXPECT_EQ(aliases, (std::vector<std::string>{"latest", i == 0 ? "epoch_0.5" : "epoch_1.0",
                                                  "checkpoint_global_step_" + std::to_string(step)}));
@@ -519,7 +537,8 @@ TEST_F(WandbTest, OfflineEndLogsTheLastCheckpointAsTheFinalModel) {
   const auto all = offline_artifacts(tmp.path() / "wandb");
   ASSERT_EQ(all.size(), 2u);  // base_model, then final_model
   const std::vector<wandb_internal::ArtifactRecord> artifacts(all.begin() + 1, all.end());
-  expect_manifest_matches_its_files(artifacts[0], {{"model.safetensors", "weights at 10"}, {"trainer_state.json", "{}"}});
+  expect_manifest_matches_its_files(artifacts[0],
+                                    {{"model.safetensors", "weights at 10"}, {"trainer_state.json", "{}"}});
   EXPECT_EQ(std::vector<std::string>(artifacts[0].aliases().begin(), artifacts[0].aliases().end()),
             (std::vector<std::string>{"latest", "final_model"}));
   const Json metadata = parse_json(artifacts[0].metadata());
@@ -533,7 +552,7 @@ TEST_F(WandbTest, WithTheBestModelLoadedAtTheEndTheFinalModelIsTheBestCheckpoint
     DrivenRun r(tmp.path() / "out");
     r.run.args.load_best_model_at_end = true;
     r.begin();
-    steps_with_checkpoints(r);  // both rotated away ...
+    steps_with_checkpoints(r);                                  // both rotated away ...
     const fs::path best = tmp.path() / "out" / "checkpoint-5";  // ... but the best one is kept on disk
     fs::create_directories(best);
     std::ofstream(best / "model.safetensors") << "best weights";

@@ -66,7 +66,8 @@ TEST(AwsSigV4, ASessionTokenIsSignedAndSent) {
   const AwsCredentials temporary{kExample.access_key_id, kExample.secret_access_key, "the-session-token"};
   const auto headers = sigv4_sign(r, temporary, "us-east-1", "s3", "20130524T000000Z");
   EXPECT_EQ(headers[2], (std::pair<std::string, std::string>{"x-amz-security-token", "the-session-token"}));
-  EXPECT_NE(headers.back().second.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token"), std::string::npos);
+  EXPECT_NE(headers.back().second.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token"),
+            std::string::npos);
   EXPECT_NE(signature_of(r), headers.back().second.substr(headers.back().second.find("Signature=") + 10));
 }
 

@@ -21,7 +21,9 @@ using testing::TestResponse;
 HttpTestServer echo_server() {
   return HttpTestServer([](const ReceivedRequest& r) {
     TestResponse out;
-    out.body = Json{{"method", r.method}, {"path", r.path}, {"body", r.body},
+    out.body = Json{{"method", r.method},
+                    {"path", r.path},
+                    {"body", r.body},
                     {"authorization", r.headers.count("authorization") ? r.headers.at("authorization") : ""},
                     {"content_type", r.headers.count("content-type") ? r.headers.at("content-type") : ""}}
                    .dump();
@@ -145,7 +147,8 @@ TEST(HttpClientTest, RetryAfterAsAnHttpDate) {
 }
 
 TEST(HttpClientTest, DescriptionsCarryNoSecrets) {
-  EXPECT_EQ(url_without_secrets("https://user:pw@host:5000/api?token=abc&b=2"), "https://host:5000/api?token=...&b=...");
+  EXPECT_EQ(url_without_secrets("https://user:pw@host:5000/api?token=abc&b=2"),
+            "https://host:5000/api?token=...&b=...");
   EXPECT_EQ(describe_request({"PUT", "http://u:p@h/x", {}, "", ""}), "PUT http://h/x");
   EXPECT_EQ(basic_authorization("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
   EXPECT_EQ(url_encode("a b/c~"), "a%20b%2Fc~");

@@ -7,9 +7,9 @@
 
 #include <fstream>
 
-#include "test_support.h"
 #include "moto_s3_process.h"
 #include "scoped_env.h"
+#include "test_support.h"
 #include "trainer/core/argument_spec.h"
 
 namespace trainer {
@@ -72,8 +72,13 @@ TEST(S3Client, AnUnknownKeyOrAWrongSecretIsRefused) {
 
 TEST(S3Settings, TheVariablesAreReadAndCheckedByName) {
   testing::ScopedEnv env;
-  env.set("AWS_ENDPOINT_URL", "http://127.0.0.1:9000/").set("AWS_DEFAULT_REGION", "eu-west-3").set("AWS_ACCESS_KEY_ID", "AK")
-      .set("AWS_SECRET_ACCESS_KEY", "SK").unset("AWS_REGION").unset("AWS_ENDPOINT_URL_S3").unset("AWS_SESSION_TOKEN");
+  env.set("AWS_ENDPOINT_URL", "http://127.0.0.1:9000/")
+      .set("AWS_DEFAULT_REGION", "eu-west-3")
+      .set("AWS_ACCESS_KEY_ID", "AK")
+      .set("AWS_SECRET_ACCESS_KEY", "SK")
+      .unset("AWS_REGION")
+      .unset("AWS_ENDPOINT_URL_S3")
+      .unset("AWS_SESSION_TOKEN");
   const S3Settings s = S3Settings::from_environment();
   EXPECT_EQ(s.endpoint_url, "http://127.0.0.1:9000");
   EXPECT_EQ(s.region, "eu-west-3");

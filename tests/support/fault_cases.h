@@ -36,7 +36,11 @@ inline std::vector<FaultCase> standard_fault_cases(int slow_ms = 1000) {
   return {
       {"DownAtStart", [](HttpTestServer& s) { s.down_for(1500ms); }},
       {"Http500s", with([](Faults& f) { f.fail_next = 4; })},
-      {"TooManyRequestsWithRetryAfter", with([](Faults& f) { f.fail_next = 2; f.fail_status = 429; f.retry_after_s = 1; })},
+      {"TooManyRequestsWithRetryAfter", with([](Faults& f) {
+         f.fail_next = 2;
+         f.fail_status = 429;
+         f.retry_after_s = 1;
+       })},
       {"SlowAnswers", with([slow_ms](Faults& f) { f.latency_ms = slow_ms; })},
       {"ConnectionResetMidRequest", with([](Faults& f) { f.reset_next = 3; })},
   };

@@ -25,7 +25,8 @@ inline std::optional<std::vector<std::pair<std::string, std::string>>> form_part
     const std::string head = request.body.substr(part, head_end - part);
     const size_t name = head.find("name=\"");
     if (name != std::string::npos)
-      parts.emplace_back(head.substr(name + 6, head.find('"', name + 6) - name - 6), request.body.substr(head_end + 4, end - head_end - 4));
+      parts.emplace_back(head.substr(name + 6, head.find('"', name + 6) - name - 6),
+                         request.body.substr(head_end + 4, end - head_end - 4));
     part = end + 2;
   }
   return parts;

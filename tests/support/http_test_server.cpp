@@ -123,7 +123,8 @@ void HttpTestServer::down_for(std::chrono::milliseconds duration) {
   if (reopener_.joinable()) reopener_.join();
   reopener_ = std::thread([this, duration] {
     const auto until = std::chrono::steady_clock::now() + duration;
-    while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (!stopping_ && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (!stopping_) set_down(false);
   });
 }
@@ -188,13 +189,15 @@ static bool read_request(int fd, std::string& buffer, ReceivedRequest& request, 
       if (amp == std::string::npos) amp = query.size();
       const std::string pair = query.substr(pos, amp - pos);
       const size_t eq = pair.find('=');
-      if (!pair.empty()) request.query[url_decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
+      if (!pair.empty())
+        request.query[url_decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
       pos = amp + 1;
     }
   }
   while (line_end != std::string::npos) {
     const size_t next = head.find("\r\n", line_end + 2);
-    const std::string line = head.substr(line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
+    const std::string line =
+        head.substr(line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
     const size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string value = line.substr(colon + 1);
@@ -236,10 +239,14 @@ void HttpTestServer::serve(int fd) {
       if (!reject_here) f.reject_next = 0;
       const bool lose_here = f.lose_answer_path.empty() || request.path.find(f.lose_answer_path) != std::string::npos;
       if (!lose_here) f.lose_answer_next = 0;
-      if (faults_.reset_next > 0) --faults_.reset_next;
-      else if (faults_.fail_next > 0) --faults_.fail_next;
-      else if (faults_.reject_next > 0 && reject_here) --faults_.reject_next;
-      else if (faults_.lose_answer_next > 0 && lose_here) --faults_.lose_answer_next;
+      if (faults_.reset_next > 0)
+        --faults_.reset_next;
+      else if (faults_.fail_next > 0)
+        --faults_.fail_next;
+      else if (faults_.reject_next > 0 && reject_here)
+        --faults_.reject_next;
+      else if (faults_.lose_answer_next > 0 && lose_here)
+        --faults_.lose_answer_next;
     }
     if (f.reset_next > 0) {  // mid-request: the body is never read, nothing is handled
       reset_connection(fd);
@@ -261,12 +268,14 @@ void HttpTestServer::serve(int fd) {
       std::lock_guard<std::mutex> lock(mutex_);
       handled_.push_back(request);
     }
-    if (f.reset_next == 0 && f.fail_next == 0 && f.reject_next == 0 && f.lose_answer_next > 0) {  // handled, never answered
+    if (f.reset_next == 0 && f.fail_next == 0 && f.reject_next == 0 &&
+        f.lose_answer_next > 0) {  // handled, never answered
       reset_connection(fd);
       break;
     }
     std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
-    out += "Content-Type: " + response.content_type + "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
+    out += "Content-Type: " + response.content_type + "\r\nContent-Length: " + std::to_string(response.body.size()) +
+           "\r\n";
     for (const auto& [k, v] : response.headers) out += k + ": " + v + "\r\n";
     out += "\r\n" + response.body;
     if (!send_all(fd, out)) break;

@@ -17,10 +17,10 @@ namespace trainer::testing {
 
 struct ReceivedRequest {
   std::string method;
-  std::string target;  // path and query, as sent
-  std::string path;    // without the query
-  std::map<std::string, std::string> query;   // decoded
-  std::map<std::string, std::string> headers; // names in lower case
+  std::string target;                          // path and query, as sent
+  std::string path;                            // without the query
+  std::map<std::string, std::string> query;    // decoded
+  std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
 };
 
@@ -32,14 +32,14 @@ struct TestResponse {
 };
 
 struct Faults {
-  int latency_ms = 0;          // before each answer
-  int fail_next = 0;           // this many requests answered with fail_status (not handled)
+  int latency_ms = 0;  // before each answer
+  int fail_next = 0;   // this many requests answered with fail_status (not handled)
   int fail_status = 500;
-  int retry_after_s = -1;      // >= 0: a Retry-After header on those answers
-  int reset_next = 0;          // this many requests: connection reset after the headers, not handled
-  int reject_next = 0;         // this many requests answered 400 INVALID_PARAMETER_VALUE (not handled) ...
-  std::string reject_path;     // ... counting only those whose path contains this, when set
-  int lose_answer_next = 0;    // this many requests handled, then the connection reset instead of the answer ...
+  int retry_after_s = -1;        // >= 0: a Retry-After header on those answers
+  int reset_next = 0;            // this many requests: connection reset after the headers, not handled
+  int reject_next = 0;           // this many requests answered 400 INVALID_PARAMETER_VALUE (not handled) ...
+  std::string reject_path;       // ... counting only those whose path contains this, when set
+  int lose_answer_next = 0;      // this many requests handled, then the connection reset instead of the answer ...
   std::string lose_answer_path;  // ... counting only those whose path contains this, when set
 };
 

@@ -12,7 +12,8 @@ namespace {
 TestResponse answer(int status, const Json& data, const std::string& message = "OK") {
   TestResponse r;
   r.status = status;
-  r.body = Json{{"meta", {{"result_code", status}, {"result_msg", message}, {"api_version", "2.23"}}}, {"data", data}}.dump();
+  r.body = Json{{"meta", {{"result_code", status}, {"result_msg", message}, {"api_version", "2.23"}}}, {"data", data}}
+               .dump();
   return r;
 }
 
@@ -34,7 +35,9 @@ TestResponse MockClearMLServer::violation(const std::string& what) {
 
 TestResponse MockClearMLServer::handle(const ReceivedRequest& request) {
   TestResponse control;
-  if (handle_test_control(server_, request, [this] { return state_json(); }, control)) return control;
+  if (handle_test_control(
+          server_, request, [this] { return state_json(); }, control))
+    return control;
   std::lock_guard<std::mutex> lock(mutex_);
   std::string path = request.path;
   if (path.rfind("/v", 0) == 0 && path.find('/', 1) != std::string::npos) path = path.substr(path.find('/', 1));
@@ -65,7 +68,8 @@ TestResponse MockClearMLServer::handle(const ReceivedRequest& request) {
 
 TestResponse MockClearMLServer::call(const std::string& endpoint, const ReceivedRequest& request) {
   if (endpoint == "events.add_batch") {
-    if (!request.body.empty() && request.body[0] == '[') return violation("events.add_batch: a JSON array, not newline-delimited JSON");
+    if (!request.body.empty() && request.body[0] == '[')
+      return violation("events.add_batch: a JSON array, not newline-delimited JSON");
     std::istringstream lines(request.body);
     int added = 0;
     for (std::string line; std::getline(lines, line);) {
@@ -125,10 +129,12 @@ TestResponse MockClearMLServer::call(const std::string& endpoint, const Received
     Json found = Json::array();
     for (const auto& t : tasks_) {
       const Json projects = body.value("project", Json::array());
-      if (!projects.empty() && std::find(projects.begin(), projects.end(), Json(t.project_id)) == projects.end()) continue;
+      if (!projects.empty() && std::find(projects.begin(), projects.end(), Json(t.project_id)) == projects.end())
+        continue;
       bool all = true;
       for (const Json& tag : body.value("system_tags", Json::array()))
-        all = all && std::find(t.system_tags.begin(), t.system_tags.end(), tag.get<std::string>()) != t.system_tags.end();
+        all =
+            all && std::find(t.system_tags.begin(), t.system_tags.end(), tag.get<std::string>()) != t.system_tags.end();
       if (all) found.push_back(Json{{"id", t.id}, {"name", t.name}});
     }
     return answer(200, Json{{"tasks", found}});
@@ -136,8 +142,8 @@ TestResponse MockClearMLServer::call(const std::string& endpoint, const Received
   if (endpoint == "models.create") {
     if (!find(body.value("task", "")) || body.value("uri", "").empty() || body.value("name", "").empty())
       return violation("models.create: needs a known task, a uri and a name");
-    models_.push_back({"model-" + std::to_string(next_id_++), body.value("name", ""), body.value("uri", ""), body.value("task", ""),
-                       body.value("framework", "")});
+    models_.push_back({"model-" + std::to_string(next_id_++), body.value("name", ""), body.value("uri", ""),
+                       body.value("task", ""), body.value("framework", "")});
     return answer(200, Json{{"id", models_.back().id}});
   }
   if (endpoint == "models.get_all") {  // filters: task ids, URIs
@@ -160,9 +166,11 @@ TestResponse MockClearMLServer::call(const std::string& endpoint, const Received
   }
   if (endpoint == "models.delete") {
     const auto before = models_.size();
-    models_.erase(std::remove_if(models_.begin(), models_.end(), [&](const StoredClearMLModel& m) { return m.id == body.value("model", ""); }),
+    models_.erase(std::remove_if(models_.begin(), models_.end(),
+                                 [&](const StoredClearMLModel& m) { return m.id == body.value("model", ""); }),
                   models_.end());
-    return before == models_.size() ? answer(400, Json::object(), "model not found") : answer(200, Json{{"deleted", true}});
+    return before == models_.size() ? answer(400, Json::object(), "model not found")
+                                    : answer(200, Json{{"deleted", true}});
   }
   StoredClearMLTask* t = find(body.value("task", ""));
   if (!t) return answer(400, Json::object(), "task not found");
@@ -171,8 +179,10 @@ TestResponse MockClearMLServer::call(const std::string& endpoint, const Received
     t->configuration = body.value("configuration", Json::object());
     return answer(200, Json{{"updated", 1}});
   }
-  const std::map<std::string, std::string> statuses = {
-      {"tasks.started", "in_progress"}, {"tasks.completed", "completed"}, {"tasks.failed", "failed"}, {"tasks.stopped", "stopped"}};
+  const std::map<std::string, std::string> statuses = {{"tasks.started", "in_progress"},
+                                                       {"tasks.completed", "completed"},
+                                                       {"tasks.failed", "failed"},
+                                                       {"tasks.stopped", "stopped"}};
   if (auto it = statuses.find(endpoint); it != statuses.end()) {
     t->status = it->second;
     return answer(200, Json{{"updated", 1}});
@@ -214,8 +224,13 @@ Json MockClearMLServer::state_json() const {
   Json tasks = Json::array();
   for (const auto& t : tasks_) {
     Json scalars = Json::array();
-    for (const auto& s : t.scalars) scalars.push_back(Json{{"metric", s.metric}, {"variant", s.variant}, {"iter", s.iter}, {"value", s.value}});
-    tasks.push_back(Json{{"id", t.id}, {"name", t.name}, {"project", t.project}, {"status", t.status}, {"scalars", scalars},
+    for (const auto& s : t.scalars)
+      scalars.push_back(Json{{"metric", s.metric}, {"variant", s.variant}, {"iter", s.iter}, {"value", s.value}});
+    tasks.push_back(Json{{"id", t.id},
+                         {"name", t.name},
+                         {"project", t.project},
+                         {"status", t.status},
+                         {"scalars", scalars},
                          {"duplicate_events", t.duplicate_events}});
   }
   return Json{{"tasks", tasks}, {"violations", violations_}};

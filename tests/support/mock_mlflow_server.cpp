@@ -39,10 +39,15 @@ std::string multipart_filename(const std::string& headers) {
 Json run_json(const StoredRun& run) {
   Json tags = Json::array();
   for (const auto& [key, value] : run.tags) tags.push_back({{"key", key}, {"value", value}});
-  return Json{{"info", {{"run_id", run.run_id}, {"run_uuid", run.run_id}, {"experiment_id", run.experiment_id},
-                        {"run_name", run.run_name}, {"status", run.status}, {"start_time", run.start_time},
-                        {"artifact_uri", "mlflow-artifacts:/" + run.experiment_id + "/" + run.run_id + "/artifacts"},
-                        {"lifecycle_stage", "active"}}},
+  return Json{{"info",
+               {{"run_id", run.run_id},
+                {"run_uuid", run.run_id},
+                {"experiment_id", run.experiment_id},
+                {"run_name", run.run_name},
+                {"status", run.status},
+                {"start_time", run.start_time},
+                {"artifact_uri", "mlflow-artifacts:/" + run.experiment_id + "/" + run.run_id + "/artifacts"},
+                {"lifecycle_stage", "active"}}},
               {"data", {{"tags", tags}}}};
 }
 
@@ -64,11 +69,14 @@ TestResponse MockMlflowServer::violation(const std::string& what) {
 
 TestResponse MockMlflowServer::handle(const ReceivedRequest& request) {
   TestResponse control;
-  if (handle_test_control(server_, request, [this] { return state_json(); }, control)) return control;
+  if (handle_test_control(
+          server_, request, [this] { return state_json(); }, control))
+    return control;
   std::lock_guard<std::mutex> lock(mutex_);
   if (!auth_.empty()) {
     auto it = request.headers.find("authorization");
-    if (it == request.headers.end() || it->second != auth_) return error(401, "UNAUTHENTICATED", "credentials required");
+    if (it == request.headers.end() || it->second != auth_)
+      return error(401, "UNAUTHENTICATED", "credentials required");
   }
   const std::string mlflow = "/api/2.0/mlflow/", artifacts = "/api/2.0/mlflow-artifacts/artifacts/";
   // A tracking URI may have a path before the API (DagsHub: /<owner>/<repo>.mlflow/api/2.0/mlflow/...).
@@ -81,7 +89,8 @@ TestResponse MockMlflowServer::handle(const ReceivedRequest& request) {
   if (request.path.rfind("/api/v1/repos/", 0) == 0 && request.method == "PUT") {
     const std::string type = request.headers.count("content-type") ? request.headers.at("content-type") : "";
     const size_t b = type.find("boundary=");
-    if (type.rfind("multipart/form-data", 0) != 0 || b == std::string::npos) return violation("DagsHub upload: not multipart/form-data");
+    if (type.rfind("multipart/form-data", 0) != 0 || b == std::string::npos)
+      return violation("DagsHub upload: not multipart/form-data");
     const std::string boundary = "--" + type.substr(b + 9);
     const std::string dir = request.path.substr(request.path.find("/content/") + 9);
     size_t files = 0, pos = 0;
@@ -95,7 +104,8 @@ TestResponse MockMlflowServer::handle(const ReceivedRequest& request) {
         uploads_.push_back(dir + "/" + multipart_filename(head));
       }
     }
-    if (files > 100 || request.body.size() > (100u << 20) + 65536) return violation("DagsHub upload: over 100 files or 100 MiB");
+    if (files > 100 || request.body.size() > (100u << 20) + 65536)
+      return violation("DagsHub upload: over 100 files or 100 MiB");
     TestResponse r = ok(Json::object());
     r.headers["ETag"] = "\"commit-" + std::to_string(uploads_.size()) + "\"";
     return r;
@@ -128,8 +138,11 @@ TestResponse MockMlflowServer::handle_mlflow(const std::string& call, const Rece
   if (call == "experiments/get-by-name") {
     auto it = experiments_.find(request.query.count("experiment_name") ? request.query.at("experiment_name") : "");
     if (it == experiments_.end()) return error(404, "RESOURCE_DOES_NOT_EXIST", "Could not find experiment");
-    return ok(Json{{"experiment", {{"experiment_id", it->second}, {"name", it->first},
-                                   {"artifact_location", "mlflow-artifacts:/" + it->second}, {"lifecycle_stage", "active"}}}});
+    return ok(Json{{"experiment",
+                    {{"experiment_id", it->second},
+                     {"name", it->first},
+                     {"artifact_location", "mlflow-artifacts:/" + it->second},
+                     {"lifecycle_stage", "active"}}}});
   }
   if (call == "experiments/create") {
     if (!string_field("name")) return violation("experiments/create: name is not a string");
@@ -140,7 +153,8 @@ TestResponse MockMlflowServer::handle_mlflow(const std::string& call, const Rece
   }
   if (call == "runs/create") {
     if (!string_field("experiment_id")) return violation("runs/create: experiment_id is not a string");
-    if (!body.contains("start_time") || !body["start_time"].is_number_integer()) return violation("runs/create: start_time is not an integer");
+    if (!body.contains("start_time") || !body["start_time"].is_number_integer())
+      return violation("runs/create: start_time is not an integer");
     if (!body.contains("tags") || !body["tags"].is_array()) return violation("runs/create: tags is not an array");
     StoredRun run;
     char id[33];
@@ -170,8 +184,10 @@ TestResponse MockMlflowServer::handle_mlflow(const std::string& call, const Rece
     if (!run) return error(404, "RESOURCE_DOES_NOT_EXIST", "Run not found");
     const std::string status = body.value("status", std::string());
     static const std::vector<std::string> statuses = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
-    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) return violation("runs/update: unknown status '" + status + "'");
-    if (body.contains("end_time") && !body["end_time"].is_number_integer()) return violation("runs/update: end_time is not an integer");
+    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end())
+      return violation("runs/update: unknown status '" + status + "'");
+    if (body.contains("end_time") && !body["end_time"].is_number_integer())
+      return violation("runs/update: end_time is not an integer");
     run->status = status;
     run->end_time = body.value("end_time", int64_t{0});
     ++run->status_updates;
@@ -188,11 +204,13 @@ TestResponse MockMlflowServer::handle_mlflow(const std::string& call, const Rece
 // The filters this stand-in understands: none, or one tag compared with =, as MLflow's search
 // grammar writes it (tags.<key> = '<value>'). Anything else is a violation, not an empty answer.
 TestResponse MockMlflowServer::search_runs(const Json& body) {
-  if (!body.contains("experiment_ids") || !body["experiment_ids"].is_array()) return violation("runs/search: experiment_ids is not an array");
+  if (!body.contains("experiment_ids") || !body["experiment_ids"].is_array())
+    return violation("runs/search: experiment_ids is not an array");
   const std::string filter = body.value("filter", std::string());
   static const std::regex tag_equals(R"(^tags\.([A-Za-z0-9_]+) = '([^'\\]*)'$)");
   std::smatch tag;
-  if (!filter.empty() && !std::regex_match(filter, tag, tag_equals)) return violation("runs/search: a filter this mock does not parse: " + filter);
+  if (!filter.empty() && !std::regex_match(filter, tag, tag_equals))
+    return violation("runs/search: a filter this mock does not parse: " + filter);
   const int64_t max_results = body.value("max_results", int64_t{1000});
   Json found = Json::array();
   for (const StoredRun& run : runs_) {
@@ -221,16 +239,24 @@ TestResponse MockMlflowServer::log_batch(const Json& body) {
   if (metrics.size() + params.size() + tags.size() > 1000) return violation("log-batch: more than 1000 entities");
   std::vector<StoredMetric> accepted;
   for (const Json& m : metrics) {
-    if (!m.contains("key") || !m["key"].is_string() || !valid_name(m["key"])) return violation("log-batch: invalid metric name " + m.value("key", Json()).dump());
-    if (!m.contains("timestamp") || !m["timestamp"].is_number_integer()) return violation("log-batch: metric timestamp is not an integer");
-    if (!m.contains("step") || !m["step"].is_number_integer()) return violation("log-batch: metric step is not an integer");
+    if (!m.contains("key") || !m["key"].is_string() || !valid_name(m["key"]))
+      return violation("log-batch: invalid metric name " + m.value("key", Json()).dump());
+    if (!m.contains("timestamp") || !m["timestamp"].is_number_integer())
+      return violation("log-batch: metric timestamp is not an integer");
+    if (!m.contains("step") || !m["step"].is_number_integer())
+      return violation("log-batch: metric step is not an integer");
     const Json& v = m["value"];
     double value;
-    if (v.is_number()) value = v.get<double>();
-    else if (v == "NaN") value = std::numeric_limits<double>::quiet_NaN();
-    else if (v == "Infinity") value = std::numeric_limits<double>::infinity();
-    else if (v == "-Infinity") value = -std::numeric_limits<double>::infinity();
-    else return violation("log-batch: metric value " + v.dump() + " is not a number");
+    if (v.is_number())
+      value = v.get<double>();
+    else if (v == "NaN")
+      value = std::numeric_limits<double>::quiet_NaN();
+    else if (v == "Infinity")
+      value = std::numeric_limits<double>::infinity();
+    else if (v == "-Infinity")
+      value = -std::numeric_limits<double>::infinity();
+    else
+      return violation("log-batch: metric value " + v.dump() + " is not a number");
     accepted.push_back({m["key"], value, m["timestamp"], m["step"]});
   }
   for (const Json& p : params) {
@@ -238,8 +264,9 @@ TestResponse MockMlflowServer::log_batch(const Json& body) {
       return violation("log-batch: a param is not {key, value} strings");
     auto it = run->params.find(p["key"]);
     if (it != run->params.end() && it->second != p["value"])
-      return error(400, "INVALID_PARAMETER_VALUE", "Changing param values is not allowed. Param with key='" +
-                                                       p["key"].get<std::string>() + "' was already logged");
+      return error(400, "INVALID_PARAMETER_VALUE",
+                   "Changing param values is not allowed. Param with key='" + p["key"].get<std::string>() +
+                       "' was already logged");
   }
   for (const Json& p : params) run->params[p["key"]] = p["value"];
   for (const Json& t : tags) run->tags[t["key"]] = t["value"];
@@ -248,8 +275,10 @@ TestResponse MockMlflowServer::log_batch(const Json& body) {
       return o.key == m.key && o.timestamp == m.timestamp && o.step == m.step &&
              (o.value == m.value || (std::isnan(o.value) && std::isnan(m.value)));
     });
-    if (repeated) ++run->duplicate_points;
-    else run->metrics.push_back(m);
+    if (repeated)
+      ++run->duplicate_points;
+    else
+      run->metrics.push_back(m);
   }
   return ok(Json::object());
 }
@@ -289,15 +318,27 @@ Json MockMlflowServer::state_json() const {
   for (const StoredRun& r : runs_) {
     Json metrics = Json::array();
     for (const StoredMetric& m : r.metrics)
-      metrics.push_back({{"key", m.key}, {"value", std::isfinite(m.value) ? Json(m.value) : Json(std::isnan(m.value) ? "NaN" : m.value > 0 ? "Infinity" : "-Infinity")},
-                         {"timestamp", m.timestamp}, {"step", m.step}});
-    runs.push_back({{"run_id", r.run_id}, {"experiment_id", r.experiment_id}, {"run_name", r.run_name}, {"status", r.status},
-                    {"status_updates", r.status_updates}, {"duplicate_points", r.duplicate_points}, {"params", r.params}, {"tags", r.tags}, {"metrics", metrics}});
+      metrics.push_back({{"key", m.key},
+                         {"value", std::isfinite(m.value) ? Json(m.value)
+                                                          : Json(std::isnan(m.value) ? "NaN"
+                                                                 : m.value > 0       ? "Infinity"
+                                                                                     : "-Infinity")},
+                         {"timestamp", m.timestamp},
+                         {"step", m.step}});
+    runs.push_back({{"run_id", r.run_id},
+                    {"experiment_id", r.experiment_id},
+                    {"run_name", r.run_name},
+                    {"status", r.status},
+                    {"status_updates", r.status_updates},
+                    {"duplicate_points", r.duplicate_points},
+                    {"params", r.params},
+                    {"tags", r.tags},
+                    {"metrics", metrics}});
   }
   Json artifacts = Json::object();
   for (const auto& [path, bytes] : artifacts_) artifacts[path] = bytes.size();
-  return Json{{"runs", runs}, {"experiments", experiments_}, {"artifacts", artifacts}, {"uploads", uploads_},
-              {"violations", violations_}, {"log_batch_calls", log_batch_calls_}};
+  return Json{{"runs", runs},        {"experiments", experiments_}, {"artifacts", artifacts},
+              {"uploads", uploads_}, {"violations", violations_},   {"log_batch_calls", log_batch_calls_}};
 }
 
 }  // namespace trainer::testing

@@ -1,5 +1,6 @@
 // The mock services as a program, for the command-line tests and bench/:
-//   mock_tracking_server --service mlflow|wandb|comet|clearml [--port-file F] [--port N] [--auth 'Basic ...'] [--state-file S]
+//   mock_tracking_server --service mlflow|wandb|comet|clearml [--port-file F] [--port N] [--auth 'Basic ...']
+//   [--state-file S]
 //                        [--request-log L]
 // Writes its port to F once listening; on SIGTERM writes its state (GET /__test__/state) to S and
 // every request it handled to L, one JSON line each ({method, target, content_type, body}; a body
@@ -10,8 +11,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "mock_clearml_server.h"
@@ -50,7 +51,8 @@ trainer::Json request_line(const trainer::testing::ReceivedRequest& r) {
 template <typename Server>
 Service start(const std::string& auth, int port) {
   auto server = std::make_shared<Server>(auth, port);
-  return {server, server->http().port(), [server] { return server->state_json(); }, [server] { return server->http().handled(); }};
+  return {server, server->http().port(), [server] { return server->state_json(); },
+          [server] { return server->http().handled(); }};
 }
 
 }  // namespace
@@ -60,12 +62,18 @@ int main(int argc, char** argv) {
   int port = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--service") service = value;
-    else if (flag == "--port-file") port_file = value;
-    else if (flag == "--port") port = std::stoi(value);
-    else if (flag == "--auth") auth = value;
-    else if (flag == "--state-file") state_file = value;
-    else if (flag == "--request-log") request_log = value;
+    if (flag == "--service")
+      service = value;
+    else if (flag == "--port-file")
+      port_file = value;
+    else if (flag == "--port")
+      port = std::stoi(value);
+    else if (flag == "--auth")
+      auth = value;
+    else if (flag == "--state-file")
+      state_file = value;
+    else if (flag == "--request-log")
+      request_log = value;
     else {
       std::cerr << "mock_tracking_server: unknown flag " << flag << "\n";
       return 2;
@@ -77,10 +85,14 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
   Service s;
-  if (service == "mlflow") s = start<trainer::testing::MockMlflowServer>(auth, port);
-  else if (service == "wandb") s = start<trainer::testing::MockWandbServer>(auth, port);
-  else if (service == "comet") s = start<trainer::testing::MockCometServer>(auth, port);
-  else if (service == "clearml") s = start<trainer::testing::MockClearMLServer>(auth, port);
+  if (service == "mlflow")
+    s = start<trainer::testing::MockMlflowServer>(auth, port);
+  else if (service == "wandb")
+    s = start<trainer::testing::MockWandbServer>(auth, port);
+  else if (service == "comet")
+    s = start<trainer::testing::MockCometServer>(auth, port);
+  else if (service == "clearml")
+    s = start<trainer::testing::MockClearMLServer>(auth, port);
   else {
     std::cerr << "mock_tracking_server: --service must be mlflow, wandb, comet or clearml, got " << service << "\n";
     return 2;

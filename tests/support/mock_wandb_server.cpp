@@ -14,7 +14,9 @@ TestResponse answer(int status, const Json& body) {
   return r;
 }
 
-TestResponse graphql_error(const std::string& message) { return answer(200, Json{{"errors", {{{"message", message}}}}}); }
+TestResponse graphql_error(const std::string& message) {
+  return answer(200, Json{{"errors", {{{"message", message}}}}});
+}
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
@@ -45,7 +47,9 @@ TestResponse MockWandbServer::violation(const std::string& what) {
 
 TestResponse MockWandbServer::handle(const ReceivedRequest& request) {
   TestResponse control;
-  if (handle_test_control(server_, request, [this] { return state_json(); }, control)) return control;
+  if (handle_test_control(
+          server_, request, [this] { return state_json(); }, control))
+    return control;
   std::lock_guard<std::mutex> lock(mutex_);
   if (request.path.rfind("/__upload__/", 0) == 0) {  // a signed URL: no API key expected
     if (request.method != "PUT") return violation("upload URL: expected PUT, got " + request.method);
@@ -55,7 +59,8 @@ TestResponse MockWandbServer::handle(const ReceivedRequest& request) {
   }
   if (!auth_.empty()) {
     auto it = request.headers.find("authorization");
-    if (it == request.headers.end() || it->second != auth_) return answer(401, Json{{"error", "user is not logged in"}});
+    if (it == request.headers.end() || it->second != auth_)
+      return answer(401, Json{{"error", "user is not logged in"}});
   }
   if (request.path == "/graphql" && request.method == "POST") return graphql(request);
   const std::vector<std::string> parts = split_path(request.path);
@@ -65,7 +70,8 @@ TestResponse MockWandbServer::handle(const ReceivedRequest& request) {
 }
 
 TestResponse MockWandbServer::graphql(const ReceivedRequest& request) {
-  if (request.headers.count("content-type") == 0 || request.headers.at("content-type").rfind("application/json", 0) != 0)
+  if (request.headers.count("content-type") == 0 ||
+      request.headers.at("content-type").rfind("application/json", 0) != 0)
     return violation("graphql: Content-Type is not application/json");
   Json body;
   try {
@@ -85,7 +91,8 @@ TestResponse MockWandbServer::upsert_bucket(const Json& v) {
   if (!v.contains("name") || !v["name"].is_string() || !v.contains("project") || !v["project"].is_string())
     return violation("UpsertBucket: name and project must be strings");
   for (const char* key : {"entity", "groupName", "displayName", "notes", "jobType", "id"})
-    if (v.contains(key) && !v[key].is_null() && !v[key].is_string()) return violation(std::string("UpsertBucket: ") + key + " must be a string");
+    if (v.contains(key) && !v[key].is_null() && !v[key].is_string())
+      return violation(std::string("UpsertBucket: ") + key + " must be a string");
   Json config = Json::object();
   if (v.contains("config") && !v["config"].is_null()) {
     if (!v["config"].is_string()) return violation("UpsertBucket: config must be a JSONString");
@@ -95,7 +102,8 @@ TestResponse MockWandbServer::upsert_bucket(const Json& v) {
       return violation("UpsertBucket: config is not JSON");
     }
     for (auto it = config.begin(); it != config.end(); ++it)
-      if (!it.value().is_object() || !it.value().contains("value")) return violation("UpsertBucket: config." + it.key() + " is not {value: ...}");
+      if (!it.value().is_object() || !it.value().contains("value"))
+        return violation("UpsertBucket: config." + it.key() + " is not {value: ...}");
   }
   const std::string entity = v.value("entity", Json()).is_string() ? v["entity"].get<std::string>() : kDefaultEntity;
   StoredWandbRun* run = find(entity, v["project"], v["name"]);
@@ -110,7 +118,9 @@ TestResponse MockWandbServer::upsert_bucket(const Json& v) {
   } else if (v.contains("id") && v["id"].is_string() && v["id"] != run->storage_id) {
     return violation("UpsertBucket: id does not name this run");
   }
-  auto text = [&](const char* key) { return v.value(key, Json()).is_string() ? v[key].get<std::string>() : std::string(); };
+  auto text = [&](const char* key) {
+    return v.value(key, Json()).is_string() ? v[key].get<std::string>() : std::string();
+  };
   run->display_name = text("displayName");
   run->group = text("groupName");
   run->job_type = text("jobType");
@@ -119,28 +129,37 @@ TestResponse MockWandbServer::upsert_bucket(const Json& v) {
   run->config = config;
   run->complete = false;  // a resumed run is running again
   ++run->upserts;
-  Json project{{"id", "UHJvamVjdDox"}, {"name", run->project}, {"entity", {{"id", "RW50aXR5OjE="}, {"name", run->entity}}}};
-  return answer(200, Json{{"data", {{"upsertBucket", {{"bucket", {{"id", run->storage_id}, {"name", run->name},
-                                                                   {"displayName", run->display_name}, {"project", project}}},
-                                                       {"inserted", inserted}}}}}});
+  Json project{
+      {"id", "UHJvamVjdDox"}, {"name", run->project}, {"entity", {{"id", "RW50aXR5OjE="}, {"name", run->entity}}}};
+  return answer(200, Json{{"data",
+                           {{"upsertBucket",
+                             {{"bucket",
+                               {{"id", run->storage_id},
+                                {"name", run->name},
+                                {"displayName", run->display_name},
+                                {"project", project}}},
+                              {"inserted", inserted}}}}}});
 }
 
 TestResponse MockWandbServer::create_run_files(const Json& v) {
   for (const char* key : {"entity", "project", "run"})
-    if (!v.contains(key) || !v[key].is_string()) return violation(std::string("CreateRunFiles: ") + key + " must be a string");
+    if (!v.contains(key) || !v[key].is_string())
+      return violation(std::string("CreateRunFiles: ") + key + " must be a string");
   if (!v.contains("files") || !v["files"].is_array()) return violation("CreateRunFiles: files must be a list");
   if (!find(v["entity"], v["project"], v["run"])) return graphql_error("run not found");
   Json files = Json::array();
   for (const auto& f : v["files"]) {
-    const std::string path = "/__upload__/" + v["entity"].get<std::string>() + "/" + v["project"].get<std::string>() + "/" +
-                             v["run"].get<std::string>() + "/" + f.get<std::string>();
+    const std::string path = "/__upload__/" + v["entity"].get<std::string>() + "/" + v["project"].get<std::string>() +
+                             "/" + v["run"].get<std::string>() + "/" + f.get<std::string>();
     files.push_back({{"name", f}, {"uploadUrl", server_.url() + path}});
   }
-  return answer(200, Json{{"data", {{"createRunFiles", {{"runID", v["run"]}, {"uploadHeaders", Json::array()}, {"files", files}}}}}});
+  return answer(
+      200,
+      Json{{"data", {{"createRunFiles", {{"runID", v["run"]}, {"uploadHeaders", Json::array()}, {"files", files}}}}}});
 }
 
-TestResponse MockWandbServer::file_stream(const std::string& entity, const std::string& project, const std::string& name,
-                                          const std::string& text) {
+TestResponse MockWandbServer::file_stream(const std::string& entity, const std::string& project,
+                                          const std::string& name, const std::string& text) {
   StoredWandbRun* run = find(entity, project, name);
   if (!run) return answer(404, Json{{"error", "run " + entity + "/" + project + "/" + name + " not found"}});
   Json body;
@@ -152,7 +171,8 @@ TestResponse MockWandbServer::file_stream(const std::string& entity, const std::
   if (!body.is_object()) return violation("file_stream: the body is not an object");
   const Json files = body.value("files", Json::object());
   if (!files.is_object()) return violation("file_stream: files is not an object");
-  if (run->complete && (!files.empty() || body.contains("complete"))) return violation("file_stream: data after complete");
+  if (run->complete && (!files.empty() || body.contains("complete")))
+    return violation("file_stream: data after complete");
   for (auto it = files.begin(); it != files.end(); ++it) {
     const Json& f = it.value();
     if (!f.contains("offset") || !f["offset"].is_number_integer() || !f.contains("content") || !f["content"].is_array())
@@ -170,7 +190,8 @@ TestResponse MockWandbServer::file_stream(const std::string& entity, const std::
         for (const char* key : {"_step", "_runtime", "_timestamp"})
           if (!row.contains(key)) return violation(std::string("file_stream: a history line without ") + key);
         auto old = run->history.find(offset);
-        if (old != run->history.end()) ++(old->second == line.get<std::string>() ? run->repeated_lines : run->replaced_lines);
+        if (old != run->history.end())
+          ++(old->second == line.get<std::string>() ? run->repeated_lines : run->replaced_lines);
         run->history[offset] = line.get<std::string>();
       } else if (it.key() == "wandb-summary.json") {
         run->summary = row;
@@ -218,11 +239,25 @@ Json MockWandbServer::state_json() const {
     }
     Json files = Json::object();
     for (const auto& [name, bytes] : r.files) files[name] = bytes.size();
-    runs.push_back({{"storage_id", r.storage_id}, {"entity", r.entity}, {"project", r.project}, {"name", r.name},
-                    {"display_name", r.display_name}, {"group", r.group}, {"job_type", r.job_type}, {"notes", r.notes},
-                    {"tags", r.tags}, {"config", r.config}, {"history", history}, {"history_contiguous", contiguous},
-                    {"summary", r.summary}, {"complete", r.complete}, {"exitcode", r.exitcode}, {"files", files},
-                    {"upserts", r.upserts}, {"heartbeats", r.heartbeats}, {"repeated_lines", r.repeated_lines},
+    runs.push_back({{"storage_id", r.storage_id},
+                    {"entity", r.entity},
+                    {"project", r.project},
+                    {"name", r.name},
+                    {"display_name", r.display_name},
+                    {"group", r.group},
+                    {"job_type", r.job_type},
+                    {"notes", r.notes},
+                    {"tags", r.tags},
+                    {"config", r.config},
+                    {"history", history},
+                    {"history_contiguous", contiguous},
+                    {"summary", r.summary},
+                    {"complete", r.complete},
+                    {"exitcode", r.exitcode},
+                    {"files", files},
+                    {"upserts", r.upserts},
+                    {"heartbeats", r.heartbeats},
+                    {"repeated_lines", r.repeated_lines},
                     {"replaced_lines", r.replaced_lines}});
   }
   return Json{{"runs", runs}, {"violations", violations_}};

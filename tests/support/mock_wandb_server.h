@@ -19,8 +19,8 @@ namespace trainer::testing {
 struct StoredWandbRun {
   std::string storage_id, entity, project, name, display_name, group, job_type, notes;
   Json tags = Json::array();
-  Json config = Json::object();           // {key: {"value": v}} as sent
-  std::map<int64_t, std::string> history; // offset -> line
+  Json config = Json::object();            // {key: {"value": v}} as sent
+  std::map<int64_t, std::string> history;  // offset -> line
   Json summary = Json::object();
   bool complete = false;
   int64_t exitcode = -1;
@@ -45,7 +45,8 @@ class MockWandbServer {
   TestResponse graphql(const ReceivedRequest& request);
   TestResponse upsert_bucket(const Json& variables);
   TestResponse create_run_files(const Json& variables);
-  TestResponse file_stream(const std::string& entity, const std::string& project, const std::string& run, const std::string& body);
+  TestResponse file_stream(const std::string& entity, const std::string& project, const std::string& run,
+                           const std::string& body);
   TestResponse violation(const std::string& what);
   StoredWandbRun* find(const std::string& entity, const std::string& project, const std::string& name);
 

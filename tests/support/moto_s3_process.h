@@ -31,7 +31,8 @@ class MotoS3Process {
     if (pid_ == 0) {
       std::freopen(log.c_str(), "w", stdout);
       std::freopen(log.c_str(), "a", stderr);
-      ::execl(TRAINER_PYTHON, TRAINER_PYTHON, script.c_str(), info.c_str(), bucket.c_str(), static_cast<char*>(nullptr));
+      ::execl(TRAINER_PYTHON, TRAINER_PYTHON, script.c_str(), info.c_str(), bucket.c_str(),
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -47,7 +48,8 @@ class MotoS3Process {
       if (::waitpid(pid_, nullptr, WNOHANG) == pid_) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    throw std::runtime_error("moto's S3 server did not start (scripts/install-deps.sh --tests installs moto); see " + log);
+    throw std::runtime_error("moto's S3 server did not start (scripts/install-deps.sh --tests installs moto); see " +
+                             log);
   }
   ~MotoS3Process() {
     if (pid_ > 0) {
@@ -68,7 +70,8 @@ class MotoS3Process {
     static int n = 0;
     const auto out = dir_ / ("object-" + std::to_string(n++));
     const std::string command = std::string(TRAINER_PYTHON) + " " + TRAINER_SOURCE_DIR + "/tests/support/s3_read.py '" +
-                                (dir_ / "moto.json").string() + "' " + bucket_ + " cat '" + key + "' > '" + out.string() + "'";
+                                (dir_ / "moto.json").string() + "' " + bucket_ + " cat '" + key + "' > '" +
+                                out.string() + "'";
     const int status = std::system(command.c_str());  // 1: no such object, and `out` stays empty
     (void)status;
     std::ifstream in(out, std::ios::binary);

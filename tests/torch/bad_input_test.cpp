@@ -110,7 +110,8 @@ TEST(Checkpoints, DamagedFilesAreNamedAtTheFieldAndLastFallsBack) {
   train_run(saving_args(dir.path(), 8));
   // A manifest lists every file with its size and checksum.
   const Json manifest = read_json_file(dir / "checkpoint-8" / kManifestFile);
-  for (const char* f : {"model.safetensors", "optimizer.safetensors", "trainer_state.json", "loop_state.json", "rng_state.pth"})
+  for (const char* f :
+       {"model.safetensors", "optimizer.safetensors", "trainer_state.json", "loop_state.json", "rng_state.pth"})
     EXPECT_TRUE(manifest["files"].contains(f)) << f;
 
   // Random bytes in the weights' data, same size: caught by the checksum.
@@ -119,17 +120,20 @@ TEST(Checkpoints, DamagedFilesAreNamedAtTheFieldAndLastFallsBack) {
     f.seekp(-16, std::ios::end);
     f.write("garbagegarbage!!", 16);
   }
-  EXPECT_NE(checkpoint_problem(dir / "checkpoint-8").find("model.safetensors does not match its checksum"), std::string::npos)
+  EXPECT_NE(checkpoint_problem(dir / "checkpoint-8").find("model.safetensors does not match its checksum"),
+            std::string::npos)
       << checkpoint_problem(dir / "checkpoint-8");
   // Fields: without the manifest, a broken file is still named with its field.
   fs::remove(dir / "checkpoint-4" / kManifestFile);
   std::ofstream(dir / "checkpoint-4" / "loop_state.json") << "{}";
-  EXPECT_NE(checkpoint_problem(dir / "checkpoint-4").find("loop_state.json: field 'tr_loss' is missing"), std::string::npos)
+  EXPECT_NE(checkpoint_problem(dir / "checkpoint-4").find("loop_state.json: field 'tr_loss' is missing"),
+            std::string::npos)
       << checkpoint_problem(dir / "checkpoint-4");
   Json state = read_json_file(dir / "checkpoint-4" / "trainer_state.json");
   state["global_step"] = "four";
   std::ofstream(dir / "checkpoint-4" / "trainer_state.json") << dump_json(state);
-  EXPECT_NE(checkpoint_problem(dir / "checkpoint-4").find("trainer_state.json: field 'global_step': expected an integer, got \"four\""),
+  EXPECT_NE(checkpoint_problem(dir / "checkpoint-4")
+                .find("trainer_state.json: field 'global_step': expected an integer, got \"four\""),
             std::string::npos)
       << checkpoint_problem(dir / "checkpoint-4");
   // Nothing good is left: "last" says so rather than train on garbage.
@@ -154,12 +158,15 @@ TEST(Validation, TheModelMustFitTheLabelsBeforeTheFirstStep) {
   auto a = saving_args(dir.path(), 8);
   Trainer narrow(make_builtin_model("mlp", 6, 2), a, blobs(64, 1));  // labels 0..2
   const std::string err = error_of([&] { narrow.train(); });
-  EXPECT_NE(err.find("the model outputs 2 logits per example, but the labels go up to 2 (3 classes)"), std::string::npos) << err;
+  EXPECT_NE(err.find("the model outputs 2 logits per example, but the labels go up to 2 (3 classes)"),
+            std::string::npos)
+      << err;
   EXPECT_EQ(narrow.state().global_step, 0);
   EXPECT_FALSE(fs::exists(dir / "checkpoint-4"));
 
   Trainer wrong_features(make_builtin_model("mlp", 5, 3), a, blobs(64, 1));
-  EXPECT_NE(error_of([&] { wrong_features.train(); }).find("the model cannot take the training examples (shape [6])"), std::string::npos);
+  EXPECT_NE(error_of([&] { wrong_features.train(); }).find("the model cannot take the training examples (shape [6])"),
+            std::string::npos);
 }
 
 TEST(Validation, AModelWithoutTrainableParametersIsAnError) {
@@ -187,7 +194,8 @@ TEST(Validation, OptimizerOptionsAreChecked) {
   a.optim = OptimizerNames::sgd;
   a.optim_args = "momentum=-1";
   Trainer t(make_builtin_model("mlp", 6, 3), a, blobs(64, 1));
-  EXPECT_NE(error_of([&] { t.train(); }).find("args.optim_args: momentum must be a finite number >= 0, got '-1'"), std::string::npos);
+  EXPECT_NE(error_of([&] { t.train(); }).find("args.optim_args: momentum must be a finite number >= 0, got '-1'"),
+            std::string::npos);
 }
 
 TEST(Divergence, NoticedWithoutALogBeforeTheEnd) {
@@ -262,7 +270,8 @@ TEST(ModelConfig, IsJsonWithLayersAndSizes) {
   EXPECT_EQ(c["num_parameters"], 6 * 256 + 256 + 256 * 128 + 128 + 128 * 3 + 3);
   ASSERT_EQ(c["layers"].size(), 3u);
   EXPECT_EQ(c["layers"][0]["name"], "fc1");
-  EXPECT_NE(c["layers"][0]["layer"].get<std::string>().find("in_features=6, out_features=256"), std::string::npos) << c.dump();
+  EXPECT_NE(c["layers"][0]["layer"].get<std::string>().find("in_features=6, out_features=256"), std::string::npos)
+      << c.dump();
 }
 
 }  // namespace

@@ -12,11 +12,11 @@
 #include "free_port.h"
 #include "test_support.h"
 #include "torch_test_support.h"
+#include "trainer/callbacks/printer_callback.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/torch/device.h"
 #include "trainer/torch/distributed/process_group.h"
 #include "trainer/torch/fused_optimizers.h"
-#include "trainer/callbacks/printer_callback.h"
 #include "trainer/torch/models.h"
 #include "trainer/torch/trainer.h"
 
@@ -43,7 +43,8 @@ TEST_F(Cuda, TrainsOnTheGpuWithItsParametersThere) {
   t.pop_callback<PrinterCallback>();
   const auto out = t.train();
   EXPECT_EQ(out.global_step, 64);
-  for (const auto& [name, p] : model->named_parameters()) EXPECT_TRUE(p.is_cuda()) << name << " stayed on " << p.device();
+  for (const auto& [name, p] : model->named_parameters())
+    EXPECT_TRUE(p.is_cuda()) << name << " stayed on " << p.device();
   EXPECT_GT(t.evaluate()["eval_accuracy"].get<double>(), 0.85);
 }
 
@@ -97,7 +98,8 @@ TEST_F(Cuda, FusedAdamWOnTheDeviceMatchesLibTorch) {
 }
 
 TEST_F(Cuda, NcclAllReducesAcrossTwoDevices) {
-  if (torch::cuda::device_count() < 2) GTEST_SKIP() << "NCCL needs 2 CUDA devices here, and there is " << torch::cuda::device_count();
+  if (torch::cuda::device_count() < 2)
+    GTEST_SKIP() << "NCCL needs 2 CUDA devices here, and there is " << torch::cuda::device_count();
   const int port = test::free_tcp_port();
   auto run = [&](int64_t rank) {
     ProcessInfo p;

@@ -32,17 +32,33 @@ struct Recorder : TrainerCallback {
   int64_t stop_training_at = -1;
   int64_t stop_epoch_at = -1;
 
-  void on_init_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("init_end"); }
-  void on_train_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("train_begin"); }
-  void on_train_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("train_end"); }
-  void on_epoch_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("epoch_begin"); }
+  void on_init_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("init_end");
+  }
+  void on_train_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("train_begin");
+  }
+  void on_train_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("train_end");
+  }
+  void on_epoch_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("epoch_begin");
+  }
   void on_epoch_end(const Args&, TrainerState& s, TrainerControl& c, CallbackContext&) override {
     events.push_back("epoch_end " + flags(c));
   }
-  void on_step_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("step_begin"); }
-  void on_substep_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("substep_end"); }
-  void on_pre_optimizer_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("pre_optimizer_step"); }
-  void on_optimizer_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("optimizer_step"); }
+  void on_step_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("step_begin");
+  }
+  void on_substep_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("substep_end");
+  }
+  void on_pre_optimizer_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("pre_optimizer_step");
+  }
+  void on_optimizer_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("optimizer_step");
+  }
   void on_step_end(const Args&, TrainerState& s, TrainerControl& c, CallbackContext&) override {
     std::ostringstream e;
     e << "step_end gs=" << s.global_step << " epoch=" << python_float_repr(s.epoch) << " " << flags(c);
@@ -54,7 +70,9 @@ struct Recorder : TrainerCallback {
     events.push_back("evaluate");
     EXPECT_NE(ctx.metrics, nullptr);
   }
-  void on_predict(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("predict"); }
+  void on_predict(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("predict");
+  }
   void on_save(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
     events.push_back("save gs=" + std::to_string(s.global_step));
   }
@@ -62,7 +80,9 @@ struct Recorder : TrainerCallback {
     const Json& l = *ctx.logs;
     events.push_back(l.contains("train_runtime") ? "log final" : l.contains("loss") ? "log train" : "log eval");
   }
-  void on_prediction_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("prediction_step"); }
+  void on_prediction_step(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("prediction_step");
+  }
 };
 
 struct Scenario {
@@ -135,7 +155,9 @@ std::vector<std::string> expected(const Scenario& sc) {
   // The steps and epochs come from the core's plan, the same function the loop calls.
   const TrainingPlan plan = plan_training(args_for(sc, "unused"), sc.n_train, len);
   const int64_t max_steps = plan.max_steps, epochs = plan.num_train_epochs;
-  auto resolve = [&](double v) { return v < 1 ? static_cast<int64_t>(std::ceil(max_steps * v)) : static_cast<int64_t>(v); };
+  auto resolve = [&](double v) {
+    return v < 1 ? static_cast<int64_t>(std::ceil(max_steps * v)) : static_cast<int64_t>(v);
+  };
   const int64_t log_steps = resolve(sc.logging_steps);
   const int64_t eval_steps = resolve(sc.eval_steps.value_or(sc.logging_steps));
   const int64_t save_steps = resolve(sc.save_steps);
@@ -235,19 +257,22 @@ TEST(EventOrder, TheSpecificationsWorkedExample) {
   sc.save_steps = 4;
   sc.n_eval = 24;
   const std::vector<std::string> pred3 = {"prediction_step", "prediction_step", "prediction_step"};
-  std::vector<std::string> want = {"init_end", "train_begin", "epoch_begin",
-                                   "step_begin", "substep_end", "pre_optimizer_step", "optimizer_step",
-                                   "step_end gs=1 epoch=0.4 L", "log train",
-                                   "step_begin", "substep_end", "pre_optimizer_step", "optimizer_step",
-                                   "step_end gs=2 epoch=0.8 LE", "log train"};
+  std::vector<std::string> want = {"init_end",       "train_begin",
+                                   "epoch_begin",    "step_begin",
+                                   "substep_end",    "pre_optimizer_step",
+                                   "optimizer_step", "step_end gs=1 epoch=0.4 L",
+                                   "log train",      "step_begin",
+                                   "substep_end",    "pre_optimizer_step",
+                                   "optimizer_step", "step_end gs=2 epoch=0.8 LE",
+                                   "log train"};
   want.insert(want.end(), pred3.begin(), pred3.end());
-  for (auto s : {"log eval", "evaluate", "step_begin", "pre_optimizer_step", "optimizer_step", "step_end gs=3 epoch=1.0 -",
-                 "epoch_end -", "epoch_begin", "step_begin", "substep_end", "pre_optimizer_step", "optimizer_step",
-                 "step_end gs=4 epoch=1.4 LES", "log train"})
+  for (auto s : {"log eval", "evaluate", "step_begin", "pre_optimizer_step", "optimizer_step",
+                 "step_end gs=3 epoch=1.0 -", "epoch_end -", "epoch_begin", "step_begin", "substep_end",
+                 "pre_optimizer_step", "optimizer_step", "step_end gs=4 epoch=1.4 LES", "log train"})
     want.push_back(s);
   want.insert(want.end(), pred3.begin(), pred3.end());
-  for (auto s : {"log eval", "evaluate", "save gs=4", "step_begin", "substep_end", "pre_optimizer_step", "optimizer_step",
-                 "step_end gs=5 epoch=1.8 -", "step_begin", "pre_optimizer_step", "optimizer_step",
+  for (auto s : {"log eval", "evaluate", "save gs=4", "step_begin", "substep_end", "pre_optimizer_step",
+                 "optimizer_step", "step_end gs=5 epoch=1.8 -", "step_begin", "pre_optimizer_step", "optimizer_step",
                  "step_end gs=6 epoch=2.0 LEST", "log train"})
     want.push_back(s);
   want.insert(want.end(), pred3.begin(), pred3.end());
@@ -263,7 +288,8 @@ TEST(EventOrder, GradientAccumulationOneHasNoSubsteps) {
   auto ev = run(sc);
   EXPECT_EQ(std::count(ev.begin(), ev.end(), "substep_end"), 0);
   std::vector<std::string> first(ev.begin() + 3, ev.begin() + 7);
-  EXPECT_EQ(first, (std::vector<std::string>{"step_begin", "pre_optimizer_step", "optimizer_step", "step_end gs=1 epoch=0.3333333333333333 -"}));
+  EXPECT_EQ(first, (std::vector<std::string>{"step_begin", "pre_optimizer_step", "optimizer_step",
+                                             "step_end gs=1 epoch=0.3333333333333333 -"}));
 }
 
 class EventOrderScenarios : public ::testing::TestWithParam<Scenario> {};
@@ -281,22 +307,126 @@ std::vector<Scenario> scenarios() {
     edit(s);
     v.push_back(s);
   };
-  add("ga1_three_epochs_log_every_2", [](Scenario& s) { s.n_train = 20; s.batch = 8; s.epochs = 3; s.logging_steps = 2; s.logging_first_step = true; });
-  add("ga3_uneven_epochs", [](Scenario& s) { s.n_train = 56; s.ga = 3; s.epochs = 2; s.logging_steps = 1; });
-  add("ga2_max_steps_mid_epoch", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.max_steps = 4; s.logging_steps = 1; s.save_strategy = SaveStrategy::steps; s.save_steps = 3; });
-  add("epoch_strategies", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.epochs = 3; s.logging_strategy = IntervalStrategy::epoch; s.eval_strategy = IntervalStrategy::epoch; s.save_strategy = SaveStrategy::epoch; });
-  add("eval_delay_steps", [](Scenario& s) { s.n_train = 64; s.epochs = 2; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 2; s.eval_delay = 5; s.logging_steps = 3; });
-  add("eval_delay_epochs", [](Scenario& s) { s.n_train = 16; s.epochs = 4; s.eval_strategy = IntervalStrategy::epoch; s.eval_delay = 2; });
-  add("fractional_intervals", [](Scenario& s) { s.n_train = 80; s.epochs = 2; s.logging_steps = 0.25; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 0.5; s.save_strategy = SaveStrategy::steps; s.save_steps = 0.5; });
-  add("final_eval_between_points", [](Scenario& s) { s.n_train = 56; s.epochs = 1; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 3; s.logging_steps = 3; s.save_strategy = SaveStrategy::steps; s.save_steps = 5; });
-  add("callback_stops_training", [](Scenario& s) { s.n_train = 80; s.epochs = 3; s.logging_steps = 2; s.stop_training_at = 3; s.save_strategy = SaveStrategy::steps; s.save_steps = 2; });
-  add("callback_stops_epoch", [](Scenario& s) { s.n_train = 40; s.ga = 2; s.epochs = 3; s.logging_strategy = IntervalStrategy::epoch; s.stop_epoch_at = 1; });
-  add("eval_on_start", [](Scenario& s) { s.n_train = 24; s.epochs = 1; s.eval_on_start = true; s.eval_strategy = IntervalStrategy::epoch; s.n_eval = 20; });
-  add("logging_no_with_first_step", [](Scenario& s) { s.n_train = 40; s.epochs = 1; s.logging_strategy = IntervalStrategy::no; s.logging_first_step = true; });
-  add("fractional_epochs", [](Scenario& s) { s.n_train = 80; s.epochs = 1.5; s.logging_steps = 4; s.eval_strategy = IntervalStrategy::epoch; s.save_strategy = SaveStrategy::epoch; });
-  add("ga_larger_than_epoch", [](Scenario& s) { s.n_train = 24; s.ga = 4; s.epochs = 3; s.logging_steps = 1; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 2; });
-  add("max_steps_longer_than_epochs", [](Scenario& s) { s.n_train = 24; s.ga = 2; s.max_steps = 7; s.logging_steps = 2; s.eval_strategy = IntervalStrategy::steps; s.eval_steps = 3; s.n_eval = 9; });
-  add("many_eval_batches", [](Scenario& s) { s.n_train = 32; s.epochs = 2; s.eval_strategy = IntervalStrategy::epoch; s.n_eval = 50; s.logging_strategy = IntervalStrategy::epoch; });
+  add("ga1_three_epochs_log_every_2", [](Scenario& s) {
+    s.n_train = 20;
+    s.batch = 8;
+    s.epochs = 3;
+    s.logging_steps = 2;
+    s.logging_first_step = true;
+  });
+  add("ga3_uneven_epochs", [](Scenario& s) {
+    s.n_train = 56;
+    s.ga = 3;
+    s.epochs = 2;
+    s.logging_steps = 1;
+  });
+  add("ga2_max_steps_mid_epoch", [](Scenario& s) {
+    s.n_train = 40;
+    s.ga = 2;
+    s.max_steps = 4;
+    s.logging_steps = 1;
+    s.save_strategy = SaveStrategy::steps;
+    s.save_steps = 3;
+  });
+  add("epoch_strategies", [](Scenario& s) {
+    s.n_train = 40;
+    s.ga = 2;
+    s.epochs = 3;
+    s.logging_strategy = IntervalStrategy::epoch;
+    s.eval_strategy = IntervalStrategy::epoch;
+    s.save_strategy = SaveStrategy::epoch;
+  });
+  add("eval_delay_steps", [](Scenario& s) {
+    s.n_train = 64;
+    s.epochs = 2;
+    s.eval_strategy = IntervalStrategy::steps;
+    s.eval_steps = 2;
+    s.eval_delay = 5;
+    s.logging_steps = 3;
+  });
+  add("eval_delay_epochs", [](Scenario& s) {
+    s.n_train = 16;
+    s.epochs = 4;
+    s.eval_strategy = IntervalStrategy::epoch;
+    s.eval_delay = 2;
+  });
+  add("fractional_intervals", [](Scenario& s) {
+    s.n_train = 80;
+    s.epochs = 2;
+    s.logging_steps = 0.25;
+    s.eval_strategy = IntervalStrategy::steps;
+    s.eval_steps = 0.5;
+    s.save_strategy = SaveStrategy::steps;
+    s.save_steps = 0.5;
+  });
+  add("final_eval_between_points", [](Scenario& s) {
+    s.n_train = 56;
+    s.epochs = 1;
+    s.eval_strategy = IntervalStrategy::steps;
+    s.eval_steps = 3;
+    s.logging_steps = 3;
+    s.save_strategy = SaveStrategy::steps;
+    s.save_steps = 5;
+  });
+  add("callback_stops_training", [](Scenario& s) {
+    s.n_train = 80;
+    s.epochs = 3;
+    s.logging_steps = 2;
+    s.stop_training_at = 3;
+    s.save_strategy = SaveStrategy::steps;
+    s.save_steps = 2;
+  });
+  add("callback_stops_epoch", [](Scenario& s) {
+    s.n_train = 40;
+    s.ga = 2;
+    s.epochs = 3;
+    s.logging_strategy = IntervalStrategy::epoch;
+    s.stop_epoch_at = 1;
+  });
+  add("eval_on_start", [](Scenario& s) {
+    s.n_train = 24;
+    s.epochs = 1;
+    s.eval_on_start = true;
+    s.eval_strategy = IntervalStrategy::epoch;
+    s.n_eval = 20;
+  });
+  add("logging_no_with_first_step", [](Scenario& s) {
+    s.n_train = 40;
+    s.epochs = 1;
+    s.logging_strategy = IntervalStrategy::no;
+    s.logging_first_step = true;
+  });
+  add("fractional_epochs", [](Scenario& s) {
+    s.n_train = 80;
+    s.epochs = 1.5;
+    s.logging_steps = 4;
+    s.eval_strategy = IntervalStrategy::epoch;
+    s.save_strategy = SaveStrategy::epoch;
+  });
+  add("ga_larger_than_epoch", [](Scenario& s) {
+    s.n_train = 24;
+    s.ga = 4;
+    s.epochs = 3;
+    s.logging_steps = 1;
+    s.eval_strategy = IntervalStrategy::steps;
+    s.eval_steps = 2;
+  });
+  add("max_steps_longer_than_epochs", [](Scenario& s) {
+    s.n_train = 24;
+    s.ga = 2;
+    s.max_steps = 7;
+    s.logging_steps = 2;
+    s.eval_strategy = IntervalStrategy::steps;
+    s.eval_steps = 3;
+    s.n_eval = 9;
+  });
+  add("many_eval_batches", [](Scenario& s) {
+    s.n_train = 32;
+    s.epochs = 2;
+    s.eval_strategy = IntervalStrategy::epoch;
+    s.n_eval = 50;
+    s.logging_strategy = IntervalStrategy::epoch;
+  });
   return v;
 }
 

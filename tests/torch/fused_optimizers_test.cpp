@@ -19,7 +19,10 @@ std::unique_ptr<torch::optim::Optimizer> make(const std::string& name, const Jso
   const double wd = kw.value("weight_decay", 0.0);
   if (name == "sgd") {
     torch::optim::SGDOptions o(lr);
-    o.momentum(kw.value("momentum", 0.0)).dampening(kw.value("dampening", 0.0)).nesterov(kw.value("nesterov", false)).weight_decay(wd);
+    o.momentum(kw.value("momentum", 0.0))
+        .dampening(kw.value("dampening", 0.0))
+        .nesterov(kw.value("nesterov", false))
+        .weight_decay(wd);
     if (fused) return std::make_unique<FusedSGD>(params, o);
     return std::make_unique<torch::optim::SGD>(params, o);
   }
@@ -123,7 +126,8 @@ TEST(ClipGradNorm, OnePassMatchesTheDefinition) {
   double after = 0;
   for (auto& g : grads) after += g.to(torch::kDouble).pow(2).sum().item<double>();
   EXPECT_NEAR(std::sqrt(after), 1.0, 1e-5);
-  for (size_t i = 0; i < grads.size(); ++i) EXPECT_TRUE(torch::allclose(grads[i], copy[i] * (1.0 / (norm + 1e-6)), 1e-5, 1e-7));
+  for (size_t i = 0; i < grads.size(); ++i)
+    EXPECT_TRUE(torch::allclose(grads[i], copy[i] * (1.0 / (norm + 1e-6)), 1e-5, 1e-7));
   // Below the limit nothing changes.
   auto small = std::vector<torch::Tensor>{torch::full({4}, 0.1f)};
   auto kept = small[0].clone();

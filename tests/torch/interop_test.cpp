@@ -25,7 +25,9 @@ torch::Tensor logits_from(const std::filesystem::path& file) {
   return {};
 }
 
-int python(const std::string& args) { return std::system((std::string(TRAINER_PYTHON) + " " + kScript + " " + args).c_str()); }
+int python(const std::string& args) {
+  return std::system((std::string(TRAINER_PYTHON) + " " + kScript + " " + args).c_str());
+}
 
 TEST(Interop, CppWeightsLoadInPython) {
   testing::TempDir dir;

@@ -22,7 +22,9 @@ struct EventLog : TrainerCallback {
   std::vector<std::string> events;
   std::vector<std::string> published;
   void note(const std::string& e, const TrainerState& s) { events.push_back(e + " " + std::to_string(s.global_step)); }
-  void on_train_begin(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override { note("train_begin", s); }
+  void on_train_begin(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
+    note("train_begin", s);
+  }
   void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override { note("step_end", s); }
   void on_log(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override { note("log", s); }
   void on_evaluate(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override { note("evaluate", s); }
@@ -92,11 +94,15 @@ TEST(CheckpointPublished, ItFollowsOnSaveAtOnceWhenSavingIsSynchronous) {
   testing::TempDir dir;
   struct Order : TrainerCallback {
     std::vector<std::string> seen;
-    void on_save(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override { seen.push_back("save " + std::to_string(s.global_step)); }
+    void on_save(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
+      seen.push_back("save " + std::to_string(s.global_step));
+    }
     void on_checkpoint_published(const Args&, TrainerState&, TrainerControl&, CallbackContext& ctx) override {
       seen.push_back("published " + fs::path(ctx.checkpoint_dir).filename().string());
     }
-    void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override { seen.push_back("step " + std::to_string(s.global_step)); }
+    void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
+      seen.push_back("step " + std::to_string(s.global_step));
+    }
   };
   auto order = std::make_shared<Order>();
   auto args = testing::quiet_args(dir.path());
@@ -105,8 +111,8 @@ TEST(CheckpointPublished, ItFollowsOnSaveAtOnceWhenSavingIsSynchronous) {
   args.save_steps = 2;
   Trainer t(make_builtin_model("mlp", 6, 3), args, testing::blobs(64, 1), nullptr, {order});
   t.train();
-  const std::vector<std::string> want = {"step 1", "step 2", "save 2", "published checkpoint-2", "step 3", "step 4", "save 4",
-                                         "published checkpoint-4"};
+  const std::vector<std::string> want = {"step 1", "step 2", "save 2", "published checkpoint-2",
+                                         "step 3", "step 4", "save 4", "published checkpoint-4"};
   EXPECT_EQ(order->seen, want);
 }
 
@@ -130,7 +136,9 @@ struct ThrowAtStep : TrainerCallback {
 };
 
 struct ThrowsInOnException : TrainerCallback {
-  void on_exception(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { throw std::runtime_error("second failure"); }
+  void on_exception(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    throw std::runtime_error("second failure");
+  }
 };
 
 TEST(OnException, ACallbacksErrorReachesEveryCallbackBeforeLeavingTrain) {

@@ -61,10 +61,12 @@ TEST(LoopWithoutTrackers, AskedResolversCallbacksComeAfterFlowControlAndBeforeTh
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
   args.report_to = {"a", "b"};
-  Trainer trainer(make_builtin_model("mlp", 6, 3), args, blobs(64, 1), nullptr, {std::make_shared<NamedCallback>("Mine")});
+  Trainer trainer(make_builtin_model("mlp", 6, 3), args, blobs(64, 1), nullptr,
+                  {std::make_shared<NamedCallback>("Mine")});
   set_report_to_resolver(nullptr);
   EXPECT_EQ(asked, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(callback_names(trainer), (std::vector<std::string>{"DefaultFlowCallback", "TrackerA", "TrackerB", "Mine", "PrinterCallback"}));
+  EXPECT_EQ(callback_names(trainer),
+            (std::vector<std::string>{"DefaultFlowCallback", "TrackerA", "TrackerB", "Mine", "PrinterCallback"}));
 }
 
 // A source that restores a checkpoint kept elsewhere, as a retried job's previous attempt left it.

@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 
 // Dropout makes the result depend on the restored random state.
 struct NetImpl : torch::nn::Module {
-  NetImpl() : fc1(register_module("fc1", torch::nn::Linear(6, 16))), fc2(register_module("fc2", torch::nn::Linear(16, 3))) {}
+  NetImpl()
+      : fc1(register_module("fc1", torch::nn::Linear(6, 16))), fc2(register_module("fc2", torch::nn::Linear(16, 3))) {}
   torch::Tensor forward(const torch::Tensor& x) { return fc2(torch::dropout(torch::relu(fc1(x)), 0.3, is_training())); }
   torch::nn::Linear fc1, fc2;
 };
@@ -49,13 +50,17 @@ struct FillDiskAt : TrainerCallback {
   void on_step_end(const Args&, TrainerState& s, TrainerControl&, CallbackContext&) override {
     if (s.global_step != at_step) return;
     ::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit lim {512, RLIM_INFINITY};
+    struct rlimit lim {
+      512, RLIM_INFINITY
+    };
     ::setrlimit(RLIMIT_FSIZE, &lim);
   }
 };
 struct LiftFileSizeLimit {
   ~LiftFileSizeLimit() {
-    struct rlimit unlimited {RLIM_INFINITY, RLIM_INFINITY};
+    struct rlimit unlimited {
+      RLIM_INFINITY, RLIM_INFINITY
+    };
     ::setrlimit(RLIMIT_FSIZE, &unlimited);
     ::signal(SIGXFSZ, SIG_DFL);
   }
@@ -102,7 +107,8 @@ Json without_timings(const Json& history) {
   for (const auto& e : history) {
     Json kept = Json::object();
     for (auto it = e.begin(); it != e.end(); ++it)
-      if (it.key().find("runtime") == std::string::npos && it.key().find("per_second") == std::string::npos) kept[it.key()] = it.value();
+      if (it.key().find("runtime") == std::string::npos && it.key().find("per_second") == std::string::npos)
+        kept[it.key()] = it.value();
     out.push_back(kept);
   }
   return out;
@@ -137,20 +143,24 @@ TEST(Resume, BitIdenticalWeightsAndHistoryForEveryStoppingPoint) {
     const auto resumed = train_run(dir.path(), (dir / checkpoint_dir_name(k)).string(), 1000 + k);
     ASSERT_EQ(resumed.weights.size(), full.weights.size());
     for (size_t i = 0; i < full.weights.size(); ++i)
-      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second)) << "k=" << k << " " << full.weights[i].first;
+      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second))
+          << "k=" << k << " " << full.weights[i].first;
     EXPECT_EQ(dump_json(resumed.history), dump_json(full.history)) << "k=" << k;
   }
 }
 
 TEST(Resume, EveryOptimizersStateIsRestored) {
-  for (auto [optim, optim_args] : std::vector<std::pair<OptimizerNames, std::string>>{
-           {OptimizerNames::adam, "amsgrad=true"}, {OptimizerNames::sgd, "momentum=0.9,nesterov=true"}, {OptimizerNames::adamw_torch, ""}}) {
+  for (auto [optim, optim_args] :
+       std::vector<std::pair<OptimizerNames, std::string>>{{OptimizerNames::adam, "amsgrad=true"},
+                                                           {OptimizerNames::sgd, "momentum=0.9,nesterov=true"},
+                                                           {OptimizerNames::adamw_torch, ""}}) {
     testing::TempDir full_dir, dir;
     const auto full = train_run(full_dir.path(), std::nullopt, 1, optim, optim_args);
     fs::copy(full_dir / "checkpoint-6", dir / "checkpoint-6", fs::copy_options::recursive);
     const auto resumed = train_run(dir.path(), (dir / "checkpoint-6").string(), 5, optim, optim_args);
     for (size_t i = 0; i < full.weights.size(); ++i)
-      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second)) << to_string(optim) << " " << full.weights[i].first;
+      EXPECT_TRUE(torch::equal(resumed.weights[i].second, full.weights[i].second))
+          << to_string(optim) << " " << full.weights[i].first;
   }
 }
 
@@ -182,7 +192,8 @@ TEST(Resume, LastTakesTheNewestGoodCheckpointAndSkipsDamagedOnes) {
     third.train((dir / "checkpoint-8").string());
     ADD_FAILURE() << "a damaged named checkpoint must not be resumed from, nor replaced by another";
   } catch (const ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("checkpoint-8 cannot be resumed from (model.safetensors has 10 bytes"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("checkpoint-8 cannot be resumed from (model.safetensors has 10 bytes"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_FALSE(logs.contains("resuming from"));
@@ -192,7 +203,8 @@ TEST(Resume, LastTakesTheNewestGoodCheckpointAndSkipsDamagedOnes) {
     fourth.train((dir / "checkpoint-80").string());
     ADD_FAILURE() << "a missing named checkpoint must be an error";
   } catch (const ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("checkpoint-80 cannot be resumed from (does not exist)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("checkpoint-80 cannot be resumed from (does not exist)"), std::string::npos)
+        << e.what();
   }
   testing::TempDir empty;
   args.output_dir = empty.path().string();
@@ -284,7 +296,9 @@ TEST(Checkpoints, AFullDiskFailsTheSaveClearlyAndKeepsOlderCheckpoints) {
   Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<FillDiskAt>(3)});
   t.pop_callback<PrinterCallback>();
   const std::string error = train_with_full_disk(t);
-  EXPECT_NE(error.find("saving " + (dir / "checkpoint-3").string() + " failed, earlier checkpoints are untouched"), std::string::npos) << error;
+  EXPECT_NE(error.find("saving " + (dir / "checkpoint-3").string() + " failed, earlier checkpoints are untouched"),
+            std::string::npos)
+      << error;
   EXPECT_NE(error.find("File too large"), std::string::npos) << error;
   EXPECT_FALSE(fs::exists(dir / "checkpoint-3"));
   EXPECT_EQ(checkpoint_problem(dir / "checkpoint-1"), "");
@@ -302,7 +316,8 @@ TEST(Checkpoints, PreemptionSavesAndStopsAfterTheCurrentStep) {
   auto args = resume_args(dir.path());
   args.save_strategy = SaveStrategy::no;
   args.eval_strategy = IntervalStrategy::no;
-  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr, {std::make_shared<PreemptAt>(), std::make_shared<PreemptionCallback>()});
+  Trainer t(wrap_module(Net()), args, data(50, 1), nullptr,
+            {std::make_shared<PreemptAt>(), std::make_shared<PreemptionCallback>()});
   t.pop_callback<PrinterCallback>();
   auto out = t.train();
   PreemptionCallback::reset();
@@ -340,7 +355,8 @@ TEST(AsyncSave, WritesTheSameCheckpointsAsSyncAndResumesExactly) {
   for (const auto& dir : kept) {
     EXPECT_EQ(checkpoint_problem(dir), "") << dir;
     const auto twin = sync_dir / dir.filename().string();
-    for (const char* f : {"model.safetensors", "optimizer.safetensors", "loop_state.json", "scheduler.json", "rng_state.pth"})
+    for (const char* f :
+         {"model.safetensors", "optimizer.safetensors", "loop_state.json", "scheduler.json", "rng_state.pth"})
       EXPECT_TRUE(file_bytes(dir / f) == file_bytes(twin / f)) << dir / f;
     // trainer_state.json differs only in the measured runtimes.
     EXPECT_EQ(dump_json(without_timings(TrainerState::load_from_json(dir / "trainer_state.json").log_history)),

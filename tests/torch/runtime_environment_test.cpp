@@ -11,10 +11,10 @@
 
 #include "test_support.h"
 #include "torch_test_support.h"
-#include "trainer/torch/runtime_environment.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/torch/device.h"
 #include "trainer/torch/models.h"
+#include "trainer/torch/runtime_environment.h"
 #include "trainer/torch/trainer.h"
 
 namespace trainer {
@@ -74,7 +74,8 @@ void expect_layout(const CpuThreadLayout& got, int libtorch, int blas, const cha
 TEST(CpuThreads, TheCoresGoToThePoolThatDoesTheModelsWork) {
   const auto conv = CpuWorkload::convolutions, mm = CpuWorkload::matrix_products;
   const auto two_cores_one_thread = machine({}, "", 2, 1);
-  expect_layout(cpu_thread_layout(two_cores_one_thread, conv, 1, false), 2, 1, "a CNN: LibTorch's threads, one OpenBLAS thread");
+  expect_layout(cpu_thread_layout(two_cores_one_thread, conv, 1, false), 2, 1,
+                "a CNN: LibTorch's threads, one OpenBLAS thread");
   expect_layout(cpu_thread_layout(two_cores_one_thread, mm, 1, false), 0, 0, "an MLP: as the process has it");
   expect_layout(cpu_thread_layout(two_cores_one_thread, conv, 1, true), 0, 0, "OMP_NUM_THREADS set: the user's choice");
   expect_layout(cpu_thread_layout(machine({}, "", 2, 2), conv, 1, false), 0, 0, "LibTorch already has the cores");
@@ -164,7 +165,9 @@ TEST(FlushToZero, TrainingTurnsItOnAndRestoresTheCallersSetting) {
   set_flush_denormal(false);
   struct Probe : TrainerCallback {
     bool on_during_step = false;
-    void on_step_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { on_during_step = flush_denormal_enabled(); }
+    void on_step_end(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+      on_during_step = flush_denormal_enabled();
+    }
   };
   auto probe = std::make_shared<Probe>();
   auto args = testing::quiet_args(dir.path());

@@ -16,7 +16,8 @@ std::string bytes_of(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-void write_raw(const std::filesystem::path& p, const std::string& header, const std::string& data, uint64_t len_override = 0) {
+void write_raw(const std::filesystem::path& p, const std::string& header, const std::string& data,
+               uint64_t len_override = 0) {
   std::string out;
   uint64_t len = len_override ? len_override : header.size();
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
@@ -35,7 +36,8 @@ std::string error_of(const std::filesystem::path& p) {
 
 TEST(Safetensors, RoundTripsAndWritesTheReferenceLayout) {
   testing::TempDir dir;
-  NamedTensors t = {{"w", torch::arange(6, torch::kFloat).reshape({2, 3})}, {"b", torch::tensor({1, 2}, torch::kLong)},
+  NamedTensors t = {{"w", torch::arange(6, torch::kFloat).reshape({2, 3})},
+                    {"b", torch::tensor({1, 2}, torch::kLong)},
                     {"h", torch::ones({2}, torch::kBFloat16)}};
   save_safetensors(dir / "m.safetensors", t);
   auto back = load_safetensors(dir / "m.safetensors");
@@ -71,14 +73,17 @@ TEST(Safetensors, HostileFilesAreRefused) {
   EXPECT_NE(error_of(p).find("outside the data"), std::string::npos);
   write_raw(p, R"({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", std::string(8, '\0'));
   EXPECT_NE(error_of(p).find("need 12 bytes"), std::string::npos);
-  write_raw(p, R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
-            std::string(12, '\0'));
+  write_raw(
+      p,
+      R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
+      std::string(12, '\0'));
   EXPECT_NE(error_of(p).find("overlap"), std::string::npos);
   write_raw(p, R"({"a": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 1]}})", std::string(1, '\0'));
   EXPECT_NE(error_of(p).find("unsupported dtype 'Q4'"), std::string::npos);
   write_raw(p, R"({"a": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}})", std::string(8, '\0'));
   EXPECT_NE(error_of(p).find("non-negative"), std::string::npos);
-  write_raw(p, R"({"a": {"dtype": "U8", "shape": [4294967296, 4294967296], "data_offsets": [0, 1]}})", std::string(1, '\0'));
+  write_raw(p, R"({"a": {"dtype": "U8", "shape": [4294967296, 4294967296], "data_offsets": [0, 1]}})",
+            std::string(1, '\0'));
   EXPECT_FALSE(error_of(p).empty());
 }
 

@@ -40,19 +40,21 @@ std::vector<std::string> keys(const Json& j) {
 
 TEST(Trainer, LearnsAndLogsTheOriginalsKeys) {
   testing::TempDir dir;
-  Trainer t(make_builtin_model("mlp", 6, 3), quiet_args(dir.path()), blobs(512, 1), blobs(256, 2), {}, compute_accuracy);
+  Trainer t(make_builtin_model("mlp", 6, 3), quiet_args(dir.path()), blobs(512, 1), blobs(256, 2), {},
+            compute_accuracy);
   silence(t);
   auto out = t.train();
   EXPECT_EQ(out.global_step, 64);
   auto metrics = t.evaluate();
   EXPECT_GT(metrics["eval_accuracy"].get<double>(), 0.85);
-  EXPECT_EQ(keys(metrics), (std::vector<std::string>{"eval_loss", "eval_accuracy", "eval_runtime", "eval_samples_per_second",
-                                                     "eval_steps_per_second", "epoch"}));
+  EXPECT_EQ(keys(metrics), (std::vector<std::string>{"eval_loss", "eval_accuracy", "eval_runtime",
+                                                     "eval_samples_per_second", "eval_steps_per_second", "epoch"}));
   const Json& history = t.state().log_history;
   EXPECT_EQ(keys(history[0]), (std::vector<std::string>{"loss", "grad_norm", "learning_rate", "epoch", "step"}));
   const Json& final_log = history[history.size() - 2];
-  EXPECT_EQ(keys(final_log), (std::vector<std::string>{"train_runtime", "train_samples_per_second", "train_steps_per_second",
-                                                       "total_flos", "train_loss", "epoch", "step"}));
+  EXPECT_EQ(keys(final_log),
+            (std::vector<std::string>{"train_runtime", "train_samples_per_second", "train_steps_per_second",
+                                      "total_flos", "train_loss", "epoch", "step"}));
   EXPECT_EQ(final_log["step"], 64);
   EXPECT_DOUBLE_EQ(final_log["epoch"].get<double>(), 2.0);
   EXPECT_NEAR(out.training_loss, final_log["train_loss"].get<double>(), 0);
@@ -150,7 +152,9 @@ TEST(Trainer, CallbacksCanChangeGradientsAndLogs) {
     void on_pre_optimizer_step(const Args&, TrainerState&, TrainerControl&, CallbackContext& ctx) override {
       for (auto& [n, p] : ctx.model->named_parameters()) p.grad().zero_();
     }
-    void on_log(const Args&, TrainerState&, TrainerControl&, CallbackContext& ctx) override { (*ctx.logs)["custom"] = 1; }
+    void on_log(const Args&, TrainerState&, TrainerControl&, CallbackContext& ctx) override {
+      (*ctx.logs)["custom"] = 1;
+    }
   };
   testing::TempDir dir;
   auto args = quiet_args(dir.path());
@@ -202,7 +206,8 @@ TEST(Trainer, CheckpointsHaveTheOriginalsLayoutAndRotationKeepsTheBest) {
   for (const auto& p : sorted_checkpoints(dir.path())) names.push_back(p.filename().string());
   EXPECT_EQ(names, (std::vector<std::string>{"checkpoint-2", "checkpoint-12"}));
   const auto ckpt = dir / "checkpoint-12";
-  for (auto f : {"model.safetensors", "trainer_state.json", "training_args.json", "optimizer.safetensors", "scheduler.json", "rng_state.pth", "loop_state.json"})
+  for (auto f : {"model.safetensors", "trainer_state.json", "training_args.json", "optimizer.safetensors",
+                 "scheduler.json", "rng_state.pth", "loop_state.json"})
     EXPECT_TRUE(fs::exists(ckpt / f)) << f;
   auto state = TrainerState::load_from_json(ckpt / "trainer_state.json");
   EXPECT_EQ(state.global_step, 12);
@@ -213,7 +218,8 @@ TEST(Trainer, CheckpointsHaveTheOriginalsLayoutAndRotationKeepsTheBest) {
   auto weights = load_safetensors(ckpt / "model.safetensors");
   EXPECT_EQ(weights.size(), 6u);
   // No temporary directories are left behind.
-  for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename().string().rfind(".", 0), std::string::npos);
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().filename().string().rfind(".", 0), std::string::npos);
 }
 
 TEST(Trainer, LoadBestModelAtEndRestoresTheBestWeights) {
@@ -427,7 +433,8 @@ TEST(Trainer, BuiltInModelsTakeImagesAndFlatInputs) {
     EXPECT_EQ(model->forward(torch::rand({5, 28, 28})).sizes(), (std::vector<int64_t>{5, 10})) << name;
     EXPECT_EQ(model->forward(torch::rand({3, 784})).sizes(), (std::vector<int64_t>{3, 10})) << name;
   }
-  EXPECT_EQ(make_builtin_model("cnn", 32 * 32, 4)->forward(torch::rand({2, 32, 32})).sizes(), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(make_builtin_model("cnn", 32 * 32, 4)->forward(torch::rand({2, 32, 32})).sizes(),
+            (std::vector<int64_t>{2, 4}));
   EXPECT_THROW(make_builtin_model("cnn", 50, 10), std::invalid_argument);
   EXPECT_THROW(make_builtin_model("resnet"), std::invalid_argument);
 }
@@ -470,7 +477,8 @@ TEST(Trainer, TrainsATorchScriptModuleFromPython) {
                                         "        return self.fc(self.norm(x))\n"
                                         "torch.jit.script(Net()).save(sys.argv[1])\n";
   const std::string cmd = std::string(TRAINER_PYTHON) + " " + (dir / "make_net.py").string() + " " + path.string();
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "torch in TRAINER_PYTHON is needed (scripts/install-deps.sh --tests installs it into .venv/)";
+  ASSERT_EQ(std::system(cmd.c_str()), 0)
+      << "torch in TRAINER_PYTHON is needed (scripts/install-deps.sh --tests installs it into .venv/)";
   auto model = load_script_model(path.string());
   auto norm = model->normalization_parameter_names();
   EXPECT_EQ(norm, (std::vector<std::string>{"norm.weight", "norm.bias"}));

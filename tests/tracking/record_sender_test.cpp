@@ -84,7 +84,8 @@ TEST_F(RecordSenderTest, RejectedRecordsAreIsolatedKeptAsideAndReportedOnce) {
   ScriptedEndpoint* ep = endpoint.get();
   ep->answer = [](const std::vector<TrackingRecord>& p) -> Delivery {
     for (size_t i = 0; i < p.size(); ++i)
-      if (p[i].body.value("bad", false)) return {Delivery::Kind::rejected, p.size(), "HTTP 400 INVALID_PARAMETER_VALUE: bad key", std::nullopt};
+      if (p[i].body.value("bad", false))
+        return {Delivery::Kind::rejected, p.size(), "HTTP 400 INVALID_PARAMETER_VALUE: bad key", std::nullopt};
     return Delivery::delivered(p.size());
   };
   testing::CapturedLogs logs;
@@ -211,7 +212,9 @@ TEST(RecordJournalTest, ATornLastLineIsSkippedAndADamagedLineIsNamed) {
   JournalSummary s = RecordJournal::summarize(path);
   EXPECT_EQ(s.last_seq, 2);
   EXPECT_EQ(s.acked, 1);
-  std::ofstream(path, std::ios::app) << "\n" << R"({"acked": 2})" << "\n";
+  std::ofstream(path, std::ios::app) << "\n"
+                                     << R"({"acked": 2})"
+                                     << "\n";
   try {
     RecordJournal::summarize(path);
     FAIL() << "a damaged line in the middle must be reported";

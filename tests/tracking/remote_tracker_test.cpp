@@ -57,7 +57,9 @@ class GatedTracker : public RemoteTracker {
     auto gate = gate_;
     open_journal(run, Json::object(), [gate] { return std::make_unique<GatedEndpoint>(gate); });
   }
-  void log_metrics(const Json& values, int64_t step) override { submit("metrics", Json{{"step", step}, {"metrics", values}}); }
+  void log_metrics(const Json& values, int64_t step) override {
+    submit("metrics", Json{{"step", step}, {"metrics", values}});
+  }
   void finish(RunStatus) override { finish_sending("run r-1"); }
 
  private:

@@ -9,11 +9,11 @@
 #include "scripted_endpoint.h"
 #include "test_support.h"
 #include "trainer/core/callback.h"
-#include "trainer/tracking/record_journal.h"
-#include "trainer/tracking/record_sender.h"
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
+#include "trainer/tracking/record_journal.h"
+#include "trainer/tracking/record_sender.h"
 
 namespace trainer {
 namespace {
@@ -33,11 +33,14 @@ SenderOptions fast_options() {
 // A journal folder with `records` records that a server that is down never took.
 void leave_unsent(const fs::path& dir, int records) {
   auto down = std::make_unique<ScriptedEndpoint>();
-  down->answer = [](const std::vector<TrackingRecord>& p) { return Delivery{Delivery::Kind::retry, p.size(), "down", std::nullopt}; };
+  down->answer = [](const std::vector<TrackingRecord>& p) {
+    return Delivery{Delivery::Kind::retry, p.size(), "down", std::nullopt};
+  };
   RecordSender sender("fake", dir, std::move(down), fast_options());
   for (int i = 0; i < records; ++i) sender.submit("metrics", Json{{"i", i}});
   EXPECT_EQ(sender.finish(0ms).unsent, records);
-  std::ofstream(dir / "tracker.json") << R"({"tracker": "fake"})" << "\n";
+  std::ofstream(dir / "tracker.json") << R"({"tracker": "fake"})"
+                                      << "\n";
 }
 
 TEST(JournalFolders, FindsARunsJournalsAFolderOfThemOrOne) {
@@ -49,7 +52,8 @@ TEST(JournalFolders, FindsARunsJournalsAFolderOfThemOrOne) {
             (std::vector<fs::path>{tmp.path() / "run" / "tracking" / "a", tmp.path() / "run" / "tracking" / "b"}));
   EXPECT_EQ(journal_folders(tmp.path() / "run" / "tracking"),
             (std::vector<fs::path>{tmp.path() / "run" / "tracking" / "a", tmp.path() / "run" / "tracking" / "b"}));
-  EXPECT_EQ(journal_folders(tmp.path() / "run" / "tracking" / "a"), std::vector<fs::path>{tmp.path() / "run" / "tracking" / "a"});
+  EXPECT_EQ(journal_folders(tmp.path() / "run" / "tracking" / "a"),
+            std::vector<fs::path>{tmp.path() / "run" / "tracking" / "a"});
   fs::remove(tmp.path() / "run" / "tracking" / "a" / "tracker.json");  // a journal without its tracker is not one
   EXPECT_EQ(journal_folders(tmp.path() / "run"), std::vector<fs::path>{tmp.path() / "run" / "tracking" / "b"});
 }
@@ -70,7 +74,8 @@ TEST(SyncJournals, SendsWhatWasLeftExactlyOnceThenNothing) {
     return std::make_unique<RecordSender>("fake", dir, std::move(up), fast_options());
   };
   std::vector<fs::path> reported;
-  const auto first = sync_journals(tmp.path(), 5s, sender_for, [&](const JournalSync& s) { reported.push_back(s.dir); });
+  const auto first =
+      sync_journals(tmp.path(), 5s, sender_for, [&](const JournalSync& s) { reported.push_back(s.dir); });
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].pending, 7);
   EXPECT_EQ(first[0].sent, 7);
@@ -92,7 +97,9 @@ TEST(SyncJournals, KeepsWhatAServerThatIsStillDownDidNotTake) {
   leave_unsent(tmp.path() / "tracking" / "fake", 3);
   auto still_down = [&](const fs::path& dir, const std::string&) {
     auto down = std::make_unique<ScriptedEndpoint>();
-    down->answer = [](const std::vector<TrackingRecord>& p) { return Delivery{Delivery::Kind::retry, p.size(), "down", std::nullopt}; };
+    down->answer = [](const std::vector<TrackingRecord>& p) {
+      return Delivery{Delivery::Kind::retry, p.size(), "down", std::nullopt};
+    };
     return std::make_unique<RecordSender>("fake", dir, std::move(down), fast_options());
   };
   const auto r = sync_journals(tmp.path(), 50ms, still_down);
@@ -111,7 +118,9 @@ TEST(SyncJournals, RefusesWhatIsNotADirectory) {
 class EventRecorder : public TrainerCallback {
  public:
   std::vector<std::string> events;
-  void on_train_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override { events.push_back("begin"); }
+  void on_train_begin(const Args&, TrainerState&, TrainerControl&, CallbackContext&) override {
+    events.push_back("begin");
+  }
   void on_log(const Args&, TrainerState& state, TrainerControl&, CallbackContext& ctx) override {
     events.push_back("log " + std::to_string(state.global_step) + " " + ctx.logs->dump());
   }
@@ -122,7 +131,8 @@ class EventRecorder : public TrainerCallback {
 
 TEST(ReplayLogHistory, FiresEachEntryAtItsStepWithoutTheStepKey) {
   auto recorder = std::make_shared<EventRecorder>();
-  const Json history = Json::parse(R"([{"loss": 1.5, "step": 5}, {"eval_loss": 1.25, "step": 10}, {"train_runtime": 2.0, "step": 10}])");
+  const Json history =
+      Json::parse(R"([{"loss": 1.5, "step": 5}, {"eval_loss": 1.25, "step": 10}, {"train_runtime": 2.0, "step": 10}])");
   TrainingArguments args;
   EXPECT_EQ(replay_log_history(history, args, {recorder}), 3u);
   EXPECT_EQ(recorder->events, (std::vector<std::string>{"begin", "log 5 {\"loss\":1.5}", "log 10 {\"eval_loss\":1.25}",

@@ -31,7 +31,8 @@ class PreemptionCallback : public TrainerCallback {
 
   void on_train_begin(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_step_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_prediction_step(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_prediction_step(const Args& args, TrainerState& state, TrainerControl& control,
+                          CallbackContext& ctx) override;
   void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
 };
 

@@ -47,12 +47,12 @@ enum class ResumeEffect {
 };
 
 struct ArgumentSpec {
-  std::string name;                  // without the leading dashes
-  std::string type;                  // shown in --help: float, int, bool, str, list[str], dict
+  std::string name;  // without the leading dashes
+  std::string type;  // shown in --help: float, int, bool, str, list[str], dict
   std::string help;
   std::vector<std::string> choices;  // empty: any value of the type
   Arity arity = Arity::one;
-  bool secret = false;               // never printed or saved: API keys, tokens
+  bool secret = false;  // never printed or saved: API keys, tokens
   ResumeEffect resume_effect = ResumeEffect::none;
   std::function<void(const std::vector<std::string>& values)> set;  // throws ArgumentError
   std::function<Json()> get;
@@ -87,8 +87,10 @@ ArgumentSpec bind_argument(std::string name, std::optional<E>* target, std::stri
   return bind_optional_choice_argument(
       std::move(name), choice_names<E>(), std::move(help),
       [target](std::optional<size_t> i) {
-        if (i) *target = static_cast<E>(*i);
-        else target->reset();
+        if (i)
+          *target = static_cast<E>(*i);
+        else
+          target->reset();
       },
       [target]() -> std::optional<size_t> {
         if (!*target) return std::nullopt;

@@ -48,9 +48,17 @@ struct ChoiceNames<SaveStrategy> {
 };
 template <>
 struct ChoiceNames<SchedulerType> {
-  static constexpr std::array<std::string_view, 11> names = {
-      "linear",        "cosine",    "cosine_with_restarts",      "polynomial",         "constant",  "constant_with_warmup",
-      "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay"};
+  static constexpr std::array<std::string_view, 11> names = {"linear",
+                                                             "cosine",
+                                                             "cosine_with_restarts",
+                                                             "polynomial",
+                                                             "constant",
+                                                             "constant_with_warmup",
+                                                             "inverse_sqrt",
+                                                             "reduce_lr_on_plateau",
+                                                             "cosine_with_min_lr",
+                                                             "cosine_warmup_with_min_lr",
+                                                             "warmup_stable_decay"};
 };
 template <>
 struct ChoiceNames<OptimizerNames> {

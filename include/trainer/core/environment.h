@@ -16,7 +16,8 @@ bool parse_bool_setting(const std::string& name, const std::string& value, bool 
 // A setting that must be a number of seconds > 0 (a request timeout: MLFLOW_HTTP_REQUEST_TIMEOUT,
 // WANDB_HTTP_TIMEOUT); empty is `fallback`. Throws ArgumentError "NAME: expected a number of seconds
 // > 0, got 'x'".
-std::chrono::milliseconds parse_seconds_setting(const std::string& name, const std::string& value, std::chrono::milliseconds fallback);
+std::chrono::milliseconds parse_seconds_setting(const std::string& name, const std::string& value,
+                                                std::chrono::milliseconds fallback);
 
 // This machine's host name ("localhost" when it has none): file names and run metadata.
 std::string host_name();

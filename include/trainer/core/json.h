@@ -17,8 +17,8 @@
 namespace trainer {
 
 struct JsonFormat {
-  int indent = 2;          // < 0: compact, as json.dumps() without indent
-  bool sort_keys = true;   // recursive, by code point, as sort_keys=True
+  int indent = 2;         // < 0: compact, as json.dumps() without indent
+  bool sort_keys = true;  // recursive, by code point, as sort_keys=True
   bool ensure_ascii = true;
 };
 
@@ -57,7 +57,7 @@ auto read_file_with_context(const std::filesystem::path& path, Read&& read) -> d
 // \"ten\""), so a damaged file is reported at the field, not as a library exception.
 // T is one of bool, int64_t, double, std::string.
 template <typename T>
-T required_field(const Json& object, const std::string& key);    // absent or null: error
+T required_field(const Json& object, const std::string& key);  // absent or null: error
 template <typename T>
 std::optional<T> optional_field(const Json& object, const std::string& key);  // absent or null: nullopt
 template <typename T>

@@ -83,8 +83,8 @@ class ReduceLROnPlateauScheduler : public LRScheduler {
 // The multiplicative factor lambda(k) of a LambdaLR schedule type (every type except
 // reduce_lr_on_plateau). `lr_init` is the optimizer's learning rate (polynomial, *_min_lr).
 // Throws std::invalid_argument naming --lr_scheduler_type / --lr_scheduler_kwargs on bad input.
-std::function<double(int64_t)> schedule_lambda(SchedulerType type, int64_t num_warmup_steps,
-                                               int64_t num_training_steps, const Json& kwargs, double lr_init);
+std::function<double(int64_t)> schedule_lambda(SchedulerType type, int64_t num_warmup_steps, int64_t num_training_steps,
+                                               const Json& kwargs, double lr_init);
 
 // The original's get_scheduler().
 std::unique_ptr<LRScheduler> get_scheduler(SchedulerType type, std::vector<double> base_lrs, SetLearningRate set_lr,

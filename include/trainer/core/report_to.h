@@ -15,7 +15,8 @@ class TrainerCallback;
 
 // The callbacks for a report_to list other than "none": "all" or integration names. Throws
 // ArgumentError naming the flag when a name is unknown or unavailable.
-using ReportToResolver = std::function<std::vector<std::shared_ptr<TrainerCallback>>(const std::vector<std::string>& report_to)>;
+using ReportToResolver =
+    std::function<std::vector<std::shared_ptr<TrainerCallback>>(const std::vector<std::string>& report_to)>;
 
 // Replaces the resolver (null removes it). Not thread-safe against report_to_callbacks(): install
 // it before building Trainers, as a static initialiser or at the start of main.

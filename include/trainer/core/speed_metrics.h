@@ -9,6 +9,7 @@
 
 namespace trainer {
 
-Json speed_metrics(const std::string& split, std::chrono::steady_clock::time_point start, double num_samples, double num_steps);
+Json speed_metrics(const std::string& split, std::chrono::steady_clock::time_point start, double num_samples,
+                   double num_steps);
 
 }  // namespace trainer

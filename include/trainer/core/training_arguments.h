@@ -44,8 +44,8 @@ struct TrainingArguments {
   // Learning-rate schedule
   SchedulerType lr_scheduler_type = SchedulerType::linear;
   Json lr_scheduler_kwargs = Json::object();
-  double warmup_steps = 0;                 // >= 1: steps; in [0, 1): ratio of max_steps
-  std::optional<double> warmup_ratio;      // deprecated: copied into warmup_steps
+  double warmup_steps = 0;             // >= 1: steps; in [0, 1): ratio of max_steps
+  std::optional<double> warmup_ratio;  // deprecated: copied into warmup_steps
 
   // Precision and device
   bool bf16 = false;
@@ -99,10 +99,10 @@ struct TrainingArguments {
   bool force_resume = false;
 
   // Data-parallel training (docs/distributed.md); read only when WORLD_SIZE > 1.
-  std::optional<DdpBackend> ddp_backend;     // None: nccl on CUDA (when built with it), else gloo
-  int64_t ddp_timeout = 1800;                // seconds a collective or the rendezvous may wait for a peer
-  std::optional<int64_t> ddp_bucket_cap_mb;  // gradient bucket size in MiB (None: 25, the first bucket 1)
-  std::optional<bool> ddp_broadcast_buffers; // None/true: buffers follow rank 0 at every step
+  std::optional<DdpBackend> ddp_backend;           // None: nccl on CUDA (when built with it), else gloo
+  int64_t ddp_timeout = 1800;                      // seconds a collective or the rendezvous may wait for a peer
+  std::optional<int64_t> ddp_bucket_cap_mb;        // gradient bucket size in MiB (None: 25, the first bucket 1)
+  std::optional<bool> ddp_broadcast_buffers;       // None/true: buffers follow rank 0 at every step
   std::optional<bool> ddp_find_unused_parameters;  // None/true: a parameter no rank used keeps no gradient
 
   // Reproducibility and data

@@ -19,7 +19,8 @@ struct TrainingPlan {
 
 // `batches_per_epoch` are one rank's; `world_size` ranks train together. Throws ArgumentError when
 // an epoch yields no batch.
-TrainingPlan plan_training(const TrainingArguments& args, int64_t num_examples, int64_t batches_per_epoch, int64_t world_size = 1);
+TrainingPlan plan_training(const TrainingArguments& args, int64_t num_examples, int64_t batches_per_epoch,
+                           int64_t world_size = 1);
 
 // Where a run resumed at `global_step` picks up: the epoch, and the micro-batches of that epoch
 // already trained (0 with --ignore_data_skip, which replays the epoch from its start).

@@ -22,7 +22,7 @@ struct Integration {
   std::string name;                 // the --report_to name
   std::function<bool()> available;  // null: always
   std::function<std::shared_ptr<TrainerCallback>()> make;
-  std::function<bool()> in_all;     // whether `all` adds it when available; null: yes
+  std::function<bool()> in_all;  // whether `all` adds it when available; null: yes
   // Remote trackers: the sender that continues a journal folder this integration left under
   // output_dir/tracking/ (`trainer sync`). Null for local ones.
   std::function<std::unique_ptr<RecordSender>(const std::filesystem::path& dir, const std::string& output_dir)> resend;

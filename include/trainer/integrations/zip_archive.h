@@ -12,6 +12,7 @@
 namespace trainer {
 
 // `files`: (file on disk, name in the archive). Written to `zip` whole, then renamed into place.
-void write_zip_archive(const std::filesystem::path& zip, const std::vector<std::pair<std::filesystem::path, std::string>>& files);
+void write_zip_archive(const std::filesystem::path& zip,
+                       const std::vector<std::pair<std::filesystem::path, std::string>>& files);
 
 }  // namespace trainer

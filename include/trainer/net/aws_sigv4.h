@@ -22,10 +22,10 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct SigV4Request {
   std::string method = "GET";
-  std::string host;      // as in the Host header: name[:port]
-  std::string path = "/";  // not encoded: "/bucket/a key"
-  HeaderList query;      // not encoded; a key without value is {"uploads", ""}
-  HeaderList headers;    // other headers to sign (range, content-type, x-amz-*)
+  std::string host;            // as in the Host header: name[:port]
+  std::string path = "/";      // not encoded: "/bucket/a key"
+  HeaderList query;            // not encoded; a key without value is {"uploads", ""}
+  HeaderList headers;          // other headers to sign (range, content-type, x-amz-*)
   std::string payload_sha256;  // hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"
 };
 

@@ -34,7 +34,7 @@ struct HttpRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;  // besides Authorization
   std::string body;
-  std::string body_file;  // non-empty: the body is streamed from this file (PUT uploads)
+  std::string body_file;               // non-empty: the body is streamed from this file (PUT uploads)
   bool without_authorization = false;  // a signed upload URL, often another host: the credentials stay home
   Repeat repeat = Repeat::harmless;
 };
@@ -69,7 +69,7 @@ struct HttpOptions {
   // with the certificate and its unencrypted private key, as Python's requests takes `cert=`.
   std::string client_certificate;
   std::string client_certificate_setting;  // named when a server asks for one or refuses it
-  std::string authorization;   // the whole header value ("Bearer ...", "Basic ..."); a secret
+  std::string authorization;               // the whole header value ("Bearer ...", "Basic ..."); a secret
   std::string user_agent = "trainer";
 };
 

@@ -21,7 +21,7 @@
 namespace trainer {
 
 struct S3Settings {
-  std::string endpoint_url;  // AWS_ENDPOINT_URL(_S3): path-style requests to it; empty: AWS, virtual-hosted
+  std::string endpoint_url;          // AWS_ENDPOINT_URL(_S3): path-style requests to it; empty: AWS, virtual-hosted
   std::string region = "us-east-1";  // AWS_REGION, else AWS_DEFAULT_REGION
   AwsCredentials credentials;        // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
   uint64_t multipart_threshold = 64ull << 20;
@@ -59,8 +59,9 @@ class S3Client {
   const S3Settings& settings() const { return settings_; }
 
  private:
-  HttpResponse request(const std::string& method, const std::string& bucket, const std::string& key, const HeaderList& query,
-                       HeaderList headers, const std::string& body, const std::string& body_file, const std::string& payload_sha256);
+  HttpResponse request(const std::string& method, const std::string& bucket, const std::string& key,
+                       const HeaderList& query, HeaderList headers, const std::string& body,
+                       const std::string& body_file, const std::string& payload_sha256);
   HttpResponse multipart_upload(const std::string& bucket, const std::string& key, const std::filesystem::path& file,
                                 const std::string& content_type);
 

@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <exception>
 #include <map>
-#include <mutex>
-#include <thread>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <torch/types.h>

@@ -23,11 +23,11 @@ struct LoopState {
   double total_loss_scalar = 0;  // sum of the losses already logged
   int64_t last_logged_step = 0;
   int64_t micro_batches_since_log = 0;
-  double current_flos = 0;                 // operations since the last log, not yet in total_flos
-  std::optional<double> learning_rate;     // the rate the last optimizer step used
+  double current_flos = 0;                    // operations since the last log, not yet in total_flos
+  std::optional<double> learning_rate;        // the rate the last optimizer step used
   std::optional<int64_t> num_train_examples;  // the training set's size (absent in older checkpoints)
   std::optional<int64_t> world_size;          // the processes that wrote the checkpoint (absent in older ones)
-  int64_t examples_seen = 0;               // in this train() call, for the speed metrics (not saved)
+  int64_t examples_seen = 0;                  // in this train() call, for the speed metrics (not saved)
 
   // The device values, read together.
   struct Accumulated {

@@ -22,10 +22,10 @@ struct RuntimeEnvironment {
   std::string blas_config;                         // openblas_get_config(), empty when not OpenBLAS
   std::string blas_kernel;                         // openblas_get_corename()
   int64_t cuda_devices = 0;
-  bool cuda_build = false;   // LibTorch was built with CUDA (libtorch_cuda is linked)
-  std::string cuda_version;  // the CUDA runtime it was built with ("13.0"), empty without CUDA
-  std::string cudnn_version; // the cuDNN it was built with ("9.19.0"), empty without
-  std::string nccl_version;  // the NCCL in the link ("2.28.9"), empty without
+  bool cuda_build = false;    // LibTorch was built with CUDA (libtorch_cuda is linked)
+  std::string cuda_version;   // the CUDA runtime it was built with ("13.0"), empty without CUDA
+  std::string cudnn_version;  // the cuDNN it was built with ("9.19.0"), empty without
+  std::string nccl_version;   // the NCCL in the link ("2.28.9"), empty without
   bool flush_denormal_supported = false;
 
   static RuntimeEnvironment detect();

@@ -13,7 +13,8 @@
 namespace trainer {
 
 // The file's bytes, in memory (tensors copied to CPU, contiguous).
-std::string safetensors_bytes(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
+std::string safetensors_bytes(const NamedTensors& tensors,
+                              const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
 
 // Writes tensors (copied to CPU, contiguous) atomically. Metadata defaults to {"format": "pt"}.
 void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
@@ -27,6 +28,7 @@ NamedTensors parse_safetensors(std::string_view bytes, const std::string& source
                                std::map<std::string, std::string>* metadata = nullptr);
 
 // `metadata`, when given, receives the "__metadata__" string map.
-NamedTensors load_safetensors(const std::filesystem::path& path, std::map<std::string, std::string>* metadata = nullptr);
+NamedTensors load_safetensors(const std::filesystem::path& path,
+                              std::map<std::string, std::string>* metadata = nullptr);
 
 }  // namespace trainer

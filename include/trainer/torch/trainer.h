@@ -28,9 +28,9 @@
 #include "trainer/torch/checkpoint_writer.h"
 #include "trainer/torch/data_loader.h"
 #include "trainer/torch/loop_state.h"
-#include "trainer/torch/runtime_environment.h"
 #include "trainer/torch/model.h"
 #include "trainer/torch/optimizer_state.h"
+#include "trainer/torch/runtime_environment.h"
 
 namespace trainer {
 
@@ -51,8 +51,8 @@ struct TrainOutput {
   int64_t global_step = 0;
   double training_loss = 0;
   Json metrics;
-  int64_t max_steps = 0;        // the planned total
-  std::string resumed_from;     // the checkpoint the run resumed from, or empty
+  int64_t max_steps = 0;     // the planned total
+  std::string resumed_from;  // the checkpoint the run resumed from, or empty
   // The checkpoint resumed from had already trained every planned step: nothing was trained,
   // no event fired and no file was written.
   bool already_complete = false;
@@ -78,7 +78,8 @@ class TrainingDivergedError : public std::runtime_error {
 
 class Trainer {
  public:
-  Trainer(std::shared_ptr<Model> model, TrainingArguments args, std::shared_ptr<const TensorDataset> train_dataset = nullptr,
+  Trainer(std::shared_ptr<Model> model, TrainingArguments args,
+          std::shared_ptr<const TensorDataset> train_dataset = nullptr,
           std::shared_ptr<const TensorDataset> eval_dataset = nullptr,
           std::vector<std::shared_ptr<TrainerCallback>> callbacks = {}, ComputeMetrics compute_metrics = nullptr);
   virtual ~Trainer();
@@ -94,22 +95,32 @@ class Trainer {
   // during the call only.
   TrainOutput train(std::optional<std::string> resume_from_checkpoint = std::nullopt);
   // Evaluates on `eval_dataset` (default: the constructor's), logs the metrics and fires on_evaluate.
-  Json evaluate(std::shared_ptr<const TensorDataset> eval_dataset = nullptr, const std::string& metric_key_prefix = "eval");
+  Json evaluate(std::shared_ptr<const TensorDataset> eval_dataset = nullptr,
+                const std::string& metric_key_prefix = "eval");
   // The metrics of the latest evaluate() on `eval_dataset` (default: the constructor's) if the
   // weights have not changed since; nullopt otherwise. Saves a second evaluation of the same weights
   // after train() when its last evaluation was at the final step.
   std::optional<Json> evaluation_of_current_weights(std::shared_ptr<const TensorDataset> eval_dataset = nullptr) const;
   // Predicts on `test_dataset`; fires on_predict; does not log.
-  PredictionOutput predict(std::shared_ptr<const TensorDataset> test_dataset, const std::string& metric_key_prefix = "test");
+  PredictionOutput predict(std::shared_ptr<const TensorDataset> test_dataset,
+                           const std::string& metric_key_prefix = "test");
 
   void add_callback(std::shared_ptr<TrainerCallback> callback) { handler_.add_callback(std::move(callback)); }
   template <typename C>
-  std::shared_ptr<C> add_callback() { return handler_.add_callback<C>(); }
+  std::shared_ptr<C> add_callback() {
+    return handler_.add_callback<C>();
+  }
   template <typename C>
-  std::shared_ptr<C> pop_callback() { return handler_.pop_callback<C>(); }
-  std::shared_ptr<TrainerCallback> pop_callback(const std::shared_ptr<TrainerCallback>& cb) { return handler_.pop_callback(cb); }
+  std::shared_ptr<C> pop_callback() {
+    return handler_.pop_callback<C>();
+  }
+  std::shared_ptr<TrainerCallback> pop_callback(const std::shared_ptr<TrainerCallback>& cb) {
+    return handler_.pop_callback(cb);
+  }
   template <typename C>
-  void remove_callback() { handler_.remove_callback<C>(); }
+  void remove_callback() {
+    handler_.remove_callback<C>();
+  }
   void remove_callback(const std::shared_ptr<TrainerCallback>& cb) { handler_.remove_callback(cb); }
   CallbackHandler& callback_handler() { return handler_; }
 
@@ -220,8 +231,8 @@ class Trainer {
   void warn_of_unused_parameters();
   // Every rank's part of an evaluation of `total` examples: the loss sum over ranks, and (when
   // collected) the logits and labels gathered in dataset order, so every rank sees one process's.
-  void combine_evaluation_shards(torch::Tensor& loss_sum, std::vector<torch::Tensor>& logits, std::vector<torch::Tensor>& labels,
-                                 bool collect, int64_t total);
+  void combine_evaluation_shards(torch::Tensor& loss_sum, std::vector<torch::Tensor>& logits,
+                                 std::vector<torch::Tensor>& labels, bool collect, int64_t total);
   // Every rank's rows of an evaluation (rank r holds examples r, r + n, ...), in dataset order.
   torch::Tensor gather_in_dataset_order(const torch::Tensor& local, int64_t total);
   // Files of a checkpoint that every rank contributes: rng_state_<rank>.pth (rng_state.pth alone).

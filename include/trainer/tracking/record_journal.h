@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <stdexcept>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,9 +35,9 @@ struct TrackingRecord {
 
 // What a journal holds, read once at start.
 struct JournalSummary {
-  int64_t last_seq = 0;   // highest record seq
-  int64_t acked = 0;      // every record up to here is done
-  Json run;               // the last run identity written, or null
+  int64_t last_seq = 0;  // highest record seq
+  int64_t acked = 0;     // every record up to here is done
+  Json run;              // the last run identity written, or null
   int64_t unacked() const { return last_seq - acked; }
 };
 
@@ -78,7 +78,8 @@ class RecordJournal {
   // Reads a whole journal. A damaged line before the last throws std::runtime_error naming the file
   // and line; a torn last line (a crash mid-write) is skipped. A missing file is an empty journal.
   static JournalSummary summarize(const std::filesystem::path& path);
-  static void for_each_record(const std::filesystem::path& path, const std::function<void(const TrackingRecord&)>& visit);
+  static void for_each_record(const std::filesystem::path& path,
+                              const std::function<void(const TrackingRecord&)>& visit);
 
  private:
   std::filesystem::path path_;

@@ -82,13 +82,14 @@ struct SenderOptions {
   size_t max_records_per_send = 2000;  // offered to the endpoint at once
   std::string resend_command;          // printed when records are left ("trainer sync OUTPUT_DIR")
   std::chrono::milliseconds heartbeat_interval{0};
-  bool offline = false;  // journal only, send nothing (an offline run: `trainer sync` sends it later)  // 0: no heartbeats (RemoteEndpoint::heartbeat)
+  bool offline = false;  // journal only, send nothing (an offline run: `trainer sync` sends it later)  // 0: no
+                         // heartbeats (RemoteEndpoint::heartbeat)
 };
 
 struct SenderReport {
-  int64_t submitted = 0;   // records produced by this process
-  int64_t unsent = 0;      // in the journal, not yet acknowledged
-  int64_t rejected = 0;    // put aside in rejected.jsonl by this process
+  int64_t submitted = 0;  // records produced by this process
+  int64_t unsent = 0;     // in the journal, not yet acknowledged
+  int64_t rejected = 0;   // put aside in rejected.jsonl by this process
 };
 
 class RecordSender {
@@ -137,9 +138,9 @@ class RecordSender {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::unique_ptr<RecordJournal> journal_;
-  std::deque<TrackingRecord> queue_;      // submitted, not yet in the journal
+  std::deque<TrackingRecord> queue_;  // submitted, not yet in the journal
   std::chrono::steady_clock::time_point queue_since_;
-  std::vector<TrackingRecord> in_flight_; // journaled, not acknowledged, in seq order (sender thread)
+  std::vector<TrackingRecord> in_flight_;  // journaled, not acknowledged, in seq order (sender thread)
   int64_t next_seq_ = 1;
   int64_t journaled_seq_ = 0;  // highest seq in the journal
   int64_t loaded_seq_ = 0;     // highest seq moved into in_flight_ (later ones are read back)

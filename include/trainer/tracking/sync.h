@@ -34,14 +34,15 @@ std::vector<std::filesystem::path> journal_folders(const std::filesystem::path& 
 // What became of one journal folder.
 struct JournalSync {
   std::filesystem::path dir;
-  int64_t pending = 0;   // records not yet acknowledged before this sync (0: everything was sent already)
+  int64_t pending = 0;  // records not yet acknowledged before this sync (0: everything was sent already)
   int64_t sent = 0;
   int64_t rejected = 0;  // refused by the service, kept in rejected_path
   int64_t unsent = 0;    // still waiting (the journal keeps them)
   std::filesystem::path rejected_path;
 };
 
-using SenderForJournal = std::function<std::unique_ptr<RecordSender>(const std::filesystem::path& dir, const std::string& output_dir)>;
+using SenderForJournal =
+    std::function<std::unique_ptr<RecordSender>(const std::filesystem::path& dir, const std::string& output_dir)>;
 
 // Sends what each journal folder of `dir` left unsent, each within `timeout`, reporting each folder
 // to `on_folder` as it is done. Throws std::runtime_error when `dir` is not a directory, and what

@@ -22,8 +22,8 @@ struct RunStart {
   Json arguments;                 // TrainingArguments::to_json() (secrets left out)
   std::string model_description;  // the model's description
   std::string output_dir;
-  bool resumed = false;           // training continues from a checkpoint ...
-  int64_t resume_step = 0;        // ... taken at this global step
+  bool resumed = false;     // training continues from a checkpoint ...
+  int64_t resume_step = 0;  // ... taken at this global step
 
   // The model description as a JSON object (the model's configuration), or null when it is not one.
   Json model_config() const;

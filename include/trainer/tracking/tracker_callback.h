@@ -41,8 +41,8 @@ struct TrackerTraits {
   KeyRule keys = nullptr;
   ValueFilter values = ValueFilter::numbers;
   ProcessGate gate = ProcessGate::world_process_zero;
-  bool artifacts = false;  // log_artifact for each published checkpoint
-  bool start_at_init = false;  // start_run at on_init_end, as the original's eager integrations
+  bool artifacts = false;        // log_artifact for each published checkpoint
+  bool start_at_init = false;    // start_run at on_init_end, as the original's eager integrations
   bool bools_as_numbers = true;  // with numbers_bools_strings: true as 1 (TensorBoard); false keeps them (DVCLive)
 };
 
@@ -60,7 +60,8 @@ class TrackerCallback : public TrainerCallback {
   void on_log(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_predict(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_save(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
-  void on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
+  void on_checkpoint_published(const Args& args, TrainerState& state, TrainerControl& control,
+                               CallbackContext& ctx) override;
   void on_exception(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
   void on_train_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) override;
 

@@ -37,7 +37,8 @@ std::string first_id(const HttpResponse& found, const char* list) {
 
 }  // namespace
 
-ClearMLEndpoint::ClearMLEndpoint(const ClearMLSettings& settings) : HttpEndpoint(settings.http_options()), settings_(settings) {}
+ClearMLEndpoint::ClearMLEndpoint(const ClearMLSettings& settings)
+    : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
 Json ClearMLEndpoint::run() const {
   if (task_id_.empty()) return nullptr;
@@ -52,20 +53,22 @@ void ClearMLEndpoint::restore_run(const Json& run) {
   task_edited_ = task_started_ = !task_id_.empty();
 }
 
-HttpResponse ClearMLEndpoint::post(const std::string& endpoint, const std::string& body, const std::string& content_type, Repeat repeat) {
+HttpResponse ClearMLEndpoint::post(const std::string& endpoint, const std::string& body,
+                                   const std::string& content_type, Repeat repeat) {
   HttpRequest request;
   request.method = "POST";
   request.repeat = repeat;
   request.url = settings_.api_host + (api_version_.empty() ? "" : "/v" + api_version_) + "/" + endpoint;
-  request.headers = {{"Content-Type", content_type}, {"X-ClearML-Client", "trainer-cpp"},
+  request.headers = {{"Content-Type", content_type},
+                     {"X-ClearML-Client", "trainer-cpp"},
                      {"X-ClearML-Worker", host_name() + ":" + std::to_string(::getpid())}};
   if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
   request.body = body;
   return http_.send(request);
 }
 
-HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const std::string& body, const std::string& content_type,
-                                   Repeat repeat) {
+HttpResponse ClearMLEndpoint::call(const std::string& endpoint, const std::string& body,
+                                   const std::string& content_type, Repeat repeat) {
   HttpResponse r = post(endpoint, body, content_type, repeat);
   if (r.status == 401 && !token_.empty()) {  // the token expired: log in again, once
     token_.clear();
@@ -84,8 +87,9 @@ Delivery ClearMLEndpoint::login() {
   request.method = "POST";
   request.url = settings_.api_host + "/auth.login";
   request.headers = {{"Content-Type", "application/json"},
-                     {"Authorization", !settings_.auth_token.empty() ? "Bearer " + settings_.auth_token
-                                                                     : basic_authorization(settings_.access_key, settings_.secret_key)}};
+                     {"Authorization", !settings_.auth_token.empty()
+                                           ? "Bearer " + settings_.auth_token
+                                           : basic_authorization(settings_.access_key, settings_.secret_key)}};
   request.body = "{}";
   const HttpResponse r = http_.send(request);
   Delivery d = classify_response(r, 1, "ClearML auth.login");
@@ -106,7 +110,8 @@ Delivery ClearMLEndpoint::send(const std::vector<TrackingRecord>& pending) {
   const TrackingRecord& r = pending.front();
   if (r.type == "task") return create_task(r);
   if (task_id_.empty())
-    return {Delivery::Kind::blocked, 1, "ClearML: no task to report to (its creation was not acknowledged)", std::nullopt};
+    return {Delivery::Kind::blocked, 1, "ClearML: no task to report to (its creation was not acknowledged)",
+            std::nullopt};
   if (r.type == "metrics") return scalars(pending);
   if (r.type == "status") return status(r);
   if (r.type == "model") return model(r);
@@ -121,14 +126,17 @@ Delivery ClearMLEndpoint::create_task(const TrackingRecord& record) {
   if (task_id_.empty())
     if (Delivery d = find_or_create_task(b); d.kind != Delivery::Kind::delivered) return d;
   if (!task_edited_) {
-    const Delivery d = classify_response(call("tasks.edit", Json{{"task", task_id_}, {"force", true}, {"hyperparams", b["hyperparams"]},
+    const Delivery d = classify_response(call("tasks.edit", Json{{"task", task_id_},
+                                                                 {"force", true},
+                                                                 {"hyperparams", b["hyperparams"]},
                                                                  {"configuration", b["configuration"]}}),
                                          1, "ClearML tasks.edit");
     if (d.kind != Delivery::Kind::delivered) return d;
     task_edited_ = true;
   }
   if (!task_started_) {
-    const Delivery d = classify_response(call("tasks.started", Json{{"task", task_id_}, {"force", true}}), 1, "ClearML tasks.started");
+    const Delivery d =
+        classify_response(call("tasks.started", Json{{"task", task_id_}, {"force", true}}), 1, "ClearML tasks.started");
     if (d.kind != Delivery::Kind::delivered) return d;
     task_started_ = true;
   }
@@ -156,8 +164,9 @@ Delivery ClearMLEndpoint::find_or_create_task(const Json& b) {
   Json system_tags = {"development"};
   if (!key.empty()) {
     system_tags.push_back(std::string(kClearMLRunKeyTag) + key);
-    const HttpResponse found = call("tasks.get_all", Json{{"project", {project_id_}}, {"system_tags", {system_tags.back()}},
-                                                          {"only_fields", {"id", "name"}}});
+    const HttpResponse found =
+        call("tasks.get_all",
+             Json{{"project", {project_id_}}, {"system_tags", {system_tags.back()}}, {"only_fields", {"id", "name"}}});
     const Delivery d = classify_response(found, 1, "ClearML tasks.get_all");
     if (d.kind != Delivery::Kind::delivered) return d;
     task_id_ = first_id(found, "tasks");
@@ -166,9 +175,13 @@ Delivery ClearMLEndpoint::find_or_create_task(const Json& b) {
       return d;
     }
   }
-  const HttpResponse created = call("tasks.create", Json{{"name", b.value("name", "")}, {"type", "training"}, {"project", project_id_},
-                                                          {"comment", "Created by trainer (C++)"}, {"system_tags", system_tags}},
-                                      Repeat::harmful);
+  const HttpResponse created = call("tasks.create",
+                                    Json{{"name", b.value("name", "")},
+                                         {"type", "training"},
+                                         {"project", project_id_},
+                                         {"comment", "Created by trainer (C++)"},
+                                         {"system_tags", system_tags}},
+                                    Repeat::harmful);
   const Delivery d = classify_response(created, 1, "ClearML tasks.create");
   if (d.kind != Delivery::Kind::delivered) return d;
   task_id_ = data_of(created).value("id", "");
@@ -184,21 +197,30 @@ Delivery ClearMLEndpoint::scalars(const std::vector<TrackingRecord>& pending) {
   for (const auto& r : pending) {
     if (r.type != "metrics" || (records > 0 && events + r.body["events"].size() > 500)) break;
     for (const auto& e : r.body["events"]) {
-      body += dump_json(Json{{"type", "training_stats_scalar"}, {"task", task_id_}, {"timestamp", e["timestamp"]}, {"iter", e["iter"]},
-                             {"metric", e["metric"]}, {"variant", e["variant"]}, {"value", e["value"]}},
-                        {-1, false, false}) + "\n";
+      body += dump_json(Json{{"type", "training_stats_scalar"},
+                             {"task", task_id_},
+                             {"timestamp", e["timestamp"]},
+                             {"iter", e["iter"]},
+                             {"metric", e["metric"]},
+                             {"variant", e["variant"]},
+                             {"value", e["value"]}},
+                        {-1, false, false}) +
+              "\n";
       ++events;
     }
     ++records;
   }
-  return classify_response(call("events.add_batch", body, "application/json-lines"), records, "ClearML events.add_batch");
+  return classify_response(call("events.add_batch", body, "application/json-lines"), records,
+                           "ClearML events.add_batch");
 }
 
 Delivery ClearMLEndpoint::status(const TrackingRecord& record) {
   const std::string status = record.body.value("status", "completed");
   Json body{{"task", task_id_}, {"force", true}};
   if (status != "completed") body["status_reason"] = record.body.value("reason", status);
-  const std::string endpoint = status == "failed" ? "tasks.failed" : status == "stopped" ? "tasks.stopped" : "tasks.completed";
+  const std::string endpoint = status == "failed"    ? "tasks.failed"
+                               : status == "stopped" ? "tasks.stopped"
+                                                     : "tasks.completed";
   return classify_response(call(endpoint, body), 1, "ClearML " + endpoint);
 }
 
@@ -221,13 +243,15 @@ Delivery ClearMLEndpoint::model(const TrackingRecord& record) {
   }
   const std::string files = files_host();
   if (files.empty())
-    return {Delivery::Kind::blocked, 1, "ClearML: no files server to upload " + name + " to; set CLEARML_FILES_HOST", std::nullopt};
+    return {Delivery::Kind::blocked, 1, "ClearML: no files server to upload " + name + " to; set CLEARML_FILES_HOST",
+            std::nullopt};
   if (model_uri_.empty())
     if (Delivery d = upload_model_zip(record, files); d.kind != Delivery::Kind::delivered) return d;
   if (!models_.contains(name) || models_[name].value("uri", "") != model_uri_)
     if (Delivery d = find_or_create_model(name); d.kind != Delivery::Kind::delivered) return d;
-  const Delivery d = classify_response(call("models.update_for_task", Json{{"task", task_id_}, {"override_model_id", models_[name]["id"]},
-                                                                          {"iteration", b.value("iteration", 0)}}),
+  const Delivery d = classify_response(call("models.update_for_task", Json{{"task", task_id_},
+                                                                           {"override_model_id", models_[name]["id"]},
+                                                                           {"iteration", b.value("iteration", 0)}}),
                                        1, "ClearML models.update_for_task");
   for (const auto& f : b["files"]) {  // the staged copies are done with
     std::error_code ignored;
@@ -244,7 +268,8 @@ Delivery ClearMLEndpoint::upload_model_zip(const TrackingRecord& record, const s
   std::vector<std::pair<std::filesystem::path, std::string>> entries;
   for (const auto& f : b["files"]) entries.emplace_back(f.value("file", ""), f.value("name", ""));
   const std::filesystem::path zip =
-      std::filesystem::temp_directory_path() / ("trainer-clearml-" + std::to_string(::getpid()) + "-" + std::to_string(record.seq) + ".zip");
+      std::filesystem::temp_directory_path() /
+      ("trainer-clearml-" + std::to_string(::getpid()) + "-" + std::to_string(record.seq) + ".zip");
   try {
     write_zip_archive(zip, entries);
   } catch (const std::exception& e) {
@@ -269,18 +294,25 @@ Delivery ClearMLEndpoint::upload_model_zip(const TrackingRecord& record, const s
 // The task's model at this URI, looked up before it is created: a create whose answer was lost
 // made it already, and a second would list the checkpoint twice among the task's output models.
 Delivery ClearMLEndpoint::find_or_create_model(const std::string& name) {
-  const HttpResponse found = call("models.get_all", Json{{"task", {task_id_}}, {"uri", {model_uri_}}, {"only_fields", {"id"}}});
+  const HttpResponse found =
+      call("models.get_all", Json{{"task", {task_id_}}, {"uri", {model_uri_}}, {"only_fields", {"id"}}});
   Delivery d = classify_response(found, 1, "ClearML models.get_all");
   if (d.kind != Delivery::Kind::delivered) return d;
   if (const std::string id = first_id(found, "models"); !id.empty()) {
     models_[name] = Json{{"id", id}, {"uri", model_uri_}};
     return d;
   }
-  const HttpResponse created = call("models.create", Json{{"uri", model_uri_}, {"name", name}, {"task", task_id_}, {"project", project_id_},
-                                                           {"framework", "PyTorch"}, {"ready", true}},
+  const HttpResponse created = call("models.create",
+                                    Json{{"uri", model_uri_},
+                                         {"name", name},
+                                         {"task", task_id_},
+                                         {"project", project_id_},
+                                         {"framework", "PyTorch"},
+                                         {"ready", true}},
                                     Repeat::harmful);
   d = classify_response(created, 1, "ClearML models.create");
-  if (d.kind == Delivery::Kind::delivered) models_[name] = Json{{"id", data_of(created).value("id", "")}, {"uri", model_uri_}};
+  if (d.kind == Delivery::Kind::delivered)
+    models_[name] = Json{{"id", data_of(created).value("id", "")}, {"uri", model_uri_}};
   return d;
 }
 
@@ -288,7 +320,8 @@ Delivery ClearMLEndpoint::delete_model(const TrackingRecord& record) {
   const std::string name = record.body.value("name", "");
   if (!models_.contains(name)) return Delivery::delivered(1);  // never registered: nothing to delete
   const Json model = models_[name];
-  const Delivery d = classify_response(call("models.delete", Json{{"model", model.value("id", "")}, {"force", true}}), 1, "ClearML models.delete");
+  const Delivery d = classify_response(call("models.delete", Json{{"model", model.value("id", "")}, {"force", true}}),
+                                       1, "ClearML models.delete");
   if (d.kind != Delivery::Kind::delivered) return d;
   HttpRequest request;  // the weights too; a files server that cannot delete keeps them (not an error)
   request.method = "DELETE";

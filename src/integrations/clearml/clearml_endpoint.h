@@ -46,7 +46,8 @@ class ClearMLEndpoint : public HttpEndpoint {
   HttpResponse call(const std::string& endpoint, const std::string& body, const std::string& content_type,
                     Repeat repeat = Repeat::harmless);
   HttpResponse call(const std::string& endpoint, const Json& body, Repeat repeat = Repeat::harmless);
-  HttpResponse post(const std::string& endpoint, const std::string& body, const std::string& content_type, Repeat repeat);
+  HttpResponse post(const std::string& endpoint, const std::string& body, const std::string& content_type,
+                    Repeat repeat);
   Delivery login();
   Delivery create_task(const TrackingRecord& record);
   Delivery find_or_create_project(const std::string& name);
@@ -64,8 +65,8 @@ class ClearMLEndpoint : public HttpEndpoint {
   std::string project_id_, task_id_;
   std::string task_name_;
   bool task_edited_ = false, task_started_ = false;  // how far the task's creation got (a retry goes on)
-  Json models_ = Json::object();  // name -> {id, uri}: the output models registered
-  int64_t model_seq_ = -1;        // the model record being sent, and how far it got
+  Json models_ = Json::object();                     // name -> {id, uri}: the output models registered
+  int64_t model_seq_ = -1;                           // the model record being sent, and how far it got
   std::string model_uri_;
 };
 

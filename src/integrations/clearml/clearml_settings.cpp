@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "trainer/core/argument_spec.h"
-#include "trainer/core/text.h"
 #include "trainer/core/environment.h"
+#include "trainer/core/text.h"
 
 namespace trainer {
 namespace {
@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 std::string unquote(std::string v) {
   v = trim_space(v);
   if (!v.empty() && v.back() == ',') v = trim_space(v.substr(0, v.size() - 1));
-  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) return v.substr(1, v.size() - 2);
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
+    return v.substr(1, v.size() - 2);
   return v;
 }
 
@@ -42,7 +43,8 @@ fs::path config_file() {
   return fs::path(home.empty() ? "." : home) / "clearml.conf";
 }
 
-std::string first_of(const std::map<std::string, std::string>& conf, std::initializer_list<const char*> keys, std::string fallback) {
+std::string first_of(const std::map<std::string, std::string>& conf, std::initializer_list<const char*> keys,
+                     std::string fallback) {
   for (const char* k : keys)
     if (auto it = conf.find(k); it != conf.end()) return it->second;
   return fallback;
@@ -79,7 +81,8 @@ std::map<std::string, std::string> read_clearml_conf(const fs::path& file) {
         continue;
       }
       const size_t sep = text.find_first_of(":={");
-      if (sep == std::string::npos) throw ArgumentError(where() + "expected 'key: value' or 'name {', got '" + trim_space(line) + "'");
+      if (sep == std::string::npos)
+        throw ArgumentError(where() + "expected 'key: value' or 'name {', got '" + trim_space(line) + "'");
       std::string key = unquote(text.substr(0, sep));
       if (key.empty()) throw ArgumentError(where() + "a value without a key");
       std::string prefix;
@@ -105,7 +108,8 @@ std::map<std::string, std::string> read_clearml_conf(const fs::path& file) {
       if (!text.empty() && text[0] == ',') text = trim_space(text.substr(1));
     }
   }
-  if (!scope.empty()) throw ArgumentError(file.string() + ": the block '" + scope.back() + "' is never closed with '}'");
+  if (!scope.empty())
+    throw ArgumentError(file.string() + ": the block '" + scope.back() + "' is never closed with '}'");
   return out;
 }
 
@@ -122,22 +126,28 @@ ClearMLSettings ClearMLSettings::from_environment() {
   while (!s.api_host.empty() && s.api_host.back() == '/') s.api_host.pop_back();
   check_url("CLEARML_API_HOST", s.api_host);
   check_url("CLEARML_FILES_HOST", s.files_host);
-  s.access_key = env_or("CLEARML_API_ACCESS_KEY", "TRAINS_API_ACCESS_KEY", first_of(conf, {"api.credentials.access_key"}, ""));
-  s.secret_key = env_or("CLEARML_API_SECRET_KEY", "TRAINS_API_SECRET_KEY", first_of(conf, {"api.credentials.secret_key"}, ""));
+  s.access_key =
+      env_or("CLEARML_API_ACCESS_KEY", "TRAINS_API_ACCESS_KEY", first_of(conf, {"api.credentials.access_key"}, ""));
+  s.secret_key =
+      env_or("CLEARML_API_SECRET_KEY", "TRAINS_API_SECRET_KEY", first_of(conf, {"api.credentials.secret_key"}, ""));
   s.auth_token = env_or("CLEARML_AUTH_TOKEN", nullptr, "");
   if (s.access_key.empty() != s.secret_key.empty())
-    throw ArgumentError(std::string("ClearML: CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY go together (or api.credentials in clearml.conf): ") +
+    throw ArgumentError(std::string("ClearML: CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY go together (or "
+                                    "api.credentials in clearml.conf): ") +
                         (s.access_key.empty() ? "the access key" : "the secret key") + " is missing");
   s.offline = parse_bool_setting("CLEARML_OFFLINE_MODE", env_string("CLEARML_OFFLINE_MODE"), false);
-  const std::string verify = env_or("CLEARML_API_HOST_VERIFY_CERT", nullptr, first_of(conf, {"api.verify_certificate"}, "true"));
+  const std::string verify =
+      env_or("CLEARML_API_HOST_VERIFY_CERT", nullptr, first_of(conf, {"api.verify_certificate"}, "true"));
   s.verify_cert = parse_bool_setting("CLEARML_API_HOST_VERIFY_CERT", verify, true);
-  const std::string cache = env_or("CLEARML_CACHE_DIR", "TRAINS_CACHE_DIR", first_of(conf, {"sdk.storage.cache.default_base_dir"}, ""));
+  const std::string cache =
+      env_or("CLEARML_CACHE_DIR", "TRAINS_CACHE_DIR", first_of(conf, {"sdk.storage.cache.default_base_dir"}, ""));
   s.cache_dir = cache.empty() ? fs::temp_directory_path() / "clearml_cache" : fs::path(cache);
   return s;
 }
 
 Json ClearMLSettings::to_journal_json() const {
-  return Json{{"project", project}, {"task", task}, {"api_host", api_host}, {"files_host", files_host},
+  return Json{{"project", project},         {"task", task},
+              {"api_host", api_host},       {"files_host", files_host},
               {"verify_cert", verify_cert}, {"request_timeout_ms", request_timeout.count()}};
 }
 
@@ -148,7 +158,8 @@ ClearMLSettings ClearMLSettings::from_journal_json(const Json& json) {
   s.api_host = field_or<std::string>(json, "api_host", s.api_host);
   s.files_host = field_or<std::string>(json, "files_host", s.files_host);
   s.verify_cert = field_or<bool>(json, "verify_cert", s.verify_cert);
-  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
+  s.request_timeout =
+      std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
   return s;
 }
 

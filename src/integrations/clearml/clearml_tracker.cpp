@@ -6,17 +6,17 @@
 #include <fstream>
 #include <set>
 
+#include "integrations/clearml/clearml_endpoint.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
-#include "trainer/core/logging.h"
-#include "trainer/core/training_arguments.h"
-#include "integrations/clearml/clearml_endpoint.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/file_snapshot.h"
 #include "trainer/core/local_time.h"
-#include "trainer/tracking/log_keys.h"
+#include "trainer/core/logging.h"
 #include "trainer/core/random_id.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/zip_archive.h"
+#include "trainer/tracking/log_keys.h"
 
 namespace trainer {
 namespace {
@@ -27,8 +27,8 @@ constexpr int64_t kSummaryIteration = -2147483648LL;  // report_single_value's i
 std::atomic<int> train_runs{0};  // the original's class-level counter: a later train() gets _2, _3, ...
 
 bool single_value(const std::string& key) {
-  static const std::set<std::string> keys = {"train_runtime", "train_samples_per_second", "train_steps_per_second",
-                                             "train_loss", "total_flos", "epoch"};
+  static const std::set<std::string> keys = {
+      "train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos", "epoch"};
   return keys.count(key) > 0;
 }
 
@@ -42,7 +42,9 @@ std::string python_type(const Json& v) {
   return "str";
 }
 
-const char* status_word(RunStatus s) { return s == RunStatus::failed ? "failed" : s == RunStatus::killed ? "stopped" : "completed"; }
+const char* status_word(RunStatus s) {
+  return s == RunStatus::failed ? "failed" : s == RunStatus::killed ? "stopped" : "completed";
+}
 
 }  // namespace
 
@@ -58,7 +60,8 @@ class ClearMLOfflineSession {
     task_["offline_folder"] = dir_.string();
     task_["offline_output_models"] = Json::array();
     write_task("in_progress");
-    log("ClearML offline session " + id_ + " started (import it with: clearml-task --import-offline-session " + dir_.string() + ")");
+    log("ClearML offline session " + id_ + " started (import it with: clearml-task --import-offline-session " +
+        dir_.string() + ")");
   }
   void metrics(const Json& events) {
     Json line = Json::array();
@@ -70,15 +73,20 @@ class ClearMLOfflineSession {
     append(dir_ / "metrics.jsonl", line);
   }
   void log(const std::string& message) {
-    append(dir_ / "log.jsonl", Json::array({Json{{"type", "log"}, {"task", id_}, {"timestamp", unix_time_ms()},
-                                                 {"level", "info"}, {"worker", host_name()}, {"msg", message}}}));
+    append(dir_ / "log.jsonl", Json::array({Json{{"type", "log"},
+                                                 {"task", id_},
+                                                 {"timestamp", unix_time_ms()},
+                                                 {"level", "info"},
+                                                 {"worker", host_name()},
+                                                 {"msg", message}}}));
   }
   // The checkpoint zipped into data/ and listed in task.json; the oldest removed beyond `keep`.
   void model(const std::string& name, int64_t iteration, const std::vector<std::pair<fs::path, std::string>>& files,
              std::optional<int64_t> keep) {
     const fs::path zip = dir_ / "data" / (name + ".zip");
     write_zip_archive(zip, files);
-    task_["offline_output_models"].push_back(Json{{"name", name}, {"iteration", iteration}, {"local_path", zip.string()}});
+    task_["offline_output_models"].push_back(
+        Json{{"name", name}, {"iteration", iteration}, {"local_path", zip.string()}});
     auto& models = task_["offline_output_models"];
     while (keep && *keep > 0 && static_cast<int64_t>(models.size()) > *keep) {
       std::error_code ignored;
@@ -110,11 +118,11 @@ class ClearMLOfflineSession {
 };
 
 ClearMLTracker::ClearMLTracker(ClearMLSettings settings, const TrainingArguments& args)
-    : RemoteTracker("clearml", "ClearML", args), settings_(std::move(settings)), save_total_limit_(args.save_total_limit) {}
+    : RemoteTracker("clearml", "ClearML", args),
+      settings_(std::move(settings)),
+      save_total_limit_(args.save_total_limit) {}
 
-ClearMLTracker::~ClearMLTracker() {
-  writer_.reset();
-}
+ClearMLTracker::~ClearMLTracker() { writer_.reset(); }
 
 // The arguments flattened under Transformers<suffix> (no *_token), and the original's two flags.
 Json ClearMLTracker::hyperparams(const RunStart& run) const {
@@ -123,14 +131,21 @@ Json ClearMLTracker::hyperparams(const RunStart& run) const {
   const Json flat = flatten_keys(run.arguments, "/");
   for (auto it = flat.begin(); it != flat.end(); ++it) {
     if (it.key().size() >= 6 && it.key().compare(it.key().size() - 6, 6, "_token") == 0) continue;
-    params[it.key()] = Json{{"section", section}, {"name", it.key()}, {"value", python_str(it.value())},
-                            {"type", python_type(it.value())}, {"description", ""}};
+    params[it.key()] = Json{{"section", section},
+                            {"name", it.key()},
+                            {"value", python_str(it.value())},
+                            {"type", python_type(it.value())},
+                            {"description", ""}};
   }
   Json out = Json::object();
   out[section] = params;
   for (const char* flag : {"_ignore_hparams_ui_overrides_", "_ignore_model_config_ui_overrides_"})
-    out["Transformers"][flag] = Json{{"section", "Transformers"}, {"name", flag}, {"value", "True"}, {"type", "bool"},
-                                     {"description", "If True, ignore the values set in the UI when the task runs remotely"}};
+    out["Transformers"][flag] =
+        Json{{"section", "Transformers"},
+             {"name", flag},
+             {"value", "True"},
+             {"type", "bool"},
+             {"description", "If True, ignore the values set in the UI when the task runs remotely"}};
   return out;
 }
 
@@ -139,7 +154,9 @@ Json ClearMLTracker::configuration(const RunStart& run) const {
   Json out = Json::object();
   if (!model.is_object()) return out;
   const std::string name = "Model Configuration" + suffix_;
-  out[name] = Json{{"name", name}, {"value", dump_json(model, {2, false, false})}, {"type", "dictionary"},
+  out[name] = Json{{"name", name},
+                   {"value", dump_json(model, {2, false, false})},
+                   {"type", "dictionary"},
                    {"description", "The configuration of model number " + std::to_string(run_number_) + "."}};
   return out;
 }
@@ -151,13 +168,21 @@ void ClearMLTracker::start_run(const RunStart& run) {
   const ClearMLSettings settings = settings_;
   open_journal(run, Json{{"settings", settings_.to_journal_json()}},
                [settings] { return std::make_unique<ClearMLEndpoint>(settings); });
-  const Json task{{"project", settings_.project}, {"name", settings_.task + suffix_}, {"hyperparams", hyperparams(run)},
-                  {"configuration", configuration(run)}, {"run_key", random_hex(32)}};
+  const Json task{{"project", settings_.project},
+                  {"name", settings_.task + suffix_},
+                  {"hyperparams", hyperparams(run)},
+                  {"configuration", configuration(run)},
+                  {"run_key", random_hex(32)}};
   if (!run.resumed || remote_run().is_null()) submit("task", task);
   if (settings_.offline) {
-    Json offline_task{{"name", task["name"]}, {"project_name", settings_.project}, {"type", "training"},
-                      {"hyperparams", task["hyperparams"]}, {"configuration", task["configuration"]},
-                      {"comment", "Created by trainer (C++)"}, {"system_tags", {"development"}}, {"created", utc_time_iso8601()}};
+    Json offline_task{{"name", task["name"]},
+                      {"project_name", settings_.project},
+                      {"type", "training"},
+                      {"hyperparams", task["hyperparams"]},
+                      {"configuration", task["configuration"]},
+                      {"comment", "Created by trainer (C++)"},
+                      {"system_tags", {"development"}},
+                      {"created", utc_time_iso8601()}};
     offline_ = std::make_unique<ClearMLOfflineSession>(settings_.cache_dir, std::move(offline_task));
     writer_ = std::make_unique<BackgroundWriter>("clearml");
     log_info("ClearML: offline session in " + offline_->dir().string());
@@ -213,7 +238,9 @@ void ClearMLTracker::log_artifact(const fs::path& dir, const std::string& name) 
     submit("delete_model", Json{{"name", models_.front()}});
     models_.erase(models_.begin());
   }
-  if (offline_) writer_->enqueue([this, model, iteration, staged] { offline_->model(model, iteration, staged, save_total_limit_); });
+  if (offline_)
+    writer_->enqueue(
+        [this, model, iteration, staged] { offline_->model(model, iteration, staged, save_total_limit_); });
 }
 
 void ClearMLTracker::checkpoint_saved() {
@@ -229,23 +256,25 @@ void ClearMLTracker::finish(RunStatus status) {
     writer_->enqueue([this, word] { offline_->finish(word); });
     writer_->finish();
   }
-  finish_sending("task " + settings_.task + suffix_ + " " + word +
-                 (offline_ ? " (the SDK's offline session: clearml-task --import-offline-session " + offline_->dir().string() + ")" : ""));
+  finish_sending(
+      "task " + settings_.task + suffix_ + " " + word +
+      (offline_ ? " (the SDK's offline session: clearml-task --import-offline-session " + offline_->dir().string() + ")"
+                : ""));
 }
 
 std::shared_ptr<StatefulTrackerCallback> make_clearml_callback() {
   const ClearMLSettings settings = ClearMLSettings::from_environment();
   if (!settings.offline && !settings.has_credentials())
-    throw ArgumentError("--report_to clearml: no ClearML credentials; set CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY "
-                        "(or api.credentials in ~/clearml.conf), or CLEARML_AUTH_TOKEN, or CLEARML_OFFLINE_MODE=1");
+    throw ArgumentError(
+        "--report_to clearml: no ClearML credentials; set CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY "
+        "(or api.credentials in ~/clearml.conf), or CLEARML_AUTH_TOKEN, or CLEARML_OFFLINE_MODE=1");
   TrackerTraits traits;
   traits.callback_name = "ClearMLCallback";
-  traits.keys = nullptr;   // titles and series are the tracker's own
-  traits.values = ValueFilter::numbers;  // int and float only, others dropped with a warning
+  traits.keys = nullptr;                  // titles and series are the tracker's own
+  traits.values = ValueFilter::numbers;   // int and float only, others dropped with a warning
   traits.artifacts = settings.log_model;  // each complete checkpoint as an output model
-  return std::make_shared<StatefulTrackerCallback>(traits, [settings](const TrainingArguments& args) {
-    return std::make_unique<ClearMLTracker>(settings, args);
-  });
+  return std::make_shared<StatefulTrackerCallback>(
+      traits, [settings](const TrainingArguments& args) { return std::make_unique<ClearMLTracker>(settings, args); });
 }
 
 bool clearml_in_all() {
@@ -257,8 +286,10 @@ std::unique_ptr<RecordSender> clearml_sender_for_journal(const fs::path& dir, co
   return sender_for_journal_folder(dir, output_dir, [](const Json& meta) -> std::unique_ptr<RemoteEndpoint> {
     const ClearMLSettings settings = ClearMLSettings::from_journal_json(meta.value("settings", Json::object()));
     if (!settings.has_credentials())
-      throw ArgumentError("ClearML: no credentials (CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY, or CLEARML_AUTH_TOKEN); "
-                          "`trainer sync` needs them to send the task to " + settings.api_host);
+      throw ArgumentError(
+          "ClearML: no credentials (CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY, or CLEARML_AUTH_TOKEN); "
+          "`trainer sync` needs them to send the task to " +
+          settings.api_host);
     return std::make_unique<ClearMLEndpoint>(settings);
   });
 }

@@ -12,8 +12,9 @@ std::vector<Integration> clearml_integrations() {
   i.in_all = clearml_in_all;
   i.resend = clearml_sender_for_journal;
   i.summary = "a ClearML task, online (its API server) or offline (a session zip for import_offline_session)";
-  i.settings = "CLEARML_API_HOST, CLEARML_API_ACCESS_KEY, CLEARML_API_SECRET_KEY, CLEARML_PROJECT, CLEARML_TASK, "
-               "CLEARML_LOG_MODEL, CLEARML_OFFLINE_MODE, CLEARML_CONFIG_FILE (clearml.conf)";
+  i.settings =
+      "CLEARML_API_HOST, CLEARML_API_ACCESS_KEY, CLEARML_API_SECRET_KEY, CLEARML_PROJECT, CLEARML_TASK, "
+      "CLEARML_LOG_MODEL, CLEARML_OFFLINE_MODE, CLEARML_CONFIG_FILE (clearml.conf)";
   i.position = 90;
   return {i};
 }

@@ -27,8 +27,7 @@ double parse_number(const std::string& value, const std::string& key, const std:
     size_t used = 0;
     const double d = std::stod(value, &used);
     if (used == value.size() && std::isfinite(d)) return d;
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   throw ArgumentError(where + ": codecarbon " + key + " = '" + value + "' is not a number");
 }
 
@@ -58,10 +57,14 @@ bool CodeCarbonConfig::set(const std::string& key, const std::string& value, con
   if (key == "measure_power_secs") {
     measure_power_secs = parse_number(value, key, where);
     if (measure_power_secs <= 0) throw ArgumentError(where + ": codecarbon measure_power_secs must be > 0");
-  } else if (key == "project_name") project_name = value;
-  else if (key == "experiment_id") experiment_id = value;
-  else if (key == "output_file") output_file = value;
-  else if (key == "save_to_file") save_to_file = parse_bool(value, key, where);
+  } else if (key == "project_name")
+    project_name = value;
+  else if (key == "experiment_id")
+    experiment_id = value;
+  else if (key == "output_file")
+    output_file = value;
+  else if (key == "save_to_file")
+    save_to_file = parse_bool(value, key, where);
   else if (key == "on_csv_write") {
     if (value != "append" && value != "update")
       throw ArgumentError(where + ": codecarbon on_csv_write = '" + value + "' (use append or update)");
@@ -77,17 +80,26 @@ bool CodeCarbonConfig::set(const std::string& key, const std::string& value, con
   } else if (key == "wue") {
     wue = parse_number(value, key, where);
     if (!(wue >= 0)) throw ArgumentError(where + ": codecarbon wue = '" + value + "' must be >= 0");
-  }
-  else if (key == "force_cpu_power") force_cpu_power = parse_number(value, key, where);
-  else if (key == "force_ram_power") force_ram_power = parse_number(value, key, where);
-  else if (key == "force_mode_cpu_load") force_mode_cpu_load = parse_bool(value, key, where);
-  else if (key == "rapl_include_dram") rapl_include_dram = parse_bool(value, key, where);
-  else if (key == "rapl_prefer_psys") rapl_prefer_psys = parse_bool(value, key, where);
-  else if (key == "country_iso_code") country_iso_code = value;
-  else if (key == "region") region = value;
-  else if (key == "carbon_intensity_g_per_kwh") carbon_intensity_g_per_kwh = parse_number(value, key, where);
-  else if (key == "powercap_root") powercap_root = value;
-  else return false;
+  } else if (key == "force_cpu_power")
+    force_cpu_power = parse_number(value, key, where);
+  else if (key == "force_ram_power")
+    force_ram_power = parse_number(value, key, where);
+  else if (key == "force_mode_cpu_load")
+    force_mode_cpu_load = parse_bool(value, key, where);
+  else if (key == "rapl_include_dram")
+    rapl_include_dram = parse_bool(value, key, where);
+  else if (key == "rapl_prefer_psys")
+    rapl_prefer_psys = parse_bool(value, key, where);
+  else if (key == "country_iso_code")
+    country_iso_code = value;
+  else if (key == "region")
+    region = value;
+  else if (key == "carbon_intensity_g_per_kwh")
+    carbon_intensity_g_per_kwh = parse_number(value, key, where);
+  else if (key == "powercap_root")
+    powercap_root = value;
+  else
+    return false;
   return true;
 }
 

@@ -66,7 +66,8 @@ EmissionsData EmissionsTracker::measure() {
   } else if (cpu_mode_ == "process") {
     const double cpu_s = process_cpu_seconds();
     cpu_j = cpu_process_power_watts(tdp, cpu_s - last_process_cpu_, dt,
-                                    static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) * dt;
+                                    static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) *
+            dt;
     last_process_cpu_ = cpu_s;
   } else {
     cpu_j = cpu_load_power_watts(tdp, load) * dt;

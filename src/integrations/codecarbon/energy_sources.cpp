@@ -59,9 +59,12 @@ std::vector<RaplDomain> find_rapl_domains(const fs::path& root, bool include_dra
   }
   std::vector<RaplDomain> packages, dram, psys;
   for (const auto& [name, d] : by_name) {
-    if (name.rfind("package", 0) == 0) packages.push_back(d);
-    else if (name == "dram") dram.push_back(d);
-    else if (name == "psys") psys.push_back(d);
+    if (name.rfind("package", 0) == 0)
+      packages.push_back(d);
+    else if (name == "dram")
+      dram.push_back(d);
+    else if (name == "psys")
+      psys.push_back(d);
   }
   if (prefer_psys && !psys.empty()) return psys;
   if (packages.empty()) return psys;

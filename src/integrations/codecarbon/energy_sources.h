@@ -12,7 +12,7 @@
 namespace trainer {
 
 struct RaplDomain {
-  std::string name;  // package-0, dram, psys, ...
+  std::string name;                   // package-0, dram, psys, ...
   std::filesystem::path energy_file;  // cumulative microjoules
   uint64_t max_energy_range_uj = 0;
   bool mmio = false;
@@ -51,7 +51,7 @@ class MachineCpuLoad {
 double process_cpu_seconds();
 
 struct MemoryInfo {
-  double total_gb = 0;      // GiB, as CodeCarbon's ram_total_size
+  double total_gb = 0;  // GiB, as CodeCarbon's ram_total_size
   double available_gb = 0;
 };
 MemoryInfo read_meminfo(const std::string& path = "/proc/meminfo");

@@ -20,7 +20,8 @@ Json metric_value(const Json& v) {
 
 }  // namespace
 
-CometEndpoint::CometEndpoint(const CometSettings& settings) : HttpEndpoint(settings.http_options()), settings_(settings) {}
+CometEndpoint::CometEndpoint(const CometSettings& settings)
+    : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
 Json CometEndpoint::run() const {
   if (experiment_key_.empty()) return nullptr;
@@ -57,24 +58,31 @@ Delivery CometEndpoint::send(const std::vector<TrackingRecord>& pending) {
   }
   if (r.type == "experiment") return create(r);
   if (experiment_key_.empty())
-    return Delivery{Delivery::Kind::blocked, 1, "Comet: no experiment to log into (its creation was not acknowledged)", std::nullopt};
+    return Delivery{Delivery::Kind::blocked, 1, "Comet: no experiment to log into (its creation was not acknowledged)",
+                    std::nullopt};
   const Json key = experiment_key_;
   const Json& b = r.body;
   if (r.type == "params") {
     std::vector<Json> bodies;
-    for (const auto& p : b["params"]) bodies.push_back(Json{{"experimentKey", key}, {"parameterName", p[0]}, {"parameterValue", p[1]}});
+    for (const auto& p : b["params"])
+      bodies.push_back(Json{{"experimentKey", key}, {"parameterName", p[0]}, {"parameterValue", p[1]}});
     return items(bodies, "write/experiment/parameter");
   }
   if (r.type == "metrics") {
     std::vector<Json> bodies;
     for (auto it = b["metrics"].begin(); it != b["metrics"].end(); ++it)
-      bodies.push_back(Json{{"experimentKey", key}, {"metricName", it.key()}, {"metricValue", metric_value(it.value())},
-                        {"step", b["step"]}, {"epoch", b["epoch"]}, {"timestamp", b["timestamp"]}});
+      bodies.push_back(Json{{"experimentKey", key},
+                            {"metricName", it.key()},
+                            {"metricValue", metric_value(it.value())},
+                            {"step", b["step"]},
+                            {"epoch", b["epoch"]},
+                            {"timestamp", b["timestamp"]}});
     return items(bodies, "write/experiment/metric");
   }
   if (r.type == "graph") return items({Json{{"experimentKey", key}, {"graph", b["graph"]}}}, "write/experiment/graph");
   if (r.type == "other")
-    return items({Json{{"experimentKey", key}, {"key", b["key"]}, {"value", b["value"]}}}, "write/experiment/log-other");
+    return items({Json{{"experimentKey", key}, {"key", b["key"]}, {"value", b["value"]}}},
+                 "write/experiment/log-other");
   if (r.type == "tags") return items({Json{{"experimentKey", key}, {"addedTags", b["tags"]}}}, "write/experiment/tags");
   if (r.type == "times")
     return items({Json{{"experimentKey", key}, {"startTimeMillis", b["start"]}, {"endTimeMillis", b["end"]}}},
@@ -111,7 +119,8 @@ Delivery CometEndpoint::create(const TrackingRecord& record) {
       const Json& names = list.is_object() ? list.at("workspaceNames") : list;
       workspace_ = names.at(0).get<std::string>();
     } catch (const std::exception&) {
-      return Delivery{Delivery::Kind::blocked, 1, "Comet workspaces: no workspace for this API key; set COMET_WORKSPACE", std::nullopt};
+      return Delivery{Delivery::Kind::blocked, 1,
+                      "Comet workspaces: no workspace for this API key; set COMET_WORKSPACE", std::nullopt};
     }
   }
   Json body{{"workspaceName", workspace_}, {"projectName", project_}};
@@ -122,7 +131,8 @@ Delivery CometEndpoint::create(const TrackingRecord& record) {
   try {
     experiment_key_ = Json::parse(response.body).at("experimentKey").get<std::string>();
   } catch (const std::exception&) {
-    return Delivery{Delivery::Kind::retry, 1, "Comet write/experiment/create: the answer has no experimentKey", std::nullopt};
+    return Delivery{Delivery::Kind::retry, 1, "Comet write/experiment/create: the answer has no experimentKey",
+                    std::nullopt};
   }
   return d;
 }
@@ -131,7 +141,8 @@ Delivery CometEndpoint::asset(const TrackingRecord& record) {
   const std::string file = record.body["file"].get<std::string>();
   std::error_code ec;
   if (!std::filesystem::exists(file, ec))
-    return Delivery{Delivery::Kind::rejected, 1, "Comet upload-asset: the staged file " + file + " is gone", std::nullopt};
+    return Delivery{Delivery::Kind::rejected, 1, "Comet upload-asset: the staged file " + file + " is gone",
+                    std::nullopt};
   MultipartForm form;
   form.add_file("file", record.body["name"].get<std::string>(), file);
   HttpRequest request;

@@ -23,7 +23,8 @@ CometMode parse_mode(const std::string& value, bool& online) {
     return CometMode::get_or_create;
   }
   if (v == "disabled") return CometMode::disabled;
-  throw ArgumentError("COMET_MODE: '" + value + "' is not a mode; valid: get, get_or_create, create (and 4.x's online, "
+  throw ArgumentError("COMET_MODE: '" + value +
+                      "' is not a mode; valid: get, get_or_create, create (and 4.x's online, "
                       "offline, disabled)");
 }
 
@@ -33,7 +34,8 @@ std::string comet_api_url(const std::string& url_override) {
   const size_t scheme = url_override.find("://");
   const std::string s = ascii_lower(url_override.substr(0, scheme == std::string::npos ? 0 : scheme));
   if (scheme == std::string::npos || (s != "http" && s != "https"))
-    throw ArgumentError("COMET_URL_OVERRIDE: expected an http:// or https:// URL, got '" + url_without_secrets(url_override) + "'");
+    throw ArgumentError("COMET_URL_OVERRIDE: expected an http:// or https:// URL, got '" +
+                        url_without_secrets(url_override) + "'");
   const size_t path = url_override.find('/', scheme + 3);
   return url_override.substr(0, path) + "/api/rest/v2";
 }
@@ -66,7 +68,8 @@ CometSettings CometSettings::from_journal_json(const Json& json) {
   CometSettings s;
   const std::string u = env_string("COMET_URL_OVERRIDE");
   s.api_url = u.empty() ? field_or<std::string>(json, "api_url", s.api_url) : comet_api_url(u);
-  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
+  s.request_timeout =
+      std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
   s.api_key = env_string("COMET_API_KEY");
   return s;
 }

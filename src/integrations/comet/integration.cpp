@@ -12,8 +12,9 @@ std::vector<Integration> comet_integrations() {
   i.in_all = comet_in_all;
   i.resend = comet_sender_for_journal;
   i.summary = "a Comet experiment, online (its REST API) or offline (COMET_OFFLINE_DIRECTORY)";
-  i.settings = "COMET_API_KEY, COMET_MODE, COMET_START_ONLINE, COMET_PROJECT_NAME, COMET_WORKSPACE, COMET_EXPERIMENT_KEY, "
-               "COMET_OFFLINE_DIRECTORY, COMET_LOG_ASSETS, COMET_URL_OVERRIDE";
+  i.settings =
+      "COMET_API_KEY, COMET_MODE, COMET_START_ONLINE, COMET_PROJECT_NAME, COMET_WORKSPACE, COMET_EXPERIMENT_KEY, "
+      "COMET_OFFLINE_DIRECTORY, COMET_LOG_ASSETS, COMET_URL_OVERRIDE";
   i.position = 80;
   return {i};
 }

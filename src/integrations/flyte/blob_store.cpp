@@ -40,7 +40,8 @@ class LocalStore : public BlobStore {
     std::error_code ec;
     const fs::path start = root_ / prefix;
     if (!fs::exists(start, ec)) return out;
-    for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
       if (it->is_regular_file() && it->path().filename().string().find(".partial-") == std::string::npos)
         out.push_back(fs::relative(it->path(), root_).generic_string());
     if (ec && failure) *failure = retry(describe() + ": cannot list " + prefix + ": " + ec.message());
@@ -80,7 +81,8 @@ class LocalStore : public BlobStore {
 
 class S3Store : public BlobStore {
  public:
-  explicit S3Store(const std::string& url) : location_(S3Location::parse(url)), client_(S3Settings::from_environment()) {
+  explicit S3Store(const std::string& url)
+      : location_(S3Location::parse(url)), client_(S3Settings::from_environment()) {
     while (!location_.key.empty() && location_.key.back() == '/') location_.key.pop_back();
   }
 
@@ -116,7 +118,8 @@ class S3Store : public BlobStore {
     return answer(client_.get_object(location_.bucket, full(key), file), "GET " + key);
   }
   std::optional<std::string> get_text(const std::string& key) override {
-    const fs::path tmp = fs::temp_directory_path() / ("trainer-s3-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_));
+    const fs::path tmp =
+        fs::temp_directory_path() / ("trainer-s3-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_));
     HttpResponse r = client_.get_object(location_.bucket, full(key), tmp);
     if (r.status == 404) return std::nullopt;
     if (!r.ok()) throw std::runtime_error(classify_response(r, 1, describe() + " GET " + key).message);
@@ -126,14 +129,18 @@ class S3Store : public BlobStore {
     return text;
   }
   void set_aborted(bool aborted) override { client_.set_aborted(aborted); }
-  std::string describe() const override { return "s3://" + location_.bucket + (location_.key.empty() ? "" : "/" + location_.key); }
+  std::string describe() const override {
+    return "s3://" + location_.bucket + (location_.key.empty() ? "" : "/" + location_.key);
+  }
 
  private:
   std::string full(const std::string& key) const {
     if (location_.key.empty()) return key;
     return key.empty() ? location_.key + "/" : location_.key + "/" + key;
   }
-  Delivery answer(const HttpResponse& r, const std::string& what) const { return classify_response(r, 1, describe() + " " + what); }
+  Delivery answer(const HttpResponse& r, const std::string& what) const {
+    return classify_response(r, 1, describe() + " " + what);
+  }
 
   S3Location location_;
   S3Client client_;

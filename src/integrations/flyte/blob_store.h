@@ -23,7 +23,8 @@ class BlobStore {
   // Throws ArgumentError for a malformed location or S3 variables.
   static std::unique_ptr<BlobStore> open(const std::string& location);
 
-  virtual Delivery put_file(const std::filesystem::path& file, const std::string& key, const std::string& content_type) = 0;
+  virtual Delivery put_file(const std::filesystem::path& file, const std::string& key,
+                            const std::string& content_type) = 0;
   virtual Delivery put_text(const std::string& key, const std::string& text) = 0;
   virtual Delivery delete_prefix(const std::string& prefix) = 0;
   // The keys under `prefix` (relative to the store), or the failure.

@@ -3,19 +3,19 @@
 #include <map>
 #include <thread>
 
+#include "integrations/flyte/blob_store.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
-#include "trainer/core/logging.h"
-#include "trainer/core/text.h"
-#include "trainer/core/training_arguments.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/file_snapshot.h"
-#include "integrations/flyte/blob_store.h"
+#include "trainer/core/logging.h"
+#include "trainer/core/text.h"
+#include "trainer/core/trainer_control.h"
+#include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 #include "trainer/integrations/text_output.h"
 #include "trainer/net/s3_client.h"
 #include "trainer/tracking/remote_tracker.h"
-#include "trainer/core/trainer_control.h"
-#include "trainer/core/trainer_state.h"
 
 namespace trainer {
 namespace {
@@ -41,7 +41,8 @@ class FlyteEndpoint : public RemoteEndpoint {
     }
     if (r.type == "put_file") {
       const fs::path file = r.body.value("file", "");
-      const Delivery d = store->put_file(file, r.body.value("key", ""), r.body.value("content_type", "application/octet-stream"));
+      const Delivery d =
+          store->put_file(file, r.body.value("key", ""), r.body.value("content_type", "application/octet-stream"));
       std::error_code ignored;
       if (d.kind == Delivery::Kind::delivered) fs::remove(file, ignored);
       return d;
@@ -79,7 +80,8 @@ class FlyteTracker : public RemoteTracker {
         deck_prefix_(save_log_history ? flyte_location(args.flyte_output_prefix) : std::nullopt) {}
 
   void start_run(const RunStart& run) override {
-    open_journal(run, Json{{"checkpoint_path", destination_.value_or("")}, {"output_prefix", deck_prefix_.value_or("")}},
+    open_journal(run,
+                 Json{{"checkpoint_path", destination_.value_or("")}, {"output_prefix", deck_prefix_.value_or("")}},
                  [] { return std::make_unique<FlyteEndpoint>(); });
     previous_ = restored_previous_;
     if (destination_) log_info("Flyte: checkpoints are synced to " + *destination_);
@@ -91,11 +93,14 @@ class FlyteTracker : public RemoteTracker {
     if (!destination_) return;
     for (const auto& [file, relative] : files_under(dir)) {
       const std::string key = name + "/" + relative;
-      submit("put_file", Json{{"root", *destination_}, {"key", key}, {"file", stage(file, key).string()},
+      submit("put_file", Json{{"root", *destination_},
+                              {"key", key},
+                              {"file", stage(file, key).string()},
                               {"content_type", "application/octet-stream"}});
     }
     submit("put_text", Json{{"root", *destination_}, {"key", kLatest}, {"text", name}});
-    if (!previous_.empty() && previous_ != name) submit("delete_prefix", Json{{"root", *destination_}, {"prefix", previous_ + "/"}});
+    if (!previous_.empty() && previous_ != name)
+      submit("delete_prefix", Json{{"root", *destination_}, {"prefix", previous_ + "/"}});
     previous_ = name;
   }
 
@@ -104,7 +109,9 @@ class FlyteTracker : public RemoteTracker {
       const fs::path deck = fs::path(output_dir_) / "deck.html";
       write_file_atomic(deck, flyte_log_history_deck(state().log_history), Durability::kSynced);
       if (deck_prefix_)
-        submit("put_file", Json{{"root", *deck_prefix_}, {"key", "deck.html"}, {"file", stage(deck, "deck.html").string()},
+        submit("put_file", Json{{"root", *deck_prefix_},
+                                {"key", "deck.html"},
+                                {"file", stage(deck, "deck.html").string()},
                                 {"content_type", "text/html"}});
     }
     finish_sending(std::string("run ") + to_string(status));
@@ -129,7 +136,7 @@ class FlyteTracker : public RemoteTracker {
 TrackerTraits flyte_traits() {
   TrackerTraits traits;
   traits.callback_name = "FlyteCallback";
-  traits.artifacts = true;  // each complete checkpoint
+  traits.artifacts = true;                  // each complete checkpoint
   traits.values = ValueFilter::everything;  // it logs no values: nothing to warn about
   return traits;
 }
@@ -163,13 +170,16 @@ std::optional<fs::path> restore_from(BlobStore& store, const fs::path& output_di
     if (keys.empty()) return std::nullopt;
     if (std::find(keys.begin(), keys.end(), "trainer_state.json") == keys.end())
       throw ArgumentError("--flyte_prev_checkpoint: " + store.describe() +
-                          " holds no checkpoint (no latest_checkpoint, no trainer_state.json); pass the task's {{.prevCheckpointPrefix}}");
+                          " holds no checkpoint (no latest_checkpoint, no trainer_state.json); pass the task's "
+                          "{{.prevCheckpointPrefix}}");
   }
   const fs::path staging = output_dir / ".flyte-restore";
   fs::remove_all(staging);
   download(store, prefix, staging);
-  const std::string name = latest ? trim_space(*latest)
-                                  : "checkpoint-" + std::to_string(field_or<int64_t>(read_json_file(staging / "trainer_state.json"), "global_step", 0));
+  const std::string name =
+      latest ? trim_space(*latest)
+             : "checkpoint-" +
+                   std::to_string(field_or<int64_t>(read_json_file(staging / "trainer_state.json"), "global_step", 0));
   const fs::path target = output_dir / name;
   if (fs::exists(target)) {
     fs::remove_all(staging);
@@ -187,7 +197,8 @@ FlyteCallback::FlyteCallback(bool save_log_history, bool sync_checkpoints)
       }) {}
 
 void FlyteCallback::on_init_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) {
-  for (const std::string* value : {&args.flyte_checkpoint_path, &args.flyte_output_prefix, &args.flyte_prev_checkpoint}) {
+  for (const std::string* value :
+       {&args.flyte_checkpoint_path, &args.flyte_output_prefix, &args.flyte_prev_checkpoint}) {
     const std::optional<std::string> location = flyte_location(*value);
     if (location && location->rfind("s3://", 0) == 0) {
       S3Location::parse(*location);
@@ -212,14 +223,17 @@ std::optional<fs::path> flyte_restore_checkpoint(const TrainingArguments& args) 
   for (int attempt = 1;; ++attempt) {
     try {
       std::optional<fs::path> restored = restore_from(*store, args.output_dir);
-      if (restored) log_info("Flyte: resuming from " + restored->string() + ", restored from " + store->describe());
-      else log_info("Flyte: " + store->describe() + " is empty (a first attempt): training starts afresh");
+      if (restored)
+        log_info("Flyte: resuming from " + restored->string() + ", restored from " + store->describe());
+      else
+        log_info("Flyte: " + store->describe() + " is empty (a first attempt): training starts afresh");
       return restored;
     } catch (const ArgumentError&) {
       throw;  // what is there is not a checkpoint: trying again changes nothing
     } catch (const std::exception& e) {
       if (attempt == 4)
-        throw std::runtime_error(std::string("--flyte_prev_checkpoint: cannot restore the previous checkpoint: ") + e.what() +
+        throw std::runtime_error(std::string("--flyte_prev_checkpoint: cannot restore the previous checkpoint: ") +
+                                 e.what() +
                                  "; let Flyte retry the task, or pass --flyte_prev_checkpoint '' to start afresh");
       log_warning(std::string("Flyte: restoring the previous checkpoint failed (") + e.what() + "); trying again");
       std::this_thread::sleep_for(std::chrono::seconds(1 << (attempt - 1)));
@@ -236,12 +250,14 @@ std::string flyte_log_history_deck(const Json& log_history) {
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Log History</title>\n"
       "<style>body{font-family:sans-serif}table.dataframe{border-collapse:collapse}"
       "table.dataframe td,table.dataframe th{padding:2px 6px;text-align:right}</style></head>\n"
-      "<body><h2>Log History</h2>\n<table border=\"1\" class=\"dataframe\">\n<thead><tr style=\"text-align: right;\"><th></th>";
+      "<body><h2>Log History</h2>\n<table border=\"1\" class=\"dataframe\">\n<thead><tr style=\"text-align: "
+      "right;\"><th></th>";
   for (const auto& c : columns) html += "<th>" + escape_html(c) + "</th>";
   html += "</tr></thead>\n<tbody>\n";
   for (size_t i = 0; i < log_history.size(); ++i) {
     html += "<tr><th>" + std::to_string(i) + "</th>";
-    for (const auto& c : columns) html += "<td>" + (log_history[i].contains(c) ? escape_html(deck_cell(log_history[i][c])) : "NaN") + "</td>";
+    for (const auto& c : columns)
+      html += "<td>" + (log_history[i].contains(c) ? escape_html(deck_cell(log_history[i][c])) : "NaN") + "</td>";
     html += "</tr>\n";
   }
   return html + "</tbody>\n</table>\n</body></html>\n";

@@ -12,7 +12,9 @@ namespace {
 class FlyteCheckpointSource : public CheckpointSource {
  public:
   std::string name() const override { return "flyte"; }
-  std::optional<std::filesystem::path> restore(const TrainingArguments& args) override { return flyte_restore_checkpoint(args); }
+  std::optional<std::filesystem::path> restore(const TrainingArguments& args) override {
+    return flyte_restore_checkpoint(args);
+  }
 };
 
 }  // namespace

@@ -132,8 +132,9 @@ LogHistoryFileCallback::LogHistoryFileCallback(std::string directory)
     : LogHistoryFileCallback(std::move(directory), std::make_shared<BackgroundWriter>("log_history")) {}
 
 LogHistoryFileCallback::LogHistoryFileCallback(std::string directory, std::shared_ptr<BackgroundWriter> writer)
-    : TrackerCallback(log_history_traits(),
-                      [directory, writer](const Args&) { return std::make_unique<LogHistoryFileTracker>(directory, writer); }),
+    : TrackerCallback(
+          log_history_traits(),
+          [directory, writer](const Args&) { return std::make_unique<LogHistoryFileTracker>(directory, writer); }),
       writer_(std::move(writer)) {}
 
 LogHistoryFileCallback::~LogHistoryFileCallback() = default;

@@ -49,7 +49,8 @@ class DagsHubTracker : public MlflowTracker {
     };
     for (const auto& [file, relative] : output_dir_files()) {
       const size_t size = static_cast<size_t>(fs::file_size(file));
-      if (!files.empty() && (files.size() == kDagsHubMaxFilesPerCommit || bytes + size > kDagsHubMaxBytesPerCommit)) flush();
+      if (!files.empty() && (files.size() == kDagsHubMaxFilesPerCommit || bytes + size > kDagsHubMaxBytesPerCommit))
+        flush();
       files.push_back({{"file", stage(file, "dagshub/" + relative).string()}, {"path", relative}});
       bytes += size;
     }
@@ -65,8 +66,9 @@ class DagsHubTracker : public MlflowTracker {
 DagsHubRepo DagsHubRepo::from_environment(const std::string& tracking_uri) {
   DagsHubRepo repo;
   if (tracking_uri.empty())
-    throw ArgumentError("DagsHubCallback: MLFLOW_TRACKING_URI is not set; set it to the repository's MLflow URI, "
-                        "https://dagshub.com/<owner>/<repo>.mlflow (dagshub.init() prints it)");
+    throw ArgumentError(
+        "DagsHubCallback: MLFLOW_TRACKING_URI is not set; set it to the repository's MLflow URI, "
+        "https://dagshub.com/<owner>/<repo>.mlflow (dagshub.init() prints it)");
   std::string uri = tracking_uri;
   while (!uri.empty() && uri.back() == '/') uri.pop_back();
   const size_t last = uri.rfind('/');
@@ -150,7 +152,8 @@ Delivery DagsHubEndpoint::upload(const TrackingRecord& record) {
   HttpRequest request;
   request.method = "PUT";
   request.url = repo_.host + "/api/v1/repos/" + url_encode(repo_.owner) + "/" + url_encode(repo_.name) + "/content/" +
-                url_encode(repo_.branch) + "/" + url_encode_path(record.body.value("directory", std::string("artifacts")));
+                url_encode(repo_.branch) + "/" +
+                url_encode_path(record.body.value("directory", std::string("artifacts")));
   request.headers.emplace_back("Content-Type", form.content_type());
   request.body = form.finish();
   Delivery d = classify_response(http_.send(request), 1, "DagsHub upload");
@@ -166,8 +169,9 @@ std::shared_ptr<StatefulTrackerCallback> make_dagshub_callback() {
   MlflowSettings settings = MlflowSettings::from_environment("DagsHubCallback");
   DagsHubRepo repo = DagsHubRepo::from_environment(settings.tracking_uri);
   if (settings.store != MlflowStoreKind::rest)
-    throw ArgumentError("DagsHubCallback: MLFLOW_TRACKING_URI must be https://dagshub.com/<owner>/<repo>.mlflow, got '" +
-                        settings.tracking_uri + "'");
+    throw ArgumentError(
+        "DagsHubCallback: MLFLOW_TRACKING_URI must be https://dagshub.com/<owner>/<repo>.mlflow, got '" +
+        settings.tracking_uri + "'");
   TrackerTraits traits;
   traits.callback_name = "DagsHubCallback";
   traits.keys = mlflow_metric_key;

@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "trainer/core/json.h"
 #include "integrations/mlflow/mlflow_rest_endpoint.h"
+#include "trainer/core/json.h"
 
 namespace trainer {
 

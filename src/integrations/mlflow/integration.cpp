@@ -16,8 +16,9 @@ std::vector<Integration> mlflow_integrations() {
   mlflow.in_all = [] { return !env_string("MLFLOW_TRACKING_URI").empty() && !env_flag("DISABLE_MLFLOW_INTEGRATION"); };
   mlflow.resend = mlflow_sender_for_journal;
   mlflow.summary = "an MLflow run on a tracking server (REST) or in a local mlruns/ store";
-  mlflow.settings = "MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME, MLFLOW_RUN_ID, MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN, "
-                    "MLFLOW_TAGS, MLFLOW_FLATTEN_PARAMS, HF_MLFLOW_LOG_ARTIFACTS, MLFLOW_HTTP_REQUEST_TIMEOUT";
+  mlflow.settings =
+      "MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME, MLFLOW_RUN_ID, MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN, "
+      "MLFLOW_TAGS, MLFLOW_FLATTEN_PARAMS, HF_MLFLOW_LOG_ARTIFACTS, MLFLOW_HTTP_REQUEST_TIMEOUT";
   mlflow.position = 60;
 
   Integration azure = mlflow;

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <map>
 
+#include "integrations/mlflow/mlflow_file_endpoint.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/local_time.h"
 #include "trainer/core/random_id.h"
-#include "integrations/mlflow/mlflow_file_endpoint.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 namespace trainer {
@@ -18,8 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 bool looks_like_other_yaml_type(const std::string& s) {
-  static const char* words[] = {"null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE",
-                                "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"};
+  static const char* words[] = {"null", "Null", "NULL", "~",  "true", "True", "TRUE", "false", "False", "FALSE", "yes",
+                                "Yes",  "YES",  "no",   "No", "NO",   "on",   "On",   "ON",    "off",   "Off",   "OFF"};
   for (const char* w : words)
     if (s == w) return true;
   char* end = nullptr;
@@ -101,8 +101,10 @@ bool safe_key(const std::string& key) {
 }
 
 Delivery unsafe_key(const std::string& what, const std::string& key) {
-  return {Delivery::Kind::rejected, 1, "MLflow file store: " + what + " name '" + key +
-          "' is not a relative path without '..' (MLflow refuses it too)", std::nullopt};
+  return {
+      Delivery::Kind::rejected, 1,
+      "MLflow file store: " + what + " name '" + key + "' is not a relative path without '..' (MLflow refuses it too)",
+      std::nullopt};
 }
 
 }  // namespace
@@ -113,9 +115,9 @@ fs::path MlflowFileEndpoint::run_dir() const { return root_ / experiment_id_ / r
 
 Json MlflowFileEndpoint::run() const {
   if (run_id_.empty()) return nullptr;
-  return Json{{"run_id", run_id_}, {"experiment_id", experiment_id_}, {"run_name", run_name_},
-              {"user_id", user_id_}, {"start_time", start_time_},
-              {"artifact_uri", "file://" + (run_dir() / "artifacts").string()}};
+  return Json{{"run_id", run_id_},         {"experiment_id", experiment_id_},
+              {"run_name", run_name_},     {"user_id", user_id_},
+              {"start_time", start_time_}, {"artifact_uri", "file://" + (run_dir() / "artifacts").string()}};
 }
 
 void MlflowFileEndpoint::restore_run(const Json& run) {
@@ -186,16 +188,20 @@ Delivery MlflowFileEndpoint::start_run(const TrackingRecord& record) {
           start_time_ = std::atoll(field("start_time").c_str());
         }
     if (run_id_.empty())
-      return {Delivery::Kind::rejected, 1, "MLflow: MLFLOW_RUN_ID=" + forced + " is not a run in " + root_.string(), std::nullopt};
+      return {Delivery::Kind::rejected, 1, "MLflow: MLFLOW_RUN_ID=" + forced + " is not a run in " + root_.string(),
+              std::nullopt};
   }
   if (!run_id_.empty()) {
     write_run_meta(1, nullptr);
     return Delivery::delivered(1);
   }
-  experiment_id_ = experiment_for(field_or<std::string>(b, "experiment_name", ""), field_or<std::string>(b, "experiment_id", ""));
+  experiment_id_ =
+      experiment_for(field_or<std::string>(b, "experiment_name", ""), field_or<std::string>(b, "experiment_id", ""));
   if (experiment_id_.empty())
-    return {Delivery::Kind::rejected, 1, "MLflow: MLFLOW_EXPERIMENT_ID=" + field_or<std::string>(b, "experiment_id", "") +
-                                             " is not an experiment in " + root_.string(), std::nullopt};
+    return {Delivery::Kind::rejected, 1,
+            "MLflow: MLFLOW_EXPERIMENT_ID=" + field_or<std::string>(b, "experiment_id", "") +
+                " is not an experiment in " + root_.string(),
+            std::nullopt};
   run_id_ = random_hex(32);
   run_name_ = field_or<std::string>(b, "run_name", "");
   if (run_name_.empty()) run_name_ = run_id_.substr(0, 8);
@@ -207,9 +213,11 @@ Delivery MlflowFileEndpoint::start_run(const TrackingRecord& record) {
   write_run_meta(1, nullptr);
   Json tags = b.value("tags", Json::object());
   tags["mlflow.runName"] = run_name_;
-  if (const std::string parent = field_or<std::string>(b, "parent_run_id", ""); !parent.empty()) tags["mlflow.parentRunId"] = parent;
+  if (const std::string parent = field_or<std::string>(b, "parent_run_id", ""); !parent.empty())
+    tags["mlflow.parentRunId"] = parent;
   for (auto it = tags.begin(); it != tags.end(); ++it)
-    write_text(run_dir() / "tags" / it.key(), it.value().is_string() ? it.value().get<std::string>() : python_str(it.value()));
+    write_text(run_dir() / "tags" / it.key(),
+               it.value().is_string() ? it.value().get<std::string>() : python_str(it.value()));
   return Delivery::delivered(1);
 }
 
@@ -231,8 +239,10 @@ Delivery MlflowFileEndpoint::send(const std::vector<TrackingRecord>& pending) {
       const fs::path file = run_dir() / "params" / kv[0].get<std::string>();
       const std::string value = kv[1].get<std::string>();
       if (fs::exists(file) && read_text(file) != value)
-        return {Delivery::Kind::rejected, 1, "MLflow: parameter '" + kv[0].get<std::string>() +
-                                                 "' was logged before with another value (MLflow parameters cannot change)", std::nullopt};
+        return {Delivery::Kind::rejected, 1,
+                "MLflow: parameter '" + kv[0].get<std::string>() +
+                    "' was logged before with another value (MLflow parameters cannot change)",
+                std::nullopt};
       write_text(file, value);
     }
   } else if (r.type == "tags") {
@@ -252,13 +262,18 @@ Delivery MlflowFileEndpoint::send(const std::vector<TrackingRecord>& pending) {
     if (!safe_key(artifact_path)) return unsafe_key("artifact", artifact_path);
     const fs::path to = run_dir() / "artifacts" / artifact_path;
     std::error_code ec;
-    if (!fs::exists(from, ec)) return {Delivery::Kind::rejected, 1, "MLflow artifact: the staged file " + from.string() + " is gone", std::nullopt};
+    if (!fs::exists(from, ec))
+      return {Delivery::Kind::rejected, 1, "MLflow artifact: the staged file " + from.string() + " is gone",
+              std::nullopt};
     fs::create_directories(to.parent_path());
     fs::copy_file(from, to, fs::copy_options::overwrite_existing);
     fs::remove(from, ec);
   } else if (r.type == "end_run") {
     const std::string status = field_or<std::string>(r.body, "status", "FINISHED");
-    write_run_meta(status == "FAILED" ? 4 : status == "KILLED" ? 5 : 3, field_or<int64_t>(r.body, "end_time", unix_time_ms()));
+    write_run_meta(status == "FAILED"   ? 4
+                   : status == "KILLED" ? 5
+                                        : 3,
+                   field_or<int64_t>(r.body, "end_time", unix_time_ms()));
   } else {
     return {Delivery::Kind::rejected, 1, "MLflow: unknown record type '" + r.type + "'", std::nullopt};
   }

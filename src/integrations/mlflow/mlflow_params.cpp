@@ -5,7 +5,8 @@
 
 namespace trainer {
 
-MlflowParams mlflow_params(const Json& model_config, const Json& arguments, bool flatten, std::optional<int64_t> max_params) {
+MlflowParams mlflow_params(const Json& model_config, const Json& arguments, bool flatten,
+                           std::optional<int64_t> max_params) {
   Json combined = model_config.is_object() ? model_config : Json::object();
   for (auto it = arguments.begin(); it != arguments.end(); ++it) combined[it.key()] = it.value();
   if (flatten) {

@@ -1,8 +1,8 @@
 #include <cmath>
 
-#include "trainer/core/logging.h"
-#include "integrations/mlflow/mlflow_rest_endpoint.h"
 #include "integrations/mlflow/mlflow_file_endpoint.h"
+#include "integrations/mlflow/mlflow_rest_endpoint.h"
+#include "trainer/core/logging.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 namespace trainer {
@@ -26,7 +26,8 @@ Json metric_value(const Json& v) {
 Json key_values(const Json& object) {
   Json out = Json::array();
   for (auto it = object.begin(); it != object.end(); ++it)
-    out.push_back({{"key", it.key()}, {"value", it.value().is_string() ? it.value().get<std::string>() : python_str(it.value())}});
+    out.push_back({{"key", it.key()},
+                   {"value", it.value().is_string() ? it.value().get<std::string>() : python_str(it.value())}});
   return out;
 }
 
@@ -50,7 +51,8 @@ bool add_to_batch(const TrackingRecord& r, BatchParts& batch) {
   if (r.type == "metrics") {
     const int64_t step = field_or<int64_t>(r.body, "step", 0), ts = field_or<int64_t>(r.body, "timestamp", 0);
     for (auto it = r.body["metrics"].begin(); it != r.body["metrics"].end(); ++it) {
-      next.metrics.push_back({{"key", it.key()}, {"value", metric_value(it.value())}, {"timestamp", ts}, {"step", step}});
+      next.metrics.push_back(
+          {{"key", it.key()}, {"value", metric_value(it.value())}, {"timestamp", ts}, {"step", step}});
       next.bytes += it.key().size() + 64;
     }
   } else if (r.type == "params") {
@@ -79,7 +81,8 @@ bool batchable(const TrackingRecord& r) { return r.type == "metrics" || r.type =
 MlflowRestEndpoint::MlflowRestEndpoint(const MlflowSettings& settings)
     : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
-HttpResponse MlflowRestEndpoint::call(const std::string& method, const std::string& path, const Json& body, Repeat repeat) {
+HttpResponse MlflowRestEndpoint::call(const std::string& method, const std::string& path, const Json& body,
+                                      Repeat repeat) {
   HttpRequest request;
   request.method = method;
   request.repeat = repeat;
@@ -107,7 +110,8 @@ Delivery MlflowRestEndpoint::send(const std::vector<TrackingRecord>& pending) {
   const TrackingRecord& first = pending.front();
   if (first.type == "start_run") return start_run(first);
   if (run_id_.empty())
-    return {Delivery::Kind::blocked, 1, "MLflow: there is no run to log to (the run could not be created)", std::nullopt};
+    return {Delivery::Kind::blocked, 1, "MLflow: there is no run to log to (the run could not be created)",
+            std::nullopt};
   if (first.type == "end_run") return end_run(first);
   if (first.type == "artifact") return upload_artifact(first);
   if (batchable(first)) return log_batch(pending);
@@ -125,7 +129,9 @@ Delivery MlflowRestEndpoint::resolve_experiment(const TrackingRecord& record, st
     HttpResponse got = call("GET", "experiments/get-by-name?experiment_name=" + url_encode(name));
     if (got.ok()) {
       experiment_id = parse_or_null(got.body)["experiment"].value("experiment_id", std::string());
-      if (experiment_id.empty()) return {Delivery::Kind::rejected, 1, "MLflow experiments/get-by-name: no experiment_id in the answer", std::nullopt};
+      if (experiment_id.empty())
+        return {Delivery::Kind::rejected, 1, "MLflow experiments/get-by-name: no experiment_id in the answer",
+                std::nullopt};
       return Delivery::delivered(1);
     }
     if (got.status != 404) return classify_response(got, 1, "MLflow experiments/get-by-name");
@@ -158,7 +164,8 @@ Delivery MlflowRestEndpoint::open_run(const TrackingRecord& record) {
     restore_run(parse_or_null(got.body)["run"]["info"]);
   }
   if (!run_id_.empty()) {  // a resumed run, or MLFLOW_RUN_ID: it is running again
-    HttpResponse updated = call("POST", "runs/update", Json{{"run_id", run_id_}, {"run_uuid", run_id_}, {"status", "RUNNING"}});
+    HttpResponse updated =
+        call("POST", "runs/update", Json{{"run_id", run_id_}, {"run_uuid", run_id_}, {"status", "RUNNING"}});
     return classify_response(updated, 1, "MLflow runs/update");
   }
   std::string experiment_id;
@@ -188,7 +195,8 @@ Delivery MlflowRestEndpoint::find_run_by_key(const std::string& experiment_id, c
   Delivery d = classify_response(found, 1, "MLflow runs/search");
   if (d.kind == Delivery::Kind::rejected) {
     // A server without search (some MLflow-compatible services): create as before.
-    if (!warned_no_search_) log_warning(d.message + "; runs are created without the look-up that prevents a duplicate after a lost answer");
+    if (!warned_no_search_)
+      log_warning(d.message + "; runs are created without the look-up that prevents a duplicate after a lost answer");
     warned_no_search_ = true;
     return Delivery::delivered(1);
   }
@@ -260,12 +268,14 @@ std::string MlflowRestEndpoint::artifact_url(const std::string& artifact_path) c
     const size_t slash = after.find('/');
     const std::string scheme = settings_.tracking_uri.substr(0, settings_.tracking_uri.find("://"));
     return scheme + "://" + after.substr(0, slash) + "/api/2.0/mlflow-artifacts/artifacts" +
-           url_encode_path(slash == std::string::npos ? "" : after.substr(slash)) + "/" + url_encode_path(artifact_path);
+           url_encode_path(slash == std::string::npos ? "" : after.substr(slash)) + "/" +
+           url_encode_path(artifact_path);
   }
   if (root.rfind("mlflow-artifacts:", 0) == 0) {
     rest = root.substr(17);
     while (!rest.empty() && rest.front() == '/') rest.erase(rest.begin());
-    return settings_.tracking_uri + "/api/2.0/mlflow-artifacts/artifacts/" + url_encode_path(rest) + "/" + url_encode_path(artifact_path);
+    return settings_.tracking_uri + "/api/2.0/mlflow-artifacts/artifacts/" + url_encode_path(rest) + "/" +
+           url_encode_path(artifact_path);
   }
   return "";
 }
@@ -275,7 +285,8 @@ Delivery MlflowRestEndpoint::upload_artifact(const TrackingRecord& record) {
   const std::string artifact_path = field_or<std::string>(record.body, "artifact_path", "");
   std::error_code ec;
   if (!fs::exists(file, ec))
-    return {Delivery::Kind::rejected, 1, "MLflow artifact " + artifact_path + ": the staged file " + file + " is gone", std::nullopt};
+    return {Delivery::Kind::rejected, 1, "MLflow artifact " + artifact_path + ": the staged file " + file + " is gone",
+            std::nullopt};
   const std::string url = artifact_url(artifact_path);
   if (url.empty())
     return {Delivery::Kind::rejected, 1,

@@ -75,7 +75,8 @@ void credentials_from_environment(MlflowSettings& s, const std::string& callback
   s.client_cert_path = env_string("MLFLOW_TRACKING_CLIENT_CERT_PATH");
   // MLflow's own client refuses the pair: a CA bundle that is then not used would only mislead.
   if (s.insecure_tls && !s.server_cert_path.empty())
-    throw ArgumentError(callback + ": MLFLOW_TRACKING_INSECURE_TLS=true and MLFLOW_TRACKING_SERVER_CERT_PATH cannot both be "
+    throw ArgumentError(callback +
+                        ": MLFLOW_TRACKING_INSECURE_TLS=true and MLFLOW_TRACKING_SERVER_CERT_PATH cannot both be "
                         "set: keep the certificate path (verification on) or the insecure setting, not both");
 }
 
@@ -91,10 +92,12 @@ MlflowSettings MlflowSettings::from_environment(const std::string& callback) {
     try {
       s.tags = Json::parse(tags);
     } catch (const std::exception& e) {
-      throw ArgumentError(callback + ": MLFLOW_TAGS must be a JSON object such as '{\"team\": \"vision\"}': " + e.what());
+      throw ArgumentError(callback +
+                          ": MLFLOW_TAGS must be a JSON object such as '{\"team\": \"vision\"}': " + e.what());
     }
     if (!s.tags.is_object())
-      throw ArgumentError(callback + ": MLFLOW_TAGS must be a JSON object such as '{\"team\": \"vision\"}', got " + tags);
+      throw ArgumentError(callback + ": MLFLOW_TAGS must be a JSON object such as '{\"team\": \"vision\"}', got " +
+                          tags);
   }
   s.nested = env_flag("MLFLOW_NESTED_RUN");
   s.run_id = env_string("MLFLOW_RUN_ID");
@@ -104,22 +107,24 @@ MlflowSettings MlflowSettings::from_environment(const std::string& callback) {
     long long n = -1;
     try {
       n = std::stoll(max, &used);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     if (used != max.size() || n < 0)
       throw ArgumentError(callback + ": MLFLOW_MAX_LOG_PARAMS must be a whole number >= 0, got '" + max + "'");
     s.max_log_params = n;
   }
   s.log_artifacts = env_flag("HF_MLFLOW_LOG_ARTIFACTS");
-  s.request_timeout = parse_seconds_setting("MLFLOW_HTTP_REQUEST_TIMEOUT", env_string("MLFLOW_HTTP_REQUEST_TIMEOUT"), s.request_timeout);
+  s.request_timeout = parse_seconds_setting("MLFLOW_HTTP_REQUEST_TIMEOUT", env_string("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+                                            s.request_timeout);
   credentials_from_environment(s, callback);
   return s;
 }
 
 std::filesystem::path MlflowSettings::file_store_root() const {
   std::string path = tracking_uri;
-  if (path.rfind("file://", 0) == 0) path = path.substr(7);
-  else if (path.rfind("file:", 0) == 0) path = path.substr(5);
+  if (path.rfind("file://", 0) == 0)
+    path = path.substr(7);
+  else if (path.rfind("file:", 0) == 0)
+    path = path.substr(5);
   if (path.empty()) path = "mlruns";
   return std::filesystem::absolute(expand_user(path)).lexically_normal();
 }

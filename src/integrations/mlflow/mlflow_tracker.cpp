@@ -7,14 +7,14 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "integrations/mlflow/dagshub.h"
+#include "integrations/mlflow/mlflow_file_endpoint.h"
+#include "integrations/mlflow/mlflow_rest_endpoint.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/local_time.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/random_id.h"
-#include "integrations/mlflow/dagshub.h"
-#include "integrations/mlflow/mlflow_file_endpoint.h"
-#include "integrations/mlflow/mlflow_rest_endpoint.h"
 #include "trainer/integrations/mlflow/mlflow_params.h"
 
 namespace trainer {
@@ -51,12 +51,15 @@ void MlflowTracker::start_run(const RunStart& run) {
              {"tags", tags},
              {"experiment_name", settings_.experiment_name},
              {"experiment_id", settings_.experiment_id}};
-  if (settings_.nested) start["parent_run_id"] = settings_.run_id;
-  else if (!settings_.run_id.empty()) start["run_id"] = settings_.run_id;
+  if (settings_.nested)
+    start["parent_run_id"] = settings_.run_id;
+  else if (!settings_.run_id.empty())
+    start["run_id"] = settings_.run_id;
   // The journal lost, the checkpoint kept the run: continue that one.
   if (run.resumed && sender_->run().is_null() && restored_run().is_object())
     start["run_id"] = field_or<std::string>(restored_run(), "run_id", "");
-  if (field_or<std::string>(start, "run_id", "").empty()) start["run_key"] = random_hex(32);  // a new run: see kMlflowRunKeyTag
+  if (field_or<std::string>(start, "run_id", "").empty())
+    start["run_key"] = random_hex(32);  // a new run: see kMlflowRunKeyTag
   submit("start_run", std::move(start));
 }
 
@@ -65,7 +68,8 @@ void MlflowTracker::log_params(const Json& params) {
   const MlflowParams all = mlflow_params(model_config_, params, settings_.flatten_params, settings_.max_log_params);
   for (size_t i = 0; i < all.size(); i += kMlflowMaxParamsPerBatch) {
     Json chunk = Json::array();
-    for (size_t j = i; j < std::min(all.size(), i + kMlflowMaxParamsPerBatch); ++j) chunk.push_back({all[j].first, all[j].second});
+    for (size_t j = i; j < std::min(all.size(), i + kMlflowMaxParamsPerBatch); ++j)
+      chunk.push_back({all[j].first, all[j].second});
     submit("params", Json{{"params", chunk}});
   }
 }
@@ -99,7 +103,8 @@ void MlflowTracker::finish(RunStatus status) {
   if (!sender_) return;
   submit("end_run", Json{{"status", to_string(status)}, {"end_time", unix_time_ms()}});
   const Json run = sender_->run();
-  finish_sending("run " + (run.is_object() ? field_or<std::string>(run, "run_id", "?") : "?") + " " + to_string(status));
+  finish_sending("run " + (run.is_object() ? field_or<std::string>(run, "run_id", "?") : "?") + " " +
+                 to_string(status));
 }
 
 namespace {
@@ -120,8 +125,9 @@ std::string mlflow_metric_key(const std::string& key) {
 
 namespace {
 
-std::shared_ptr<StatefulTrackerCallback> mlflow_family_callback(const std::string& callback, KeyRule keys, ValueFilter values,
-                                                        MlflowTrackerOptions options, MlflowSettings settings) {
+std::shared_ptr<StatefulTrackerCallback> mlflow_family_callback(const std::string& callback, KeyRule keys,
+                                                                ValueFilter values, MlflowTrackerOptions options,
+                                                                MlflowSettings settings) {
   TrackerTraits traits;
   traits.callback_name = callback;
   traits.keys = keys;
@@ -142,8 +148,10 @@ std::shared_ptr<StatefulTrackerCallback> make_mlflow_callback() {
 std::shared_ptr<StatefulTrackerCallback> make_azureml_callback() {
   MlflowSettings settings = MlflowSettings::from_environment("AzureMLCallback");
   if (!settings.azureml && settings.store != MlflowStoreKind::rest)
-    throw ArgumentError("AzureMLCallback: MLFLOW_TRACKING_URI must be the workspace's azureml:// tracking URI (AzureML jobs set "
-                        "it; elsewhere copy it from the workspace's overview page), got '" + settings.tracking_uri + "'");
+    throw ArgumentError(
+        "AzureMLCallback: MLFLOW_TRACKING_URI must be the workspace's azureml:// tracking URI (AzureML jobs set "
+        "it; elsewhere copy it from the workspace's overview page), got '" +
+        settings.tracking_uri + "'");
   MlflowTrackerOptions options;
   options.name = "azure_ml";
   options.display = "AzureML";
@@ -156,7 +164,8 @@ std::unique_ptr<RecordSender> mlflow_sender_for_journal(const fs::path& dir, con
   return sender_for_journal_folder(dir, output_dir, [](const Json& meta) -> std::unique_ptr<RemoteEndpoint> {
     const MlflowSettings settings = MlflowSettings::from_journal_json(meta.value("settings", Json::object()));
     if (required_field<std::string>(meta, "tracker") == "dagshub")
-      return std::make_unique<DagsHubEndpoint>(settings, DagsHubRepo::from_journal_json(meta.value("dagshub", Json::object())));
+      return std::make_unique<DagsHubEndpoint>(settings,
+                                               DagsHubRepo::from_journal_json(meta.value("dagshub", Json::object())));
     return make_mlflow_endpoint(settings);
   });
 }

@@ -1,5 +1,5 @@
-#include "trainer/tracking/log_keys.h"
 #include "trainer/integrations/neptune/neptune_callback.h"
+#include "trainer/tracking/log_keys.h"
 
 #include <unistd.h>
 
@@ -9,15 +9,15 @@
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/background_writer.h"
-#include "trainer/core/logging.h"
-#include "trainer/core/text.h"
-#include "trainer/core/training_arguments.h"
 #include "trainer/core/environment.h"
 #include "trainer/core/file_snapshot.h"
 #include "trainer/core/local_time.h"
+#include "trainer/core/logging.h"
 #include "trainer/core/random_id.h"
+#include "trainer/core/text.h"
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
+#include "trainer/core/training_arguments.h"
 
 namespace trainer {
 namespace {
@@ -43,14 +43,17 @@ Json assign(const std::string& path, const Json& value) {
   if (value.is_boolean()) return Json{{"type", "AssignBool"}, {"path", path_of(path)}, {"value", value}};
   if (value.is_number_integer()) return Json{{"type", "AssignInt"}, {"path", path_of(path)}, {"value", value}};
   if (value.is_number_float()) return Json{{"type", "AssignFloat"}, {"path", path_of(path)}, {"value", value}};
-  return Json{{"type", "AssignString"}, {"path", path_of(path)}, {"value", value.is_string() ? value.get<std::string>() : python_str(value)}};
+  return Json{{"type", "AssignString"},
+              {"path", path_of(path)},
+              {"value", value.is_string() ? value.get<std::string>() : python_str(value)}};
 }
 
 // The offline operation log of one run, written on a BackgroundWriter.
 class NeptuneOfflineRun {
  public:
   explicit NeptuneOfflineRun(const fs::path& data_directory) {
-    dir_ = data_directory / "offline" / ("run__" + random_uuid4() + "__" + std::to_string(::getpid()) + "__" + random_id(8));
+    dir_ = data_directory / "offline" /
+           ("run__" + random_uuid4() + "__" + std::to_string(::getpid()) + "__" + random_id(8));
     fs::create_directories(dir_);
     log_.open(dir_ / "data-1.log", std::ios::app | std::ios::binary);
     if (!log_) throw std::runtime_error((dir_ / "data-1.log").string() + ": cannot write");
@@ -82,7 +85,8 @@ class NeptuneOfflineRun {
 
 class NeptuneTracker : public Tracker {
  public:
-  explicit NeptuneTracker(NeptuneOptions options) : options_(std::move(options)), writer_(std::make_unique<BackgroundWriter>("neptune")) {}
+  explicit NeptuneTracker(NeptuneOptions options)
+      : options_(std::move(options)), writer_(std::make_unique<BackgroundWriter>("neptune")) {}
   ~NeptuneTracker() override { writer_.reset(); }
 
   void start_run(const RunStart& run) override {
@@ -98,7 +102,8 @@ class NeptuneTracker : public Tracker {
         if (!it.value().is_null()) put(assign(ns() + "trainer_parameters/" + it.key(), it.value()));
       const Json model = run.model_config();
       if (model.is_object())
-        for (auto it = model.begin(); it != model.end(); ++it) put(assign(ns() + "model_parameters/" + it.key(), it.value()));
+        for (auto it = model.begin(); it != model.end(); ++it)
+          put(assign(ns() + "model_parameters/" + it.key(), it.value()));
     }
     log_info("Neptune: offline run in " + run_->dir().string() + " (send it with: neptune sync)");
   }
@@ -112,7 +117,8 @@ class NeptuneTracker : public Tracker {
       if (it.key() == "train/epoch") {
         put(Json{{"type", "AssignFloat"}, {"path", path_of(ns() + it.key())}, {"value", value}});
       } else {
-        const Json point{{"value", value}, {"step", static_cast<double>(step)}, {"ts", ts}};  // NaN as json.dumps writes it
+        const Json point{
+            {"value", value}, {"step", static_cast<double>(step)}, {"ts", ts}};  // NaN as json.dumps writes it
         put(Json{{"type", "LogFloats"}, {"path", path_of(ns() + it.key())}, {"values", Json::array({point})}});
       }
     }
@@ -136,9 +142,14 @@ class NeptuneTracker : public Tracker {
                                : options_.log_checkpoints == NeptuneCheckpoints::last ? "checkpoints/last"
                                                                                       : "checkpoints/best";
     if (options_.log_checkpoints != NeptuneCheckpoints::same && !previous_checkpoint_.empty())
-      put(Json{{"type", "DeleteFiles"}, {"path", path_of(ns() + target)}, {"file_paths", Json::array({previous_checkpoint_})}});
+      put(Json{{"type", "DeleteFiles"},
+               {"path", path_of(ns() + target)},
+               {"file_paths", Json::array({previous_checkpoint_})}});
     const fs::path staged = run_->stage(dir);  // now: the checkpoint may be rotated away
-    put(Json{{"type", "UploadFileSet"}, {"path", path_of(ns() + target)}, {"file_globs", Json::array({staged.string()})}, {"reset", false}});
+    put(Json{{"type", "UploadFileSet"},
+             {"path", path_of(ns() + target)},
+             {"file_globs", Json::array({staged.string()})},
+             {"reset", false}});
     previous_checkpoint_ = name;
   }
 
@@ -147,7 +158,8 @@ class NeptuneTracker : public Tracker {
     if (!run_) return;
     flush();
     writer_->finish();
-    log_warning("Neptune: the run is offline in " + run_->dir().string() + "; send it to your Neptune server with: neptune sync --path " +
+    log_warning("Neptune: the run is offline in " + run_->dir().string() +
+                "; send it to your Neptune server with: neptune sync --path " +
                 (options_.data_directory.empty() ? std::string(".neptune") : options_.data_directory));
   }
 
@@ -185,7 +197,8 @@ NeptuneOptions with_environment(NeptuneOptions options) {
   if (options.data_directory.empty()) options.data_directory = env_string("NEPTUNE_DATA_DIRECTORY");
   const std::string mode = ascii_lower(env_string("NEPTUNE_MODE"));
   if (!mode.empty() && mode != "offline")
-    log_warning("NeptuneCallback: NEPTUNE_MODE=" + mode + " is not supported (no live Neptune client here); the run is "
+    log_warning("NeptuneCallback: NEPTUNE_MODE=" + mode +
+                " is not supported (no live Neptune client here); the run is "
                 "written offline for `neptune sync`");
   return options;
 }
@@ -203,14 +216,18 @@ NeptuneCheckpoints parse_neptune_checkpoints(const std::string& value) {
 
 NeptuneCallback::NeptuneCallback(NeptuneOptions options)
     : TrackerCallback(neptune_traits(options),
-                      [options = with_environment(options)](const TrainingArguments&) { return std::make_unique<NeptuneTracker>(options); }),
+                      [options = with_environment(options)](const TrainingArguments&) {
+                        return std::make_unique<NeptuneTracker>(options);
+                      }),
       log_checkpoints_(options.log_checkpoints) {
   if (!deprecation_warned.exchange(true))
-    log_warning("NeptuneCallback is deprecated, as in the original: the hosted Neptune service shut down on 2026-03-05. "
-                "Runs are written in neptune-client's offline format, for `neptune sync` to a self-hosted server");
+    log_warning(
+        "NeptuneCallback is deprecated, as in the original: the hosted Neptune service shut down on 2026-03-05. "
+        "Runs are written in neptune-client's offline format, for `neptune sync` to a self-hosted server");
 }
 
-void NeptuneCallback::on_init_end(const Args& args, TrainerState& state, TrainerControl& control, CallbackContext& ctx) {
+void NeptuneCallback::on_init_end(const Args& args, TrainerState& state, TrainerControl& control,
+                                  CallbackContext& ctx) {
   if (log_checkpoints_ == NeptuneCheckpoints::best && !args.load_best_model_at_end)
     throw ArgumentError("NeptuneCallback: log_checkpoints=best needs --load_best_model_at_end true (as the original)");
   TrackerCallback::on_init_end(args, state, control, ctx);

@@ -82,10 +82,14 @@ std::string render_report_html(const Json& state, const Json& args, bool running
     for (auto it = entry.begin(); it != entry.end(); ++it) {
       const std::string& key = it.key();
       const double y = number_or_nan(it.value());
-      if (key == "loss") train_loss.points.emplace_back(step, y);
-      else if (key == "eval_loss") eval_loss.points.emplace_back(step, y);
-      else if (key == "learning_rate") lr.points.emplace_back(step, y);
-      else if (key == "grad_norm") grad.points.emplace_back(step, y);
+      if (key == "loss")
+        train_loss.points.emplace_back(step, y);
+      else if (key == "eval_loss")
+        eval_loss.points.emplace_back(step, y);
+      else if (key == "learning_rate")
+        lr.points.emplace_back(step, y);
+      else if (key == "grad_norm")
+        grad.points.emplace_back(step, y);
       else if (key.rfind("eval_", 0) == 0 && !is_speed_key(key) && it.value().is_number()) {
         auto& s = metrics[key];
         if (s.name.empty()) s = {key.substr(5), kPalette[(metrics.size() - 1) % 6], {}};
@@ -106,9 +110,11 @@ std::string render_report_html(const Json& state, const Json& args, bool running
   if (running) html += "<meta http-equiv=\"refresh\" content=\"30\">";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
   html += "<meta name=\"generator\" content=\"trainer\">";
-  html += "<title>Training report" + (output_dir.empty() ? std::string() : " - " + escape_html(output_dir)) + "</title>";
+  html +=
+      "<title>Training report" + (output_dir.empty() ? std::string() : " - " + escape_html(output_dir)) + "</title>";
   html += "<style>" + std::string(kStyle) + "</style></head><body>";
-  html += "<header><h1>Training report" + (output_dir.empty() ? std::string() : ": " + escape_html(output_dir)) + "</h1>";
+  html +=
+      "<header><h1>Training report" + (output_dir.empty() ? std::string() : ": " + escape_html(output_dir)) + "</h1>";
   html += "<div class=\"status\" id=\"status\">";
   html += running ? "Training: step " + std::to_string(step) + " of " + std::to_string(max_steps) +
                         " (this page reloads every 30 s)"
@@ -122,13 +128,16 @@ std::string render_report_html(const Json& state, const Json& args, bool running
   std::vector<std::pair<std::string, Json>> finals;
   for (const Json* entry : {&final_train, &final_eval})
     for (auto it = entry->begin(); it != entry->end(); ++it) {
-      const bool seen = std::any_of(finals.begin(), finals.end(), [&](const auto& row) { return row.first == it.key(); });
+      const bool seen =
+          std::any_of(finals.begin(), finals.end(), [&](const auto& row) { return row.first == it.key(); });
       if (it.key() != "step" && !seen) finals.emplace_back(it.key(), it.value());
     }
-  html += std::string("<div class=\"card\" id=\"final-metrics\"><h2>") + (running ? "Latest metrics" : "Final metrics") + "</h2>" +
+  html += std::string("<div class=\"card\" id=\"final-metrics\"><h2>") +
+          (running ? "Latest metrics" : "Final metrics") + "</h2>" +
           (finals.empty() ? std::string("<p>None logged yet.</p>") : table(finals)) + "</div>";
   std::vector<std::pair<std::string, Json>> best;
-  if (!state.value("best_model_checkpoint", Json()).is_null()) best.emplace_back("checkpoint", state["best_model_checkpoint"]);
+  if (!state.value("best_model_checkpoint", Json()).is_null())
+    best.emplace_back("checkpoint", state["best_model_checkpoint"]);
   if (!state.value("best_metric", Json()).is_null()) {
     const std::string metric = args.is_object() && args.value("metric_for_best_model", Json()).is_string()
                                    ? args["metric_for_best_model"].get<std::string>()

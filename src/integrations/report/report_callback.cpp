@@ -77,7 +77,9 @@ ReportCallback::ReportCallback(double min_interval_seconds)
 
 ReportCallback::ReportCallback(double min_interval_seconds, std::shared_ptr<Pages> pages)
     : TrackerCallback(report_traits(),
-                      [min_interval_seconds, pages](const Args&) { return std::make_unique<ReportTracker>(min_interval_seconds, pages); }),
+                      [min_interval_seconds, pages](const Args&) {
+                        return std::make_unique<ReportTracker>(min_interval_seconds, pages);
+                      }),
       pages_(std::move(pages)) {}
 
 BackgroundWriter& ReportCallback::writer() { return pages_->writer; }

@@ -11,8 +11,10 @@ std::string format_number(double v) {
   if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
   char buf[32];
   const double a = std::fabs(v);
-  if (a != 0 && (a < 1e-3 || a >= 1e6)) std::snprintf(buf, sizeof(buf), "%.3g", v);
-  else std::snprintf(buf, sizeof(buf), "%.4g", v);
+  if (a != 0 && (a < 1e-3 || a >= 1e6))
+    std::snprintf(buf, sizeof(buf), "%.3g", v);
+  else
+    std::snprintf(buf, sizeof(buf), "%.4g", v);
   return buf;
 }
 
@@ -103,13 +105,13 @@ std::string svg_line_chart(const std::vector<ChartSeries>& series, const ChartOp
       path += (pen_down ? " L" : " M") + fmt(sx(x)) + " " + fmt(sy(y));
       pen_down = true;
       ++drawn;
-      dots += "<circle cx=\"" + fmt(sx(x)) + "\" cy=\"" + fmt(sy(y)) + "\" r=\"" + (s.points.size() > 60 ? "1.5" : "3") +
-              "\"><title>" + escape_html(s.name) + " " + format_number(y) + " at " + escape_html(o.x_label) + " " +
-              format_number(x) + "</title></circle>";
+      dots += "<circle cx=\"" + fmt(sx(x)) + "\" cy=\"" + fmt(sy(y)) + "\" r=\"" +
+              (s.points.size() > 60 ? "1.5" : "3") + "\"><title>" + escape_html(s.name) + " " + format_number(y) +
+              " at " + escape_html(o.x_label) + " " + format_number(x) + "</title></circle>";
     }
     svg += "<g class=\"series\" data-series=\"" + escape_html(s.name) + "\" data-points=\"" + std::to_string(drawn) +
-           "\" stroke=\"" + s.color + "\" fill=\"" + s.color + "\"><path fill=\"none\" stroke-width=\"2.5\" d=\"" + path +
-           "\"/>" + dots + "</g>";
+           "\" stroke=\"" + s.color + "\" fill=\"" + s.color + "\"><path fill=\"none\" stroke-width=\"2.5\" d=\"" +
+           path + "\"/>" + dots + "</g>";
   }
   return svg + "</svg>";
 }

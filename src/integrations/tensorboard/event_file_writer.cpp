@@ -10,8 +10,8 @@
 #include <stdexcept>
 
 #include "event.pb.h"
-#include "trainer/core/little_endian.h"
 #include "trainer/core/environment.h"
+#include "trainer/core/little_endian.h"
 
 namespace trainer {
 namespace {
@@ -77,7 +77,8 @@ EventFileWriter::EventFileWriter(const fs::path& log_dir, const std::string& fil
   fs::create_directories(log_dir, ec);
   if (ec) throw std::runtime_error("cannot create TensorBoard log directory " + log_dir.string() + ": " + ec.message());
   const double now = unix_time_now();
-  path_ = log_dir / event_file_name(static_cast<int64_t>(now), host_name(), ::getpid(), writers_created++, filename_suffix);
+  path_ =
+      log_dir / event_file_name(static_cast<int64_t>(now), host_name(), ::getpid(), writers_created++, filename_suffix);
   file_ = std::fopen(path_.c_str(), "wb");
   if (!file_) throw io_error("cannot create TensorBoard event file", path_);
   tensorboard::Event event;

@@ -1,5 +1,5 @@
-#include "trainer/tracking/log_keys.h"
 #include "trainer/integrations/tensorboard/tensorboard_callback.h"
+#include "trainer/tracking/log_keys.h"
 
 #include <unistd.h>
 
@@ -8,13 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "integrations/tensorboard/event_file_writer.h"
+#include "trainer/core/local_time.h"
 #include "trainer/core/logging.h"
 #include "trainer/core/paths.h"
-#include "trainer/core/local_time.h"
 #include "trainer/core/trainer_control.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
-#include "integrations/tensorboard/event_file_writer.h"
 
 namespace trainer {
 namespace {
@@ -38,9 +38,9 @@ std::string tensorboard_log_dir(const TrainingArguments& args) {
 
 struct TensorBoardCallback::Output {
   explicit Output(std::string dir) : log_dir(std::move(dir)) {}
-  std::string log_dir;   // as given; empty: resolved at the start of the run
-  std::string resolved;  // training thread
-  std::unique_ptr<EventFileWriter> file;  // writer thread only
+  std::string log_dir;                     // as given; empty: resolved at the start of the run
+  std::string resolved;                    // training thread
+  std::unique_ptr<EventFileWriter> file;   // writer thread only
   BackgroundWriter writer{"tensorboard"};  // last: stops (after its jobs) before the file goes
 
   // On the writer thread. Each job opens the file if it is not open yet, so a directory that
@@ -83,8 +83,10 @@ class TensorBoardTracker : public Tracker {
     std::vector<std::pair<std::string, double>> scalars;
     std::vector<std::pair<std::string, std::string>> texts;
     for (auto it = values.begin(); it != values.end(); ++it) {
-      if (it.value().is_string()) texts.emplace_back(it.key(), it.value().get<std::string>());
-      else scalars.emplace_back(it.key(), it.value().get<double>());
+      if (it.value().is_string())
+        texts.emplace_back(it.key(), it.value().get<std::string>());
+      else
+        scalars.emplace_back(it.key(), it.value().get<double>());
     }
     const fs::path dir = out_->resolved;
     const double now = unix_time_now();  // when the value was logged, not when the writer got to it
@@ -124,7 +126,8 @@ TensorBoardCallback::TensorBoardCallback(std::string log_dir)
     : TensorBoardCallback(std::make_shared<Output>(std::move(log_dir))) {}
 
 TensorBoardCallback::TensorBoardCallback(std::shared_ptr<Output> output)
-    : TrackerCallback(tensorboard_traits(), [output](const Args&) { return std::make_unique<TensorBoardTracker>(output); }),
+    : TrackerCallback(tensorboard_traits(),
+                      [output](const Args&) { return std::make_unique<TensorBoardTracker>(output); }),
       output_(std::move(output)) {}
 
 TensorBoardCallback::~TensorBoardCallback() { output_->writer.drain(); }

@@ -145,18 +145,33 @@ bool TrackioDatabase::write(const TrackioWrite& write, Clock::time_point deadlin
     exec(kSchema);
     int rc = SQLITE_DONE;
     if (write.replace_from_step >= 0)
-      rc = Statement(db_, "DELETE FROM metrics WHERE run_id = ? AND step >= ?", path_).text(1, write.run_id).integer(2, write.replace_from_step).run();
+      rc = Statement(db_, "DELETE FROM metrics WHERE run_id = ? AND step >= ?", path_)
+               .text(1, write.run_id)
+               .integer(2, write.replace_from_step)
+               .run();
     if (!busy(rc) && !write.config.is_null())
-      rc = Statement(db_, "INSERT INTO configs (run_id, run_name, config, created_at) VALUES (?, ?, ?, ?) "
-                          "ON CONFLICT(run_id) DO UPDATE SET run_name = excluded.run_name, config = excluded.config", path_)
-               .text(1, write.run_id).text(2, write.run_name).text(3, dump_json(trackio_json(write.config), {-1, false, false}))
-               .text(4, utc_time_iso8601()).run();
-    Statement fill(db_, "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) SELECT ?1, ?2, ?3, ?4, ?5 "
-                        "WHERE NOT EXISTS (SELECT 1 FROM metrics WHERE run_id = ?1 AND step = ?4)", path_);
-    Statement insert(db_, "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) VALUES (?1, ?2, ?3, ?4, ?5)", path_);
+      rc = Statement(db_,
+                     "INSERT INTO configs (run_id, run_name, config, created_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT(run_id) DO UPDATE SET run_name = excluded.run_name, config = excluded.config",
+                     path_)
+               .text(1, write.run_id)
+               .text(2, write.run_name)
+               .text(3, dump_json(trackio_json(write.config), {-1, false, false}))
+               .text(4, utc_time_iso8601())
+               .run();
+    Statement fill(db_,
+                   "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) SELECT ?1, ?2, ?3, ?4, ?5 "
+                   "WHERE NOT EXISTS (SELECT 1 FROM metrics WHERE run_id = ?1 AND step = ?4)",
+                   path_);
+    Statement insert(
+        db_, "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) VALUES (?1, ?2, ?3, ?4, ?5)", path_);
     auto add = [&](Statement& statement, const TrackioRow& row) {
-      return statement.text(1, row.run_id).text(2, row.timestamp).text(3, row.run_name).integer(4, row.step)
-          .text(5, dump_json(trackio_json(row.metrics), {-1, false, false})).run();
+      return statement.text(1, row.run_id)
+          .text(2, row.timestamp)
+          .text(3, row.run_name)
+          .integer(4, row.step)
+          .text(5, dump_json(trackio_json(row.metrics), {-1, false, false}))
+          .run();
     };
     for (size_t i = 0; i < write.backfill.size() && !busy(rc); ++i) rc = add(fill, write.backfill[i]);
     for (size_t i = 0; i < write.rows.size() && !busy(rc); ++i) rc = add(insert, write.rows[i]);

@@ -39,7 +39,8 @@ TrackioSettings TrackioSettings::from_environment(const TrainingArguments& args)
   s.dir = dir.empty() ? default_trackio_dir() : fs::path(dir);
   std::error_code ec;
   if (fs::exists(s.dir, ec) && !fs::is_directory(s.dir, ec))
-    throw ArgumentError("TRACKIO_DIR: " + s.dir.string() + " is not a directory; point TRACKIO_DIR at a folder for trackio's databases");
+    throw ArgumentError("TRACKIO_DIR: " + s.dir.string() +
+                        " is not a directory; point TRACKIO_DIR at a folder for trackio's databases");
   return s;
 }
 
@@ -54,13 +55,16 @@ TrackioTracker::~TrackioTracker() {
 
 void TrackioTracker::start_run(const RunStart& run) {
   if (!env_string("TRACKIO_SPACE_ID").empty())
-    log_warning("TrackioCallback: TRACKIO_SPACE_ID is set, but remote Spaces are not supported here; the run is "
-                "logged locally in " + settings_.dir.string() + " (unset TRACKIO_SPACE_ID to silence this)");
+    log_warning(
+        "TrackioCallback: TRACKIO_SPACE_ID is set, but remote Spaces are not supported here; the run is "
+        "logged locally in " +
+        settings_.dir.string() + " (unset TRACKIO_SPACE_ID to silence this)");
   const std::string restored_id = field_or<std::string>(restored_, "run_id", "");
   const bool continues = run.resumed && !restored_id.empty();
   run_id_ = continues ? restored_id : random_id(8);
-  run_name_ = continues ? field_or<std::string>(restored_, "run_name", run_id_)
-                        : !run.run_name.empty() ? run.run_name : "run-" + run_id_;
+  run_name_ = continues               ? field_or<std::string>(restored_, "run_name", run_id_)
+              : !run.run_name.empty() ? run.run_name
+                                      : "run-" + run_id_;
   next_step_ = continues ? field_or<int64_t>(restored_, "step", 0) : 0;
   pending_.run_id = run_id_;
   pending_.run_name = run_name_;
@@ -131,10 +135,13 @@ void TrackioTracker::predicted(const Json& metrics) {
 }
 
 void TrackioTracker::write_pending(Clock::time_point deadline) {
-  if (!db_ || (pending_.rows.empty() && pending_.config.is_null() && pending_.replace_from_step < 0 && pending_.backfill.empty())) return;
+  if (!db_ || (pending_.rows.empty() && pending_.config.is_null() && pending_.replace_from_step < 0 &&
+               pending_.backfill.empty()))
+    return;
   if (!db_->write(pending_, deadline)) {
     if (!warned_busy_)
-      log_warning("Trackio: " + db_->path().string() + " is busy (another process holds it); the rows wait and "
+      log_warning("Trackio: " + db_->path().string() +
+                  " is busy (another process holds it); the rows wait and "
                   "are written when it is free (training goes on)");
     warned_busy_ = true;
     return;
@@ -149,7 +156,9 @@ void TrackioTracker::write_pending(Clock::time_point deadline) {
 
 // A database found busy is not waited for again until it has been free once: the writer's queue
 // keeps moving, and the rows pile up in one pending write.
-void TrackioTracker::try_write() { write_pending(Clock::now() + (warned_busy_ ? std::chrono::milliseconds(0) : kWriteWait)); }
+void TrackioTracker::try_write() {
+  write_pending(Clock::now() + (warned_busy_ ? std::chrono::milliseconds(0) : kWriteWait));
+}
 
 void TrackioTracker::checkpoint_saved() {
   if (started_) writer_->enqueue([this] { try_write(); });
@@ -164,11 +173,17 @@ void TrackioTracker::keep_unwritten() {
   fs::create_directories(file.parent_path());
   std::ofstream out(file, std::ios::app);
   for (const auto& row : pending_.rows)
-    out << dump_json(Json{{"run_id", row.run_id}, {"run_name", row.run_name}, {"timestamp", row.timestamp},
-                          {"step", row.step}, {"metrics", trackio_json(row.metrics)}}, {-1, false, false}) << "\n";
-  log_warning("Trackio: " + (db_ ? db_->path().string() : settings_.dir.string()) + " stayed busy for --tracker_flush_timeout=" +
-              python_float_repr(flush_budget_.count() / 1000.0) + " s; " + std::to_string(pending_.rows.size()) +
-              " rows are kept in " + file.string() + " (columns of the metrics table, one row per line)");
+    out << dump_json(Json{{"run_id", row.run_id},
+                          {"run_name", row.run_name},
+                          {"timestamp", row.timestamp},
+                          {"step", row.step},
+                          {"metrics", trackio_json(row.metrics)}},
+                     {-1, false, false})
+        << "\n";
+  log_warning("Trackio: " + (db_ ? db_->path().string() : settings_.dir.string()) +
+              " stayed busy for --tracker_flush_timeout=" + python_float_repr(flush_budget_.count() / 1000.0) + " s; " +
+              std::to_string(pending_.rows.size()) + " rows are kept in " + file.string() +
+              " (columns of the metrics table, one row per line)");
   pending_.rows.clear();
 }
 
@@ -196,7 +211,7 @@ void TrackioTracker::flush() {
 std::shared_ptr<StatefulTrackerCallback> make_trackio_callback() {
   TrackerTraits traits;
   traits.callback_name = "TrackioCallback";
-  traits.keys = nullptr;        // rewritten by the tracker: it drops the single values by their names
+  traits.keys = nullptr;                    // rewritten by the tracker: it drops the single values by their names
   traits.values = ValueFilter::everything;  // trackio stores any JSON value
   TrainingArguments defaults;
   TrackioSettings::from_environment(defaults);  // a bad TRACKIO_DIR stops the run before it starts

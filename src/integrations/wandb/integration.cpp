@@ -12,8 +12,9 @@ std::vector<Integration> wandb_integrations() {
   i.in_all = wandb_in_all;
   i.resend = wandb_sender_for_journal;
   i.summary = "a W&B run, online (its API) or offline (wandb/offline-run-*/ for `wandb sync`)";
-  i.settings = "WANDB_API_KEY, WANDB_MODE, WANDB_PROJECT, WANDB_ENTITY, WANDB_RUN_ID, WANDB_RESUME, WANDB_LOG_MODEL, "
-               "WANDB_BASE_URL, WANDB_DIR, WANDB_DISABLED";
+  i.settings =
+      "WANDB_API_KEY, WANDB_MODE, WANDB_PROJECT, WANDB_ENTITY, WANDB_RUN_ID, WANDB_RESUME, WANDB_LOG_MODEL, "
+      "WANDB_BASE_URL, WANDB_DIR, WANDB_DISABLED";
   i.position = 70;
   return {i};
 }

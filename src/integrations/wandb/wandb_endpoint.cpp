@@ -5,14 +5,16 @@
 namespace trainer {
 namespace {
 
-const char* kUpsertBucket = R"(mutation UpsertBucket($id: String, $name: String, $project: String, $entity: String, $groupName: String, $description: String, $displayName: String, $notes: String, $config: JSONString, $host: String, $program: String, $jobType: String, $tags: [String!]) {
+const char* kUpsertBucket =
+    R"(mutation UpsertBucket($id: String, $name: String, $project: String, $entity: String, $groupName: String, $description: String, $displayName: String, $notes: String, $config: JSONString, $host: String, $program: String, $jobType: String, $tags: [String!]) {
   upsertBucket(input: {id: $id, name: $name, groupName: $groupName, modelName: $project, entityName: $entity, description: $description, displayName: $displayName, notes: $notes, config: $config, host: $host, jobProgram: $program, jobType: $jobType, tags: $tags}) {
     bucket { id name displayName project { id name entity { id name } } }
     inserted
   }
 })";
 
-const char* kCreateRunFiles = R"(mutation CreateRunFiles($entity: String!, $project: String!, $run: String!, $files: [String!]!) {
+const char* kCreateRunFiles =
+    R"(mutation CreateRunFiles($entity: String!, $project: String!, $run: String!, $files: [String!]!) {
   createRunFiles(input: {entityName: $entity, projectName: $project, runName: $run, files: $files}) {
     runID
     uploadHeaders
@@ -24,7 +26,8 @@ Json optional_string(const std::string& s) { return s.empty() ? Json() : Json(s)
 
 }  // namespace
 
-WandbEndpoint::WandbEndpoint(const WandbSettings& settings) : HttpEndpoint(settings.http_options()), settings_(settings) {}
+WandbEndpoint::WandbEndpoint(const WandbSettings& settings)
+    : HttpEndpoint(settings.http_options()), settings_(settings) {}
 
 Json WandbEndpoint::run() const {
   if (storage_id_.empty()) return nullptr;
@@ -42,7 +45,8 @@ Delivery WandbEndpoint::send(const std::vector<TrackingRecord>& pending) {
   const TrackingRecord& first = pending.front();
   if (first.type == "upsert_run") return upsert_run(first);
   if (storage_id_.empty())
-    return Delivery{Delivery::Kind::blocked, 1, "W&B: no run to log into (its creation was not acknowledged)", std::nullopt};
+    return Delivery{Delivery::Kind::blocked, 1, "W&B: no run to log into (its creation was not acknowledged)",
+                    std::nullopt};
   if (first.type == "files") return upload_files(first);
   return stream(pending);
 }
@@ -65,7 +69,8 @@ Delivery WandbEndpoint::graphql(const std::string& query, const Json& variables,
   // GraphQL reports its errors with HTTP 200: nothing later can succeed without this call.
   if (answer.contains("errors") && answer["errors"].is_array() && !answer["errors"].empty()) {
     const Json& e = answer["errors"][0];
-    return Delivery{Delivery::Kind::blocked, 1, what + ": " + (e.is_object() ? field_or<std::string>(e, "message", e.dump()) : e.dump()),
+    return Delivery{Delivery::Kind::blocked, 1,
+                    what + ": " + (e.is_object() ? field_or<std::string>(e, "message", e.dump()) : e.dump()),
                     std::nullopt};
   }
   data = answer.value("data", Json::object());
@@ -92,12 +97,14 @@ Delivery WandbEndpoint::upsert_run(const TrackingRecord& record) {
   Delivery d = graphql(kUpsertBucket, variables, "W&B UpsertBucket", data);
   if (d.kind != Delivery::Kind::delivered) return d;
   const Json bucket = data.value("upsertBucket", Json::object()).value("bucket", Json::object());
-  if (!bucket.contains("id")) return Delivery{Delivery::Kind::retry, 1, "W&B UpsertBucket: the answer has no bucket id", std::nullopt};
+  if (!bucket.contains("id"))
+    return Delivery{Delivery::Kind::retry, 1, "W&B UpsertBucket: the answer has no bucket id", std::nullopt};
   storage_id_ = bucket["id"].get<std::string>();
   run_id_ = field_or<std::string>(bucket, "name", b["run_id"].get<std::string>());
   const Json project = bucket.value("project", Json::object());
   project_ = field_or<std::string>(project, "name", b["project"].get<std::string>());
-  entity_ = field_or<std::string>(project.value("entity", Json::object()), "name", field_or<std::string>(b, "entity", ""));
+  entity_ =
+      field_or<std::string>(project.value("entity", Json::object()), "name", field_or<std::string>(b, "entity", ""));
   return d;
 }
 
@@ -125,7 +132,8 @@ Delivery WandbEndpoint::stream(const std::vector<TrackingRecord>& pending) {
     const TrackingRecord& r = pending[n];
     if (r.type == "history") {
       const int64_t offset = required_field<int64_t>(r.body, "offset");
-      if (first_offset >= 0 && offset != first_offset + static_cast<int64_t>(lines.size())) break;  // lines must follow on
+      if (first_offset >= 0 && offset != first_offset + static_cast<int64_t>(lines.size()))
+        break;  // lines must follow on
       std::string line = dump_json(r.body["row"], {-1, false, false});
       if (n > 0 && bytes + line.size() > kWandbMaxFileStreamBytes) break;
       if (first_offset < 0) first_offset = offset;
@@ -144,7 +152,8 @@ Delivery WandbEndpoint::stream(const std::vector<TrackingRecord>& pending) {
   Json files = Json::object();
   if (!lines.empty()) files["wandb-history.jsonl"] = Json{{"offset", first_offset}, {"content", lines}};
   if (!summary.is_null())
-    files["wandb-summary.json"] = Json{{"offset", 0}, {"content", Json::array({dump_json(summary, {-1, false, false})})}};
+    files["wandb-summary.json"] =
+        Json{{"offset", 0}, {"content", Json::array({dump_json(summary, {-1, false, false})})}};
   Json body{{"files", files}};
   if (!exit_code.is_null()) {
     body["complete"] = true;
@@ -157,8 +166,9 @@ Delivery WandbEndpoint::upload_files(const TrackingRecord& record) {
   Json names = Json::array();
   for (const auto& f : record.body["files"]) names.push_back(f["name"]);
   Json data;
-  Delivery d = graphql(kCreateRunFiles, Json{{"entity", entity_}, {"project", project_}, {"run", run_id_}, {"files", names}},
-                       "W&B CreateRunFiles", data);
+  Delivery d =
+      graphql(kCreateRunFiles, Json{{"entity", entity_}, {"project", project_}, {"run", run_id_}, {"files", names}},
+              "W&B CreateRunFiles", data);
   if (d.kind != Delivery::Kind::delivered) return d;
   const Json created = data.value("createRunFiles", Json::object());
   std::vector<std::pair<std::string, std::string>> headers;
@@ -171,7 +181,9 @@ Delivery WandbEndpoint::upload_files(const TrackingRecord& record) {
     std::string url;
     for (const auto& c : created.value("files", Json::array()))
       if (c.value("name", "") == f["name"].get<std::string>()) url = c.value("uploadUrl", "");
-    if (url.empty()) return Delivery{Delivery::Kind::retry, 1, "W&B CreateRunFiles: no upload URL for " + f["name"].get<std::string>(), std::nullopt};
+    if (url.empty())
+      return Delivery{Delivery::Kind::retry, 1, "W&B CreateRunFiles: no upload URL for " + f["name"].get<std::string>(),
+                      std::nullopt};
     HttpRequest put;
     put.method = "PUT";
     put.url = url;

@@ -6,11 +6,11 @@
 #include <cmath>
 #include <ctime>
 
+#include "integrations/wandb/wandb_log_writer.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/file_snapshot.h"
 #include "trainer/core/random_id.h"
 #include "trainer/net/digest.h"
-#include "integrations/wandb/wandb_log_writer.h"
 #include "wandb_record.pb.h"
 
 namespace trainer {
@@ -55,7 +55,8 @@ void emit_yaml(YAML::Emitter& out, const Json& v) {
       out << (d > 0 ? ".inf" : "-.inf");
     } else {  // YAML 1.1 readers (PyYAML) take 5e-05 for a string: 5.0e-05
       std::string text = python_float_repr(d);
-      if (const size_t e = text.find('e'); e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
+      if (const size_t e = text.find('e'); e != std::string::npos && text.find('.') == std::string::npos)
+        text.insert(e, ".0");
       out << text;
     }
   } else {
@@ -148,7 +149,8 @@ void WandbOfflineRun::write_run_files() {
                       {"startedAt", info_.start_time_ms / 1000.0},
                       {"os", "Linux"},
                       {"runId", info_.run_id}};
-  write_file_atomic(dir_ / "files" / "wandb-metadata.json", dump_json(metadata, {2, false, false}) + "\n", Durability::kSynced);
+  write_file_atomic(dir_ / "files" / "wandb-metadata.json", dump_json(metadata, {2, false, false}) + "\n",
+                    Durability::kSynced);
   write_summary_file();
 
   wandb_internal::Record record;
@@ -156,14 +158,16 @@ void WandbOfflineRun::write_run_files() {
   for (const char* name : {"config.yaml", "wandb-metadata.json", "wandb-summary.json"}) {
     wandb_internal::FilesItem* item = record.mutable_files()->add_files();
     item->set_path(name);
-    item->set_policy(name == std::string("wandb-summary.json") ? wandb_internal::FilesItem::END : wandb_internal::FilesItem::NOW);
+    item->set_policy(name == std::string("wandb-summary.json") ? wandb_internal::FilesItem::END
+                                                               : wandb_internal::FilesItem::NOW);
     item->set_type(wandb_internal::FilesItem::WANDB);
   }
   log_->append(record.SerializeAsString());
 }
 
 void WandbOfflineRun::write_summary_file() {
-  write_file_atomic(dir_ / "files" / "wandb-summary.json", dump_json(summary_, {-1, false, false}) + "\n", Durability::kReplaceOnly);
+  write_file_atomic(dir_ / "files" / "wandb-summary.json", dump_json(summary_, {-1, false, false}) + "\n",
+                    Durability::kReplaceOnly);
 }
 
 void WandbOfflineRun::history(const Json& row) {

@@ -51,14 +51,14 @@ class WandbOfflineRun {
   WandbOfflineRun(const std::filesystem::path& data_dir, WandbRunInfo info);
   ~WandbOfflineRun();
 
-  void history(const Json& row);  // one row: the user's keys with _step, _runtime, _timestamp
+  void history(const Json& row);      // one row: the user's keys with _step, _runtime, _timestamp
   void summary(const Json& changed);  // the keys whose summary value changed
   // The artifact's files linked (or copied) under artifacts/<folder>/, which it then points at.
   // Cheap: call it while the files exist; log_artifact() may then run later, on another thread.
   WandbArtifact stage_artifact(WandbArtifact artifact, const std::string& folder) const;
   // An Artifact record: the manifest with each file's size and base64 MD5, and its digest.
   void log_artifact(const WandbArtifact& artifact);
-  void sync();  // the log to disk, wandb-summary.json rewritten
+  void sync();                                       // the log to disk, wandb-summary.json rewritten
   void exit(int exit_code, double runtime_seconds);  // Exit, Final and Footer records; the log closed
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path& log_path() const;

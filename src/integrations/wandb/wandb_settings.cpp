@@ -6,8 +6,8 @@
 #include <cctype>
 
 #include "trainer/core/argument_spec.h"
-#include "trainer/core/logging.h"
 #include "trainer/core/environment.h"
+#include "trainer/core/logging.h"
 #include "trainer/net/http_client.h"
 
 namespace trainer {
@@ -17,7 +17,8 @@ WandbMode parse_mode(const std::string& value, bool have_key) {
   const std::string v = ascii_lower(value);
   if (v.empty() || v == "online" || v == "run") {
     if (!have_key && !v.empty())
-      log_warning("WandbCallback: WANDB_MODE=" + value + " but WANDB_API_KEY is not set; the run is written offline "
+      log_warning("WandbCallback: WANDB_MODE=" + value +
+                  " but WANDB_API_KEY is not set; the run is written offline "
                   "(sync it later with `wandb sync`)");
     return have_key ? WandbMode::online : WandbMode::offline;
   }
@@ -32,11 +33,13 @@ WandbLogModel parse_log_model(const std::string& value) {
   if (v == "end") return WandbLogModel::end;
   if (v == "checkpoint") return WandbLogModel::checkpoint;
   if (v == "1" || v == "true" || v == "yes" || v == "on") {
-    log_warning("WandbCallback: WANDB_LOG_MODEL=" + value + " is deprecated (as in the original); it means 'end'. "
+    log_warning("WandbCallback: WANDB_LOG_MODEL=" + value +
+                " is deprecated (as in the original); it means 'end'. "
                 "Set WANDB_LOG_MODEL=end or checkpoint");
     return WandbLogModel::end;
   }
-  log_warning("WandbCallback: WANDB_LOG_MODEL='" + value + "' is not one of end, checkpoint, false; no model is logged "
+  log_warning("WandbCallback: WANDB_LOG_MODEL='" + value +
+              "' is not one of end, checkpoint, false; no model is logged "
               "(as the original does)");
   return WandbLogModel::none;
 }
@@ -70,7 +73,8 @@ void warn_about_watch() {
   const std::string watch = ascii_lower(env_string("WANDB_WATCH"));
   if (watch.empty() || watch == "false") return;
   if (watch == "gradients" || watch == "parameters" || watch == "all")
-    log_warning("WandbCallback: WANDB_WATCH=" + watch + " is not supported: the tracker does not see the model's tensors "
+    log_warning("WandbCallback: WANDB_WATCH=" + watch +
+                " is not supported: the tracker does not see the model's tensors "
                 "(it logs what the Trainer logs); unset it to silence this warning");
   else
     log_warning("WandbCallback: WANDB_WATCH='" + watch + "' is not one of gradients, parameters, all, false; ignored");
@@ -118,7 +122,10 @@ WandbSettings WandbSettings::from_environment() {
 std::string WandbSettings::authorization() const { return api_key.empty() ? "" : basic_authorization("api", api_key); }
 
 Json WandbSettings::to_journal_json() const {
-  return Json{{"base_url", base_url}, {"project", project}, {"entity", entity}, {"insecure_tls", insecure_tls},
+  return Json{{"base_url", base_url},
+              {"project", project},
+              {"entity", entity},
+              {"insecure_tls", insecure_tls},
               {"request_timeout_ms", request_timeout.count()}};
 }
 
@@ -131,11 +138,11 @@ WandbSettings WandbSettings::from_journal_json(const Json& json) {
   s.project = field_or<std::string>(json, "project", s.project);
   s.entity = field_or<std::string>(json, "entity", "");
   s.insecure_tls = field_or<bool>(json, "insecure_tls", false);
-  s.request_timeout = std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
+  s.request_timeout =
+      std::chrono::milliseconds(field_or<int64_t>(json, "request_timeout_ms", kDefaultRequestTimeout.count()));
   s.api_key = trim_space(env_string("WANDB_API_KEY"));
   return s;
 }
-
 
 HttpOptions WandbSettings::http_options() const {
   HttpOptions o;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "integrations/wandb/wandb_endpoint.h"
+#include "integrations/wandb/wandb_offline_run.h"
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/environment.h"
@@ -14,8 +16,6 @@
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/tracking/log_keys.h"
-#include "integrations/wandb/wandb_endpoint.h"
-#include "integrations/wandb/wandb_offline_run.h"
 
 namespace trainer {
 namespace {
@@ -84,9 +84,16 @@ void WandbTracker::start_run(const RunStart& run) {
   info.start_time_ms = unix_time_ms();
   info.resumed = continues;
   info.starting_step = next_step_;
-  submit("upsert_run", Json{{"run_id", info.run_id}, {"entity", info.entity}, {"project", info.project},
-                            {"group", info.group}, {"display_name", info.display_name}, {"notes", info.notes},
-                            {"job_type", info.job_type}, {"tags", info.tags}, {"config", info.config}, {"host", info.host}});
+  submit("upsert_run", Json{{"run_id", info.run_id},
+                            {"entity", info.entity},
+                            {"project", info.project},
+                            {"group", info.group},
+                            {"display_name", info.display_name},
+                            {"notes", info.notes},
+                            {"job_type", info.job_type},
+                            {"tags", info.tags},
+                            {"config", info.config},
+                            {"host", info.host}});
   if (offline) {
     offline_ = std::make_unique<WandbOfflineRun>(wandb_data_dir(settings_.root_dir), info);
     writer_ = std::make_unique<BackgroundWriter>("wandb");
@@ -96,12 +103,15 @@ void WandbTracker::start_run(const RunStart& run) {
   num_parameters_ = info.config.value("model/num_parameters", Json());
   if (offline_ && settings_.log_model != WandbLogModel::none && !continues) log_base_model(run);
   if (settings_.log_model != WandbLogModel::none && !offline)
-    log_warning(std::string("W&B: WANDB_LOG_MODEL=") + (settings_.log_model == WandbLogModel::end ? "end" : "checkpoint") +
-             " online: the checkpoint's files are logged as the run's files (under " +
-             (settings_.log_model == WandbLogModel::end ? "final_model/" : "checkpoint-N/") +
-             "), not as a model artifact (this client does not implement the online artifact API); "
-             "WANDB_MODE=offline logs " + artifact_name_ + " as a model artifact that `wandb sync` uploads");
-  log_info("W&B: run " + run_id_ + (offline ? " offline in " + offline_->dir().string() : " online at " + settings_.base_url));
+    log_warning(std::string("W&B: WANDB_LOG_MODEL=") +
+                (settings_.log_model == WandbLogModel::end ? "end" : "checkpoint") +
+                " online: the checkpoint's files are logged as the run's files (under " +
+                (settings_.log_model == WandbLogModel::end ? "final_model/" : "checkpoint-N/") +
+                "), not as a model artifact (this client does not implement the online artifact API); "
+                "WANDB_MODE=offline logs " +
+                artifact_name_ + " as a model artifact that `wandb sync` uploads");
+  log_info("W&B: run " + run_id_ +
+           (offline ? " offline in " + offline_->dir().string() : " online at " + settings_.base_url));
 }
 
 double WandbTracker::runtime() const {
@@ -130,8 +140,10 @@ void WandbTracker::log_metrics(const Json& values, int64_t step) {
   Json row = Json::object();
   Json singles = Json::object();
   for (auto it = values.begin(); it != values.end(); ++it) {
-    if (is_single_value_scalar(it.key())) singles[it.key()] = it.value();
-    else row[rewrite_log_key(it.key())] = it.value();
+    if (is_single_value_scalar(it.key()))
+      singles[it.key()] = it.value();
+    else
+      row[rewrite_log_key(it.key())] = it.value();
   }
   if (!row.empty()) {
     row["train/global_step"] = step;
@@ -151,7 +163,8 @@ void WandbTracker::log_files(const std::vector<std::pair<fs::path, std::string>>
   Json list = Json::array();
   for (const auto& [file, name] : files) list.push_back({{"file", stage(file, name).string()}, {"name", name}});
   for (size_t i = 0; i < list.size(); i += 100) {  // CreateRunFiles takes a list; keep each request modest
-    Json chunk(list.begin() + static_cast<std::ptrdiff_t>(i), list.begin() + static_cast<std::ptrdiff_t>(std::min(list.size(), i + 100)));
+    Json chunk(list.begin() + static_cast<std::ptrdiff_t>(i),
+               list.begin() + static_cast<std::ptrdiff_t>(std::min(list.size(), i + 100)));
     submit("files", Json{{"files", chunk}});
   }
 }
@@ -176,7 +189,8 @@ void WandbTracker::log_artifact(const fs::path& dir, const std::string& name) {
   std::vector<std::pair<fs::path, std::string>> files = files_under(dir);
   if (settings_.log_model == WandbLogModel::end) {  // keep a snapshot of the newest checkpoint for finish()
     last_checkpoint_.clear();
-    for (const auto& [file, relative] : files) last_checkpoint_.emplace_back(stage(file, "final_model/" + relative), relative);
+    for (const auto& [file, relative] : files)
+      last_checkpoint_.emplace_back(stage(file, "final_model/" + relative), relative);
     return;
   }
   if (offline_) {
@@ -197,9 +211,12 @@ void WandbTracker::log_base_model(const RunStart& run) {
   fs::create_directories(file.parent_path());
   write_file_atomic(file, run.model_description + "\n", Durability::kReplaceOnly);
   const Json config = run.model_config();
-  WandbArtifact artifact{artifact_name_, "model", {"base_model"},
+  WandbArtifact artifact{artifact_name_,
+                         "model",
+                         {"base_model"},
                          Json{{"model_config", config.is_object() ? config : Json(run.model_description)},
-                              {"num_parameters", num_parameters_}, {"initial_model", true}},
+                              {"num_parameters", num_parameters_},
+                              {"initial_model", true}},
                          {{file, "model_architecture.txt"}}};
   log_model_artifact(std::move(artifact), "base_model");
 }
@@ -283,16 +300,16 @@ void WandbTracker::restore_state(const Json& state) {
 
 std::shared_ptr<StatefulTrackerCallback> make_wandb_callback() {
   if (env_flag("WANDB_DISABLED"))
-    throw ArgumentError("--report_to wandb: WANDB_DISABLED is set, which turns the W&B integration off; unset one of them");
+    throw ArgumentError(
+        "--report_to wandb: WANDB_DISABLED is set, which turns the W&B integration off; unset one of them");
   const WandbSettings settings = WandbSettings::from_environment();
   TrackerTraits traits;
   traits.callback_name = "WandbCallback";
-  traits.keys = nullptr;  // rewritten by the tracker: the single values keep their names
+  traits.keys = nullptr;                    // rewritten by the tracker: the single values keep their names
   traits.values = ValueFilter::everything;  // the original logs strings and lists too
   traits.artifacts = settings.log_model != WandbLogModel::none;
-  return std::make_shared<StatefulTrackerCallback>(traits, [settings](const TrainingArguments& args) {
-    return std::make_unique<WandbTracker>(settings, args);
-  });
+  return std::make_shared<StatefulTrackerCallback>(
+      traits, [settings](const TrainingArguments& args) { return std::make_unique<WandbTracker>(settings, args); });
 }
 
 bool wandb_in_all() {
@@ -303,7 +320,8 @@ std::unique_ptr<RecordSender> wandb_sender_for_journal(const fs::path& dir, cons
   return sender_for_journal_folder(dir, output_dir, [](const Json& meta) -> std::unique_ptr<RemoteEndpoint> {
     const WandbSettings settings = WandbSettings::from_journal_json(meta.value("settings", Json::object()));
     if (settings.api_key.empty())
-      throw ArgumentError("W&B: WANDB_API_KEY is not set; `trainer sync` needs it to send the run to " + settings.base_url);
+      throw ArgumentError("W&B: WANDB_API_KEY is not set; `trainer sync` needs it to send the run to " +
+                          settings.base_url);
     return std::make_unique<WandbEndpoint>(settings);
   });
 }

@@ -23,7 +23,7 @@ struct GradientReducer::State {
     size_t bucket = 0;
     int64_t offset = 0;  // in the bucket's flat buffer
     bool ready = false;
-    bool used = false;   // had a gradient on this rank (from this backward pass or earlier micro-batches)
+    bool used = false;  // had a gradient on this rank (from this backward pass or earlier micro-batches)
   };
   struct Bucket {
     torch::Tensor flat;
@@ -57,9 +57,12 @@ struct GradientReducer::State {
     const auto grad = slot.parameter.grad();
     auto view = view_of(slot);
     slot.used = grad.defined();
-    if (!grad.defined()) view.zero_();
-    else if (grad.data_ptr() == view.data_ptr()) view.mul_(scale);  // the gradient already is its bucket view
-    else torch::mul_out(view, grad.reshape({-1}), torch::scalar_tensor(scale, view.options()));
+    if (!grad.defined())
+      view.zero_();
+    else if (grad.data_ptr() == view.data_ptr())
+      view.mul_(scale);  // the gradient already is its bucket view
+    else
+      torch::mul_out(view, grad.reshape({-1}), torch::scalar_tensor(scale, view.options()));
     slot.ready = true;
     --buckets[slot.bucket].pending;
   }

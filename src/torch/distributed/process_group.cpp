@@ -59,28 +59,31 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const ProcessInfo& proces
 
 // Since LibTorch 2.0 Gloo and NCCL are backends of a ProcessGroup, which routes each collective to
 // the backend registered for its tensors' device type.
-c10::intrusive_ptr<c10d::ProcessGroup> group_of(const c10::intrusive_ptr<c10d::Store>& store, const ProcessInfo& process,
-                                                c10d::ProcessGroup::BackendType type, const c10::intrusive_ptr<c10d::Backend>& backend,
+c10::intrusive_ptr<c10d::ProcessGroup> group_of(const c10::intrusive_ptr<c10d::Store>& store,
+                                                const ProcessInfo& process, c10d::ProcessGroup::BackendType type,
+                                                const c10::intrusive_ptr<c10d::Backend>& backend,
                                                 std::initializer_list<c10::DeviceType> device_types) {
-  auto group = c10::make_intrusive<c10d::ProcessGroup>(store, static_cast<int>(process.rank), static_cast<int>(process.world_size));
+  auto group = c10::make_intrusive<c10d::ProcessGroup>(store, static_cast<int>(process.rank),
+                                                       static_cast<int>(process.world_size));
   group->setDefaultBackend(type);
   for (auto device_type : device_types) group->setBackend(device_type, type, backend);
   return group;
 }
 
-c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, const ProcessInfo& process,
-                                                  milliseconds timeout) {
+c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store,
+                                                  const ProcessInfo& process, milliseconds timeout) {
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   options->devices.push_back(gloo_device(process));
   auto backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(process.rank),
                                                              static_cast<int>(process.world_size), options);
   // Gloo reduces CUDA tensors too (through host copies), as torch.distributed's "gloo" does.
-  return group_of(store, process, c10d::ProcessGroup::BackendType::GLOO, backend, {c10::DeviceType::CPU, c10::DeviceType::CUDA});
+  return group_of(store, process, c10d::ProcessGroup::BackendType::GLOO, backend,
+                  {c10::DeviceType::CPU, c10::DeviceType::CUDA});
 }
 
 #ifdef TRAINER_WITH_NCCL
-c10::intrusive_ptr<c10d::ProcessGroup> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, const ProcessInfo& process,
-                                                  milliseconds timeout) {
+c10::intrusive_ptr<c10d::ProcessGroup> nccl_group(const c10::intrusive_ptr<c10d::Store>& store,
+                                                  const ProcessInfo& process, milliseconds timeout) {
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = timeout;
   auto backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, static_cast<int>(process.rank),
@@ -118,9 +121,11 @@ DdpBackend resolve_ddp_backend(std::optional<DdpBackend> requested, const torch:
   if (*requested == DdpBackend::gloo) return DdpBackend::gloo;
   if (*requested == DdpBackend::nccl) {
     if (!nccl_available())
-      throw ArgumentError("--ddp_backend nccl: this build of LibTorch has no NCCL (it has no CUDA); use --ddp_backend gloo");
+      throw ArgumentError(
+          "--ddp_backend nccl: this build of LibTorch has no NCCL (it has no CUDA); use --ddp_backend gloo");
     if (!device.is_cuda())
-      throw ArgumentError("--ddp_backend nccl: needs CUDA devices, and this run trains on the CPU; use --ddp_backend gloo");
+      throw ArgumentError(
+          "--ddp_backend nccl: needs CUDA devices, and this run trains on the CPU; use --ddp_backend gloo");
     return DdpBackend::nccl;
   }
   throw ArgumentError("--ddp_backend " + to_string(*requested) + ": not available in this build; use gloo" +
@@ -151,8 +156,8 @@ struct ProcessGroup::Impl {
   template <typename F>
   auto guarded(const std::string& during, F&& call) -> decltype(call()) {
     if (!group || !host_group)
-      throw DistributedError("data-parallel training stopped on " + process.describe() + ": its collectives were closed after it failed (during " +
-                             during + ")");
+      throw DistributedError("data-parallel training stopped on " + process.describe() +
+                             ": its collectives were closed after it failed (during " + during + ")");
     try {
       return call();
     } catch (const DistributedError&) {
@@ -170,9 +175,7 @@ struct ProcessGroup::Impl {
   torch::Tensor on_group_device(const torch::Tensor& t) const {
     return backend == DdpBackend::nccl && !t.is_cuda() ? t.to(device) : t;
   }
-  std::string store_description() const {
-    return process.master_addr + ":" + std::to_string(process.master_port);
-  }
+  std::string store_description() const { return process.master_addr + ":" + std::to_string(process.master_port); }
 };
 
 class WorkInFlight : public PendingReduction {
@@ -193,7 +196,8 @@ void ProcessGroup::Impl::lost(const std::string& during, const std::string& caus
   broken = true;
   const std::string who = who_is_lost();
   throw DistributedError("data-parallel training stopped on " + process.describe() + ": " + who + " (during " + during +
-                         ": " + cause + "). The other ranks stop too; resume from the newest checkpoint with "
+                         ": " + cause +
+                         "). The other ranks stop too; resume from the newest checkpoint with "
                          "--resume_from_checkpoint last (torchrun --max_restarts does it for you)");
 }
 
@@ -230,7 +234,8 @@ std::string ProcessGroup::Impl::who_is_lost() {
   std::vector<std::string> parts;
   for (const auto& [rank, reason] : reasons)
     if (reason.rfind(kSurvivorMark, 0) != 0) parts.push_back("rank " + std::to_string(rank) + " failed: " + reason);
-  for (int64_t rank : silent) parts.push_back("rank " + std::to_string(rank) + " stopped responding (killed, crashed, or hung)");
+  for (int64_t rank : silent)
+    parts.push_back("rank " + std::to_string(rank) + " stopped responding (killed, crashed, or hung)");
   if (parts.empty()) return "a peer was lost";
   std::string text;
   for (const auto& p : parts) text += (text.empty() ? "" : "; ") + p;
@@ -276,14 +281,15 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const ProcessInfo& process, std
   } catch (const std::exception& e) {
     const std::string cause = error_text(e);
     if (cause.find("ddress already in use") != std::string::npos)
-      throw DistributedError("MASTER_PORT=" + std::to_string(process.master_port) + " is already in use on " + process.master_addr +
-                             ": pick a free port for every rank");
-    throw DistributedError("the rendezvous at " + where + " did not complete within --ddp_timeout " + std::to_string(timeout.count()) +
-                           " s (" + process.describe() + "): " + cause +
+      throw DistributedError("MASTER_PORT=" + std::to_string(process.master_port) + " is already in use on " +
+                             process.master_addr + ": pick a free port for every rank");
+    throw DistributedError("the rendezvous at " + where + " did not complete within --ddp_timeout " +
+                           std::to_string(timeout.count()) + " s (" + process.describe() + "): " + cause +
                            "; start every rank with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE");
   }
   // Keys of earlier torchrun attempts stay in the agent's store: each attempt has its own prefix.
-  impl->store = c10::make_intrusive<c10d::PrefixStore>("/trainer/attempt_" + std::to_string(process.restart_count), tcp);
+  impl->store =
+      c10::make_intrusive<c10d::PrefixStore>("/trainer/attempt_" + std::to_string(process.restart_count), tcp);
   try {
     // The rendezvous as a whole honours --ddp_timeout: the backends connect within what the store's
     // rendezvous left of it (a peer stopped in between is found out in time), then collectives get
@@ -301,10 +307,12 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const ProcessInfo& process, std
     }
     impl->host_group->getDefaultBackend()->setTimeout(impl->timeout);
   } catch (const std::exception& e) {
-    throw DistributedError("the rendezvous at " + where + " did not complete within --ddp_timeout " + std::to_string(timeout.count()) +
-                           " s (" + process.describe() + "): its " + to_string(impl->backend) +
-                           " process group could not connect to every rank (" + error_text(e) +
-                           "); start every rank with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE, and check that they reach each other");
+    throw DistributedError("the rendezvous at " + where + " did not complete within --ddp_timeout " +
+                           std::to_string(timeout.count()) + " s (" + process.describe() + "): its " +
+                           to_string(impl->backend) + " process group could not connect to every rank (" +
+                           error_text(e) +
+                           "); start every rank with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE, and check that "
+                           "they reach each other");
   }
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
 }
@@ -316,7 +324,8 @@ DdpBackend ProcessGroup::backend() const { return impl_->backend; }
 void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors) {
   if (tensors.empty()) return;
   torch::NoGradGuard no_grad;  // parameters are leaves that require gradients: written in place
-  impl_->guarded("the broadcast from rank 0", [&] { c10d::broadcast_coalesced(impl_->group, tensors, kBroadcastBufferBytes, 0); });
+  impl_->guarded("the broadcast from rank 0",
+                 [&] { c10d::broadcast_coalesced(impl_->group, tensors, kBroadcastBufferBytes, 0); });
 }
 
 void ProcessGroup::all_reduce(const std::vector<torch::Tensor>& tensors, Reduce op) {
@@ -353,7 +362,8 @@ std::unique_ptr<PendingReduction> ProcessGroup::all_reduce_host_async(const torc
 }
 
 std::vector<torch::Tensor> ProcessGroup::Impl::all_gather(c10d::ProcessGroup& on, const torch::Tensor& tensor) {
-  std::vector<torch::Tensor> input = {&on == host_group.get() ? tensor.contiguous() : on_group_device(tensor.contiguous())};
+  std::vector<torch::Tensor> input = {&on == host_group.get() ? tensor.contiguous()
+                                                              : on_group_device(tensor.contiguous())};
   std::vector<std::vector<torch::Tensor>> output(1);
   for (int64_t r = 0; r < process.world_size; ++r) output[0].push_back(torch::empty_like(input[0]));
   guarded("an all-gather", [&] { on.allgather(output, input)->wait(); });
@@ -361,7 +371,9 @@ std::vector<torch::Tensor> ProcessGroup::Impl::all_gather(c10d::ProcessGroup& on
   return output[0];
 }
 
-std::vector<torch::Tensor> ProcessGroup::all_gather(const torch::Tensor& tensor) { return impl_->all_gather(*impl_->group, tensor); }
+std::vector<torch::Tensor> ProcessGroup::all_gather(const torch::Tensor& tensor) {
+  return impl_->all_gather(*impl_->group, tensor);
+}
 
 std::vector<std::string> ProcessGroup::all_gather_bytes(const std::string& bytes) {
   auto& host = *impl_->host_group;
@@ -394,8 +406,9 @@ void ProcessGroup::check_same_parameters(const std::vector<torch::Tensor>& param
   for (size_t r = 1; r < all.size(); ++r) {
     const auto* other = all[r].data_ptr<int64_t>();
     if (std::equal(zero, zero + 3, other)) continue;
-    throw DistributedError("rank " + std::to_string(r) + "'s model differs from rank 0's: " + std::to_string(other[0]) + " parameters (" +
-                           std::to_string(other[1]) + " values) against " + std::to_string(zero[0]) + " (" + std::to_string(zero[1]) +
+    throw DistributedError("rank " + std::to_string(r) + "'s model differs from rank 0's: " + std::to_string(other[0]) +
+                           " parameters (" + std::to_string(other[1]) + " values) against " + std::to_string(zero[0]) +
+                           " (" + std::to_string(zero[1]) +
                            ") or other shapes; start every rank with the same --model and data");
   }
 }

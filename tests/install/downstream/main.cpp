@@ -5,7 +5,9 @@
 
 struct CountSteps : trainer::TrainerCallback {
   int steps = 0;
-  void on_step_end(const Args&, trainer::TrainerState&, trainer::TrainerControl&, trainer::CallbackContext&) override { ++steps; }
+  void on_step_end(const Args&, trainer::TrainerState&, trainer::TrainerControl&, trainer::CallbackContext&) override {
+    ++steps;
+  }
 };
 
 int main() {
@@ -20,6 +22,7 @@ int main() {
   auto counter = std::make_shared<CountSteps>();
   trainer::Trainer t(trainer::make_builtin_model("mlp", 4, 2), args, data, nullptr, {counter});
   auto out = t.train();
-  std::printf("downstream trained %lld steps, %d seen by its callback\n", static_cast<long long>(out.global_step), counter->steps);
+  std::printf("downstream trained %lld steps, %d seen by its callback\n", static_cast<long long>(out.global_step),
+              counter->steps);
   return out.global_step == 5 && counter->steps == 5 ? 0 : 1;
 }

@@ -49,7 +49,8 @@ TEST(ProcessGroup, CollectivesGiveEveryRankTheSameAnswer) {
     group.all_reduce({max}, ProcessGroup::Reduce::max);
     auto weights = torch::full({2, 2}, static_cast<float>(rank + 7));
     group.broadcast({weights});
-    const auto bytes = group.all_gather_bytes(std::string(static_cast<size_t>(rank * 3 + 1), static_cast<char>('a' + rank)));
+    const auto bytes =
+        group.all_gather_bytes(std::string(static_cast<size_t>(rank * 3 + 1), static_cast<char>('a' + rank)));
     return std::make_tuple(sum[0].item<double>(), max.item<double>(), weights.sum().item<float>(), bytes);
   });
   EXPECT_EQ(std::get<0>(zero), 3.0);
@@ -121,7 +122,8 @@ TEST(GradientReducer, AParameterNoRankUsesKeepsNoGradientAndOneUsedElsewhereAver
     EXPECT_FALSE(model.unused->weight.grad().defined());
     EXPECT_FALSE(model.unused->bias.grad().defined());
     EXPECT_EQ(reducer.unused_everywhere(), (std::vector<size_t>{4, 5}));
-    return std::make_tuple(model.used->bias.grad().clone(), model.on_rank_one->bias.grad().clone(), reducer.unused_here());
+    return std::make_tuple(model.used->bias.grad().clone(), model.on_rank_one->bias.grad().clone(),
+                           reducer.unused_here());
   });
   // Each rank's bias gradient is its batch size, 2: the average is 2; rank 1's alone averages to 1.
   EXPECT_TRUE(torch::equal(std::get<0>(zero), torch::full({3}, 2.0f)));

@@ -16,20 +16,20 @@ namespace trainer {
 struct ClearMLSettings {
   std::string project = "HuggingFace Transformers";  // CLEARML_PROJECT
   std::string task = "Trainer";                      // CLEARML_TASK
-  bool log_model = true;           // CLEARML_LOG_MODEL (true: the callback creates the task)
-  bool log_model_given = false;    // CLEARML_LOG_MODEL was set
+  bool log_model = true;                             // CLEARML_LOG_MODEL (true: the callback creates the task)
+  bool log_model_given = false;                      // CLEARML_LOG_MODEL was set
   std::string api_host = "https://api.clear.ml";     // CLEARML_API_HOST, api.api_server
   std::string files_host;                            // CLEARML_FILES_HOST, api.files_server
-  std::string access_key, secret_key;  // CLEARML_API_ACCESS_KEY/_SECRET_KEY, api.credentials.*: secrets
-  std::string auth_token;              // CLEARML_AUTH_TOKEN: a secret
-  bool offline = false;                // CLEARML_OFFLINE_MODE
-  bool verify_cert = true;             // CLEARML_API_HOST_VERIFY_CERT, api.verify_certificate
-  std::filesystem::path cache_dir;     // CLEARML_CACHE_DIR, sdk.storage.cache.default_base_dir, <tmp>/clearml_cache
+  std::string access_key, secret_key;                // CLEARML_API_ACCESS_KEY/_SECRET_KEY, api.credentials.*: secrets
+  std::string auth_token;                            // CLEARML_AUTH_TOKEN: a secret
+  bool offline = false;                              // CLEARML_OFFLINE_MODE
+  bool verify_cert = true;                           // CLEARML_API_HOST_VERIFY_CERT, api.verify_certificate
+  std::filesystem::path cache_dir;  // CLEARML_CACHE_DIR, sdk.storage.cache.default_base_dir, <tmp>/clearml_cache
   std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;
 
   // Throws ArgumentError naming the variable, or the file and line of clearml.conf.
   static ClearMLSettings from_environment();
-  Json to_journal_json() const;  // what `trainer sync` needs, without the credentials
+  Json to_journal_json() const;                                // what `trainer sync` needs, without the credentials
   static ClearMLSettings from_journal_json(const Json& json);  // + the credentials of the environment
   bool has_credentials() const { return !auth_token.empty() || (!access_key.empty() && !secret_key.empty()); }
   // The connection to the service: timeouts, TLS and credentials, as every request uses them.

@@ -50,7 +50,7 @@ class ClearMLTracker : public RemoteTracker {
   ClearMLSettings settings_;
   std::optional<int64_t> save_total_limit_;
   std::vector<std::string> models_;  // the output models logged, oldest first
-  std::string suffix_;  // "", "_2", "_3", ... for each later train() of the process
+  std::string suffix_;               // "", "_2", "_3", ... for each later train() of the process
   int run_number_ = 1;
   std::unique_ptr<ClearMLOfflineSession> offline_;
   std::unique_ptr<BackgroundWriter> writer_;  // writes offline_ off the training thread; goes first
@@ -60,6 +60,7 @@ class ClearMLTracker : public RemoteTracker {
 std::shared_ptr<StatefulTrackerCallback> make_clearml_callback();
 // `--report_to all` adds ClearML when credentials say where runs go, or CLEARML_OFFLINE_MODE.
 bool clearml_in_all();
-std::unique_ptr<RecordSender> clearml_sender_for_journal(const std::filesystem::path& dir, const std::string& output_dir);
+std::unique_ptr<RecordSender> clearml_sender_for_journal(const std::filesystem::path& dir,
+                                                         const std::string& output_dir);
 
 }  // namespace trainer

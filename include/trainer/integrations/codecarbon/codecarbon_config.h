@@ -15,7 +15,7 @@ struct CodeCarbonConfig {
   std::string experiment_id = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1";
   std::string output_file = "emissions.csv";
   bool save_to_file = true;
-  std::string on_csv_write = "append";  // or "update": one row per run, rewritten
+  std::string on_csv_write = "append";    // or "update": one row per run, rewritten
   std::string tracking_mode = "machine";  // or "process"
   double pue = 1.0;
   double wue = 0.0;

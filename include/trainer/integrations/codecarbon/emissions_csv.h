@@ -11,13 +11,13 @@ namespace trainer {
 struct EmissionsData {
   std::string timestamp;  // local time, YYYY-MM-DDTHH:MM:SS
   std::string project_name, run_id, experiment_id;
-  double duration = 0;        // s
-  double emissions = 0;       // kg CO2eq
-  double emissions_rate = 0;  // kg/s
-  double cpu_power = 0, gpu_power = 0, ram_power = 0;      // W
-  double cpu_energy = 0, gpu_energy = 0, ram_energy = 0;   // kWh
-  double energy_consumed = 0;                              // kWh
-  double water_consumed = 0;                               // L
+  double duration = 0;                                    // s
+  double emissions = 0;                                   // kg CO2eq
+  double emissions_rate = 0;                              // kg/s
+  double cpu_power = 0, gpu_power = 0, ram_power = 0;     // W
+  double cpu_energy = 0, gpu_energy = 0, ram_energy = 0;  // kWh
+  double energy_consumed = 0;                             // kWh
+  double water_consumed = 0;                              // L
   std::string country_name, country_iso_code, region, cloud_provider, cloud_region;
   std::string os, python_version, codecarbon_version;
   int64_t cpu_count = 0;

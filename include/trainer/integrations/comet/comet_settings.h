@@ -15,15 +15,15 @@ enum class CometMode { get, get_or_create, create, disabled };
 
 struct CometSettings {
   CometMode mode = CometMode::get_or_create;  // COMET_MODE
-  bool online = true;            // COMET_START_ONLINE (0/false: offline) and an API key
-  std::string project = "general";  // COMET_PROJECT_NAME (Comet's default project)
-  std::string workspace;         // COMET_WORKSPACE ("": the key's default workspace)
-  std::string experiment_key;    // COMET_EXPERIMENT_KEY: log into this experiment (get, get_or_create)
-  std::string offline_directory = ".cometml-runs";  // COMET_OFFLINE_DIRECTORY
+  bool online = true;                         // COMET_START_ONLINE (0/false: offline) and an API key
+  std::string project = "general";            // COMET_PROJECT_NAME (Comet's default project)
+  std::string workspace;                      // COMET_WORKSPACE ("": the key's default workspace)
+  std::string experiment_key;                 // COMET_EXPERIMENT_KEY: log into this experiment (get, get_or_create)
+  std::string offline_directory = ".cometml-runs";            // COMET_OFFLINE_DIRECTORY
   std::string api_url = "https://www.comet.com/api/rest/v2";  // from COMET_URL_OVERRIDE's scheme and host
-  bool log_assets = false;       // COMET_LOG_ASSETS
+  bool log_assets = false;                                    // COMET_LOG_ASSETS
   std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;
-  std::string api_key;           // COMET_API_KEY: a secret, only ever in the Authorization header
+  std::string api_key;  // COMET_API_KEY: a secret, only ever in the Authorization header
 
   // Throws ArgumentError naming the variable.
   static CometSettings from_environment();

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "trainer/core/json.h"
 #include "trainer/core/environment.h"
+#include "trainer/core/json.h"
 #include "trainer/net/http_client.h"
 
 namespace trainer {
@@ -18,20 +18,20 @@ namespace trainer {
 enum class MlflowStoreKind { rest, file };
 
 struct MlflowSettings {
-  std::string tracking_uri;     // http(s)://... (REST) or the file store's root as a file: URI or path
+  std::string tracking_uri;  // http(s)://... (REST) or the file store's root as a file: URI or path
   MlflowStoreKind store = MlflowStoreKind::file;
-  bool azureml = false;         // an azureml:// URI, rewritten to https://
-  std::string experiment_name;  // MLFLOW_EXPERIMENT_NAME
-  std::string experiment_id;    // MLFLOW_EXPERIMENT_ID
-  Json tags = Json::object();   // MLFLOW_TAGS (a JSON object)
-  bool nested = false;          // MLFLOW_NESTED_RUN: a child of MLFLOW_RUN_ID's run
-  std::string run_id;           // MLFLOW_RUN_ID: log into this existing run
-  bool flatten_params = false;  // MLFLOW_FLATTEN_PARAMS
+  bool azureml = false;                   // an azureml:// URI, rewritten to https://
+  std::string experiment_name;            // MLFLOW_EXPERIMENT_NAME
+  std::string experiment_id;              // MLFLOW_EXPERIMENT_ID
+  Json tags = Json::object();             // MLFLOW_TAGS (a JSON object)
+  bool nested = false;                    // MLFLOW_NESTED_RUN: a child of MLFLOW_RUN_ID's run
+  std::string run_id;                     // MLFLOW_RUN_ID: log into this existing run
+  bool flatten_params = false;            // MLFLOW_FLATTEN_PARAMS
   std::optional<int64_t> max_log_params;  // MLFLOW_MAX_LOG_PARAMS
-  bool log_artifacts = false;   // HF_MLFLOW_LOG_ARTIFACTS: checkpoints as artifacts
-  bool insecure_tls = false;    // MLFLOW_TRACKING_INSECURE_TLS=true
-  std::string server_cert_path; // MLFLOW_TRACKING_SERVER_CERT_PATH (default: REQUESTS_CA_BUNDLE, ...)
-  std::string client_cert_path; // MLFLOW_TRACKING_CLIENT_CERT_PATH: this client's certificate and key (PEM)
+  bool log_artifacts = false;             // HF_MLFLOW_LOG_ARTIFACTS: checkpoints as artifacts
+  bool insecure_tls = false;              // MLFLOW_TRACKING_INSECURE_TLS=true
+  std::string server_cert_path;           // MLFLOW_TRACKING_SERVER_CERT_PATH (default: REQUESTS_CA_BUNDLE, ...)
+  std::string client_cert_path;           // MLFLOW_TRACKING_CLIENT_CERT_PATH: this client's certificate and key (PEM)
   std::chrono::milliseconds request_timeout = kDefaultRequestTimeout;  // MLFLOW_HTTP_REQUEST_TIMEOUT (seconds)
   // Secrets: only ever put in the Authorization header, never in a file or a message.
   std::string username, password, token;

@@ -7,7 +7,8 @@
 //   params  the model's configuration overlaid by the arguments, rendered as Python's str(), in
 //           batches of 100 (not on resume: MLflow refuses a parameter logged again with another value)
 //   metrics each log's numbers at global_step, keys sanitised as v5 does, timestamps taken when
-//           logged (each log at least 1 ms after the previous); on resume, what the earlier process already logged after the checkpoint is skipped
+//           logged (each log at least 1 ms after the previous); on resume, what the earlier process already logged
+//           after the checkpoint is skipped
 //   artifacts each published checkpoint under checkpoint-N/ with HF_MLFLOW_LOG_ARTIFACTS
 //   end     FINISHED, FAILED or KILLED
 
@@ -29,7 +30,7 @@ namespace trainer {
 struct MlflowTrackerOptions {
   std::string name = "mlflow";  // the journal's folder under output_dir/tracking/, and messages
   std::string display = "MLflow";
-  bool log_params = true;        // AzureML's original logs metrics only
+  bool log_params = true;  // AzureML's original logs metrics only
   std::function<std::unique_ptr<RemoteEndpoint>(const MlflowSettings&)> make_endpoint;  // default: make_mlflow_endpoint
   Json journal_extra = Json::object();  // more of what `trainer sync` needs, in tracker.json (no secrets)
 };
@@ -64,6 +65,7 @@ std::shared_ptr<StatefulTrackerCallback> make_dagshub_callback();
 
 // The sender for a journal folder left by one of these trackers (`trainer sync`), from its
 // tracker.json and the credentials of the environment.
-std::unique_ptr<RecordSender> mlflow_sender_for_journal(const std::filesystem::path& dir, const std::string& output_dir);
+std::unique_ptr<RecordSender> mlflow_sender_for_journal(const std::filesystem::path& dir,
+                                                        const std::string& output_dir);
 
 }  // namespace trainer

@@ -12,7 +12,7 @@ namespace trainer {
 
 struct ChartSeries {
   std::string name;
-  std::string color;  // CSS colour, e.g. "#1f77b4"
+  std::string color;                              // CSS colour, e.g. "#1f77b4"
   std::vector<std::pair<double, double>> points;  // (x, y); non-finite y values leave a gap
 };
 

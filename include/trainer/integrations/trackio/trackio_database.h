@@ -32,9 +32,9 @@ struct TrackioRow {
 
 struct TrackioWrite {
   std::string run_id, run_name;
-  Json config;                        // the run's config row (written when not null)
-  int64_t replace_from_step = -1;     // >= 0: this run's rows from this step on are deleted first (resume)
-  std::vector<TrackioRow> backfill;   // written only where the run has no row at that step yet (resume)
+  Json config;                       // the run's config row (written when not null)
+  int64_t replace_from_step = -1;    // >= 0: this run's rows from this step on are deleted first (resume)
+  std::vector<TrackioRow> backfill;  // written only where the run has no row at that step yet (resume)
   std::vector<TrackioRow> rows;
 };
 

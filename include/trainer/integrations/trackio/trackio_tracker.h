@@ -28,7 +28,7 @@
 namespace trainer {
 
 struct TrackioSettings {
-  std::string project;    // --project, or TRACKIO_PROJECT
+  std::string project;        // --project, or TRACKIO_PROJECT
   std::filesystem::path dir;  // TRACKIO_DIR
   static TrackioSettings from_environment(const TrainingArguments& args);
 };

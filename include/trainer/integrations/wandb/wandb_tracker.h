@@ -45,7 +45,6 @@ class WandbTracker : public RemoteTracker {
   Json saved_state() const override;
   void restore_state(const Json& state) override;
 
-
  private:
   std::string choose_run_id(const RunStart& run) const;
   void write_history(Json row);
@@ -65,8 +64,8 @@ class WandbTracker : public RemoteTracker {
   bool started_ = false;
   bool exited_ = false;
   std::string run_id_;
-  int64_t next_step_ = 0;        // W&B's _step: one per history row, continued on resume
-  double runtime_before_ = 0;    // seconds of the run before this process (resume)
+  int64_t next_step_ = 0;      // W&B's _step: one per history row, continued on resume
+  double runtime_before_ = 0;  // seconds of the run before this process (resume)
   std::chrono::steady_clock::time_point started_at_;
   Json summary_ = Json::object();
   int exit_code_ = 0;

@@ -40,7 +40,8 @@ class GradientReducer {
   };
 
   GradientReducer(ProcessGroup& group, std::vector<torch::Tensor> parameters, Options options);
-  GradientReducer(ProcessGroup& group, std::vector<torch::Tensor> parameters) : GradientReducer(group, std::move(parameters), Options{}) {}
+  GradientReducer(ProcessGroup& group, std::vector<torch::Tensor> parameters)
+      : GradientReducer(group, std::move(parameters), Options{}) {}
   ~GradientReducer();
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
