@@ -15,7 +15,7 @@
 #include "trainer/core/report_to.h"
 #include "trainer/core/speed_metrics.h"
 #include "trainer/torch/device.h"
-#include "trainer/torch/distributed/gradient_reducer.h"
+#include "trainer/torch/distributed/data_parallel.h"
 #include "trainer/torch/distributed/process_group.h"
 #include "trainer/torch/fused_optimizers.h"
 #include "trainer/torch/optimizers.h"
@@ -72,7 +72,7 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args,
   device_ = resolve_device(args_, process_.local_rank);
   set_seed(args_.seed);
   model_->to(device_);
-  join_process_group();
+  parallel_ = DataParallelStrategy::create(process_, args_, *model_, device_);
   args_json_text_ = dump_json(args_.to_json()) + "\n";
 
   state_.is_world_process_zero = process_.is_world_process_zero();
@@ -91,6 +91,8 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args,
   handler_.context().save_model = [this](const std::string& dir) { save_model(dir); };
   handler_.on_init_end(args_, state_, control_);
 }
+
+ProcessGroup* Trainer::process_group() { return parallel_->process_group(); }
 
 Trainer::~Trainer() = default;
 
@@ -281,7 +283,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     out.max_steps = plan.max_steps;
     return out;
   } catch (...) {
-    report_failure_to_peers(std::current_exception());
+    parallel_->report_failure(std::current_exception());
     handler_.on_exception(args_, state_, control_, std::current_exception());
     throw;
   }
@@ -328,7 +330,7 @@ void Trainer::set_up_training(const TrainingPlan& plan) {
   flos_per_example_ = 6.0 * static_cast<double>(model_->num_parameters());
   create_optimizer();
   create_scheduler(plan.max_steps);
-  create_gradient_reducer();
+  parallel_->prepare_training(parameters_, parameter_names_);
   checkpoint_writer_ = std::make_unique<CheckpointWriter>(args_.save_async);
   subnormal_state_checked_ = false;
   save_stall_seconds_ = 0;
@@ -368,7 +370,7 @@ void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_m
     if (micro % ga == 0) {
       current_gradient_accumulation_steps_ = std::min(ga, batches - micro);
       handler_.on_step_begin(args_, state_, control_);
-      broadcast_buffers();
+      parallel_->broadcast_buffers();
     }
     const bool last_of_step = (micro + 1) % ga == 0 || micro + 1 == batches;
     accumulate_micro_batch(prefetcher ? prefetcher->next() : train_loader_->batch(micro), loop, last_of_step);
@@ -376,7 +378,7 @@ void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_m
       optimizer_step(loop);
       state_.epoch = static_cast<double>(epoch) + static_cast<double>(micro + 1) / static_cast<double>(batches);
       handler_.on_step_end(args_, state_, control_);
-      synchronize_control();
+      parallel_->synchronize_control(control_);
       maybe_log_save_evaluate(loop);
       deliver_published_checkpoints();
     } else {
@@ -385,7 +387,7 @@ void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_m
     if (control_.should_epoch_stop || control_.should_training_stop) break;
   }
   handler_.on_epoch_end(args_, state_, control_);
-  synchronize_control();
+  parallel_->synchronize_control(control_);
   maybe_log_save_evaluate(loop);
 }
 
@@ -393,13 +395,9 @@ void Trainer::accumulate_micro_batch(const Batch& batch, LoopState& loop, bool s
   loop.current_flos += flos_per_example_ * static_cast<double>(batch.size());
   loop.examples_seen += batch.size();
   // Accumulation micro-batches keep their gradients local; the last one's backward averages them.
-  const bool reduce = gradient_reducer_ && synchronize;
-  if (reduce) gradient_reducer_->prepare_for_backward();
+  parallel_->before_backward(synchronize);
   auto loss = training_step(*model_, batch);
-  if (reduce) {
-    gradient_reducer_->finish_backward();
-    warn_of_unused_parameters();
-  }
+  parallel_->after_backward(synchronize, state_.global_step + 1);
   ++loop.micro_batches_since_log;
   loop.add_loss(loss, args_.logging_nan_inf_filter, 1 + state_.global_step - loop.last_logged_step);
 }
@@ -431,7 +429,7 @@ void Trainer::maybe_log_save_evaluate(LoopState& loop) {
     handler_.on_save(args_, state_, control_);
     deliver_published_checkpoints();
   }
-  if (acts) synchronize_control();
+  if (acts) parallel_->synchronize_control(control_);
 }
 
 void Trainer::log_training_loss(LoopState& loop) {
@@ -458,7 +456,7 @@ TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
   deliver_published_checkpoints();
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
     if (state_.is_world_process_zero) load_best_model();
-    share_weights_of_rank_zero();
+    if (parallel_->share_weights_of_rank_zero()) ++weights_version_;
   }
   // The unlogged remainder joins the total (one read at the end of training).
   const auto rest = read_accumulators(loop);
@@ -512,18 +510,11 @@ void Trainer::check_subnormal_state_once() {
 
 LoopState::Accumulated Trainer::read_accumulators(const LoopState& loop) {
   ++host_reads_;
-  auto now = loop.read_accumulators();
-  if (process_group_) {
-    // The original gathers the loss and takes the mean; NaN counts add up, so every rank agrees on divergence.
-    const auto sums = process_group_->all_reduce_values({now.tr_loss, static_cast<double>(now.nonfinite)});
-    now.tr_loss = sums[0] / static_cast<double>(process_.world_size);
-    now.nonfinite = static_cast<int64_t>(sums[1]);
-  }
-  return now;
+  return parallel_->over_ranks(loop.read_accumulators());
 }
 
 void Trainer::store_flos(LoopState& loop) {
-  state_.total_flos += process_group_ ? process_group_->all_reduce_values({loop.current_flos})[0] : loop.current_flos;
+  state_.total_flos += parallel_->sum_over_ranks(loop.current_flos);
   loop.current_flos = 0;
 }
 

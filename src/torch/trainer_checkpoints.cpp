@@ -6,6 +6,7 @@
 #include "trainer/core/checkpoint_source.h"
 #include "trainer/core/logging.h"
 #include "trainer/torch/checkpoint.h"
+#include "trainer/torch/distributed/data_parallel.h"
 #include "trainer/torch/optimizer_state.h"
 #include "trainer/torch/rng_state.h"
 #include "trainer/torch/safetensors.h"
@@ -91,7 +92,7 @@ void Trainer::restore_checkpoint(ResumePoint& resume, LoopState& loop) {
     load_optimizer_state(*optimizer_, dir / "optimizer.safetensors");
     lr_scheduler_->load_state_dict(read_json_file(dir / "scheduler.json"));
   }
-  restore_rng_state(dir);
+  parallel_->restore_rng_state(dir);
 
   TrainerState saved = std::move(resume.state);
   if (saved.logging_steps != state_.logging_steps || saved.eval_steps != state_.eval_steps ||
@@ -110,7 +111,7 @@ void Trainer::restore_checkpoint(ResumePoint& resume, LoopState& loop) {
   // The loss accumulated since the last log, so the next log and train_loss match an uninterrupted run.
   if (resume.loop) {
     loop = std::move(*resume.loop);
-    restore_loop_across_ranks(loop);
+    parallel_->restore_loop(loop, state_.is_world_process_zero);
   } else {
     loop.last_logged_step = state_.global_step;
   }
@@ -171,7 +172,7 @@ void Trainer::save_checkpoint(LoopState& loop) {
   std::optional<LoopState::Accumulated> accumulated;
   if (!args_.save_only_model) {
     accumulated = read_accumulators(loop);
-    add_rng_state_files(files);
+    parallel_->add_rng_state_files(files, state_.is_world_process_zero);
   }
   if (state_.best_global_step) {
     const fs::path best = run_dir / checkpoint_dir_name(*state_.best_global_step);

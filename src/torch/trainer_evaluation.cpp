@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "trainer/core/speed_metrics.h"
+#include "trainer/torch/distributed/data_parallel.h"
 
 // The Trainer's evaluation and prediction, and the best-metric bookkeeping of evaluations during training.
 
@@ -39,7 +40,7 @@ Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefi
   model_->train();
   Json metrics = Json::object();
   const int64_t total = loader.num_examples();
-  combine_evaluation_shards(loss_sum, all_logits, all_labels, collect, total);
+  parallel_->combine_evaluation_shards(loss_sum, all_logits, all_labels, collect, total);
   if (collect && !all_logits.empty()) {
     EvalPrediction p{torch::cat(all_logits).to(torch::kCPU), torch::cat(all_labels).to(torch::kCPU)};
     if (compute_metrics_) metrics = compute_metrics_(p);

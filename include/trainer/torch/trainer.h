@@ -34,7 +34,7 @@
 
 namespace trainer {
 
-class GradientReducer;
+class DataParallelStrategy;
 class ProcessGroup;
 
 // What compute_metrics receives: the logits of every evaluated example and their labels (on CPU).
@@ -136,7 +136,7 @@ class Trainer {
   // Where this process sits in a data-parallel job (rank 0 of 1 without one), and its process
   // group (nullptr in a single process). See docs/distributed.md.
   const ProcessInfo& process() const { return process_; }
-  ProcessGroup* process_group() { return process_group_.get(); }
+  ProcessGroup* process_group();
 
   // Time the training loop spent in checkpoint saves (serialising, and with --save_async nothing
   // else), and how many saves, in the last train() call.
@@ -216,38 +216,6 @@ class Trainer {
   void maybe_log_save_evaluate(LoopState& loop);
   TrainOutput finish_training(LoopState& loop, int64_t first_step);
 
-  // Data-parallel pieces (trainer_distributed.cpp); each is a no-op in a single process.
-  // Joins the job, checks that every rank has the same model and gives it rank 0's weights.
-  void join_process_group();
-  // DistributedError on every rank when a rank's arguments would make it train otherwise than rank 0.
-  void check_same_arguments();
-  // Every rank takes the same branch: the control flags (and a stop signal) OR-ed over ranks.
-  void synchronize_control();
-  // Rank 0's buffers (running statistics) to every rank, before each step (--ddp_broadcast_buffers).
-  void broadcast_buffers();
-  // The reducer that averages gradients during backward (--ddp_bucket_cap_mb, --ddp_find_unused_parameters).
-  void create_gradient_reducer();
-  // Once per run, with --ddp_find_unused_parameters false: a parameter without a gradient here.
-  void warn_of_unused_parameters();
-  // Every rank's part of an evaluation of `total` examples: the loss sum over ranks, and (when
-  // collected) the logits and labels gathered in dataset order, so every rank sees one process's.
-  void combine_evaluation_shards(torch::Tensor& loss_sum, std::vector<torch::Tensor>& logits,
-                                 std::vector<torch::Tensor>& labels, bool collect, int64_t total);
-  // Every rank's rows of an evaluation (rank r holds examples r, r + n, ...), in dataset order.
-  torch::Tensor gather_in_dataset_order(const torch::Tensor& local, int64_t total);
-  // Files of a checkpoint that every rank contributes: rng_state_<rank>.pth (rng_state.pth alone).
-  void add_rng_state_files(CheckpointFiles& files);
-  void restore_rng_state(const std::filesystem::path& dir);
-  // Rank 0's parameters and buffers to every rank.
-  void broadcast_model_state();
-  // Rank 0's weights (after it loaded the best checkpoint) to every rank, which read no file.
-  void share_weights_of_rank_zero();
-  // A restored LoopState in this job: a warning when the checkpoint's world size differs, and the
-  // NaN count (a total over the ranks that wrote it) kept on rank 0 only.
-  void restore_loop_across_ranks(LoopState& loop);
-  // Lets the other ranks know why this one stops, so that their errors name it.
-  void report_failure_to_peers(std::exception_ptr error) noexcept;
-
   // Pieces of the phases.
   // The evaluation data against the training data, and one batch through the model.
   void validate_data_and_model();
@@ -287,9 +255,8 @@ class Trainer {
   double current_learning_rate() const;
   void zero_grad();
 
-  std::unique_ptr<ProcessGroup> process_group_;
-  std::unique_ptr<GradientReducer> gradient_reducer_;
-  std::vector<torch::Tensor> buffers_;
+  // The data-parallel part: a no-op in a single process (distributed/data_parallel.h).
+  std::unique_ptr<DataParallelStrategy> parallel_;
   bool subnormal_state_checked_ = false;
   std::string args_json_text_;  // training_args.json, serialised once (the arguments do not change)
   int64_t host_reads_ = 0;
@@ -297,7 +264,6 @@ class Trainer {
   std::optional<EvaluationRecord> last_evaluation_;
   std::vector<torch::Tensor> parameters_;
   std::vector<std::string> parameter_names_;
-  bool unused_parameters_warned_ = false;
   std::vector<torch::Tensor> grads_;
   std::unique_ptr<CheckpointWriter> checkpoint_writer_;
   SnapshotPool snapshot_pool_;
