@@ -61,4 +61,13 @@ class ScriptedEndpoint : public RemoteEndpoint {
   std::atomic<bool> aborted{false};
 };
 
+// Sender options for tests: short batching delay and backoff, so that retries happen in milliseconds.
+inline SenderOptions fast_options() {
+  SenderOptions o;
+  o.batch_delay = std::chrono::milliseconds(5);
+  o.initial_backoff = std::chrono::milliseconds(10);
+  o.max_backoff = std::chrono::milliseconds(40);
+  return o;
+}
+
 }  // namespace trainer::testing

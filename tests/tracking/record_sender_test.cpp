@@ -19,15 +19,8 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
+using testing::fast_options;
 using testing::ScriptedEndpoint;
-
-SenderOptions fast_options() {
-  SenderOptions o;
-  o.batch_delay = 5ms;
-  o.initial_backoff = 10ms;
-  o.max_backoff = 40ms;
-  return o;
-}
 
 std::vector<int64_t> one_to(int64_t n) {
   std::vector<int64_t> v;

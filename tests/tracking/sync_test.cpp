@@ -20,15 +20,8 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using testing::fast_options;
 using testing::ScriptedEndpoint;
-
-SenderOptions fast_options() {
-  SenderOptions o;
-  o.batch_delay = 5ms;
-  o.initial_backoff = 10ms;
-  o.max_backoff = 40ms;
-  return o;
-}
 
 // A journal folder with `records` records that a server that is down never took.
 void leave_unsent(const fs::path& dir, int records) {

@@ -54,8 +54,9 @@ class SingleProcess : public DataParallelStrategy {
       load_rng_state(dir / "rng_state.pth");
       return;
     }
-    log_info("No rng_state.pth in the checkpoint; random state not restored, so dropout and other draws differ "
-             "from the uninterrupted run");
+    log_info(
+        "No rng_state.pth in the checkpoint; random state not restored, so dropout and other draws differ "
+        "from the uninterrupted run");
   }
   bool share_weights_of_rank_zero() override { return false; }
   void restore_loop(LoopState& loop, bool) override { warn_of_other_world_size(loop, process_); }
@@ -197,7 +198,8 @@ void DistributedDataParallel::synchronize_control(TrainerControl& control) {
 }
 
 void DistributedDataParallel::combine_evaluation_shards(torch::Tensor& loss_sum, std::vector<torch::Tensor>& all_logits,
-                                        std::vector<torch::Tensor>& all_labels, bool collect, int64_t total) {
+                                                        std::vector<torch::Tensor>& all_labels, bool collect,
+                                                        int64_t total) {
   // Each rank evaluated its shard: the loss is summed, the outputs gathered in dataset order, so
   // that every rank computes the same metrics and takes the same decisions on them.
   group_->all_reduce({loss_sum});
@@ -237,14 +239,12 @@ void DistributedDataParallel::add_rng_state_files(CheckpointFiles& files, bool i
 }
 
 void DistributedDataParallel::restore_rng_state(const fs::path& dir) {
-  const fs::path file =
-      dir / ("rng_state_" + std::to_string(process_.rank) + ".pth");
+  const fs::path file = dir / ("rng_state_" + std::to_string(process_.rank) + ".pth");
   if (fs::exists(file)) {
     load_rng_state(file);
     return;
   }
-  log_info("No " + file.filename().string() + " in the checkpoint" +
-           " (it was written by a job of another size)" +
+  log_info("No " + file.filename().string() + " in the checkpoint" + " (it was written by a job of another size)" +
            "; random state not restored, so dropout and other draws differ from the uninterrupted run");
 }
 

@@ -42,7 +42,8 @@ class DataParallelStrategy {
   virtual void broadcast_buffers() = 0;
   // For a run's parameters: the reducer that averages gradients during backward
   // (--ddp_bucket_cap_mb, --ddp_find_unused_parameters).
-  virtual void prepare_training(const std::vector<torch::Tensor>& parameters, const std::vector<std::string>& names) = 0;
+  virtual void prepare_training(const std::vector<torch::Tensor>& parameters,
+                                const std::vector<std::string>& names) = 0;
   // Around the backward pass of a micro-batch; `synchronize`: the last of a step, whose gradients
   // are averaged over ranks. `step` is the step being taken (for the unused-parameter warning).
   virtual void before_backward(bool synchronize) = 0;
