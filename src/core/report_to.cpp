@@ -17,8 +17,12 @@ void set_report_to_resolver(ReportToResolver r) { resolver() = std::move(r); }
 
 bool has_report_to_resolver() { return static_cast<bool>(resolver()); }
 
+bool reports_to_nothing(const std::vector<std::string>& report_to) {
+  return report_to.empty() || (report_to.size() == 1 && report_to[0] == "none");
+}
+
 std::vector<std::shared_ptr<TrainerCallback>> report_to_callbacks(const std::vector<std::string>& report_to) {
-  if (report_to.empty() || (report_to.size() == 1 && report_to[0] == "none")) return {};
+  if (reports_to_nothing(report_to)) return {};
   if (!resolver()) {
     std::string names;
     for (const auto& n : report_to) names += (names.empty() ? "" : " ") + n;

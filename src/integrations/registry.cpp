@@ -6,6 +6,7 @@
 #include "trainer/core/argument_spec.h"
 #include "trainer/core/callback.h"
 #include "trainer/core/json.h"
+#include "trainer/core/report_to.h"
 #include "trainer/tracking/record_sender.h"
 
 namespace trainer {
@@ -64,7 +65,7 @@ std::vector<Integration> registered_integrations() {
 
 std::vector<std::shared_ptr<TrainerCallback>> integration_callbacks(const std::vector<std::string>& report_to) {
   std::vector<std::shared_ptr<TrainerCallback>> out;
-  if (report_to.empty() || (report_to.size() == 1 && report_to[0] == "none")) return out;
+  if (reports_to_nothing(report_to)) return out;
   const std::vector<Integration> all = registered_integrations();
   if (report_to.size() == 1 && report_to[0] == "all") {
     for (const auto& i : all)

@@ -20,6 +20,11 @@
 namespace trainer {
 namespace {
 
+// TLS alerts in which a server refuses this client's certificate, or its lack of one (mutual TLS).
+constexpr const char* kClientCertificateRefusals[] = {"alert certificate required", "alert bad certificate",
+                                                      "alert unknown ca",           "alert certificate unknown",
+                                                      "alert certificate expired",  "alert certificate revoked"};
+
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -105,6 +110,14 @@ HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
   if (options_.ca_bundle.empty()) options_.ca_bundle = ca_bundle_from_environment();
 }
 
+bool HttpClient::needs_configuration(int code, const char* detail) {
+  const auto curl_code = static_cast<CURLcode>(code);
+  if (curl_code == CURLE_PEER_FAILED_VERIFICATION || curl_code == CURLE_SSL_CACERT_BADFILE) return true;
+  for (const char* refusal : kClientCertificateRefusals)
+    if (std::strstr(detail, refusal)) return true;
+  return false;
+}
+
 std::string HttpClient::describe_failure(int code, const char* detail) const {
   const auto curl_code = static_cast<CURLcode>(code);
   if (curl_code == CURLE_ABORTED_BY_CALLBACK) return "aborted";
@@ -113,9 +126,7 @@ std::string HttpClient::describe_failure(int code, const char* detail) const {
   const bool certificate = curl_code == CURLE_PEER_FAILED_VERIFICATION || curl_code == CURLE_SSL_CACERT_BADFILE;
   const bool tls_alert = std::strstr(detail, " alert ") != nullptr;
   const std::string why = (certificate || tls_alert) && *detail ? detail : curl_easy_strerror(curl_code);
-  // The server's answer to this client's certificate, or to its lack of one (mutual TLS).
-  for (const char* refusal : {"alert certificate required", "alert bad certificate", "alert unknown ca",
-                              "alert certificate unknown", "alert certificate expired", "alert certificate revoked"})
+  for (const char* refusal : kClientCertificateRefusals)
     if (std::strstr(detail, refusal))
       return "the server asks for a TLS client certificate that it accepts (" + why + "): set " +
              (options_.client_certificate_setting.empty() ? std::string("a client certificate")
@@ -208,6 +219,7 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
     response.error = describe_failure(code, detail);
+    response.needs_configuration = needs_configuration(code, detail);
     response.headers.clear();
     response.body.clear();
     return response;

@@ -22,7 +22,8 @@
 #include "trainer/torch/runtime_environment.h"
 
 // The training loop: construction, the phases of train() and one optimizer step. Checkpoints and
-// resuming are in trainer_checkpoints.cpp, evaluation and prediction in trainer_evaluation.cpp.
+// resuming are the CheckpointManager's (checkpoint_manager.cpp), the evaluation loop is
+// EvaluationLoop's (evaluation_loop.cpp); trainer_evaluation.cpp holds evaluate() and predict().
 
 namespace trainer {
 
@@ -45,19 +46,24 @@ LogLevel parse_log_level(const std::string& level) {
   return LogLevel::warning;
 }
 
+TrainingArguments finalized(TrainingArguments args) {
+  args.finalize();
+  return args;
+}
+
 }  // namespace
 
 Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args,
                  std::shared_ptr<const TensorDataset> train_dataset, std::shared_ptr<const TensorDataset> eval_dataset,
                  std::vector<std::shared_ptr<TrainerCallback>> callbacks, ComputeMetrics compute_metrics)
     : model_(std::move(model)),
-      args_(std::move(args)),
+      args_(finalized(std::move(args))),
       train_dataset_(std::move(train_dataset)),
       eval_dataset_(std::move(eval_dataset)),
       compute_metrics_(std::move(compute_metrics)),
-      device_(torch::kCPU) {
+      device_(torch::kCPU),
+      checkpoints_(args_, process_) {
   if (!model_) throw std::invalid_argument("Trainer: no model");
-  args_.finalize();
   process_ = ProcessInfo::from_environment();
   // The original's log_level_replica: ranks other than 0 say only what matters (warnings).
   const std::string& level = process_.is_world_process_zero() ? args_.log_level : args_.log_level_replica;
@@ -73,7 +79,6 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args,
   set_seed(args_.seed);
   model_->to(device_);
   parallel_ = DataParallelStrategy::create(process_, args_, *model_, device_);
-  args_json_text_ = dump_json(args_.to_json()) + "\n";
 
   state_.is_world_process_zero = process_.is_world_process_zero();
   state_.is_local_process_zero = process_.is_local_process_zero();
@@ -255,9 +260,9 @@ void Trainer::check_model_outputs(const torch::Tensor& logits, const Batch& samp
 
 TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   const TrainingPlan plan = prepare_run();
-  std::optional<ResumePoint> resume = find_resume_point(resume_from_checkpoint);
+  std::optional<ResumePoint> resume = checkpoints_.find_resume_point(resume_from_checkpoint, device_);
   if (resume && resume->state.global_step >= plan.max_steps) return nothing_to_do(*resume, plan);
-  if (resume) check_resume_compatible(*resume);
+  if (resume) checkpoints_.check_resume_compatible(*resume, train_dataset_->size());
   // The machine as the caller left it, detected once: hints (from one process per box), then this
   // call's CPU settings.
   const auto machine = RuntimeEnvironment::detect();
@@ -274,7 +279,8 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   LoopState loop = LoopState::start(device_, 0);
   ResumePosition from;
   if (resume) {
-    restore_checkpoint(*resume, loop);
+    checkpoints_.restore(*resume, checkpoint_subjects(), loop);
+    ++weights_version_;
     from = resume_position(args_, plan, state_.global_step);
   }
   try {
@@ -331,10 +337,9 @@ void Trainer::set_up_training(const TrainingPlan& plan) {
   create_optimizer();
   create_scheduler(plan.max_steps);
   parallel_->prepare_training(parameters_, parameter_names_);
-  checkpoint_writer_ = std::make_unique<CheckpointWriter>(args_.save_async);
-  subnormal_state_checked_ = false;
+  checkpoints_.begin_run();
   save_stall_seconds_ = 0;
-  saves_ = 0;
+  subnormal_state_checked_ = false;
   auto& ctx = handler_.context();
   ctx.model = model_.get();
   ctx.optimizer = optimizer_.get();
@@ -452,10 +457,10 @@ void Trainer::log_training_loss(LoopState& loop) {
 }
 
 TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
-  checkpoint_writer_->wait();  // every checkpoint is on disk before the best is loaded or rotation ends
-  deliver_published_checkpoints();
+  // Every checkpoint is on disk before the best is loaded or rotation ends.
+  checkpoints_.finish_writing(handler_, state_, control_);
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
-    if (state_.is_world_process_zero) load_best_model();
+    if (state_.is_world_process_zero && checkpoints_.load_best_model(*model_, state_)) ++weights_version_;
     if (parallel_->share_weights_of_rank_zero()) ++weights_version_;
   }
   // The unlogged remainder joins the total (one read at the end of training).
@@ -474,7 +479,7 @@ TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
   log(metrics);
   if (state_.best_model_checkpoint && args_.save_total_limit && *args_.save_total_limit == 1 &&
       state_.is_world_process_zero)
-    delete_checkpoints_except_best();
+    checkpoints_.delete_all_but_best(state_);
   handler_.on_train_end(args_, state_, control_);
   TrainOutput out;
   out.global_step = state_.global_step;
@@ -484,6 +489,29 @@ TrainOutput Trainer::finish_training(LoopState& loop, int64_t first_step) {
 }
 
 // ---- pieces of the phases ------------------------------------------------------------------------
+
+CheckpointSubjects Trainer::checkpoint_subjects() {
+  return CheckpointSubjects{*model_, *optimizer_, *lr_scheduler_, *parallel_, handler_, state_, control_};
+}
+
+void Trainer::save_checkpoint(LoopState& loop) {
+  const auto started = Clock::now();
+  // The previous asynchronous save must be published first: the best checkpoint may be that one.
+  checkpoints_.finish_writing(handler_, state_, control_);
+  // The original's store_flos() first, so that trainer_state.json counts every step it holds.
+  // Every rank takes part (the loss and RNG states of all ranks go into the checkpoint); rank 0 alone writes.
+  store_flos(loop);
+  std::optional<LoopState::Accumulated> accumulated;
+  if (!args_.save_only_model) accumulated = read_accumulators(loop);
+  checkpoints_.save(checkpoint_subjects(), loop, accumulated, train_dataset_->size());
+  save_stall_seconds_ += std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+void Trainer::deliver_published_checkpoints() { checkpoints_.publish_completed(handler_, state_, control_); }
+
+void Trainer::save_state() { checkpoints_.save_state(state_); }
+
+void Trainer::save_model(const std::string& dir) { checkpoints_.save_model(*model_, dir); }
 
 void Trainer::log_machine_hints_once(const RuntimeEnvironment& env) {
   // Facts about the process, the same for every run in it: said once.

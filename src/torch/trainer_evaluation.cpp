@@ -4,61 +4,27 @@
 
 #include <torch/torch.h>
 
+#include "trainer/core/best_metric.h"
 #include "trainer/core/speed_metrics.h"
-#include "trainer/torch/distributed/data_parallel.h"
+#include "trainer/torch/evaluation_loop.h"
 
-// The Trainer's evaluation and prediction, and the best-metric bookkeeping of evaluations during training.
+// The Trainer's evaluate() and predict() around the evaluation loop (evaluation_loop.h), and what an
+// evaluation during training decides.
 
 namespace trainer {
 
 using Clock = std::chrono::steady_clock;
 
-Json compute_accuracy(const EvalPrediction& p) {
-  if (!p.predictions.defined() || p.predictions.size(0) == 0) return Json{{"accuracy", 0.0}};
-  auto correct = p.predictions.argmax(-1).eq(p.label_ids).sum().item<int64_t>();
-  return Json{{"accuracy", static_cast<double>(correct) / static_cast<double>(p.label_ids.size(0))}};
-}
-
-Json Trainer::evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool loss_only,
-                              torch::Tensor* predictions, torch::Tensor* labels) {
-  handler_.context().eval_dataloader = &loader;
-  const bool collect = !loss_only && (compute_metrics_ || predictions);
-  model_->eval();
-  torch::NoGradGuard no_grad;
-  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device_));
-  std::vector<torch::Tensor> all_logits, all_labels;
-  for (int64_t i = 0; i < loader.num_batches(); ++i) {
-    Batch batch = loader.batch(i);
-    auto out = prediction_step(*model_, batch, !collect);
-    loss_sum.add_(out.loss.to(torch::kDouble) * static_cast<double>(batch.size()));
-    if (collect) {
-      all_logits.push_back(out.logits);
-      all_labels.push_back(batch.labels);
-    }
-    handler_.on_prediction_step(args_, state_, control_);
-  }
-  model_->train();
-  Json metrics = Json::object();
-  const int64_t total = loader.num_examples();
-  parallel_->combine_evaluation_shards(loss_sum, all_logits, all_labels, collect, total);
-  if (collect && !all_logits.empty()) {
-    EvalPrediction p{torch::cat(all_logits).to(torch::kCPU), torch::cat(all_labels).to(torch::kCPU)};
-    if (compute_metrics_) metrics = compute_metrics_(p);
-    if (predictions) *predictions = p.predictions;
-    if (labels) *labels = p.label_ids;
-  }
-  const auto n = static_cast<double>(total);
-  if (n > 0) metrics[prefix + "_loss"] = read_scalar(loss_sum) / n;
-  // Prefix every key, moving renamed keys to the end as the original does.
-  std::vector<std::string> keys;
-  for (auto it = metrics.begin(); it != metrics.end(); ++it) keys.push_back(it.key());
-  for (const auto& k : keys) {
-    if (k.rfind(prefix + "_", 0) == 0) continue;
-    Json v = metrics[k];
-    metrics.erase(k);
-    metrics[prefix + "_" + k] = v;
-  }
-  return metrics;
+EvaluationResult Trainer::run_evaluation_loop(const std::string& prefix, bool keep_predictions) {
+  handler_.context().eval_dataloader = eval_loader_.get();
+  EvaluationHooks hooks;
+  hooks.prediction_step = [this](const Batch& batch, bool loss_only) {
+    return prediction_step(*model_, batch, loss_only);
+  };
+  hooks.on_prediction_step = [this] { handler_.on_prediction_step(args_, state_, control_); };
+  hooks.read_scalar = [this](const torch::Tensor& t) { return read_scalar(t); };
+  EvaluationLoop loop(*model_, *parallel_, device_, std::move(hooks));
+  return loop.run(*eval_loader_, prefix, args_.prediction_loss_only, keep_predictions, compute_metrics_);
 }
 
 Json Trainer::evaluate(std::shared_ptr<const TensorDataset> dataset, const std::string& prefix) {
@@ -68,7 +34,7 @@ Json Trainer::evaluate(std::shared_ptr<const TensorDataset> dataset, const std::
         "Trainer::evaluate: no evaluation dataset (pass one, or give eval_dataset to the Trainer)");
   eval_loader_ = get_eval_dataloader(dataset);
   const auto start = Clock::now();
-  Json metrics = evaluation_loop(*eval_loader_, prefix, args_.prediction_loss_only, nullptr, nullptr);
+  Json metrics = run_evaluation_loop(prefix, /*keep_predictions=*/false).metrics;
   metrics.update(evaluation_speed_metrics(prefix, start));
   log(metrics);
   handler_.on_evaluate(args_, state_, control_, metrics);
@@ -95,8 +61,8 @@ PredictionOutput Trainer::predict(std::shared_ptr<const TensorDataset> dataset, 
   if (!dataset) throw std::invalid_argument("Trainer::predict: no dataset");
   eval_loader_ = get_eval_dataloader(dataset);
   const auto start = Clock::now();
-  PredictionOutput out;
-  out.metrics = evaluation_loop(*eval_loader_, prefix, args_.prediction_loss_only, &out.predictions, &out.label_ids);
+  EvaluationResult result = run_evaluation_loop(prefix, /*keep_predictions=*/true);
+  PredictionOutput out{result.predictions, result.label_ids, std::move(result.metrics)};
   out.metrics.update(evaluation_speed_metrics(prefix, start));
   handler_.on_predict(args_, state_, control_, out.metrics);
   return out;
@@ -111,28 +77,8 @@ void Trainer::evaluate_during_training() {
                           " is not in the evaluation metrics");
     lr_scheduler_->step_with_metric(metrics[key].get<double>());
   }
-  const bool new_best = determine_best_metric(metrics);
+  const bool new_best = update_best_metric(args_, state_, metrics);
   if (args_.save_strategy == SaveStrategy::best) control_.should_save = new_best;
-}
-
-bool Trainer::determine_best_metric(const Json& metrics) {
-  if (!args_.metric_for_best_model) return false;
-  const std::string key = args_.best_metric_key();
-  if (!metrics.contains(key) || !metrics[key].is_number()) {
-    std::string keys;
-    for (auto it = metrics.begin(); it != metrics.end(); ++it) keys += (keys.empty() ? "" : ", ") + it.key();
-    throw ArgumentError("--metric_for_best_model: the evaluation metrics have no key '" + key +
-                        "' (available: " + keys + "); choose one of them");
-  }
-  const double value = metrics[key].get<double>();
-  const bool greater = args_.greater_is_better.value_or(true);
-  const double best = state_.best_metric.value_or(greater ? -HUGE_VAL : HUGE_VAL);
-  if (greater ? value > best : value < best) {
-    state_.best_metric = value;
-    state_.best_global_step = state_.global_step;
-    return true;
-  }
-  return false;
 }
 
 }  // namespace trainer

@@ -44,7 +44,8 @@ Delivery classify_response(const HttpResponse& response, size_t count, const std
   Delivery d;
   d.count = count;
   if (response.status == 0) {
-    d.kind = Delivery::Kind::retry;
+    // A TLS setting to fix blocks like bad credentials; anything else on the way may pass later.
+    d.kind = response.needs_configuration ? Delivery::Kind::blocked : Delivery::Kind::retry;
     d.message = what + ": " + response.error;
     return d;
   }

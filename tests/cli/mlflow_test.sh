@@ -150,7 +150,7 @@ https_trusted() {  # OUTPUT_DIR VAR=VALUE...: trains against the HTTPS front wit
 
 https_untrusted_then_sync() {
   start_tls_server
-  "$BIN" "${common[@]}" --output_dir untrusted --tracker_flush_timeout 2 > untrusted.log 2>&1
+  "$BIN" "${common[@]}" --output_dir untrusted --tracker_flush_timeout 120 > untrusted.log 2>&1
   local status=$?
   [[ $status -eq 0 ]] || { echo "training failed: $status"; stop_tls_server; return 1; }
   grep -q "TLS certificate is not trusted (SSL certificate problem: .*): set MLFLOW_TRACKING_SERVER_CERT_PATH to the PEM file of the certificate authority that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true" untrusted.log ||
@@ -173,7 +173,7 @@ https_insecure() {
 
 https_unreadable_bundle() {
   start_tls_server
-  MLFLOW_TRACKING_SERVER_CERT_PATH=missing.pem "$BIN" "${common[@]}" --output_dir badbundle --tracker_flush_timeout 1 > badbundle.log 2>&1
+  MLFLOW_TRACKING_SERVER_CERT_PATH=missing.pem "$BIN" "${common[@]}" --output_dir badbundle --tracker_flush_timeout 120 > badbundle.log 2>&1
   local status=$?
   stop_tls_server
   [[ $status -eq 0 ]] || { echo "exit $status"; return 1; }
@@ -183,7 +183,7 @@ https_unreadable_bundle() {
 
 https_client_certificate() {
   start_tls_server ca.pem
-  MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem "$BIN" "${common[@]}" --output_dir no_client_cert --tracker_flush_timeout 1 > no_client_cert.log 2>&1 ||
+  MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem "$BIN" "${common[@]}" --output_dir no_client_cert --tracker_flush_timeout 120 > no_client_cert.log 2>&1 ||
     { echo "training without a client certificate failed"; stop_tls_server; return 1; }
   grep -q "send them with: trainer sync no_client_cert" no_client_cert.log || { echo "records not kept:"; grep WARNING no_client_cert.log; stop_tls_server; return 1; }
   grep -q "the server asks for a TLS client certificate that it accepts (.*alert certificate required.*): set MLFLOW_TRACKING_CLIENT_CERT_PATH to a PEM file" no_client_cert.log ||

@@ -15,6 +15,7 @@
 #include "trainer/core/json.h"
 #include "trainer/core/trainer_state.h"
 #include "trainer/integrations/builtin_integrations.h"
+#include "trainer/torch/checkpoint.h"
 #include "trainer/torch/device.h"
 #include "trainer/torch/models.h"
 #include "trainer/torch/optimizers.h"

@@ -23,7 +23,10 @@ using ReportToResolver =
 void set_report_to_resolver(ReportToResolver resolver);
 bool has_report_to_resolver();
 
-// None for an empty list or "none"; otherwise the resolver's answer. Without a resolver, throws
+// An empty list or "none" alone: no tracker (the one reading of "none").
+bool reports_to_nothing(const std::vector<std::string>& report_to);
+
+// None when reports_to_nothing(); otherwise the resolver's answer. Without a resolver, throws
 // ArgumentError naming the trackers asked for and how to link them.
 std::vector<std::shared_ptr<TrainerCallback>> report_to_callbacks(const std::vector<std::string>& report_to);
 

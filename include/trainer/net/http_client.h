@@ -40,8 +40,11 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  long status = 0;                             // 0: no HTTP exchange (see error)
-  std::string error;                           // the transport failure, empty when status > 0
+  long status = 0;    // 0: no HTTP exchange (see error)
+  std::string error;  // the transport failure, empty when status > 0
+  // The failure is this client's TLS configuration (the server's certificate not trusted, a client
+  // certificate refused, an unreadable CA file): no retry gets through until a setting changes.
+  bool needs_configuration = false;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
 
@@ -89,6 +92,7 @@ class HttpClient {
  private:
   // The error of a failed libcurl transfer (its CURLcode and error buffer); no secrets.
   std::string describe_failure(int code, const char* detail) const;
+  static bool needs_configuration(int code, const char* detail);
 
   HttpOptions options_;
   void* handle_ = nullptr;  // CURL*, reused so the connection stays open

@@ -24,28 +24,17 @@
 #include "trainer/core/trainer_state.h"
 #include "trainer/core/training_arguments.h"
 #include "trainer/core/training_plan.h"
-#include "trainer/torch/checkpoint.h"
-#include "trainer/torch/checkpoint_writer.h"
+#include "trainer/torch/checkpoint_manager.h"
 #include "trainer/torch/data_loader.h"
+#include "trainer/torch/evaluation_loop.h"
 #include "trainer/torch/loop_state.h"
 #include "trainer/torch/model.h"
-#include "trainer/torch/optimizer_state.h"
 #include "trainer/torch/runtime_environment.h"
 
 namespace trainer {
 
 class DataParallelStrategy;
 class ProcessGroup;
-
-// What compute_metrics receives: the logits of every evaluated example and their labels (on CPU).
-struct EvalPrediction {
-  torch::Tensor predictions;
-  torch::Tensor label_ids;
-};
-using ComputeMetrics = std::function<Json(const EvalPrediction&)>;
-
-// {"accuracy": fraction of argmax(predictions) == label_ids}.
-Json compute_accuracy(const EvalPrediction& prediction);
 
 struct TrainOutput {
   int64_t global_step = 0;
@@ -62,12 +51,6 @@ struct PredictionOutput {
   torch::Tensor predictions;  // logits, undefined with prediction_loss_only
   torch::Tensor label_ids;
   Json metrics;
-};
-
-// One evaluation batch: its mean loss and, unless prediction_loss_only, its logits.
-struct PredictionStepOutput {
-  torch::Tensor loss;
-  torch::Tensor logits;
 };
 
 // Training stopped because the loss became NaN or infinite; what() says at which step and what to try.
@@ -141,7 +124,7 @@ class Trainer {
   // Time the training loop spent in checkpoint saves (serialising, and with --save_async nothing
   // else), and how many saves, in the last train() call.
   double save_stall_seconds() const { return save_stall_seconds_; }
-  int64_t saves() const { return saves_; }
+  int64_t saves() const { return checkpoints_.saves(); }
 
   // Writes the weights (model.safetensors) and the arguments (training_args.json) to `dir`.
   void save_model(const std::string& dir);
@@ -190,12 +173,6 @@ class Trainer {
   int64_t current_gradient_accumulation_steps_ = 1;
 
  private:
-  // A checkpoint to resume from, with its state files read once.
-  struct ResumePoint {
-    std::filesystem::path dir;
-    TrainerState state;
-    std::optional<LoopState> loop;
-  };
   struct EvaluationRecord {
     Json metrics;
     const TensorDataset* dataset = nullptr;
@@ -204,10 +181,8 @@ class Trainer {
 
   // The phases of train(), in order.
   TrainingPlan prepare_run();
-  std::optional<ResumePoint> find_resume_point(const std::optional<std::string>& request);
   TrainOutput nothing_to_do(const ResumePoint& resume, const TrainingPlan& plan);
   void set_up_training(const TrainingPlan& plan);
-  void restore_checkpoint(ResumePoint& resume, LoopState& loop);
   TrainOutput run_training(const TrainingPlan& plan, const ResumePosition& from, LoopState& loop);
   void run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_micro_batch, LoopState& loop);
   // `synchronize`: the last micro-batch of a step, whose backward pass averages the gradients over ranks.
@@ -219,12 +194,6 @@ class Trainer {
   // Pieces of the phases.
   // The evaluation data against the training data, and one batch through the model.
   void validate_data_and_model();
-  // Warns of each argument that differs from the checkpoint's and changes training; refuses
-  // (ArgumentError) differences in the batches unless --force_resume.
-  void check_resume_compatible(const ResumePoint& resume);
-  void load_checkpoint_weights(const std::filesystem::path& dir);
-  void restore_callback_states(const Json& stored);
-  std::optional<std::filesystem::path> resolve_resume_dir(const std::optional<std::string>& request) const;
   // The loop's accumulators on the host: the only read of them (counted in host_reads()). In a
   // data-parallel job, the mean loss and the total NaN count over ranks (a collective).
   LoopState::Accumulated read_accumulators(const LoopState& loop);
@@ -236,21 +205,19 @@ class Trainer {
   void check_divergence(int64_t nonfinite, int64_t micro_batches, bool at_log);
   // Moves the operations counted since the last log into state_.total_flos (summed over ranks).
   void store_flos(LoopState& loop);
-  bool determine_best_metric(const Json& metrics);
   void save_checkpoint(LoopState& loop);
-  Json stateful_callback_states() const;
+  // What a checkpoint saves and restores, lent to the checkpoint manager.
+  CheckpointSubjects checkpoint_subjects();
   // on_checkpoint_published for every checkpoint the writer has completed since the last call.
   void deliver_published_checkpoints();
-  void load_best_model();
-  void delete_checkpoints_except_best();
   // Performance hints, never in the hot path: the machine's once per process; subnormal optimizer
   // state (with --flush_denormal false) once per run, from step kSubnormalCheckStep.
   static void log_machine_hints_once(const RuntimeEnvironment& env);
   void check_subnormal_state_once();
   static constexpr int64_t kSubnormalCheckStep = 1000;
   Json evaluation_speed_metrics(const std::string& prefix, std::chrono::steady_clock::time_point start) const;
-  Json evaluation_loop(TensorDataLoader& loader, const std::string& prefix, bool prediction_loss_only,
-                       torch::Tensor* predictions, torch::Tensor* labels);
+  // The evaluation loop over eval_loader_ (evaluation_loop.h), calling back into this Trainer.
+  EvaluationResult run_evaluation_loop(const std::string& prefix, bool keep_predictions);
   torch::Tensor clip_gradients(double max_norm);
   double current_learning_rate() const;
   void zero_grad();
@@ -258,17 +225,14 @@ class Trainer {
   // The data-parallel part: a no-op in a single process (distributed/data_parallel.h).
   std::unique_ptr<DataParallelStrategy> parallel_;
   bool subnormal_state_checked_ = false;
-  std::string args_json_text_;  // training_args.json, serialised once (the arguments do not change)
   int64_t host_reads_ = 0;
   int64_t weights_version_ = 0;  // bumped by every optimizer step and every load of weights
   std::optional<EvaluationRecord> last_evaluation_;
   std::vector<torch::Tensor> parameters_;
   std::vector<std::string> parameter_names_;
   std::vector<torch::Tensor> grads_;
-  std::unique_ptr<CheckpointWriter> checkpoint_writer_;
-  SnapshotPool snapshot_pool_;
+  CheckpointManager checkpoints_;
   double save_stall_seconds_ = 0;
-  int64_t saves_ = 0;
   double flos_per_example_ = 0;
   std::chrono::steady_clock::time_point train_start_;
 };

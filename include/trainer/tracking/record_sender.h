@@ -11,8 +11,9 @@
 //   rejected        any other 4xx: a batch is retried one record at a time, and each record the
 //                   service refuses is written with its answer to rejected.jsonl beside the
 //                   journal and reported once per distinct message; never silently gone
-//   blocked         the endpoint cannot send anything (no remote run, bad credentials): reported
-//                   once; everything stays in the journal for `trainer sync`
+//   blocked         the endpoint cannot send anything (no remote run, bad credentials, a TLS
+//                   certificate not trusted or refused): reported once; everything stays in the
+//                   journal for `trainer sync`
 // Memory is bounded (SenderOptions::max_records_in_memory queued and as many in flight); beyond
 // that, records are written straight to the journal and read back from it when their turn comes.
 // The training thread never waits on the network: it only takes a lock held for memory moves and
