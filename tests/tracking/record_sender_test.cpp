@@ -11,6 +11,7 @@
 
 #include "scripted_endpoint.h"
 #include "test_support.h"
+#include "trainer/net/http_client.h"
 
 namespace trainer {
 namespace {
@@ -240,6 +241,32 @@ TEST(RecordJournalLock, ASecondWriterIsRefusedUntilTheFirstIsGone) {
   again.append(TrackingRecord{2, "metrics", Json{{"step", 2}}});
   again.flush();
   EXPECT_EQ(RecordJournal::summarize(path).last_seq, 2);
+}
+
+}  // namespace
+}  // namespace trainer
+
+namespace trainer {
+namespace {
+
+// How an HTTP answer decides the sender's next move (the contract in record_sender.h).
+TEST(ClassifyResponse, EachAnswerHasItsMove) {
+  auto answer = [](long status, std::string error = "", bool needs_configuration = false) {
+    HttpResponse r;
+    r.status = status;
+    r.error = std::move(error);
+    r.needs_configuration = needs_configuration;
+    return classify_response(r, 3, "svc call").kind;
+  };
+  using K = Delivery::Kind;
+  EXPECT_EQ(answer(200), K::delivered);
+  EXPECT_EQ(answer(0, "Connection refused"), K::retry);
+  EXPECT_EQ(answer(503), K::retry);
+  EXPECT_EQ(answer(429), K::retry);
+  EXPECT_EQ(answer(401), K::blocked);
+  EXPECT_EQ(answer(400), K::rejected);
+  // A certificate not trusted, or a client certificate refused: no retry passes until a setting changes.
+  EXPECT_EQ(answer(0, "the server's TLS certificate is not trusted", true), K::blocked);
 }
 
 }  // namespace
