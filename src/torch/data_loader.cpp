@@ -1,5 +1,6 @@
 #include "trainer/torch/data_loader.h"
 
+#include <algorithm>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -49,15 +50,16 @@ void TensorDataLoader::set_epoch(int64_t epoch) {
     order_ = torch::Tensor();
     return;
   }
-  // A permutation that depends on (seed, epoch) alone: the same on every run, every rank and after resume.
+  // A permutation that depends on (seed, epoch) alone: the same on every run, every rank and after
+  // resume. It is the original's (accelerate's SeedableRandomSampler: torch.randperm with a CPU
+  // generator seeded with seed + epoch), so both train on the same batches in the same order.
   std::vector<int64_t> idx(static_cast<size_t>(n));
-  std::iota(idx.begin(), idx.end(), 0);
   if (options_.shuffle) {
-    std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
-    for (size_t i = idx.size(); i > 1; --i) {
-      std::uniform_int_distribution<size_t> pick(0, i - 1);
-      std::swap(idx[i - 1], idx[pick(rng)]);
-    }
+    auto generator = at::detail::createCPUGenerator(options_.seed + static_cast<uint64_t>(epoch));
+    const auto permutation = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong));
+    std::copy_n(permutation.data_ptr<int64_t>(), n, idx.begin());
+  } else {
+    std::iota(idx.begin(), idx.end(), 0);
   }
   if (w > 1) {
     // This rank's share: every w-th example from `rank`, of the order padded from its start.

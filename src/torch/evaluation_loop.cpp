@@ -21,7 +21,8 @@ EvaluationLoop::EvaluationLoop(Model& model, DataParallelStrategy& parallel, tor
     : model_(model), parallel_(parallel), device_(device), hooks_(std::move(hooks)) {}
 
 EvaluationResult EvaluationLoop::run(TensorDataLoader& loader, const std::string& prefix, bool loss_only,
-                                     bool keep_predictions, const ComputeMetrics& compute_metrics) {
+                                     bool keep_predictions, const ComputeMetrics& compute_metrics,
+                                     std::optional<double> model_preparation_time) {
   const bool collect = !loss_only && (compute_metrics || keep_predictions);
   model_.eval();
   torch::NoGradGuard no_grad;
@@ -52,6 +53,7 @@ EvaluationResult EvaluationLoop::run(TensorDataLoader& loader, const std::string
     }
   }
   if (total > 0) result.metrics[prefix + "_loss"] = hooks_.read_scalar(loss_sum) / static_cast<double>(total);
+  if (model_preparation_time) result.metrics[prefix + "_model_preparation_time"] = *model_preparation_time;
   prefix_metric_keys(result.metrics, prefix);
   return result;
 }

@@ -3,6 +3,7 @@
 #include "trainer/core/text.h"
 
 #include "trainer/torch/fused_optimizers.h"
+#include "trainer/torch/original_adamw.h"
 
 #include <algorithm>
 #include <cmath>
@@ -128,7 +129,7 @@ struct OptimizerEntry {
 const std::vector<OptimizerEntry>& optimizer_registry() {
   static const std::vector<OptimizerEntry> registry = {
       {OptimizerNames::adamw_torch_fused, {"amsgrad"}, make_adam<FusedAdamW, torch::optim::AdamWOptions>},
-      {OptimizerNames::adamw_torch, {"amsgrad"}, make_adam<torch::optim::AdamW, torch::optim::AdamWOptions>},
+      {OptimizerNames::adamw_torch, {"amsgrad"}, make_adam<OriginalAdamW, torch::optim::AdamWOptions>},
       {OptimizerNames::adamw, {"amsgrad"}, make_adam<FusedAdamW, torch::optim::AdamWOptions>},
       {OptimizerNames::adam, {"amsgrad"}, make_adam<FusedAdam, torch::optim::AdamOptions>},
       {OptimizerNames::sgd, {"momentum", "dampening", "nesterov"}, make_sgd},

@@ -77,7 +77,10 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args,
                         ": needs an evaluation dataset (--eval_file, or pass eval_dataset)");
   device_ = resolve_device(args_, process_.local_rank);
   set_seed(args_.seed);
+  const auto placing = Clock::now();
   model_->to(device_);
+  model_placement_seconds_ =
+      std::round(std::chrono::duration<double>(Clock::now() - placing).count() * 10000.0) / 10000.0;
   parallel_ = DataParallelStrategy::create(process_, args_, *model_, device_);
 
   state_.is_world_process_zero = process_.is_world_process_zero();
@@ -94,6 +97,8 @@ Trainer::Trainer(std::shared_ptr<Model> model, TrainingArguments args,
   handler_.context().model = model_.get();
   handler_.context().model_description = dump_json(model_->config(), {2, false, true});
   handler_.context().save_model = [this](const std::string& dir) { save_model(dir); };
+  // As the original's state from the start: the stateful callbacks' states (and TrainerControl's).
+  state_.stateful_callbacks = stateful_callback_states(handler_, control_);
   handler_.on_init_end(args_, state_, control_);
 }
 
@@ -325,6 +330,8 @@ void Trainer::set_up_training(const TrainingPlan& plan) {
   state_.compute_steps(args_, plan.max_steps);
   state_.max_steps = plan.max_steps;
   state_.num_train_epochs = plan.num_train_epochs;
+  state_.stateful_callbacks = stateful_callback_states(handler_, control_);
+  trained_ = true;
 
   // The parameter handles, once: the step must not rebuild name lists.
   parameters_.clear();

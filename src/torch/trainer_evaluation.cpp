@@ -24,7 +24,11 @@ EvaluationResult Trainer::run_evaluation_loop(const std::string& prefix, bool ke
   hooks.on_prediction_step = [this] { handler_.on_prediction_step(args_, state_, control_); };
   hooks.read_scalar = [this](const torch::Tensor& t) { return read_scalar(t); };
   EvaluationLoop loop(*model_, *parallel_, device_, std::move(hooks));
-  return loop.run(*eval_loader_, prefix, args_.prediction_loss_only, keep_predictions, compute_metrics_);
+  // The original reports the model's preparation (here: its placement on the device) in every
+  // evaluation of a Trainer whose first evaluation came before any training.
+  if (!trained_ && !model_preparation_time_) model_preparation_time_ = model_placement_seconds_;
+  return loop.run(*eval_loader_, prefix, args_.prediction_loss_only, keep_predictions, compute_metrics_,
+                  model_preparation_time_);
 }
 
 Json Trainer::evaluate(std::shared_ptr<const TensorDataset> dataset, const std::string& prefix) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <torch/types.h>
@@ -55,8 +56,11 @@ class EvaluationLoop {
   // `model` and `parallel` must outlive the loop.
   EvaluationLoop(Model& model, DataParallelStrategy& parallel, torch::Device device, EvaluationHooks hooks);
 
+  // `model_preparation_time`: the original's "<prefix>_model_preparation_time", reported by a
+  // Trainer that evaluated before it trained.
   EvaluationResult run(TensorDataLoader& loader, const std::string& prefix, bool loss_only, bool keep_predictions,
-                       const ComputeMetrics& compute_metrics);
+                       const ComputeMetrics& compute_metrics,
+                       std::optional<double> model_preparation_time = std::nullopt);
 
  private:
   Model& model_;

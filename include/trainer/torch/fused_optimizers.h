@@ -32,10 +32,9 @@ class FusedSGD : public torch::optim::SGD {
   torch::Tensor step(LossClosure closure = nullptr) override;
 };
 
-// Clips gradients to a global L2 norm of `max_norm`: one pass computes the norm of all gradients
-// together, a second scales them only when the norm is above max_norm. Returns the norm before
-// clipping as a 0-dim tensor on the gradients' device. No device-to-host synchronisation on GPUs
-// (they take LibTorch operations).
+// Clips gradients to a global L2 norm of `max_norm` exactly as torch.nn.utils.clip_grad_norm_ does
+// (the original's clipping, bit for bit). Returns the norm before clipping as a 0-dim tensor on the
+// gradients' device. No device-to-host synchronisation.
 torch::Tensor clip_grad_norm_fused(const std::vector<torch::Tensor>& grads, double max_norm);
 
 }  // namespace trainer

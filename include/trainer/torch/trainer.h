@@ -233,6 +233,9 @@ class Trainer {
   std::vector<torch::Tensor> grads_;
   CheckpointManager checkpoints_;
   double save_stall_seconds_ = 0;
+  bool trained_ = false;                          // train() has prepared the model once
+  double model_placement_seconds_ = 0;            // moving the model to its device, rounded to 4 places
+  std::optional<double> model_preparation_time_;  // set by an evaluation before any training
   double flos_per_example_ = 0;
   std::chrono::steady_clock::time_point train_start_;
 };
