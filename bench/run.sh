@@ -32,6 +32,7 @@ for round in 1 2 3; do
       timed "$model/$steps" "$build/bench/train_throughput" "$mode" "$model" "$steps"
     done
     timed "$model/$steps" "$python" "$root/bench/python_loop.py" "$model" "$steps"
+    timed "$model/$steps" "$python" "$root/bench/hf_trainer_peer.py" "$model" "$steps"
   done
 done
 echo "running in-process pairs (each ratio: the median over alternating runs in one process)..." >&2
@@ -91,7 +92,8 @@ def median(label, mode, key="steps_per_second"):
     return values[len(values) // 2]
 def ratio_row(name, label, mode, base, key="steps_per_second", unit="steps/s"):
     a, b = median(label, mode, key), median(label, base, key)
-    rows.append((name, f"{a:.1f} vs {b:.1f} {unit}" if unit == "steps/s" else f"{a / 1000:.2f} vs {b / 1000:.2f} s", f"{a / b:.3f}"))
+    shown = f"{a / 1000:.2f} vs {b / 1000:.2f} s" if unit == "s" else f"{a:.1f} vs {b:.1f} {unit}"
+    rows.append((name, shown, f"{a / b:.3f}"))
 pairs = {}
 for line in open(f"{out}/pairs.jsonl"):
     p = json.loads(line)
@@ -106,6 +108,9 @@ for model, label, steps in (("MLP", "mlp/1500", 1500), ("CNN", "cnn/200", 200)):
     ratio_row(f"{model} steps/s: Python loop (DataLoader + torch.optim.AdamW) vs plain LibTorch loop (separate processes)", label, "python", "plain")
     ratio_row(f"{model} whole process: Trainer defaults vs plain LibTorch loop (target <= 1.0)", label, "trainer", "plain", "wall_ms", "s")
     ratio_row(f"{model} whole process: Trainer defaults vs Python loop (target <= 0.6)", label, "trainer", "python", "wall_ms", "s")
+    ratio_row(f"{model} steps/s: Trainer defaults vs the HF Trainer's defaults (separate processes)", label, "trainer", "hf_trainer")
+    ratio_row(f"{model} whole process: Trainer defaults vs the HF Trainer's defaults", label, "trainer", "hf_trainer", "wall_ms", "s")
+    ratio_row(f"{model} peak RSS: Trainer defaults vs the HF Trainer's defaults", label, "trainer", "hf_trainer", "peak_rss_mb", "MB")
 pair_row("MLP 6000 steps/s: Trainer defaults vs plain loop without clipping (target >= 1.2)", "trainer/plain", "mlp", 6000)
 pair_row("MLP 6000 steps/s: FusedAdamW vs LibTorch's AdamW, both in the Trainer with its defaults (target > 1)", "trainer/trainer_adamw_torch", "mlp", 6000)
 pair_row("MLP 6000 steps/s: flush-to-zero on (default) vs off (--flush_denormal false)", "trainer/trainer_exact", "mlp", 6000)

@@ -128,6 +128,7 @@ std::optional<int> parse_command_line(const std::vector<std::string>& tokens, Tr
       "TrainingArguments defaults (the original's) to suit training from scratch.");
   parser.add(command_specs(opts));
   parser.add(training_argument_specs(args));
+  parser.refuse(original_arguments_not_supported());
   try {
     parser.parse(tokens);
     if (parser.help_requested()) {

@@ -87,7 +87,13 @@ const ArgumentSpec* ArgumentParser::find(const std::string& name) const {
   return nullptr;
 }
 
+void ArgumentParser::refuse(std::vector<std::pair<std::string, std::string>> names_and_reasons) {
+  for (auto& entry : names_and_reasons) refused_.push_back(std::move(entry));
+}
+
 void ArgumentParser::unknown(const std::string& name, const std::string& where) const {
+  for (const auto& [refused, why] : refused_)
+    if (refused == name) throw ArgumentError(where + "--" + name + ": " + why);
   std::vector<std::string> names;
   for (const auto& s : specs_) names.push_back(s.name);
   names.push_back("config");

@@ -23,4 +23,13 @@ Json speed_metrics(const std::string& split, std::chrono::steady_clock::time_poi
   return m;
 }
 
+Json token_speed_metrics(const std::string& split, std::chrono::steady_clock::time_point start, double num_tokens) {
+  const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Json m = Json::object();
+  m[split + "_runtime"] = round_to(runtime, 4);
+  if (runtime == 0) return m;
+  m[split + "_tokens_per_second"] = round_to(num_tokens / runtime, 3);
+  return m;
+}
+
 }  // namespace trainer

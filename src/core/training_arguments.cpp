@@ -41,6 +41,22 @@ void mark_resume_effect(std::vector<ArgumentSpec>& specs) {
   }
 }
 
+// --include_num_input_tokens_seen: a choice, or a bool as the original also takes (true: all, false: no).
+ArgumentSpec tokens_seen_argument(TrainingArguments& a) {
+  ArgumentSpec spec = bind_argument("include_num_input_tokens_seen", &a.include_num_input_tokens_seen,
+                                    "Count the input values trained on (state.num_input_tokens_seen, and in every "
+                                    "log): all, non_padding (all here: the data has no padding), or no.");
+  spec.set = [choose = spec.set](const std::vector<std::string>& values) {
+    if (values.size() == 1 && choice_from_string<InputTokensSeen>(values[0]) == std::nullopt) {
+      const std::string& v = values[0];
+      if (v == "true" || v == "True") return choose({"all"});
+      if (v == "false" || v == "False") return choose({"no"});
+    }
+    choose(values);
+  };
+  return spec;
+}
+
 }  // namespace
 
 std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
@@ -99,6 +115,7 @@ std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& a) {
   s.push_back(bind_argument("logging_steps", &a.logging_steps,
                             "Log every N steps (or a ratio of total steps) with --logging_strategy steps."));
   s.push_back(bind_argument("logging_first_step", &a.logging_first_step, "Also log after the first optimizer step."));
+  s.push_back(tokens_seen_argument(a));
   s.push_back(bind_argument("logging_nan_inf_filter", &a.logging_nan_inf_filter,
                             "Leave NaN/Inf micro-batch losses out of the logged loss."));
   s.push_back(bind_argument("log_level", &a.log_level, "Library log level.",
@@ -428,6 +445,81 @@ TrainingArguments TrainingArguments::from_json(const Json& json) {
     }
   }
   return args;
+}
+
+}  // namespace trainer
+
+namespace trainer {
+
+const std::vector<std::pair<std::string, std::string>>& original_arguments_not_supported() {
+  static const std::string hub =
+      "pushing to the Hugging Face Hub is not supported by this library (copy the output folder instead)";
+  static const std::string python_backends =
+      "DeepSpeed, FSDP and accelerate are Python's; data-parallel training here is c10d DDP (docs/distributed.md)";
+  static const std::string python_data = "an option of Python's DataLoader or datasets; the data here are tensors";
+  static const std::string python_models = "an option of transformers' models; the models here are LibTorch modules";
+  static const std::string evaluation =
+      "not supported: evaluation here gathers every batch's logits on the host and computes the metrics once";
+  static const std::vector<std::pair<std::string, std::string>> refused = {
+      {"optim_target_modules", "optimizers that target modules (GaLore, APOLLO) are not supported"},
+      {"average_tokens_across_devices", "not supported: the loss is the mean over each micro-batch's examples"},
+      {"bf16_full_eval", "not supported: evaluation runs in the training precision (--bf16 covers it)"},
+      {"fp16_full_eval", "not supported: there is no float16 evaluation (--fp16 is not supported yet)"},
+      {"tf32", "not supported: TensorFloat-32 follows LibTorch's default"},
+      {"activation_checkpointing", python_models},
+      {"activation_checkpointing_kwargs", python_models},
+      {"gradient_checkpointing", python_models},
+      {"gradient_checkpointing_kwargs", python_models},
+      {"torch_compile", "torch.compile is Python's; LibTorch runs the modules as they are"},
+      {"torch_compile_backend", "torch.compile is Python's; LibTorch runs the modules as they are"},
+      {"torch_compile_mode", "torch.compile is Python's; LibTorch runs the modules as they are"},
+      {"use_liger_kernel", "Liger kernels are Python's (Triton)"},
+      {"liger_kernel_config", "Liger kernels are Python's (Triton)"},
+      {"use_cache", python_models},
+      {"neftune_noise_alpha", "NEFTune adds noise to transformers' embedding layers; not supported"},
+      {"torch_empty_cache_steps", "not supported: LibTorch's caching allocator keeps its memory"},
+      {"auto_find_batch_size", "not supported: choose --per_device_train_batch_size"},
+      {"log_on_each_node", "not supported: rank 0 of the job logs (--log_level_replica for the others)"},
+      {"trackio_space_id", "the Trackio tracker here writes locally; Hugging Face Spaces are not supported"},
+      {"trackio_bucket_id", "the Trackio tracker here writes locally; Hugging Face Spaces are not supported"},
+      {"trackio_static_space_id", "the Trackio tracker here writes locally; Hugging Face Spaces are not supported"},
+      {"eval_do_concat_batches", evaluation},
+      {"eval_use_gather_object", evaluation},
+      {"eval_accumulation_steps", evaluation},
+      {"include_for_metrics", evaluation},
+      {"batch_eval_metrics", evaluation},
+      {"save_on_each_node", "not supported: world rank 0 writes every checkpoint"},
+      {"enable_jit_checkpoint",
+       "not supported as a flag: the `trainer` program always saves a checkpoint at the next step on SIGTERM or "
+       "SIGINT (exit status 4)"},
+      {"push_to_hub", hub},
+      {"hub_token", hub},
+      {"hub_private_repo", hub},
+      {"hub_model_id", hub},
+      {"hub_strategy", hub},
+      {"hub_always_push", hub},
+      {"hub_revision", hub},
+      {"full_determinism", "not supported: runs on the CPU are deterministic already (tests/torch/resume_test.cpp)"},
+      {"accelerator_config", python_backends},
+      {"parallelism_config", python_backends},
+      {"fsdp", python_backends},
+      {"fsdp_config", python_backends},
+      {"deepspeed", python_backends},
+      {"ddp_static_graph", "not supported: the gradient reducer here has no static-graph mode"},
+      {"dataloader_persistent_workers", python_data},
+      {"dataloader_multiprocessing_context", python_data},
+      {"dataloader_in_order", python_data},
+      {"remove_unused_columns", python_data},
+      {"label_names", python_data + " (--label_column names the CSV column)"},
+      {"length_column_name", python_data},
+      {"debug", "the original's underflow/overflow debugging is Python's; not supported"},
+      {"skip_memory_metrics", "not supported: memory metrics are not reported yet"},
+      {"do_train", "a flag for the original's example scripts, which its Trainer never reads; `trainer train` trains"},
+      {"do_eval", "a flag for the original's example scripts, which its Trainer never reads; see --eval_strategy"},
+      {"do_predict", "a flag for the original's example scripts, which its Trainer never reads"},
+      {"local_rank", "set by the launcher: torchrun's LOCAL_RANK environment variable (docs/distributed.md)"},
+  };
+  return refused;
 }
 
 }  // namespace trainer

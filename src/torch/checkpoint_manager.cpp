@@ -253,9 +253,8 @@ void CheckpointManager::finish_writing(CallbackHandler& callbacks, TrainerState&
 bool CheckpointManager::load_best_model(Model& model, const TrainerState& state) const {
   const fs::path weights = fs::path(*state.best_model_checkpoint) / "model.safetensors";
   if (!fs::exists(weights)) {
-    log_warning(
-        "Could not locate the best model at " + weights.string() +
-        ", if you are running distributed training on multiple nodes, you should activate `--save_on_each_node`.");
+    log_warning("Could not locate the best model at " + weights.string() +
+                "; keeping the last weights (in a job over several hosts, checkpoints are on world rank 0's disk)");
     return false;
   }
   log_info("Loading best model from " + *state.best_model_checkpoint +

@@ -201,6 +201,13 @@ double Trainer::current_learning_rate() const {
 
 void Trainer::log(Json& logs) {
   logs["epoch"] = state_.epoch;
+  if (args_.include_num_input_tokens_seen != InputTokensSeen::no) {
+    logs["num_input_tokens_seen"] = state_.num_input_tokens_seen;
+    // The training-loss log also says how fast this call has read them, as the original's.
+    if (logging_training_loss_)
+      logs.update(token_speed_metrics("train", train_start_,
+                                      static_cast<double>(state_.num_input_tokens_seen - initial_tokens_seen_)));
+  }
   Json entry = logs;
   entry["step"] = state_.global_step;
   state_.log_history.push_back(std::move(entry));
@@ -358,6 +365,11 @@ void Trainer::set_up_training(const TrainingPlan& plan) {
 
 TrainOutput Trainer::run_training(const TrainingPlan& plan, const ResumePosition& from, LoopState& loop) {
   const int64_t first_step = state_.global_step;
+  initial_tokens_seen_ = state_.num_input_tokens_seen;
+  if (args_.include_num_input_tokens_seen == InputTokensSeen::non_padding)
+    log_warning(
+        "--include_num_input_tokens_seen non_padding: the data has no attention mask or pad token; "
+        "counting every input value, as the original does then");
   handler_.on_train_begin(args_, state_, control_);
   if (args_.eval_on_start) evaluate();
   for (int64_t epoch = from.epoch; epoch < plan.num_train_epochs; ++epoch) {
@@ -405,6 +417,9 @@ void Trainer::run_epoch(const TrainingPlan& plan, int64_t epoch, int64_t first_m
 
 void Trainer::accumulate_micro_batch(const Batch& batch, LoopState& loop, bool synchronize) {
   loop.current_flos += flos_per_example_ * static_cast<double>(batch.size());
+  // Every rank's batch holds as many values (padded shards): counted from the shape, no device read.
+  if (args_.include_num_input_tokens_seen != InputTokensSeen::no)
+    state_.num_input_tokens_seen += batch.inputs.numel() * process_.world_size;
   loop.examples_seen += batch.size();
   // Accumulation micro-batches keep their gradients local; the last one's backward averages them.
   parallel_->before_backward(synchronize);
@@ -458,7 +473,9 @@ void Trainer::log_training_loss(LoopState& loop) {
   const int64_t micro = loop.micro_batches_since_log;
   loop.micro_batches_since_log = 0;
   store_flos(loop);
+  logging_training_loss_ = true;
   log(logs);
+  logging_training_loss_ = false;
   check_divergence(now.nonfinite, micro, /*at_log=*/true);
   if (state_.global_step >= kSubnormalCheckStep) check_subnormal_state_once();
 }

@@ -214,3 +214,23 @@ TEST(TrainingArguments, JsonRoundTrip) {
 
 }  // namespace
 }  // namespace trainer
+
+namespace trainer {
+namespace {
+
+// The original takes a choice or a bool here (true: all, false: no), and saves the choice.
+TEST(TrainingArguments, IncludeNumInputTokensSeenTakesAChoiceOrABool) {
+  for (const auto& [given, expected] :
+       std::vector<std::pair<Json, InputTokensSeen>>{{Json(true), InputTokensSeen::all},
+                                                     {Json(false), InputTokensSeen::no},
+                                                     {Json("non_padding"), InputTokensSeen::non_padding},
+                                                     {Json("all"), InputTokensSeen::all}}) {
+    const auto a = TrainingArguments::from_json(Json{{"include_num_input_tokens_seen", given}});
+    EXPECT_EQ(a.include_num_input_tokens_seen, expected) << dump_json(given);
+    EXPECT_EQ(a.to_json()["include_num_input_tokens_seen"], to_string(expected));
+  }
+  EXPECT_THROW(TrainingArguments::from_json(Json{{"include_num_input_tokens_seen", "some"}}), ArgumentError);
+}
+
+}  // namespace
+}  // namespace trainer

@@ -11,7 +11,7 @@ best metric exists.
 import os
 
 # Values compared exactly in logs and log_history; every other value only by key.
-EXACT_LOG_VALUES = ("learning_rate", "epoch", "step")
+EXACT_LOG_VALUES = ("learning_rate", "epoch", "step", "num_input_tokens_seen")
 STATE_FIELDS = ("global_step", "max_steps", "num_train_epochs", "logging_steps", "eval_steps", "save_steps",
                 "train_batch_size", "best_global_step", "num_input_tokens_seen")
 

@@ -180,7 +180,20 @@ def training_match_scenarios():
     return out
 
 
+def tokens_seen_scenarios():
+    """include_num_input_tokens_seen: what state.num_input_tokens_seen and every log say."""
+    out = [scenario(f"tokens_{value}".lower(), {"include_num_input_tokens_seen": value, "eval_strategy": "steps",
+                                                 "eval_steps": 4})
+           for value in ("all", "non_padding", "no", True)]
+    out.append(scenario("tokens_ga4", {"include_num_input_tokens_seen": "all", "gradient_accumulation_steps": 4,
+                                       "logging_steps": 1}))
+    out.append(scenario("tokens_resume", {"include_num_input_tokens_seen": "all", "save_strategy": "steps",
+                                          "save_steps": 2}, [{"kind": "train"}, {"kind": "train", "resume": "last"}],
+                        actions=[{"event": "on_step_end", "step": 4, "flag": "should_training_stop", "phase": 0}]))
+    return out
+
+
 def all_scenarios():
     return (logging_scenarios() + eval_scenarios() + save_scenarios() + length_scenarios() +
             early_stopping_scenarios() + control_scenarios() + evaluation_only_scenarios() + resume_scenarios() +
-            training_match_scenarios())
+            tokens_seen_scenarios() + training_match_scenarios())

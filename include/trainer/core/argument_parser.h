@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "trainer/core/argument_spec.h"
@@ -22,6 +23,8 @@ class ArgumentParser {
   // A required value given without a flag (`trainer sync OUTPUT_DIR`); positionals are filled in
   // the order they were added, by the tokens that are neither flags nor a flag's values.
   void add_positional(std::string name, std::string* target, std::string help);
+  // Names this parser knows but refuses, each with why ("--name: why"), instead of "unknown".
+  void refuse(std::vector<std::pair<std::string, std::string>> names_and_reasons);
 
   // Parses command-line tokens (without the program name). `--config FILE` is applied first,
   // then every flag in order. Throws ArgumentError naming the flag (or file and line) at fault.
@@ -51,6 +54,7 @@ class ArgumentParser {
   // The next positional for `token`; throws ArgumentError when every one is filled.
   void fill_positional(const std::string& token, size_t& filled);
   std::vector<ArgumentSpec> specs_;
+  std::vector<std::pair<std::string, std::string>> refused_;
   std::vector<Positional> positionals_;
   std::vector<std::string> defaults_;
   std::set<std::string> given_;

@@ -32,6 +32,9 @@ enum class SchedulerType {
 };
 // The optimizers --optim offers (a subset of the original's OptimizerNames).
 enum class OptimizerNames { adamw_torch_fused, adamw_torch, adamw, adam, sgd };
+// What --include_num_input_tokens_seen counts (the original's; true means all, false no). Without an
+// attention mask or a pad token, non_padding counts every input value, as the original falls back to.
+enum class InputTokensSeen { no, all, non_padding };
 // The original's --ddp_backend spellings; this build runs gloo, and nccl when LibTorch has CUDA.
 enum class DdpBackend { nccl, gloo, mpi, ccl, hccl, cncl, mccl };
 
@@ -68,6 +71,11 @@ struct ChoiceNames<OptimizerNames> {
 template <>
 struct ChoiceNames<DdpBackend> {
   static constexpr std::array<std::string_view, 7> names = {"nccl", "gloo", "mpi", "ccl", "hccl", "cncl", "mccl"};
+};
+
+template <>
+struct ChoiceNames<InputTokensSeen> {
+  static constexpr std::array<std::string_view, 3> names = {"no", "all", "non_padding"};
 };
 
 template <typename E>

@@ -60,6 +60,7 @@ struct TrainingArguments {
   IntervalStrategy logging_strategy = IntervalStrategy::steps;
   double logging_steps = 500;
   bool logging_first_step = false;
+  InputTokensSeen include_num_input_tokens_seen = InputTokensSeen::no;  // counted in state and logs
   bool logging_nan_inf_filter = true;
   std::string log_level = "passive";
   std::string log_level_replica = "warning";  // the level of every process but world rank 0
@@ -134,6 +135,10 @@ struct TrainingArguments {
 
 // The table behind parsing, help and saving; the specs write into `args`.
 std::vector<ArgumentSpec> training_argument_specs(TrainingArguments& args);
+
+// The original's TrainingArguments fields this library does not have, each with why it is refused
+// (docs/arguments.md lists every field of the original: same, different, or refused).
+const std::vector<std::pair<std::string, std::string>>& original_arguments_not_supported();
 
 // How the arguments a checkpoint was trained with (its training_args.json) differ from `current`,
 // one line per argument ("--learning_rate: 0.0005 now, 0.001 in the checkpoint").

@@ -233,6 +233,8 @@ class Trainer {
   std::vector<torch::Tensor> grads_;
   CheckpointManager checkpoints_;
   double save_stall_seconds_ = 0;
+  int64_t initial_tokens_seen_ = 0;               // state.num_input_tokens_seen when this train() call began
+  bool logging_training_loss_ = false;            // log() is logging the training loss (adds the token speed)
   bool trained_ = false;                          // train() has prepared the model once
   double model_placement_seconds_ = 0;            // moving the model to its device, rounded to 4 places
   std::optional<double> model_preparation_time_;  // set by an evaluation before any training
