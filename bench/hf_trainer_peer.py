@@ -18,8 +18,11 @@ import time
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "oracle"))
 import python_loop  # noqa: E402  (the data and the models)
+from hf_recorder import Examples  # noqa: E402  (examples as the Trainer's collator takes them)
 
 WARMUP = python_loop.WARMUP
 
@@ -34,17 +37,6 @@ class WithLoss(torch.nn.Module):
     def forward(self, x, labels=None):
         logits = self.inner(x)
         return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
-
-
-class Examples(torch.utils.data.Dataset):
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return {"x": self.x[i], "labels": self.y[i]}
 
 
 class Clock(TrainerCallback):

@@ -125,6 +125,13 @@ def run_phase(scenario, phase, index, data, output_dir):
             trainer.train(resume_from_checkpoint=resume_request(phase.get("resume"), output_dir))
             if phase.get("save_model"):
                 trainer.save_model(os.path.join(output_dir, "final"))
+        elif phase["kind"] == "train_then_evaluate":
+            # What `trainer train` does: the final evaluation, unless one at the last step saw the weights.
+            trainer.train()
+            last = trainer.state.log_history[-2] if len(trainer.state.log_history) > 1 else {}
+            reloaded = args.load_best_model_at_end and trainer.state.best_model_checkpoint is not None
+            if reloaded or not ("eval_loss" in last and last["step"] == trainer.state.global_step):
+                trainer.evaluate()
         elif phase["kind"] == "evaluate":
             trainer.evaluate()
         elif phase["kind"] == "predict":

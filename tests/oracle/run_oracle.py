@@ -50,6 +50,7 @@ def main():
     parser.add_argument("work_dir")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
     parser.add_argument("--keep", action="store_true", help="keep WORK_DIR (output folders and records)")
+    parser.add_argument("--trainer-bin", help="the `trainer` program: also run the command-line scenarios")
     options = parser.parse_args()
 
     chosen = [s for s in scenario_list.all_scenarios() if not options.only or s["name"] in options.only]
@@ -92,6 +93,22 @@ def main():
             text, good = training_match.measure(s, original[s["name"]], ours[s["name"]], options.work_dir)
             print(("training matches: " if good else "DIFFERENT training: ") + text)
             differences += 0 if good else 1
+    if options.trainer_bin:
+        import cli_side
+        from safetensors.torch import load_file
+        data = load_file(data_path)
+        cli_side.write_inputs(data, options.work_dir)
+        command_line = [s for s in scenario_list.command_line_scenarios() if s in chosen]
+        for s in command_line:
+            text = compare.first_difference(cli_side.run_original(s, data, options.work_dir),
+                                            cli_side.run_ours(options.trainer_bin, s, options.work_dir))
+            if text:
+                differences += 1
+                print(f"DIFFERENT trainer train ({s['name']}): {text}\n")
+        chosen_count_cli = len(command_line)
+    else:
+        chosen_count_cli = 0
+
     # The comparison must be able to fail: differences planted in a scenario that logs a loss.
     probe = next((s["name"] for s in chosen if s["name"] == PLANTED_IN), None)
     if probe:
@@ -101,7 +118,8 @@ def main():
     seconds = time.monotonic() - started
     if not options.keep and differences == 0:
         shutil.rmtree(options.work_dir, ignore_errors=True)
-    print(f"transformers {transformers.__version__} (torch {torch.__version__}): {len(chosen)} scenarios, "
+    print(f"transformers {transformers.__version__} (torch {torch.__version__}): {len(chosen)} scenarios "
+          f"(and {chosen_count_cli} of them as a command line), "
           f"{differences} differences, {documented} documented ({seconds:.0f} s)")
     return 1 if differences else 0
 

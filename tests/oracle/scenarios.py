@@ -112,11 +112,14 @@ def control_scenarios():
     out = []
     flags = ("should_training_stop", "should_epoch_stop", "should_save", "should_evaluate", "should_log")
     for event, step in (("on_step_end", 2), ("on_epoch_end", 6), ("on_step_begin", 2), ("on_log", 3),
-                        ("on_substep_end", 4)):
+                        ("on_substep_end", 4), ("on_train_begin", 0), ("on_epoch_begin", 6), ("on_evaluate", 4),
+                        ("on_save", 4), ("on_optimizer_step", 3), ("on_pre_optimizer_step", 3)):
         for flag in flags:
             args = {"eval_strategy": "no"}
-            if flag == "should_evaluate":
-                args["eval_strategy"] = "epoch"  # an evaluation set; the flag asks for one more
+            if flag == "should_evaluate" or event == "on_evaluate":
+                args.update(eval_strategy="steps", eval_steps=4)  # an evaluation set (and at step 4)
+            if event == "on_save":
+                args.update(save_strategy="steps", save_steps=4)
             if event == "on_substep_end":
                 args["gradient_accumulation_steps"] = 2
                 step = 1
@@ -191,6 +194,17 @@ def tokens_seen_scenarios():
                                           "save_steps": 2}, [{"kind": "train"}, {"kind": "train", "resume": "last"}],
                         actions=[{"event": "on_step_end", "step": 4, "flag": "should_training_stop", "phase": 0}]))
     return out
+
+
+# Scenarios also run as a command line (`trainer train`), compared by their files (cli_side.py).
+COMMAND_LINE = ("log_steps_3_first1", "log_epoch_3_first0", "eval_steps_2_delay0_start0", "eval_epoch_None_delay1_start0",
+                "eval_steps_4_delay0_start1", "save_steps_2_limit2", "save_epoch_None_limit1", "best_loss_limit1",
+                "best_accuracy_limit2", "save_best_loss", "ga4_max7_epochs1", "ga2_maxNone_epochs3", "fractional_epochs",
+                "early_p1_t0p0_loss", "early_p2_t0p05_accuracy", "tokens_all", "tokens_ga4")
+
+
+def command_line_scenarios():
+    return [s for s in all_scenarios() if s["name"] in COMMAND_LINE]
 
 
 def all_scenarios():
